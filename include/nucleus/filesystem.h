@@ -1,0 +1,36 @@
+/* filesystem: the container's root, built in the child inside its new mount
+ * namespace: a tmpfs root, read-only host binds, a minimal /etc, /context,
+ * /tmp, /dev and /proc, then pivot_root. */
+#ifndef NUCLEUS_FILESYSTEM_H
+#define NUCLEUS_FILESYSTEM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <nucleus/util.h>
+
+enum context_mode { CONTEXT_COPY, CONTEXT_BIND };
+
+struct fs_spec {
+	const char *staging;       /* empty host directory the root tmpfs is mounted on */
+	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
+	enum context_mode context_mode;
+	bool userns;               /* bind host device nodes instead of mknod */
+	bool allow_chroot;         /* chroot when pivot_root is refused */
+	bool proc_rw;              /* /proc/sys etc. writable (never by default) */
+	const char *hostname;
+	char **dns;                /* nameservers for resolv.conf */
+	char **dns_search;
+	char **extra_hosts;        /* "name ip" lines for /etc/hosts */
+};
+
+/* Everything up to and including pivot_root; the cwd is "/" afterwards. */
+int fs_setup(const struct fs_spec *s, struct nerr *err);
+/* Check the finished mount table: everything read-only except the
+ * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc). */
+int fs_audit(const struct fs_spec *s, struct nerr *err);
+
+/* Copy a directory tree (modes and times kept, symlinks copied as links,
+ * never followed; devices, fifos and sockets skipped). */
+int copy_tree(int src_dirfd, int dst_dirfd, struct nerr *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* resources: cgroup drivers for the three host layouts, limits and stats.
+ *
+ * unified: one cgroup2 hierarchy holds membership, BPF and all controllers.
+ * hybrid:  cgroup2 (no controllers) for membership/BPF/kill, v1 controller
+ *          hierarchies for limits; the process joins every hierarchy.
+ * v1:      limits only; no BPF features.
+ * Container cgroups live at <hierarchy>/nucleus/<id>; nothing else is touched. */
+#ifndef NUCLEUS_RESOURCES_H
+#define NUCLEUS_RESOURCES_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <nucleus/util.h>
+
+#define CGROUP_PARENT "nucleus"
+
+enum cgroup_layout { CG_LAYOUT_NONE, CG_LAYOUT_UNIFIED, CG_LAYOUT_HYBRID, CG_LAYOUT_V1 };
+
+/* v1 controllers nucleus uses, as bits. */
+enum cg_ctrl {
+	CG_MEMORY = 1u << 0, CG_CPU = 1u << 1, CG_CPUACCT = 1u << 2,
+	CG_PIDS = 1u << 3, CG_BLKIO = 1u << 4, CG_FREEZER = 1u << 5,
+};
+
+struct cgroup_hier {
+	char options[128];       /* controllers of the mount: "cpu,cpuacct" */
+	char mount[PATH_MAX];
+	unsigned ctrls;          /* enum cg_ctrl bits this hierarchy carries */
+};
+
+#define CG_MAX_V1 16
+struct cgroup_host {
+	enum cgroup_layout layout;
+	char v2_mount[PATH_MAX];           /* "" when there is no cgroup2 */
+	struct cgroup_hier v1[CG_MAX_V1];
+	size_t nv1;
+};
+
+int cgroup_host_detect(struct cgroup_host *h, struct nerr *err);
+const char *cgroup_layout_name(enum cgroup_layout l);
+
+struct io_limit {
+	unsigned major, minor;
+	uint64_t riops, wiops, rbps, wbps;   /* 0: unlimited */
+};
+
+struct cgroup_limits {
+	uint64_t memory_max;      /* bytes, 0: none */
+	bool swap;                /* allow swap beyond memory_max */
+	uint64_t cpu_quota_us;    /* 0: none */
+	uint64_t cpu_period_us;
+	uint64_t cpu_weight;      /* 1..10000, 0: default */
+	uint64_t pids_max;        /* 0: unlimited */
+	struct io_limit *io;
+	size_t nio;
+};
+
+struct cgroup {
+	const struct cgroup_host *host;
+	char rel[128];            /* "nucleus/<id>" */
+	int v2_fd;                /* directory fd of the v2 cgroup, -1 if none */
+	uint64_t id;              /* cgroup v2 id (inode), 0 if none */
+	uint32_t v1_mask;         /* bit i: host->v1[i] has our cgroup */
+};
+
+/* Create nucleus/<id> on every hierarchy that is needed and write limits.
+ * On failure nothing is left behind. */
+int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
+		  const struct cgroup_limits *lim, struct nerr *err);
+/* Open an existing container cgroup (for attach, stats, kill, rm). */
+int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err);
+/* Move pid into the container's v1 hierarchies (v2 is joined at clone). */
+int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err);
+/* Move pid into every hierarchy, v2 included (for attach). */
+int cgroup_join_all(const struct cgroup *cg, pid_t pid, struct nerr *err);
+/* SIGKILL every process of the container cgroup. */
+int cgroup_kill_all(const struct cgroup *cg, struct nerr *err);
+/* Kill what is left and remove the directories (retrying while busy). */
+int cgroup_destroy(struct cgroup *cg, struct nerr *err);
+void cgroup_close(struct cgroup *cg);
+bool cgroup_populated(const struct cgroup *cg);
+
+#endif

@@ -1,0 +1,198 @@
+/* nucleus run: flags -> container_config -> container_run. */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include <nucleus/cli.h>
+#include <nucleus/container.h>
+
+static const char run_help[] =
+	"Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
+	"\n"
+	"Run COMMAND in a new container: fresh pid, mount, network, uts, ipc and cgroup\n"
+	"namespaces, a read-only tmpfs root with the host's /usr, /bin, /lib (and /nix)\n"
+	"bound read-only, no capabilities, no_new_privs, Landlock and seccomp.\n"
+	"\n"
+	"Options:\n"
+	"      --name NAME                Name of the container (default: the short id)\n"
+	"      --context DIR              Make DIR available at /context\n"
+	"      --context-mode MODE        copy (default: a writable copy) or bind (read-only)\n"
+	"  -e, --env KEY[=VALUE]          Set an environment variable (KEY alone: the caller's\n"
+	"                                 value); LD_* and GLIBC_TUNABLES are refused\n"
+	"  -w, --workdir DIR              Working directory (default: /context with a\n"
+	"                                 context, else /)\n"
+	"      --hostname NAME            Hostname (default: the container name)\n"
+	"  -t, --tty                      Allocate a pseudo-terminal\n"
+	"      --network MODE             none (default: only lo) or host\n"
+	"      --allow-host-network       Accept --network host\n"
+	"      --rootless                 Run in a user namespace mapping only the caller's\n"
+	"                                 uid/gid to root (the default for non-root callers)\n"
+	"      --userns                   As root: map container root to an unprivileged\n"
+	"                                 host range (/etc/subuid, else 100000:65536)\n"
+	"      --allow-chroot-fallback    Use chroot if pivot_root is refused (weaker)\n"
+	"      --time-namespace           Give the container its own time namespace\n"
+	"      --disable-cgroup-namespace Let the container see the host's cgroup paths\n"
+	"      --require-cgroup           Fail instead of running without a cgroup\n"
+	"  -h, --help                     Show this help\n"
+	"\n"
+	"The exit status is the command's; 128+N when it was killed by signal N;\n"
+	"125 when nucleus failed, 126 when the command cannot be executed, 127 when it\n"
+	"is not found.\n";
+
+enum {
+	OPT_NAME = 1000, OPT_CONTEXT, OPT_CONTEXT_MODE, OPT_HOSTNAME, OPT_ROOTLESS, OPT_USERNS,
+	OPT_CHROOT, OPT_TIMENS, OPT_NO_CGNS, OPT_NETWORK, OPT_ALLOW_HOST_NET, OPT_REQUIRE_CG,
+};
+
+static const struct option run_opts[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "context", required_argument, NULL, OPT_CONTEXT },
+	{ "context-mode", required_argument, NULL, OPT_CONTEXT_MODE },
+	{ "env", required_argument, NULL, 'e' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "tty", no_argument, NULL, 't' },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
+	{ "rootless", no_argument, NULL, OPT_ROOTLESS },
+	{ "userns", no_argument, NULL, OPT_USERNS },
+	{ "allow-chroot-fallback", no_argument, NULL, OPT_CHROOT },
+	{ "time-namespace", no_argument, NULL, OPT_TIMENS },
+	{ "disable-cgroup-namespace", no_argument, NULL, OPT_NO_CGNS },
+	{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CG },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
+int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
+{
+	char **user_env = NULL;
+	int c, r = 0;
+
+	optind = 0;   /* full re-initialisation: the parser may run more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:w:th", run_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NAME:
+			if (strlen(optarg) >= sizeof(cfg->name)) {
+				r = nerr_set(err, EINVAL, "container name `%s` is too long", optarg);
+				goto out;
+			}
+			strcpy(cfg->name, optarg);
+			break;
+		case OPT_CONTEXT:
+			cfg->context = optarg;
+			break;
+		case OPT_CONTEXT_MODE:
+			if (!strcmp(optarg, "copy"))
+				cfg->context_mode = CONTEXT_COPY;
+			else if (!strcmp(optarg, "bind"))
+				cfg->context_mode = CONTEXT_BIND;
+			else {
+				r = nerr_set(err, EINVAL, "invalid --context-mode `%s` (copy or bind)", optarg);
+				goto out;
+			}
+			break;
+		case 'e':
+			strv_push(&user_env, optarg);
+			break;
+		case 'w':
+			cfg->workdir = optarg;
+			break;
+		case OPT_HOSTNAME:
+			cfg->hostname = optarg;
+			break;
+		case 't':
+			cfg->tty = true;
+			break;
+		case OPT_NETWORK:
+			if (!strcmp(optarg, "none"))
+				cfg->network = NETWORK_NONE;
+			else if (!strcmp(optarg, "host"))
+				cfg->network = NETWORK_HOST;
+			else {
+				r = nerr_set(err, EINVAL, "invalid --network `%s` (none or host)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_ALLOW_HOST_NET:
+			cfg->allow_host_network = true;
+			break;
+		case OPT_ROOTLESS:
+			cfg->rootless = true;
+			break;
+		case OPT_USERNS:
+			cfg->userns = true;
+			break;
+		case OPT_CHROOT:
+			cfg->allow_chroot_fallback = true;
+			break;
+		case OPT_TIMENS:
+			cfg->time_namespace = true;
+			break;
+		case OPT_NO_CGNS:
+			cfg->cgroup_namespace = false;
+			break;
+		case OPT_REQUIRE_CG:
+			cfg->require_cgroup = true;
+			break;
+		case 'h':
+			r = 1;
+			goto out;
+		case ':':
+			r = nerr_set(err, EINVAL, "flag `%s` needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			if (optopt && optopt < 256)
+				r = nerr_set(err, EINVAL, "unknown flag `-%c`", optopt);
+			else
+				r = nerr_set(err, EINVAL, "unknown flag `%s`", argv[optind - 1]);
+			goto out;
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		strv_push(&cfg->argv, argv[i]);
+	env_defaults(&cfg->env, cfg->tty);
+	for (size_t i = 0; user_env && user_env[i]; i++)
+		if ((r = env_add(&cfg->env, user_env[i], err)) < 0)
+			goto out;
+	/* An ordinary user gets a user namespace without asking, as with podman. */
+	if (geteuid() != 0 && !cfg->userns)
+		cfg->rootless = true;
+	r = container_config_validate(cfg, err);
+out:
+	strv_free(user_env);
+	return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct container_config cfg;
+	struct nerr err = { 0 };
+	int exit_code = EXIT_RUNTIME, r;
+
+	container_config_init(&cfg);
+	r = run_parse_args(argc, argv, &cfg, &err);
+	if (r == 1) {
+		fputs(run_help, stdout);
+		container_config_free(&cfg);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "nucleus: run: %s (see 'nucleus run --help')\n", err.msg);
+		container_config_free(&cfg);
+		return EXIT_RUNTIME;
+	}
+	if (random_id(cfg.id) < 0) {
+		nerr_set(&err, errno, "getrandom");
+		container_config_free(&cfg);
+		return cli_fail(&err);
+	}
+	r = container_run(&cfg, &exit_code, &err);
+	if (r < 0)
+		exit_code = cli_fail(&err);
+	else if (err.code)
+		fprintf(stderr, "nucleus: %s\n", err.msg);   /* 126/127 */
+	container_config_free(&cfg);
+	return exit_code;
+}

@@ -1,0 +1,169 @@
+/* The child: from clone to execve, in the order DESIGN.md lays down. Any
+ * failure is reported to the parent as one message and ends the child. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <linux/close_range.h>
+#include "internal.h"
+
+static void __attribute__((noreturn)) fail(struct child_args *a, struct nerr *err)
+{
+	sync_send(a->sync_fd, SYNC_ERROR, err->code, err->msg, -1);
+	_exit(125);
+}
+
+/* Open a pty in the container's own devpts and hand the master to the
+ * parent; the slave becomes the workload's terminal. */
+static int setup_tty(struct child_args *a, struct nerr *err)
+{
+	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int slave = -1;
+	struct sync_msg m;
+	int r;
+
+	if (master < 0)
+		return nerr_set(err, errno, "open /dev/pts/ptmx");
+	if (unlockpt(master) < 0)
+		return nerr_set(err, errno, "unlockpt");
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return nerr_set(err, errno, "open the pty slave");
+	if ((r = sync_send(a->sync_fd, SYNC_TTY, 0, NULL, master)) < 0)
+		return nerr_set(err, -r, "send the pty to the supervisor");
+	/* Wait until the parent has given the pty the caller's window size. */
+	if ((r = sync_recv(a->sync_fd, &m, NULL)) < 0 || m.type != SYNC_TTY_READY)
+		return nerr_set(err, r < 0 ? -r : EPROTO, "wait for the supervisor");
+	if (setsid() < 0)
+		return nerr_set(err, errno, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return nerr_set(err, errno, "set the controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return nerr_set(err, errno, "dup2 the pty");
+	return 0;
+}
+
+/* execvp with the container's PATH (glibc's would use ours). Returns the
+ * errno that decides between 126 and 127. */
+static int exec_workload(struct child_args *a, char *msg, size_t len)
+{
+	char *const *argv = a->cfg->argv;
+	char *const *env = a->cfg->env;
+	const char *cmd = argv[0], *path = NULL;
+	bool eacces = false;
+
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, env);
+		snprintf(msg, len, "exec `%s`: %s", cmd, strerror(errno));
+		return errno;
+	}
+	for (size_t i = 0; env[i]; i++)
+		if (str_has_prefix(env[i], "PATH="))
+			path = env[i] + 5;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char full[4096];
+
+		snprintf(full, sizeof(full), "%s/%s", *dir ? dir : ".", cmd);
+		execve(full, argv, env);
+		if (errno == EACCES)
+			eacces = true;
+		else if (errno != ENOENT && errno != ENOTDIR) {
+			snprintf(msg, len, "exec `%s`: %s", full, strerror(errno));
+			return errno;
+		}
+	}
+	if (eacces) {
+		snprintf(msg, len, "exec `%s`: %s", cmd, strerror(EACCES));
+		return EACCES;
+	}
+	snprintf(msg, len, "exec `%s`: executable file not found in $PATH", cmd);
+	return ENOENT;
+}
+
+void child_main(struct child_args *a)
+{
+	struct nerr err = { 0 };
+	struct sync_msg m;
+	char msg[1000];
+	int r, e;
+
+	sigprocmask(SIG_SETMASK, &a->orig_mask, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(125);
+	/* Wait for the parent: maps written, cgroups joined. EOF means it died. */
+	if (sync_recv(a->sync_fd, &m, NULL) < 0 || m.type != SYNC_GO)
+		_exit(125);
+
+	if (a->userns) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			nerr_set(&err, errno, "become root in the user namespace");
+			fail(a, &err);
+		}
+		if (!a->cfg->rootless)
+			setgroups(0, NULL);
+	}
+	if (a->cfg->cgroup_namespace && unshare(CLONE_NEWCGROUP) < 0) {
+		nerr_set(&err, errno, "create the cgroup namespace");
+		fail(a, &err);
+	}
+	if (sethostname(a->hostname, strlen(a->hostname)) < 0) {
+		nerr_set(&err, errno, "sethostname");
+		fail(a, &err);
+	}
+	if (a->cfg->network == NETWORK_NONE && net_loopback_up(&err) < 0)
+		fail(a, &err);
+	if (fs_setup(&a->fs, &err) < 0 || fs_audit(&a->fs, &err) < 0)
+		fail(a, &err);
+	if (a->cfg->tty) {
+		if (setup_tty(a, &err) < 0)
+			fail(a, &err);
+	} else if (setsid() < 0) {
+		/* No controlling terminal: TIOCSTI cannot reach the caller's. */
+		nerr_set(&err, errno, "setsid");
+		fail(a, &err);
+	}
+	if (rlimits_apply(&a->cfg->rlimits, &err) < 0)
+		fail(a, &err);
+	if (chdir(a->workdir) < 0) {
+		nerr_set(&err, errno, "working directory `%s`", a->workdir);
+		fail(a, &err);
+	}
+	/* Only 0-2 reach the workload; the sync socket closes at exec. */
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		nerr_set(&err, errno, "close_range");
+		fail(a, &err);
+	}
+	struct cap_sets none = { 0 };
+	if (caps_apply(&none, &err) < 0 || set_no_new_privs(&err) < 0)
+		fail(a, &err);
+	{
+		_cleanup_free_ char *warn = NULL;
+		int abi = 0;
+
+		if (landlock_apply(&a->landlock, &abi, &warn, &err) < 0)
+			fail(a, &err);
+		if (warn)
+			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
+	}
+	/* Last: from here on only execve (and reporting its failure) run. */
+	if (sc_program_install(a->seccomp, 0, &err) < 0)
+		fail(a, &err);
+
+	e = exec_workload(a, msg, sizeof(msg));
+	r = (e == ENOENT || e == ENOTDIR) ? 127 : 126;
+	sync_send(a->sync_fd, SYNC_EXEC_FAILED, r, msg, -1);
+	_exit(r);
+}

@@ -1,0 +1,150 @@
+/* Container configuration: defaults, environment, validation. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <nucleus/container.h>
+
+void container_config_init(struct container_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->context_mode = CONTEXT_COPY;
+	c->cgroup_namespace = true;
+	c->mode = MODE_AGENT;
+	c->network = NETWORK_NONE;
+	c->limits.pids_max = 512;
+	rlimits_default(&c->rlimits);
+}
+
+void container_config_free(struct container_config *c)
+{
+	strv_free(c->argv);
+	strv_free(c->env);
+	strv_free(c->dns);
+	free(c->limits.io);
+	memset(c, 0, sizeof(*c));
+}
+
+bool env_name_forbidden(const char *name)
+{
+	/* Every LD_* variable steers the dynamic loader (LD_PRELOAD,
+	 * LD_LIBRARY_PATH, LD_AUDIT, LD_DEBUG_OUTPUT, LD_PROFILE ...);
+	 * GLIBC_TUNABLES has had loader bugs of its own. */
+	return str_has_prefix(name, "LD_") || !strcmp(name, "GLIBC_TUNABLES");
+}
+
+static void env_set(char ***env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; *env && (*env)[i]; i++) {
+		if (!strncmp((*env)[i], kv, klen) && (*env)[i][klen] == '=') {
+			free((*env)[i]);
+			(*env)[i] = xstrdup(kv);
+			return;
+		}
+	}
+	strv_push(env, kv);
+}
+
+int env_add(char ***env, const char *arg, struct nerr *err)
+{
+	size_t klen = strcspn(arg, "=");
+	_cleanup_free_ char *name = strndup(arg, klen);
+
+	if (!name || klen == 0)
+		return nerr_set(err, EINVAL, "invalid environment variable `%s`: empty name", arg);
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return nerr_set(err, EINVAL, "invalid environment variable name `%s`", name);
+	if (env_name_forbidden(name))
+		return nerr_set(err, EPERM, "environment variable `%s` is not allowed: it changes how "
+				"programs are loaded", name);
+	if (arg[klen] == '=') {
+		env_set(env, arg);
+	} else {
+		/* "-e NAME" passes the caller's value, as docker does; unset stays unset. */
+		const char *v = getenv(name);
+		if (v) {
+			_cleanup_free_ char *kv = xasprintf("%s=%s", name, v);
+			env_set(env, kv);
+		}
+	}
+	return 0;
+}
+
+void env_defaults(char ***env, bool tty)
+{
+	const char *term = getenv("TERM");
+
+	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	/* The root is read-only: a home that can be written is /tmp. */
+	env_set(env, "HOME=/tmp");
+	if (tty) {
+		_cleanup_free_ char *t = xasprintf("TERM=%s", term && *term ? term : "xterm");
+		env_set(env, t);
+	}
+}
+
+static bool valid_name(const char *s)
+{
+	/* docker: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+	if (!*s || strlen(s) > 63)
+		return false;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	return true;
+}
+
+static bool valid_hostname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '-' || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return true;
+}
+
+int container_config_validate(struct container_config *c, struct nerr *err)
+{
+	struct stat st;
+
+	if (!c->argv || !c->argv[0])
+		return nerr_set(err, EINVAL, "no command given (usage: nucleus run [OPTIONS] -- COMMAND [ARG...])");
+	if (!c->argv[0][0])
+		return nerr_set(err, EINVAL, "the command is an empty string");
+	if (c->name[0] && !valid_name(c->name))
+		return nerr_set(err, EINVAL, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+				"are allowed, at most 63 characters", c->name);
+	if (c->hostname && !valid_hostname(c->hostname))
+		return nerr_set(err, EINVAL, "invalid hostname `%s`", c->hostname);
+	if (c->context) {
+		if (stat(c->context, &st) < 0)
+			return nerr_set(err, errno, "context directory `%s`", c->context);
+		if (!S_ISDIR(st.st_mode))
+			return nerr_set(err, ENOTDIR, "context `%s` is not a directory", c->context);
+	}
+	if (c->workdir && c->workdir[0] != '/')
+		return nerr_set(err, EINVAL, "the working directory `%s` is not an absolute path", c->workdir);
+	if (c->rootless && c->userns)
+		return nerr_set(err, EINVAL, "--rootless and --userns cannot be combined");
+	if (c->userns && geteuid() != 0)
+		return nerr_set(err, EPERM, "--userns needs root; use --rootless as an ordinary user");
+	if (c->network == NETWORK_HOST && !c->allow_host_network)
+		return nerr_set(err, EPERM, "--network host shares the host's network namespace; "
+				"add --allow-host-network to accept that");
+	if (c->mode == MODE_PRODUCTION) {
+		if (c->allow_chroot_fallback)
+			return nerr_set(err, EINVAL, "production mode forbids --allow-chroot-fallback");
+		if (c->network == NETWORK_HOST)
+			return nerr_set(err, EINVAL, "production mode forbids --network host");
+	}
+	return 0;
+}

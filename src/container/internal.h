@@ -1,0 +1,55 @@
+/* Shared by the files of the container module only. */
+#ifndef NUCLEUS_CONTAINER_INTERNAL_H
+#define NUCLEUS_CONTAINER_INTERNAL_H
+
+#include <signal.h>
+#include <nucleus/container.h>
+#include <nucleus/isolation.h>
+#include <nucleus/filesystem.h>
+#include <nucleus/security.h>
+
+/* Messages on the parent<->child socket (SOCK_SEQPACKET). */
+enum sync_type {
+	SYNC_GO = 1,          /* parent -> child: ids mapped, cgroups joined */
+	SYNC_TTY,             /* child -> parent: pty master attached */
+	SYNC_TTY_READY,       /* parent -> child: window size set */
+	SYNC_ERROR,           /* child -> parent: setup failed (exit 125) */
+	SYNC_EXEC_FAILED,     /* child -> parent: execve failed (126/127) */
+	SYNC_WARNING,         /* child -> parent: print and go on */
+};
+
+struct sync_msg {
+	uint32_t type;
+	int32_t code;         /* errno, or exit status for SYNC_EXEC_FAILED */
+	char text[1000];
+};
+
+int sync_send(int fd, enum sync_type type, int code, const char *text, int pass_fd);
+/* Returns 0 on a message, -EPIPE on EOF, other <0 on error. */
+int sync_recv(int fd, struct sync_msg *m, int *got_fd);
+
+struct child_args {
+	const struct container_config *cfg;
+	int sync_fd;
+	sigset_t orig_mask;
+	struct fs_spec fs;
+	const struct sc_program *seccomp;
+	struct landlock_spec landlock;
+	bool userns;
+	const char *hostname;
+	const char *workdir;
+};
+
+/* The child side of the run sequence; never returns. */
+void __attribute__((noreturn)) child_main(struct child_args *a);
+
+/* -t: relay between the caller's terminal and the container's pty. */
+struct tty_relay;
+struct tty_relay *tty_relay_start(int master, struct nerr *err);
+int tty_relay_fds(struct tty_relay *t, int *in, int *master);
+/* Pump what is readable; returns 1 when the container side closed. */
+int tty_relay_pump(struct tty_relay *t, int fd);
+void tty_relay_resize(struct tty_relay *t);
+void tty_relay_stop(struct tty_relay *t);
+
+#endif

@@ -1,0 +1,64 @@
+/* After pivot_root: read back the mount table and refuse to run when a
+ * mount that should be read-only is writable. The mounts were made by us a
+ * moment ago; this catches a flag silently ignored by a kernel or a
+ * filesystem, not an attacker. */
+#include <errno.h>
+#include <string.h>
+#include <nucleus/filesystem.h>
+
+static bool writable_ok(const struct fs_spec *s, const char *mnt)
+{
+	static const char *const rw[] = { "/tmp", "/dev/shm", "/dev/pts", "/proc" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(rw); i++)
+		if (!strcmp(mnt, rw[i]))
+			return true;
+	if (s->context_fd >= 0 && s->context_mode == CONTEXT_COPY && !strcmp(mnt, "/context"))
+		return true;
+	/* masked /proc files are /dev/null binds, themselves harmless */
+	if (str_has_prefix(mnt, "/proc/") && !str_has_prefix(mnt, "/proc/sys") &&
+	    strcmp(mnt, "/proc/bus") && strcmp(mnt, "/proc/irq") && strcmp(mnt, "/proc/fs"))
+		return true;
+	return false;
+}
+
+static bool opt_has(const char *opts, const char *o)
+{
+	size_t n = strlen(o);
+
+	for (const char *p = opts; (p = strstr(p, o)); p += n)
+		if ((p == opts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+int fs_audit(const struct fs_spec *s, struct nerr *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	if (!f)
+		return nerr_set(err, errno, "mount audit: open mountinfo");
+	while (r == 0 && getline(&line, &cap, f) > 0) {
+		char *save = NULL, *mnt = NULL, *opts = NULL;
+		int field = 0;
+
+		for (char *t = strtok_r(line, " ", &save); t && field < 6; t = strtok_r(NULL, " ", &save)) {
+			field++;
+			if (field == 5)
+				mnt = t;
+			else if (field == 6)
+				opts = t;
+		}
+		if (!mnt || !opts)
+			continue;
+		if (!opt_has(opts, "ro") && !writable_ok(s, mnt))
+			r = nerr_set(err, EPERM, "mount audit: `%s` is writable", mnt);
+		else if (!opt_has(opts, "nosuid") && strcmp(mnt, "/"))
+			r = nerr_set(err, EPERM, "mount audit: `%s` allows setuid", mnt);
+	}
+	free(line);
+	return r;
+}

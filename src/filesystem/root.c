@@ -1,0 +1,174 @@
+/* The container root: tmpfs, read-only host binds, /tmp, /context, then
+ * /dev and /proc (dev.c), /etc (etc.c), and the switch with pivot_root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <nucleus/filesystem.h>
+#include "fs_internal.h"
+
+/* Host directories the agent sandbox exposes read-only. A symlink on the
+ * host (/bin -> usr/bin on merged-/usr systems) is recreated as a symlink. */
+static const char *const host_dirs[] = {
+	"/bin", "/sbin", "/usr", "/lib", "/lib64", "/lib32", "/libx32", "/nix",
+};
+
+int fs_mkdir_at(int root, const char *rel, mode_t mode, struct nerr *err)
+{
+	if (mkdirat(root, rel, mode) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "mkdir `/%s`", rel);
+	return 0;
+}
+
+/* Read-only, nosuid, nodev for a mount and everything below it. */
+int fs_make_readonly(const char *path, bool recursive, struct nerr *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	};
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0,
+		    &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return nerr_set(err, errno, "make `%s` read-only", path);
+	/* Before 5.12: only the top mount can be changed this way. */
+	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return nerr_set(err, errno, "remount `%s` read-only", path);
+	return 0;
+}
+
+int fs_bind(const char *src, const char *dst, bool readonly, struct nerr *err)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return nerr_set(err, errno, "bind `%s` on `%s`", src, dst);
+	if (readonly)
+		return fs_make_readonly(dst, true, err);
+	return 0;
+}
+
+static int bind_host_dirs(const struct fs_spec *s, int root, struct nerr *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++) {
+		const char *src = host_dirs[i];
+		const char *rel = src + 1;
+		struct stat st;
+		int r;
+
+		if (lstat(src, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlink(src, target, sizeof(target) - 1);
+
+			if (n < 0)
+				return nerr_set(err, errno, "readlink `%s`", src);
+			target[n] = '\0';
+			if (symlinkat(target, root, rel) < 0)
+				return nerr_set(err, errno, "symlink `/%s`", rel);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		if ((r = fs_mkdir_at(root, rel, 0755, err)) < 0)
+			return r;
+		_cleanup_free_ char *dst = xasprintf("%s/%s", s->staging, rel);
+		if ((r = fs_bind(src, dst, true, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int setup_tmp(const struct fs_spec *s, int root, struct nerr *err)
+{
+	_cleanup_free_ char *dst = xasprintf("%s/tmp", s->staging);
+	int r;
+
+	if ((r = fs_mkdir_at(root, "tmp", 01777, err)) < 0)
+		return r;
+	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") < 0)
+		return nerr_set(err, errno, "mount tmpfs on /tmp");
+	return 0;
+}
+
+static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
+{
+	_cleanup_free_ char *dst = xasprintf("%s/context", s->staging);
+	_cleanup_close_ int dfd = -1;
+	int r;
+
+	if (s->context_fd < 0)
+		return 0;
+	if ((r = fs_mkdir_at(root, "context", 0755, err)) < 0)
+		return r;
+	if (s->context_mode == CONTEXT_BIND) {
+		char src[64];
+
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", s->context_fd);
+		if ((r = fs_bind(src, dst, true, err)) < 0)
+			return nerr_prefix(err, "context");
+		return 0;
+	}
+	/* A tmpfs of its own, so the root stays read-only while /context is not. */
+	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+		return nerr_set(err, errno, "mount tmpfs on /context");
+	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return nerr_set(err, errno, "open /context");
+	if ((r = copy_tree(s->context_fd, dfd, err)) < 0)
+		return nerr_prefix(err, "copy context");
+	return 0;
+}
+
+static int switch_root(const struct fs_spec *s, struct nerr *err)
+{
+	if (chdir(s->staging) < 0)
+		return nerr_set(err, errno, "chdir `%s`", s->staging);
+	/* pivot_root(".", ".") stacks the old root on the new one; detaching
+	 * it leaves no path back to the host's tree. */
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return nerr_set(err, errno, "detach the old root");
+		if (chdir("/") < 0)
+			return nerr_set(err, errno, "chdir /");
+		return 0;
+	}
+	if (!s->allow_chroot)
+		return nerr_set(err, errno, "pivot_root (use --allow-chroot-fallback to accept chroot)");
+	log_warn("pivot_root failed (%s); falling back to chroot as allowed", strerror(errno));
+	if (chroot(".") < 0)
+		return nerr_set(err, errno, "chroot");
+	if (chdir("/") < 0)
+		return nerr_set(err, errno, "chdir /");
+	return 0;
+}
+
+int fs_setup(const struct fs_spec *s, struct nerr *err)
+{
+	_cleanup_close_ int root = -1;
+	int r;
+
+	/* Nothing we mount may propagate back to the host, nor the host's
+	 * later mounts into the container. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return nerr_set(err, errno, "make mounts private");
+	if (mount("tmpfs", s->staging, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=0755,size=4m,nr_inodes=4096") < 0)
+		return nerr_set(err, errno, "mount the root tmpfs on `%s`", s->staging);
+	root = open(s->staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return nerr_set(err, errno, "open `%s`", s->staging);
+
+	if ((r = bind_host_dirs(s, root, err)) < 0 ||
+	    (r = fs_setup_etc(s, root, err)) < 0 ||
+	    (r = setup_tmp(s, root, err)) < 0 ||
+	    (r = setup_context(s, root, err)) < 0 ||
+	    (r = fs_setup_dev(s, root, err)) < 0 ||
+	    (r = fs_setup_proc(s, root, err)) < 0)
+		return r;
+	if (mount(NULL, s->staging, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return nerr_set(err, errno, "make the root read-only");
+	return switch_root(s, err);
+}

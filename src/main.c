@@ -1,0 +1,54 @@
+/* nucleus: subcommand table and dispatch. */
+#include <string.h>
+#include <nucleus/cli.h>
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "Run a command in a new sandboxed container" },
+	{ "info", cmd_info, "Show what this host's kernel supports and what nucleus will enforce" },
+	{ "version", cmd_version, "Show the version" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nucleus [OPTIONS] COMMAND [ARG...]\n"
+		"\n"
+		"A minimal container runtime for agents and services, where eBPF does the watching.\n"
+		"\n"
+		"Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -h, --help      Show this help\n"
+		"  -v, --version   Show the version\n"
+		"\n"
+		"Run 'nucleus COMMAND --help' for more information on a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_init_from_env();
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_RUNTIME;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "nucleus: unknown command `%s` (see 'nucleus --help')\n", argv[1]);
+	return EXIT_RUNTIME;
+}

@@ -1,0 +1,445 @@
+/* Container cgroups: create, join, kill, destroy, on the v2 tree and on the
+ * v1 controller hierarchies of hybrid and v1 hosts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <nucleus/resources.h>
+
+static const char *const v2_ctrls[] = { "cpu", "memory", "pids", "io" };
+
+/* The v1 hierarchy that carries a controller, or -1. */
+static int v1_index(const struct cgroup_host *h, unsigned ctrl)
+{
+	for (size_t i = 0; i < h->nv1; i++)
+		if (h->v1[i].ctrls & ctrl)
+			return (int)i;
+	return -1;
+}
+
+/* Controllers the nucleus parent can hand to its children on v2. */
+static bool v2_has(const struct cgroup_host *h, const char *ctrl)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/cgroup.subtree_control", h->v2_mount, CGROUP_PARENT);
+	_cleanup_free_ char *buf = NULL;
+	size_t n = strlen(ctrl);
+
+	if (read_file(path, 4096, &buf, NULL) < 0)
+		return false;
+	for (char *p = buf; (p = strstr(p, ctrl)); p += n)
+		if ((p == buf || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+/* nucleus/ on v2: create it and delegate the controllers its parent offers. */
+static int v2_parent_prepare(const struct cgroup_host *h, struct nerr *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/%s", h->v2_mount, CGROUP_PARENT);
+	_cleanup_free_ char *avail = NULL;
+	_cleanup_free_ char *path = NULL;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "create cgroup `%s`", dir);
+	if (h->layout != CG_LAYOUT_UNIFIED)
+		return 0;
+	path = xasprintf("%s/cgroup.controllers", dir);
+	if (read_file(path, 4096, &avail, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(v2_ctrls); i++) {
+		_cleanup_free_ char *ctl = NULL;
+		_cleanup_free_ char *want = NULL;
+
+		if (!strstr(avail, v2_ctrls[i]) || v2_has(h, v2_ctrls[i]))
+			continue;
+		ctl = xasprintf("%s/cgroup.subtree_control", dir);
+		want = xasprintf("+%s", v2_ctrls[i]);
+		if (write_str(ctl, want) < 0)
+			log_debug("cgroup: cannot enable %s in %s", v2_ctrls[i], dir);
+	}
+	return 0;
+}
+
+static int write_at(const char *dir, const char *file, const char *val, struct nerr *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	int r = write_str(path, val);
+
+	if (r < 0)
+		return nerr_set(err, -r, "write `%s` to %s", val, path);
+	return 0;
+}
+
+static char *v1_dir(const struct cgroup *cg, size_t i)
+{
+	return xasprintf("%s/%s", cg->host->v1[i].mount, cg->rel);
+}
+
+static char *v2_dir(const struct cgroup *cg)
+{
+	return xasprintf("%s/%s", cg->host->v2_mount, cg->rel);
+}
+
+/* cgroup v1 cpu.shares from a v2-style weight (1..10000, default 100). */
+static uint64_t weight_to_shares(uint64_t w)
+{
+	return 2 + ((w - 1) * 262142) / 9999;
+}
+
+static int write_limits(const struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err)
+{
+	const struct cgroup_host *h = cg->host;
+	char buf[128];
+	int i, r;
+
+	if (lim->memory_max) {
+		if ((i = v1_index(h, CG_MEMORY)) >= 0) {
+			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
+			if ((r = write_at(d, "memory.limit_in_bytes", buf, err)) < 0)
+				return r;
+			/* memsw exists only with swap accounting; without it there is no swap limit to set */
+			if (!lim->swap) {
+				_cleanup_free_ char *sw = xasprintf("%s/memory.memsw.limit_in_bytes", d);
+				if (access(sw, F_OK) == 0 && (r = write_at(d, "memory.memsw.limit_in_bytes", buf, err)) < 0)
+					return r;
+				write_at(d, "memory.swappiness", "0", NULL);
+			}
+		} else if (h->v2_mount[0] && v2_has(h, "memory")) {
+			_cleanup_free_ char *d = v2_dir(cg);
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(lim->memory_max / 10 * 9));
+			if ((r = write_at(d, "memory.high", buf, err)) < 0)
+				return r;
+			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
+			if ((r = write_at(d, "memory.max", buf, err)) < 0)
+				return r;
+			if (!lim->swap && (r = write_at(d, "memory.swap.max", "0", err)) < 0 && r != -ENOENT)
+				return r;
+			if ((r = write_at(d, "memory.oom.group", "1", err)) < 0)
+				return r;
+		} else {
+			return nerr_set(err, EOPNOTSUPP, "no memory controller available");
+		}
+	}
+	if (lim->cpu_quota_us || lim->cpu_weight) {
+		uint64_t period = lim->cpu_period_us ? lim->cpu_period_us : 100000;
+
+		if ((i = v1_index(h, CG_CPU)) >= 0) {
+			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+			if (lim->cpu_quota_us) {
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
+				if ((r = write_at(d, "cpu.cfs_period_us", buf, err)) < 0)
+					return r;
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_quota_us);
+				if ((r = write_at(d, "cpu.cfs_quota_us", buf, err)) < 0)
+					return r;
+			}
+			if (lim->cpu_weight) {
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)weight_to_shares(lim->cpu_weight));
+				if ((r = write_at(d, "cpu.shares", buf, err)) < 0)
+					return r;
+			}
+		} else if (h->v2_mount[0] && v2_has(h, "cpu")) {
+			_cleanup_free_ char *d = v2_dir(cg);
+			if (lim->cpu_quota_us) {
+				snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)lim->cpu_quota_us,
+					 (unsigned long long)period);
+				if ((r = write_at(d, "cpu.max", buf, err)) < 0)
+					return r;
+			}
+			if (lim->cpu_weight) {
+				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_weight);
+				if ((r = write_at(d, "cpu.weight", buf, err)) < 0)
+					return r;
+			}
+		} else {
+			return nerr_set(err, EOPNOTSUPP, "no cpu controller available");
+		}
+	}
+	if (lim->pids_max) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->pids_max);
+		if ((i = v1_index(h, CG_PIDS)) >= 0) {
+			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+			if ((r = write_at(d, "pids.max", buf, err)) < 0)
+				return r;
+		} else if (h->v2_mount[0] && v2_has(h, "pids")) {
+			_cleanup_free_ char *d = v2_dir(cg);
+			if ((r = write_at(d, "pids.max", buf, err)) < 0)
+				return r;
+		} else {
+			return nerr_set(err, EOPNOTSUPP, "no pids controller available");
+		}
+	}
+	for (size_t k = 0; k < lim->nio; k++) {
+		const struct io_limit *io = &lim->io[k];
+
+		if ((i = v1_index(h, CG_BLKIO)) >= 0) {
+			static const char *const files[] = {
+				"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
+				"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+			};
+			uint64_t vals[] = { io->riops, io->wiops, io->rbps, io->wbps };
+			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+
+			for (size_t f = 0; f < 4; f++) {
+				if (!vals[f])
+					continue;
+				snprintf(buf, sizeof(buf), "%u:%u %llu", io->major, io->minor,
+					 (unsigned long long)vals[f]);
+				if ((r = write_at(d, files[f], buf, err)) < 0)
+					return r;
+			}
+		} else if (h->v2_mount[0] && v2_has(h, "io")) {
+			_cleanup_free_ char *d = v2_dir(cg);
+			char part[4][40] = { "", "", "", "" };
+
+			if (io->riops) snprintf(part[0], sizeof(part[0]), " riops=%llu", (unsigned long long)io->riops);
+			if (io->wiops) snprintf(part[1], sizeof(part[1]), " wiops=%llu", (unsigned long long)io->wiops);
+			if (io->rbps) snprintf(part[2], sizeof(part[2]), " rbps=%llu", (unsigned long long)io->rbps);
+			if (io->wbps) snprintf(part[3], sizeof(part[3]), " wbps=%llu", (unsigned long long)io->wbps);
+			snprintf(buf, sizeof(buf), "%u:%u%s%s%s%s", io->major, io->minor,
+				 part[0], part[1], part[2], part[3]);
+			if ((r = write_at(d, "io.max", buf, err)) < 0)
+				return r;
+		} else {
+			return nerr_set(err, EOPNOTSUPP, "no io/blkio controller available");
+		}
+	}
+	return 0;
+}
+
+/* v1 hierarchies a container joins: those whose controllers nucleus uses. */
+static bool v1_wanted(const struct cgroup_hier *v)
+{
+	return v->ctrls & (CG_MEMORY | CG_CPU | CG_CPUACCT | CG_PIDS | CG_BLKIO | CG_FREEZER);
+}
+
+int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
+		  const struct cgroup_limits *lim, struct nerr *err)
+{
+	struct stat st;
+	int r;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->host = h;
+	cg->v2_fd = -1;
+	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
+	if (h->layout == CG_LAYOUT_NONE)
+		return nerr_set(err, ENOENT, "no cgroup filesystem is mounted");
+
+	if (h->v2_mount[0]) {
+		_cleanup_free_ char *d = v2_dir(cg);
+
+		if ((r = v2_parent_prepare(h, err)) < 0)
+			return r;
+		if (mkdir(d, 0755) < 0)
+			return nerr_set(err, errno, "create cgroup `%s`", d);
+		cg->v2_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd < 0 || fstat(cg->v2_fd, &st) < 0) {
+			r = nerr_set(err, errno, "open cgroup `%s`", d);
+			goto fail;
+		}
+		cg->id = st.st_ino;
+	}
+	for (size_t i = 0; i < h->nv1; i++) {
+		_cleanup_free_ char *parent = xasprintf("%s/%s", h->v1[i].mount, CGROUP_PARENT);
+		_cleanup_free_ char *d = v1_dir(cg, i);
+
+		if (!v1_wanted(&h->v1[i]))
+			continue;
+		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
+			r = nerr_set(err, errno, "create cgroup `%s`", parent);
+			goto fail;
+		}
+		if (mkdir(d, 0755) < 0) {
+			r = nerr_set(err, errno, "create cgroup `%s`", d);
+			goto fail;
+		}
+		cg->v1_mask |= 1u << i;
+	}
+	if (lim && (r = write_limits(cg, lim, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	cgroup_destroy(cg, NULL);
+	return r;
+}
+
+int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err)
+{
+	struct stat st;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->host = h;
+	cg->v2_fd = -1;
+	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
+	if (h->v2_mount[0]) {
+		_cleanup_free_ char *d = v2_dir(cg);
+
+		cg->v2_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->v2_fd >= 0 && fstat(cg->v2_fd, &st) == 0)
+			cg->id = st.st_ino;
+	}
+	for (size_t i = 0; i < h->nv1; i++) {
+		_cleanup_free_ char *d = v1_dir(cg, i);
+
+		if (v1_wanted(&h->v1[i]) && access(d, F_OK) == 0)
+			cg->v1_mask |= 1u << i;
+	}
+	if (cg->v2_fd < 0 && !cg->v1_mask)
+		return nerr_set(err, ENOENT, "cgroup `%s` does not exist", cg->rel);
+	return 0;
+}
+
+int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (size_t i = 0; i < cg->host->nv1; i++) {
+		_cleanup_free_ char *d = NULL;
+		int r;
+
+		if (!(cg->v1_mask & (1u << i)))
+			continue;
+		d = v1_dir(cg, i);
+		if ((r = write_at(d, "cgroup.procs", buf, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cgroup_join_all(const struct cgroup *cg, pid_t pid, struct nerr *err)
+{
+	char buf[32];
+	int r;
+
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	if (cg->v2_fd >= 0) {
+		r = write_str_at(cg->v2_fd, "cgroup.procs", buf);
+		if (r < 0)
+			return nerr_set(err, -r, "join cgroup `%s`", cg->rel);
+	}
+	return cgroup_join_v1(cg, pid, err);
+}
+
+static int kill_procs_in(const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+	_cleanup_free_ char *buf = NULL;
+	int n = 0;
+
+	if (read_file(path, 1 << 20, &buf, NULL) < 0)
+		return 0;
+	for (char *p = buf, *end; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+		while (*end == '\n')
+			end++;
+	}
+	return n;
+}
+
+bool cgroup_populated(const struct cgroup *cg)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	if (cg->v2_fd >= 0 && read_file_at(cg->v2_fd, "cgroup.procs", 1 << 20, &buf, NULL) == 0)
+		return buf[0] != '\0';
+	for (size_t i = 0; i < cg->host->nv1; i++) {
+		_cleanup_free_ char *d = NULL;
+		_cleanup_free_ char *path = NULL;
+		_cleanup_free_ char *b = NULL;
+
+		if (!(cg->v1_mask & (1u << i)))
+			continue;
+		d = v1_dir(cg, i);
+		path = xasprintf("%s/cgroup.procs", d);
+		if (read_file(path, 1 << 20, &b, NULL) == 0 && b[0])
+			return true;
+	}
+	return false;
+}
+
+int cgroup_kill_all(const struct cgroup *cg, struct nerr *err)
+{
+	/* cgroup.kill (5.14+) kills atomically, also processes being forked. */
+	if (cg->v2_fd >= 0 && write_str_at(cg->v2_fd, "cgroup.kill", "1") == 0)
+		return 0;
+	/* v1: kill what is there until nothing new appears. */
+	for (int round = 0; round < 100; round++) {
+		int n = 0;
+
+		if (cg->v2_fd >= 0) {
+			_cleanup_free_ char *d = v2_dir(cg);
+			n += kill_procs_in(d);
+		}
+		for (size_t i = 0; i < cg->host->nv1; i++) {
+			_cleanup_free_ char *d = NULL;
+
+			if (!(cg->v1_mask & (1u << i)))
+				continue;
+			d = v1_dir(cg, i);
+			n += kill_procs_in(d);
+		}
+		if (!n)
+			return 0;
+	}
+	return nerr_set(err, EBUSY, "processes of cgroup `%s` keep appearing", cg->rel);
+}
+
+/* rmdir that waits for the last dying process to leave. */
+static int rmdir_retry(const char *dir)
+{
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
+int cgroup_destroy(struct cgroup *cg, struct nerr *err)
+{
+	int r = 0, q;
+
+	if (!cg->host)
+		return 0;
+	if (cgroup_populated(cg))
+		cgroup_kill_all(cg, NULL);
+	if (cg->v2_fd >= 0) {
+		_cleanup_free_ char *d = v2_dir(cg);
+
+		close(cg->v2_fd);
+		cg->v2_fd = -1;
+		if ((q = rmdir_retry(d)) < 0 && !r)
+			r = nerr_set(err, -q, "remove cgroup `%s`", d);
+	}
+	for (size_t i = 0; i < cg->host->nv1; i++) {
+		_cleanup_free_ char *d = NULL;
+
+		if (!(cg->v1_mask & (1u << i)))
+			continue;
+		d = v1_dir(cg, i);
+		if ((q = rmdir_retry(d)) < 0 && !r)
+			r = nerr_set(err, -q, "remove cgroup `%s`", d);
+	}
+	cg->v1_mask = 0;
+	cg->host = NULL;
+	return r;
+}
+
+void cgroup_close(struct cgroup *cg)
+{
+	if (cg->v2_fd >= 0)
+		close(cg->v2_fd);
+	cg->v2_fd = -1;
+}

@@ -1,0 +1,273 @@
+/* A small static program the integration tests run inside containers: it
+ * tries one thing and reports the real outcome (exit status = errno, or
+ * values on stdout). Self-contained: libc only, linked statically. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
+
+static int result(long r)
+{
+	return r < 0 ? errno : 0;
+}
+
+static int do_syscall(const char *name)
+{
+	if (!strcmp(name, "mount"))
+		return result(mount("none", "/tmp", "tmpfs", 0, NULL));
+	if (!strcmp(name, "unshare"))
+		return result(unshare(CLONE_NEWUSER));
+	if (!strcmp(name, "unshare-net"))
+		return result(unshare(CLONE_NEWNET));
+	if (!strcmp(name, "keyctl"))
+		return result(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0));
+	if (!strcmp(name, "add_key"))
+		return result(syscall(SYS_add_key, "user", "k", "v", 1, -3));
+	if (!strcmp(name, "bpf"))
+		return result(syscall(SYS_bpf, 0, NULL, 0));
+	if (!strcmp(name, "perf_event_open"))
+		return result(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+	if (!strcmp(name, "ptrace"))
+		return result(ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+	if (!strcmp(name, "userfaultfd"))
+		return result(syscall(SYS_userfaultfd, 0));
+	if (!strcmp(name, "io_uring_setup"))
+		return result(syscall(SYS_io_uring_setup, 1, NULL));
+	if (!strcmp(name, "kexec_load"))
+		return result(syscall(SYS_kexec_load, 0, 0, NULL, 0));
+	if (!strcmp(name, "init_module"))
+		return result(syscall(SYS_init_module, NULL, 0, ""));
+	if (!strcmp(name, "setns"))
+		return result(syscall(SYS_setns, 0, 0));
+	if (!strcmp(name, "chroot"))
+		return result(chroot("/"));
+	if (!strcmp(name, "pivot_root"))
+		return result(syscall(SYS_pivot_root, "/", "/"));
+	if (!strcmp(name, "clone3")) {
+		struct clone_args ca = { .exit_signal = SIGCHLD };
+		long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		return result(pid);
+	}
+	if (!strcmp(name, "clone-newns")) {
+		long pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		return result(pid);
+	}
+	if (!strcmp(name, "fork")) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return result(pid);
+	}
+	if (!strcmp(name, "getpid"))
+		return result(getpid());
+	fprintf(stderr, "probe: unknown syscall %s\n", name);
+	return 200;
+}
+
+static int status_fields(void)
+{
+	static const char *const keys[] = {
+		"Pid:", "PPid:", "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
+		"CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:", NULL,
+	};
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[512];
+
+	if (!f)
+		return errno;
+	while (fgets(line, sizeof(line), f))
+		for (int i = 0; keys[i]; i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])))
+				fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+			printf("%s\n", de->d_name);
+	closedir(d);
+	return 0;
+}
+
+static volatile sig_atomic_t got;
+static void on_signal(int s)
+{
+	got = s;
+}
+
+static int wait_signal(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	printf("ready\n");
+	fflush(stdout);
+	while (!got)
+		pause();
+	printf("signal %d\n", (int)got);
+	return 100 + got;
+}
+
+static int do_stat(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno;
+	printf("mode=%o type=%s rdev=%u:%u uid=%u\n", st.st_mode & 07777,
+	       S_ISCHR(st.st_mode) ? "chr" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "lnk" :
+	       S_ISREG(st.st_mode) ? "reg" : "other",
+	       major(st.st_rdev), minor(st.st_rdev), st.st_uid);
+	return 0;
+}
+
+static int do_read(const char *path)
+{
+	char buf[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, (size_t)n, stdout);
+		total += n;
+	}
+	close(fd);
+	return n < 0 ? errno : 0;
+}
+
+static int do_write(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, "probe\n", 6) != 6) {
+		close(fd);
+		return errno;
+	}
+	return close(fd) < 0 ? errno : 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
+			"write PATH|mkdir PATH|stat PATH|exec PATH|socket FAMILY TYPE|env NAME|"
+			"wait-signal|kill-self SIG|sleep SECS\n");
+	return 201;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[1], *arg = argc > 2 ? argv[2] : NULL;
+
+	if (!strcmp(cmd, "status"))
+		return status_fields();
+	if (!strcmp(cmd, "fds"))
+		return list_fds();
+	if (!strcmp(cmd, "ifaces")) {
+		struct if_nameindex *ni = if_nameindex();
+		if (!ni)
+			return errno;
+		for (struct if_nameindex *p = ni; p->if_index; p++)
+			printf("%s\n", p->if_name);
+		if_freenameindex(ni);
+		return 0;
+	}
+	if (!strcmp(cmd, "hostname")) {
+		char h[256];
+		if (gethostname(h, sizeof(h)) < 0)
+			return errno;
+		printf("%s\n", h);
+		return 0;
+	}
+	if (!strcmp(cmd, "cwd")) {
+		char c[4096];
+		if (!getcwd(c, sizeof(c)))
+			return errno;
+		printf("%s\n", c);
+		return 0;
+	}
+	if (!strcmp(cmd, "wait-signal"))
+		return wait_signal();
+	if (!arg)
+		return usage();
+	if (!strcmp(cmd, "exit"))
+		return atoi(arg);
+	if (!strcmp(cmd, "syscall"))
+		return do_syscall(arg);
+	if (!strcmp(cmd, "read"))
+		return do_read(arg);
+	if (!strcmp(cmd, "write"))
+		return do_write(arg);
+	if (!strcmp(cmd, "mkdir"))
+		return result(mkdir(arg, 0755));
+	if (!strcmp(cmd, "stat"))
+		return do_stat(arg);
+	if (!strcmp(cmd, "exec")) {
+		execv(arg, argv + 2);
+		return errno;
+	}
+	if (!strcmp(cmd, "env")) {
+		const char *v = getenv(arg);
+		if (!v)
+			return 1;
+		printf("%s\n", v);
+		return 0;
+	}
+	if (!strcmp(cmd, "kill-self")) {
+		kill(getpid(), atoi(arg));
+		pause();
+		return 0;
+	}
+	if (!strcmp(cmd, "sleep")) {
+		sleep((unsigned)atoi(arg));
+		return 0;
+	}
+	if (!strcmp(cmd, "socket") && argc > 3) {
+		int fd = socket(atoi(arg), atoi(argv[3]), 0);
+		if (fd < 0)
+			return errno;
+		close(fd);
+		return 0;
+	}
+	return usage();
+}
