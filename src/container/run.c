@@ -27,6 +27,7 @@ struct run {
 	struct sc_profile profile;
 	struct sc_program seccomp;
 	int context_fd;
+	char *context_path;            /* absolute, symlinks resolved */
 	int sync[2];
 	int pidfd;
 	pid_t pid;
@@ -78,6 +79,7 @@ static void cleanup(struct run *r)
 		log_warn("cannot remove `%s`", r->state_dir);
 	free(r->staging);
 	free(r->state_dir);
+	free(r->context_path);
 	sc_program_free(&r->seccomp);
 	sc_profile_free(&r->profile);
 	if (r->mask_set)
@@ -275,8 +277,11 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	/* Everything that can fail on bad input fails before anything exists. */
 	if (cfg->context) {
 		r.context_fd = open(cfg->context, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (r.context_fd < 0)
-			return nerr_set(err, errno, "context directory `%s`", cfg->context);
+		r.context_path = realpath(cfg->context, NULL);
+		if (r.context_fd < 0 || !r.context_path) {
+			rc = nerr_set(err, errno, "context directory `%s`", cfg->context);
+			goto out;
+		}
 	}
 	if ((rc = sc_profile_builtin_default(&r.profile, err)) < 0 ||
 	    (rc = sc_program_prepare(&r.profile, 0, &r.seccomp, err)) < 0)
@@ -312,6 +317,7 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	a.seccomp = &r.seccomp;
 	a.fs = (struct fs_spec){
 		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
+		.context_path = r.context_path,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
 		.hostname = a.hostname, .dns = cfg->dns,
 	};

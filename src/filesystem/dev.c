@@ -57,8 +57,13 @@ int fs_setup_dev(const struct fs_spec *s, int root, struct nerr *err)
 			return nerr_set(err, errno, "create /dev/%s", nodes[i].name);
 		_cleanup_free_ char *src = xasprintf("/dev/%s", nodes[i].name);
 		_cleanup_free_ char *dst = xasprintf("%s/%s", dev, nodes[i].name);
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
 		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
 			return nerr_set(err, errno, "bind /dev/%s", nodes[i].name);
+		/* Read-only applies to the node, not the device: writes to
+		 * /dev/null still work. nodev would make it unusable. */
+		if (mount_setattr(AT_FDCWD, dst, 0, &attr, sizeof(attr)) < 0)
+			return nerr_set(err, errno, "make /dev/%s read-only", nodes[i].name);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
 		if (!strcmp(links[i].name, "core"))

@@ -10,7 +10,7 @@
 /* Host paths bound read-only: the loader cache, alternatives (awk, editor),
  * CA certificates. /etc/ssl/private is deliberately absent. */
 static const char *const etc_binds[] = {
-	"/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl/certs", "/etc/ca-certificates",
+	"/etc/ld.so.cache", "/etc/alternatives", "/etc/ssl/certs",
 	"/etc/pki/tls/certs", "/etc/localtime",
 };
 

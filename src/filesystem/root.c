@@ -104,11 +104,17 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 	if ((r = fs_mkdir_at(root, "context", 0755, err)) < 0)
 		return r;
 	if (s->context_mode == CONTEXT_BIND) {
-		char src[64];
+		struct stat want, got;
 
-		snprintf(src, sizeof(src), "/proc/self/fd/%d", s->context_fd);
-		if ((r = fs_bind(src, dst, true, err)) < 0)
+		/* The fd belongs to the parent's mount namespace and cannot be the
+		 * source of a bind here; bind the path and check it is the same
+		 * directory the supervisor validated. */
+		if ((r = fs_bind(s->context_path, dst, true, err)) < 0)
 			return nerr_prefix(err, "context");
+		if (fstat(s->context_fd, &want) < 0 || stat(dst, &got) < 0 ||
+		    want.st_dev != got.st_dev || want.st_ino != got.st_ino)
+			return nerr_set(err, ESTALE, "context `%s` changed while the container started",
+					s->context_path);
 		return 0;
 	}
 	/* A tmpfs of its own, so the root stays read-only while /context is not. */

@@ -1,0 +1,72 @@
+# Integration test library: real containers, real outcomes.
+# Each test is a shell function named test_*; it fails by calling fail (or
+# by any assert_*). After every test the harness checks that nothing was
+# left behind: cgroups, state directories, mounts.
+
+NUCLEUS=${NUCLEUS:?}
+PROBE=${PROBE:-/usr/local/lib/nucleus-test/probe}
+RUNTIME_DIR=${RUNTIME_DIR:-/run/nucleus}
+
+fail() {
+	echo "    $*" >&2
+	exit 1
+}
+
+assert_eq() { # actual expected what
+	[ "$1" = "$2" ] || fail "$3: expected [$2], got [$1]"
+}
+
+assert_ne() {
+	[ "$1" != "$2" ] || fail "$3: did not expect [$2]"
+}
+
+assert_contains() { # haystack needle what
+	case "$1" in *"$2"*) ;; *) fail "$3: [$2] not in [$1]" ;; esac
+}
+
+assert_not_contains() {
+	case "$1" in *"$2"*) fail "$3: [$2] unexpectedly in [$1]" ;; *) ;; esac
+}
+
+# run_status EXPECTED CMD...: run CMD, compare its exit status.
+assert_status() {
+	local want=$1 got
+	shift
+	"$@" >/dev/null 2>&1
+	got=$?
+	[ "$got" = "$want" ] || fail "status of [$*]: expected $want, got $got"
+}
+
+# nucleus run [flags] -- probe ARGS; the probe's stdout is printed.
+probe() {
+	"$NUCLEUS" run "$@"
+}
+
+# The errno a probe action returns inside a default container.
+probe_errno() {
+	"$NUCLEUS" run -- "$PROBE" "$@" >/dev/null 2>&1
+	echo $?
+}
+
+# Leftovers of any container: printed one per line, empty when clean.
+leftovers() {
+	local d
+	for d in /sys/fs/cgroup/nucleus /sys/fs/cgroup/*/nucleus; do
+		[ -d "$d" ] || continue
+		find "$d" -mindepth 1 -maxdepth 1 -type d -printf "cgroup %p\n"
+	done
+	if [ -d "$RUNTIME_DIR" ]; then
+		find "$RUNTIME_DIR" -mindepth 1 -maxdepth 1 ! -name '.*' -printf "state %p\n"
+	fi
+	grep -E ' (/run/nucleus|/tmp/nucleus)' /proc/self/mountinfo | sed 's/^/mount /'
+}
+
+# Wait (up to ~5 s) for a condition command to succeed.
+wait_for() {
+	local i
+	for i in $(seq 1 100); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Run every tests/integration/t_*.sh test function as root against the
+# built nucleus; print one line per test and a final "N passed, M failed".
+set -u
+BUILD=${1:-build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export NUCLEUS=$(cd "$ROOT" && readlink -f "$BUILD/nucleus")
+export PROBE=/usr/local/lib/nucleus-test/probe
+export NUCLEUS_TEST_BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
+export SHARED_DATA=$(cd "$ROOT/.." && pwd)/shared/data
+FILTER=${TESTS:-}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "integration tests need root"
+	echo "integration: 0 passed, 1 failed"
+	exit 1
+fi
+
+# The probe must live in a directory the default Landlock rules let the
+# container execute from; it is removed again when the run ends.
+install -D -m 0755 "$NUCLEUS_TEST_BUILD/tests/probe" "$PROBE"
+trap 'rm -rf /usr/local/lib/nucleus-test' EXIT
+
+. "$HERE/lib.sh"
+
+pass=0 failed=0 failures=""
+before=$(leftovers)
+for file in "$HERE"/t_*.sh; do
+	for t in $(bash -c ". '$HERE/lib.sh'; . '$file'; declare -F" | awk '{print $3}' | grep '^test_'); do
+		[ -n "$FILTER" ] && ! echo "$t" | grep -qE "$FILTER" && continue
+		start=$(date +%s%N)
+		out=$(cd /tmp && bash -c ". '$HERE/lib.sh'; . '$file'; set -u; $t" 2>&1)
+		rc=$?
+		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+		left=$(leftovers)
+		if [ "$left" != "$before" ]; then
+			out="$out
+    left behind:
+$(echo "$left" | sed 's/^/      /')"
+			rc=1
+		fi
+		before=$left
+		if [ $rc = 0 ]; then
+			pass=$((pass + 1))
+			printf 'ok   %-50s %5d ms\n' "$(basename "$file" .sh):$t" "$ms"
+		else
+			failed=$((failed + 1))
+			failures="$failures $t"
+			printf 'FAIL %-50s %5d ms\n%s\n' "$(basename "$file" .sh):$t" "$ms" "$out"
+		fi
+	done
+done
+[ -n "$failures" ] && echo "failed:$failures"
+echo "integration: $pass passed, $failed failed"
+[ $failed = 0 ]
