@@ -107,7 +107,9 @@ fuzz:
 	@./tools/deps fuzz
 	@tests/fuzz/run.sh $(BUILD) $${FUZZ_SECONDS:-60}
 
-demo: all
+demo:
+	@./tools/deps
+	@$(MAKE) --no-print-directory all
 	@./tools/demo $(BUILD)
 
 install: all

@@ -13,6 +13,7 @@ enum context_mode { CONTEXT_COPY, CONTEXT_BIND };
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
+	const char *context_path;  /* the same directory by absolute path */
 	enum context_mode context_mode;
 	bool userns;               /* bind host device nodes instead of mknod */
 	bool allow_chroot;         /* chroot when pivot_root is refused */

@@ -39,6 +39,8 @@ struct cgroup_host {
 };
 
 int cgroup_host_detect(struct cgroup_host *h, struct nerr *err);
+/* The same from mountinfo text (for tests). */
+int cgroup_host_parse(const char *mountinfo, struct cgroup_host *h);
 const char *cgroup_layout_name(enum cgroup_layout l);
 
 struct io_limit {

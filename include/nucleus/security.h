@@ -108,6 +108,8 @@ struct landlock_spec {
 	size_t nnet;
 	bool restrict_net;                /* handle net access (ABI >= 4) */
 	uint64_t scopes;                  /* LANDLOCK_SCOPE_* (ABI >= 6) */
+	bool best_effort;                 /* the built-in rules: no warning for what an
+	                                   * older ABI cannot enforce */
 };
 /* Best Landlock ABI of this kernel; 0 when unavailable. */
 int landlock_abi(void);

@@ -71,11 +71,11 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:w:th", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:w:th", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
-				r = nerr_set(err, EINVAL, "container name `%s` is too long", optarg);
+				r = nerr_set(err, 0, "container name `%s` is too long", optarg);
 				goto out;
 			}
 			strcpy(cfg->name, optarg);
@@ -89,7 +89,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			else if (!strcmp(optarg, "bind"))
 				cfg->context_mode = CONTEXT_BIND;
 			else {
-				r = nerr_set(err, EINVAL, "invalid --context-mode `%s` (copy or bind)", optarg);
+				r = nerr_set(err, 0, "invalid --context-mode `%s` (copy or bind)", optarg);
 				goto out;
 			}
 			break;
@@ -111,7 +111,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			else if (!strcmp(optarg, "host"))
 				cfg->network = NETWORK_HOST;
 			else {
-				r = nerr_set(err, EINVAL, "invalid --network `%s` (none or host)", optarg);
+				r = nerr_set(err, 0, "invalid --network `%s` (none or host)", optarg);
 				goto out;
 			}
 			break;
@@ -140,13 +140,13 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			r = 1;
 			goto out;
 		case ':':
-			r = nerr_set(err, EINVAL, "flag `%s` needs a value", argv[optind - 1]);
+			r = nerr_set(err, 0, "flag `%s` needs a value", argv[optind - 1]);
 			goto out;
 		default:
 			if (optopt && optopt < 256)
-				r = nerr_set(err, EINVAL, "unknown flag `-%c`", optopt);
+				r = nerr_set(err, 0, "unknown flag `-%c`", optopt);
 			else
-				r = nerr_set(err, EINVAL, "unknown flag `%s`", argv[optind - 1]);
+				r = nerr_set(err, 0, "unknown flag `%s`", argv[optind - 1]);
 			goto out;
 		}
 	}

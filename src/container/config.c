@@ -52,12 +52,12 @@ int env_add(char ***env, const char *arg, struct nerr *err)
 	_cleanup_free_ char *name = strndup(arg, klen);
 
 	if (!name || klen == 0)
-		return nerr_set(err, EINVAL, "invalid environment variable `%s`: empty name", arg);
+		return nerr_set(err, 0, "invalid environment variable `%s`: empty name", arg);
 	for (const char *p = name; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return nerr_set(err, EINVAL, "invalid environment variable name `%s`", name);
+			return nerr_set(err, 0, "invalid environment variable name `%s`", name);
 	if (env_name_forbidden(name))
-		return nerr_set(err, EPERM, "environment variable `%s` is not allowed: it changes how "
+		return nerr_set(err, 0, "environment variable `%s` is not allowed: it changes how "
 				"programs are loaded", name);
 	if (arg[klen] == '=') {
 		env_set(env, arg);
@@ -117,34 +117,34 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	struct stat st;
 
 	if (!c->argv || !c->argv[0])
-		return nerr_set(err, EINVAL, "no command given (usage: nucleus run [OPTIONS] -- COMMAND [ARG...])");
+		return nerr_set(err, 0, "no command given (usage: nucleus run [OPTIONS] -- COMMAND [ARG...])");
 	if (!c->argv[0][0])
-		return nerr_set(err, EINVAL, "the command is an empty string");
+		return nerr_set(err, 0, "the command is an empty string");
 	if (c->name[0] && !valid_name(c->name))
-		return nerr_set(err, EINVAL, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+		return nerr_set(err, 0, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
 				"are allowed, at most 63 characters", c->name);
 	if (c->hostname && !valid_hostname(c->hostname))
-		return nerr_set(err, EINVAL, "invalid hostname `%s`", c->hostname);
+		return nerr_set(err, 0, "invalid hostname `%s`", c->hostname);
 	if (c->context) {
 		if (stat(c->context, &st) < 0)
 			return nerr_set(err, errno, "context directory `%s`", c->context);
 		if (!S_ISDIR(st.st_mode))
-			return nerr_set(err, ENOTDIR, "context `%s` is not a directory", c->context);
+			return nerr_set(err, 0, "context `%s` is not a directory", c->context);
 	}
 	if (c->workdir && c->workdir[0] != '/')
-		return nerr_set(err, EINVAL, "the working directory `%s` is not an absolute path", c->workdir);
+		return nerr_set(err, 0, "the working directory `%s` is not an absolute path", c->workdir);
 	if (c->rootless && c->userns)
-		return nerr_set(err, EINVAL, "--rootless and --userns cannot be combined");
+		return nerr_set(err, 0, "--rootless and --userns cannot be combined");
 	if (c->userns && geteuid() != 0)
-		return nerr_set(err, EPERM, "--userns needs root; use --rootless as an ordinary user");
+		return nerr_set(err, 0, "--userns needs root; use --rootless as an ordinary user");
 	if (c->network == NETWORK_HOST && !c->allow_host_network)
-		return nerr_set(err, EPERM, "--network host shares the host's network namespace; "
+		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
 	if (c->mode == MODE_PRODUCTION) {
 		if (c->allow_chroot_fallback)
-			return nerr_set(err, EINVAL, "production mode forbids --allow-chroot-fallback");
+			return nerr_set(err, 0, "production mode forbids --allow-chroot-fallback");
 		if (c->network == NETWORK_HOST)
-			return nerr_set(err, EINVAL, "production mode forbids --network host");
+			return nerr_set(err, 0, "production mode forbids --network host");
 	}
 	return 0;
 }

@@ -48,31 +48,27 @@ static unsigned ctrl_bits(const char *opts)
 	return bits;
 }
 
-int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
+int cgroup_host_parse(const char *mountinfo, struct cgroup_host *h)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
+	_cleanup_free_ char *copy = xstrdup(mountinfo);
+	char *save_line = NULL;
 	unsigned seen = 0;
 
 	memset(h, 0, sizeof(*h));
-	if (!f)
-		return nerr_set(err, errno, "open /proc/self/mountinfo");
-	while (getline(&line, &cap, f) > 0) {
-		char *sep = strstr(line, " - "), *save = NULL, *mnt, *fstype, *super;
+	for (char *line = strtok_r(copy, "\n", &save_line); line; line = strtok_r(NULL, "\n", &save_line)) {
+		char *sep = strstr(line, " - "), *save = NULL, *mnt = NULL, *fstype, *super;
 		int field = 0;
 
 		if (!sep)
 			continue;
 		*sep = '\0';
-		mnt = NULL;
 		for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save))
 			if (++field == 5)
 				mnt = t;
 		save = NULL;
 		fstype = strtok_r(sep + 3, " ", &save);
 		(void)strtok_r(NULL, " ", &save);   /* source */
-		super = strtok_r(NULL, " \n", &save);
+		super = strtok_r(NULL, " ", &save);
 		if (!mnt || !fstype)
 			continue;
 		unescape(mnt);
@@ -80,19 +76,18 @@ int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
 			snprintf(h->v2_mount, sizeof(h->v2_mount), "%s", mnt);
 		} else if (!strcmp(fstype, "cgroup") && super && h->nv1 < CG_MAX_V1) {
 			unsigned bits = ctrl_bits(super);
+			struct cgroup_hier *v;
+			_cleanup_free_ char *opts = xstrdup(super);
+			char *s2 = NULL;
 
 			/* The first mount of a hierarchy wins; named ones carry no limits. */
 			if (!bits || (bits & seen))
 				continue;
 			seen |= bits;
-			struct cgroup_hier *v = &h->v1[h->nv1++];
+			v = &h->v1[h->nv1++];
 			snprintf(v->mount, sizeof(v->mount), "%s", mnt);
 			v->ctrls = bits;
-			/* keep only controller names for display */
-			v->options[0] = '\0';
-			_cleanup_free_ char *copy = xstrdup(super);
-			char *s2 = NULL;
-			for (char *t = strtok_r(copy, ",", &s2); t; t = strtok_r(NULL, ",", &s2)) {
+			for (char *t = strtok_r(opts, ",", &s2); t; t = strtok_r(NULL, ",", &s2)) {
 				if (!ctrl_bits(t))
 					continue;
 				if (v->options[0])
@@ -101,7 +96,6 @@ int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
 			}
 		}
 	}
-	free(line);
 	if (h->v2_mount[0] && h->nv1)
 		h->layout = CG_LAYOUT_HYBRID;
 	else if (h->v2_mount[0])
@@ -111,4 +105,14 @@ int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
 	else
 		h->layout = CG_LAYOUT_NONE;
 	return 0;
+}
+
+int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file("/proc/self/mountinfo", 16 << 20, &text, NULL);
+
+	if (r < 0)
+		return nerr_set(err, -r, "read /proc/self/mountinfo");
+	return cgroup_host_parse(text, h);
 }

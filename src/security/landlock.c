@@ -90,6 +90,7 @@ void landlock_default_spec(struct landlock_spec *s, bool context_writable, bool 
 	};
 
 	memset(s, 0, sizeof(*s));
+	s->best_effort = true;
 	/* Everything visible may be read: the root holds only what nucleus put
 	 * there. Writes and execution are what the rules below grant. */
 	add_path(s, "/", FS_READ);
@@ -143,7 +144,7 @@ int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning,
 	if (abi >= 6)
 		attr.scoped = s->scopes;
 
-	if (lost_fs || (s->restrict_net && abi < 4) || (s->scopes && abi < 6)) {
+	if (!s->best_effort && (lost_fs || (s->restrict_net && abi < 4) || (s->scopes && abi < 6))) {
 		warn = xasprintf("Landlock ABI %d cannot enforce:%s%s%s%s", abi,
 				 lost_fs & FS_REFER ? " refer" : "",
 				 lost_fs & FS_TRUNCATE ? " truncate" : "",

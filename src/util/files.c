@@ -45,7 +45,7 @@ int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *le
 {
 	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
-	size_t cap = 4096, used = 0;
+	size_t cap = max && max < 4096 ? max : 4096, used = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -54,9 +54,17 @@ int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *le
 		ssize_t n;
 
 		if (used == cap) {
-			if (cap >= max)
-				return -EFBIG;
-			cap = cap * 2 > max ? max : cap * 2;
+			if (max && cap >= max) {
+				char extra;
+				/* full: one more byte means the file is too big */
+				n = read(fd, &extra, 1);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n > 0)
+					return -EFBIG;
+				break;
+			}
+			cap = max && cap * 2 > max ? max : cap * 2;
 			buf = xrealloc(buf, cap + 1);
 		}
 		n = read(fd, buf + used, cap - used);

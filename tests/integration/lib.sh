@@ -49,16 +49,22 @@ probe_errno() {
 }
 
 # Leftovers of any container: printed one per line, empty when clean.
+# (Plain shell: the VM tier runs this under busybox tools.)
 leftovers() {
-	local d
+	local d e
 	for d in /sys/fs/cgroup/nucleus /sys/fs/cgroup/*/nucleus; do
 		[ -d "$d" ] || continue
-		find "$d" -mindepth 1 -maxdepth 1 -type d -printf "cgroup %p\n"
+		for e in "$d"/*/; do
+			[ -d "$e" ] && echo "cgroup ${e%/}"
+		done
 	done
 	if [ -d "$RUNTIME_DIR" ]; then
-		find "$RUNTIME_DIR" -mindepth 1 -maxdepth 1 ! -name '.*' -printf "state %p\n"
+		for e in "$RUNTIME_DIR"/*; do
+			[ -e "$e" ] && echo "state $e"
+		done
 	fi
 	grep -E ' (/run/nucleus|/tmp/nucleus)' /proc/self/mountinfo | sed 's/^/mount /'
+	return 0
 }
 
 # Wait (up to ~5 s) for a condition command to succeed.

@@ -19,7 +19,9 @@ fi
 
 # The probe must live in a directory the default Landlock rules let the
 # container execute from; it is removed again when the run ends.
-install -D -m 0755 "$NUCLEUS_TEST_BUILD/tests/probe" "$PROBE"
+mkdir -p "$(dirname "$PROBE")"
+cp "$NUCLEUS_TEST_BUILD/tests/probe" "$PROBE"
+chmod 0755 "$PROBE"
 trap 'rm -rf /usr/local/lib/nucleus-test' EXIT
 
 . "$HERE/lib.sh"
@@ -29,10 +31,10 @@ before=$(leftovers)
 for file in "$HERE"/t_*.sh; do
 	for t in $(bash -c ". '$HERE/lib.sh'; . '$file'; declare -F" | awk '{print $3}' | grep '^test_'); do
 		[ -n "$FILTER" ] && ! echo "$t" | grep -qE "$FILTER" && continue
-		start=$(date +%s%N)
+		start=${EPOCHREALTIME/./}
 		out=$(cd /tmp && bash -c ". '$HERE/lib.sh'; . '$file'; set -u; $t" 2>&1)
 		rc=$?
-		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+		ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
 		left=$(leftovers)
 		if [ "$left" != "$before" ]; then
 			out="$out

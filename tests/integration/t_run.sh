@@ -68,8 +68,8 @@ test_container_dies_with_supervisor() {
 	wait $pid 2>/dev/null
 	wait_for sh -c "! kill -0 $child 2>/dev/null" || fail "container outlived its supervisor"
 	# what the dead supervisor could not clean (nucleus rm does this later)
-	for d in /sys/fs/cgroup/*/nucleus/$id /sys/fs/cgroup/unified/nucleus/$id; do
-		[ -d "$d" ] && rmdir "$d"
+	for d in /sys/fs/cgroup/nucleus/$id /sys/fs/cgroup/*/nucleus/$id; do
+		[ -d "$d" ] && wait_for rmdir "$d"
 	done
 	rm -rf "$RUNTIME_DIR/$id" "$out"
 }
@@ -96,9 +96,11 @@ test_context_bind() {
 	local ctx out
 	ctx=$(mktemp -d)
 	echo data >"$ctx/file"
-	out=$(probe --context "$ctx" --context-mode bind -- sh -c 'cat file; echo x > file2 2>&1; echo st=$?')
+	out=$(probe --context "$ctx" --context-mode bind -- sh -c 'cat file; echo x > file2 && echo wrote' 2>&1)
 	assert_contains "$out" "data" "content"
-	assert_contains "$out" "st=2" "bind is read-only"
+	assert_contains "$out" "Read-only file system" "bind is read-only"
+	assert_not_contains "$out" "wrote" "no write"
+	[ -e "$ctx/file2" ] && fail "write reached the host"
 	echo later >"$ctx/late"
 	out=$(probe --context "$ctx" --context-mode bind -- cat /context/late)
 	assert_eq "$out" "later" "bind shows the live directory"

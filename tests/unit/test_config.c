@@ -1,0 +1,137 @@
+/* The command line of `run` and the configuration it produces. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include <nucleus/cli.h>
+#include <nucleus/container.h>
+
+static int parse(struct container_config *c, struct nerr *e, int argc, char **argv)
+{
+	container_config_init(c);
+	memset(e, 0, sizeof(*e));
+	return run_parse_args(argc, argv, c, e);
+}
+
+#define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
+#define N(...) ((int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *)))
+
+static const char *env_get(char **env, const char *k)
+{
+	size_t n = strlen(k);
+
+	for (size_t i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], k, n) && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+static void basic_flags(void **state)
+{
+	struct container_config c;
+	struct nerr e;
+
+	assert_int_equal(parse(&c, &e, N("--name", "web", "-e", "A=1", "-w", "/tmp", "--hostname", "h1",
+					  "--context", "/tmp", "--context-mode", "bind", "--time-namespace",
+					  "--disable-cgroup-namespace", "--", "sh", "-c", "x"),
+			       ARGS("--name", "web", "-e", "A=1", "-w", "/tmp", "--hostname", "h1",
+				    "--context", "/tmp", "--context-mode", "bind", "--time-namespace",
+				    "--disable-cgroup-namespace", "--", "sh", "-c", "x")), 0);
+	assert_string_equal(c.name, "web");
+	assert_string_equal(c.workdir, "/tmp");
+	assert_string_equal(c.hostname, "h1");
+	assert_int_equal(c.context_mode, CONTEXT_BIND);
+	assert_true(c.time_namespace);
+	assert_false(c.cgroup_namespace);
+	assert_int_equal(strv_len(c.argv), 3);
+	assert_string_equal(c.argv[2], "x");
+	assert_string_equal(env_get(c.env, "A"), "1");
+	assert_non_null(env_get(c.env, "PATH"));
+	container_config_free(&c);
+}
+
+static void command_starts_at_first_operand(void **state)
+{
+	struct container_config c;
+	struct nerr e;
+
+	/* flags after the command belong to the command */
+	assert_int_equal(parse(&c, &e, N("ls", "-l", "--name", "x"), ARGS("ls", "-l", "--name", "x")), 0);
+	assert_int_equal(strv_len(c.argv), 4);
+	assert_string_equal(c.name, "");
+	container_config_free(&c);
+}
+
+static void errors(void **state)
+{
+	struct container_config c;
+	struct nerr e;
+
+	assert_true(parse(&c, &e, N("--bogus", "--", "true"), ARGS("--bogus", "--", "true")) < 0);
+	assert_string_equal(e.msg, "unknown flag `--bogus`");
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("--context-mode", "zip", "true"), ARGS("--context-mode", "zip", "true")) < 0);
+	assert_non_null(strstr(e.msg, "copy or bind"));
+	container_config_free(&c);
+	assert_true(parse(&c, &e, 1, (char *[]){ "run", NULL }) < 0);
+	assert_non_null(strstr(e.msg, "no command"));
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("--name"), ARGS("--name")) < 0);
+	assert_non_null(strstr(e.msg, "needs a value"));
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("-e", "LD_PRELOAD=/x.so", "true"), ARGS("-e", "LD_PRELOAD=/x.so", "true")) < 0);
+	assert_non_null(strstr(e.msg, "LD_PRELOAD"));
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("--name", "a/b", "true"), ARGS("--name", "a/b", "true")) < 0);
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("-w", "rel", "true"), ARGS("-w", "rel", "true")) < 0);
+	container_config_free(&c);
+	assert_true(parse(&c, &e, N("--network", "host", "true"), ARGS("--network", "host", "true")) < 0);
+	assert_non_null(strstr(e.msg, "--allow-host-network"));
+	container_config_free(&c);
+	assert_int_equal(parse(&c, &e, N("--network", "host", "--allow-host-network", "true"),
+			       ARGS("--network", "host", "--allow-host-network", "true")), 0);
+	container_config_free(&c);
+	assert_int_equal(parse(&c, &e, N("--help"), ARGS("--help")), 1);
+	container_config_free(&c);
+}
+
+static void environment_rules(void **state)
+{
+	char **env = NULL;
+	struct nerr e = { 0 };
+
+	assert_true(env_name_forbidden("LD_PRELOAD"));
+	assert_true(env_name_forbidden("LD_LIBRARY_PATH"));
+	assert_true(env_name_forbidden("LD_AUDIT"));
+	assert_true(env_name_forbidden("GLIBC_TUNABLES"));
+	assert_false(env_name_forbidden("LDFLAGS"));
+	assert_false(env_name_forbidden("PATH"));
+	assert_int_equal(env_add(&env, "K=v", &e), 0);
+	assert_int_equal(env_add(&env, "K=w", &e), 0);     /* replaces */
+	assert_int_equal(strv_len(env), 1);
+	assert_string_equal(env[0], "K=w");
+	assert_true(env_add(&env, "=v", &e) < 0);
+	assert_true(env_add(&env, "A B=v", &e) < 0);
+	setenv("NUCLEUS_UNIT_X", "host", 1);
+	assert_int_equal(env_add(&env, "NUCLEUS_UNIT_X", &e), 0);
+	assert_string_equal(env[1], "NUCLEUS_UNIT_X=host");
+	unsetenv("NUCLEUS_UNIT_Y");
+	assert_int_equal(env_add(&env, "NUCLEUS_UNIT_Y", &e), 0);
+	assert_int_equal(strv_len(env), 2);                /* unset on the host: not added */
+	strv_free(env);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(basic_flags),
+		cmocka_unit_test(command_starts_at_first_operand),
+		cmocka_unit_test(errors),
+		cmocka_unit_test(environment_rules),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
