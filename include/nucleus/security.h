@@ -83,6 +83,9 @@ struct sc_program {
  * exists for the same (profile, arch, libseccomp version, flags). */
 int sc_program_prepare(const struct sc_profile *p, unsigned flags,
 		       struct sc_program *out, struct nerr *err);
+/* The same for the built-in profile, whose cache key is computed from its
+ * static definition: a warm start builds nothing. */
+int sc_program_prepare_builtin(unsigned flags, struct sc_program *out, struct nerr *err);
 void sc_program_free(struct sc_program *prog);
 /* Install in the calling thread (after no_new_privs). */
 int sc_program_install(const struct sc_program *prog, unsigned flags, struct nerr *err);

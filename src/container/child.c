@@ -107,6 +107,7 @@ void child_main(struct child_args *a)
 	if (sync_recv(a->sync_fd, &m, NULL) < 0 || m.type != SYNC_GO)
 		_exit(125);
 
+	log_debug("child: released");
 	if (a->userns) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			nerr_set(&err, errno, "become root in the user namespace");
@@ -125,8 +126,13 @@ void child_main(struct child_args *a)
 	}
 	if (a->cfg->network == NETWORK_NONE && net_loopback_up(&err) < 0)
 		fail(a, &err);
-	if (fs_setup(&a->fs, &err) < 0 || fs_audit(&a->fs, &err) < 0)
+	log_debug("child: namespaces ready");
+	if (fs_setup(&a->fs, &err) < 0)
 		fail(a, &err);
+	log_debug("child: root ready");
+	if (fs_audit(&a->fs, &err) < 0)
+		fail(a, &err);
+	log_debug("child: mounts audited");
 	if (a->cfg->tty) {
 		if (setup_tty(a, &err) < 0)
 			fail(a, &err);
@@ -158,6 +164,7 @@ void child_main(struct child_args *a)
 		if (warn)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
+	log_debug("child: landlock applied");
 	/* Last: from here on only execve (and reporting its failure) run. */
 	if (sc_program_install(a->seccomp, 0, &err) < 0)
 		fail(a, &err);

@@ -24,7 +24,6 @@ struct run {
 	struct cgroup_host cg_host;
 	struct cgroup cg;
 	bool have_cgroup;
-	struct sc_profile profile;
 	struct sc_program seccomp;
 	int context_fd;
 	char *context_path;            /* absolute, symlinks resolved */
@@ -81,7 +80,6 @@ static void cleanup(struct run *r)
 	free(r->state_dir);
 	free(r->context_path);
 	sc_program_free(&r->seccomp);
-	sc_profile_free(&r->profile);
 	if (r->mask_set)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
 }
@@ -143,6 +141,7 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		return rc;
 	if (r->have_cgroup && (rc = cgroup_join_v1(&r->cg, r->pid, err)) < 0)
 		return rc;
+	log_debug("run: joined v1 cgroups");
 	if ((rc = sync_send(r->sync[0], SYNC_GO, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");
 	for (;;) {
@@ -267,6 +266,7 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	int rc;
 
 	*exit_code = 125;
+	log_debug("run: start");
 	if (!cfg->name[0])
 		snprintf(cfg->name, sizeof(cfg->name), "%.12s", cfg->id);
 	if (cfg->rootless)
@@ -283,11 +283,12 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 			goto out;
 		}
 	}
-	if ((rc = sc_profile_builtin_default(&r.profile, err)) < 0 ||
-	    (rc = sc_program_prepare(&r.profile, 0, &r.seccomp, err)) < 0)
+	if ((rc = sc_program_prepare_builtin(0, &r.seccomp, err)) < 0)
 		goto out;
+	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
 	if ((rc = prepare_dirs(&r, err)) < 0 || (rc = setup_cgroup(&r, err)) < 0)
 		goto out;
+	log_debug("run: cgroup ready");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r.sync) < 0) {
 		rc = nerr_set(err, errno, "socketpair");
 		goto out;
@@ -334,6 +335,7 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	}
 	close(r.sync[1]);
 	r.sync[1] = -1;
+	log_debug("run: cloned %d", (int)r.pid);
 
 	rc = release_child(&r, userns ? &map : NULL, exit_code, err);
 	if (rc != 0) {
@@ -346,9 +348,12 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 			rc = 0;      /* exec failure: exit_code and message are set */
 		goto out;
 	}
+	log_debug("run: workload started");
 	rc = supervise(&r, sfd, exit_code, err);
+	log_debug("run: workload exited");
 out:
 	landlock_spec_free(&a.landlock);
 	cleanup(&r);
+	log_debug("run: cleaned up");
 	return rc;
 }

@@ -210,10 +210,23 @@ static int write_limits(const struct cgroup *cg, const struct cgroup_limits *lim
 	return 0;
 }
 
-/* v1 hierarchies a container joins: those whose controllers nucleus uses. */
-static bool v1_wanted(const struct cgroup_hier *v)
+/* v1 hierarchies a container joins. Every join is a migration the start-up
+ * pays for, so only what is used: pids (the default limit) and memory (usage,
+ * OOM) always, cpu and blkio when limited. CPU time and freezing come from
+ * cgroup v2, which is always joined where it exists; a v1-only host joins
+ * everything nucleus knows. */
+static bool v1_wanted(const struct cgroup_host *h, const struct cgroup_hier *v,
+		      const struct cgroup_limits *lim)
 {
-	return v->ctrls & (CG_MEMORY | CG_CPU | CG_CPUACCT | CG_PIDS | CG_BLKIO | CG_FREEZER);
+	unsigned want = CG_PIDS | CG_MEMORY;
+
+	if (!h->v2_mount[0])
+		want |= CG_CPU | CG_CPUACCT | CG_BLKIO | CG_FREEZER;
+	if (lim && (lim->cpu_quota_us || lim->cpu_weight))
+		want |= CG_CPU;
+	if (lim && lim->nio)
+		want |= CG_BLKIO;
+	return v->ctrls & want;
 }
 
 int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
@@ -247,7 +260,7 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id
 		_cleanup_free_ char *parent = xasprintf("%s/%s", h->v1[i].mount, CGROUP_PARENT);
 		_cleanup_free_ char *d = v1_dir(cg, i);
 
-		if (!v1_wanted(&h->v1[i]))
+		if (!v1_wanted(h, &h->v1[i], lim))
 			continue;
 		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
 			r = nerr_set(err, errno, "create cgroup `%s`", parent);
@@ -285,7 +298,7 @@ int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, 
 	for (size_t i = 0; i < h->nv1; i++) {
 		_cleanup_free_ char *d = v1_dir(cg, i);
 
-		if (v1_wanted(&h->v1[i]) && access(d, F_OK) == 0)
+		if (access(d, F_OK) == 0)
 			cg->v1_mask |= 1u << i;
 	}
 	if (cg->v2_fd < 0 && !cg->v1_mask)
@@ -393,14 +406,18 @@ int cgroup_kill_all(const struct cgroup *cg, struct nerr *err)
 	return nerr_set(err, EBUSY, "processes of cgroup `%s` keep appearing", cg->rel);
 }
 
-/* rmdir that waits for the last dying process to leave. */
-static int rmdir_retry(const char *dir)
+/* rmdir that kills what is left and waits for the last dying process to
+ * leave. The usual case (the pid namespace is gone, and with it every
+ * process) succeeds at once. */
+static int rmdir_retry(const struct cgroup *cg, const char *dir)
 {
 	for (int i = 0; i < 200; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
+		if (i == 0)
+			cgroup_kill_all(cg, NULL);
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
@@ -413,15 +430,15 @@ int cgroup_destroy(struct cgroup *cg, struct nerr *err)
 
 	if (!cg->host)
 		return 0;
-	if (cgroup_populated(cg))
-		cgroup_kill_all(cg, NULL);
 	if (cg->v2_fd >= 0) {
 		_cleanup_free_ char *d = v2_dir(cg);
 
+		/* an open directory fd does not keep a cgroup from being removed,
+		 * and the kill that a busy cgroup needs uses it */
+		if ((q = rmdir_retry(cg, d)) < 0 && !r)
+			r = nerr_set(err, -q, "remove cgroup `%s`", d);
 		close(cg->v2_fd);
 		cg->v2_fd = -1;
-		if ((q = rmdir_retry(d)) < 0 && !r)
-			r = nerr_set(err, -q, "remove cgroup `%s`", d);
 	}
 	for (size_t i = 0; i < cg->host->nv1; i++) {
 		_cleanup_free_ char *d = NULL;
@@ -429,7 +446,7 @@ int cgroup_destroy(struct cgroup *cg, struct nerr *err)
 		if (!(cg->v1_mask & (1u << i)))
 			continue;
 		d = v1_dir(cg, i);
-		if ((q = rmdir_retry(d)) < 0 && !r)
+		if ((q = rmdir_retry(cg, d)) < 0 && !r)
 			r = nerr_set(err, -q, "remove cgroup `%s`", d);
 	}
 	cg->v1_mask = 0;

@@ -10,6 +10,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <nucleus/security.h>
+#include "seccomp_internal.h"
 
 #define CACHE_MAGIC "NUCSCMP1"
 
@@ -48,18 +49,34 @@ static uint32_t action_to_scmp(struct sc_action a)
 	return SCMP_ACT_KILL_PROCESS;
 }
 
+/* What every compiled program depends on besides its profile. */
+static void key_env(struct sha256 *s, unsigned flags)
+{
+	const struct scmp_version *v = seccomp_version();
+	char buf[128];
+
+	sha256_init(s);
+	snprintf(buf, sizeof(buf), "nucleus-seccomp-v1 libseccomp=%u.%u.%u native=%u flags=%u\n",
+		 v->major, v->minor, v->micro, seccomp_arch_native(), flags);
+	sha256_update(s, buf, strlen(buf));
+}
+
+static void key_final(struct sha256 *s, char out[65])
+{
+	uint8_t d[32];
+
+	sha256_final(s, d);
+	hex_encode(d, 32, out, 65);
+}
+
 /* The cache key covers everything the compiled program depends on. */
 static void profile_key(const struct sc_profile *p, unsigned flags, char out[65])
 {
-	const struct scmp_version *v = seccomp_version();
 	struct sha256 s;
-	uint8_t d[32];
 	char buf[256];
 
-	sha256_init(&s);
-	snprintf(buf, sizeof(buf), "nucleus-seccomp-v1 libseccomp=%u.%u.%u native=%u flags=%u default=%d/%u\n",
-		 v->major, v->minor, v->micro, seccomp_arch_native(), flags,
-		 p->default_action.kind, p->default_action.data);
+	key_env(&s, flags);
+	snprintf(buf, sizeof(buf), "default=%d/%u\n", p->default_action.kind, p->default_action.data);
 	sha256_update(&s, buf, strlen(buf));
 	for (size_t i = 0; i < p->narches; i++) {
 		snprintf(buf, sizeof(buf), "arch %u\n", p->arches[i]);
@@ -82,8 +99,7 @@ static void profile_key(const struct sc_profile *p, unsigned flags, char out[65]
 		}
 		sha256_update(&s, "\n", 1);
 	}
-	sha256_final(&s, d);
-	hex_encode(d, 32, out, 65);
+	key_final(&s, out);
 }
 
 /* Names this libseccomp cannot resolve are skipped here; profile parsers
@@ -246,6 +262,28 @@ int sc_program_prepare(const struct sc_profile *p, unsigned flags,
 	if (cache_load(out->key, out) == 0)
 		return 0;
 	rc = compile(p, flags, out, err);
+	if (rc < 0)
+		return rc;
+	cache_store(out->key, out);
+	return 0;
+}
+
+int sc_program_prepare_builtin(unsigned flags, struct sc_program *out, struct nerr *err)
+{
+	struct sc_profile p;
+	struct sha256 s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	key_env(&s, flags);
+	sc_builtin_digest(&s);
+	key_final(&s, out->key);
+	if (cache_load(out->key, out) == 0)
+		return 0;
+	if ((rc = sc_profile_builtin_default(&p, err)) < 0)
+		return rc;
+	rc = compile(&p, flags, out, err);
+	sc_profile_free(&p);
 	if (rc < 0)
 		return rc;
 	cache_store(out->key, out);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <nucleus/security.h>
+#include "seccomp_internal.h"
 
 static const char *const allowed[] = {
 	"accept", "accept4", "access", "adjtimex", "alarm", "arch_prctl", "bind", "brk",
@@ -86,13 +87,28 @@ static void add_rule(struct sc_profile *p, const char *const *names, struct sc_a
 	}
 }
 
+static const char *const clone_names[] = { "clone", NULL };
+static const char *const clone3_names[] = { "clone3", NULL };
+static const char *const socket_names[] = { "socket", NULL };
+static const char *const personality_names[] = { "personality", NULL };
+static const uint64_t personas[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
+
+/* Everything the built-in profile is made of, hashed straight from the
+ * static tables: a warm start needs the cache key, not the profile. */
+void sc_builtin_digest(struct sha256 *s)
+{
+	static const char tag[] = "nucleus-builtin-default-v1";
+	uint64_t consts[] = { CLONE_NEW_MASK, AF_ALG_, AF_VSOCK_, AF_MAX_, EPERM, ENOSYS };
+
+	sha256_update(s, tag, sizeof(tag));
+	for (size_t i = 0; allowed[i]; i++)
+		sha256_update(s, allowed[i], strlen(allowed[i]) + 1);
+	sha256_update(s, consts, sizeof(consts));
+	sha256_update(s, personas, sizeof(personas));
+}
+
 int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err)
 {
-	static const char *const clone[] = { "clone", NULL };
-	static const char *const clone3[] = { "clone3", NULL };
-	static const char *const socket[] = { "socket", NULL };
-	static const char *const personality[] = { "personality", NULL };
-	static const uint64_t personas[] = { 0x0, 0x8, 0x20000, 0x20008, 0xffffffff };
 	const struct sc_action allow = { SC_ALLOW, 0 };
 	struct sc_arg a;
 
@@ -102,8 +118,8 @@ int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err)
 	add_rule(p, allowed, allow, NULL, 0);
 
 	a = (struct sc_arg){ .index = 0, .op = SC_OP_MASKED_EQ, .value = CLONE_NEW_MASK, .value_two = 0 };
-	add_rule(p, clone, allow, &a, 1);
-	add_rule(p, clone3, (struct sc_action){ SC_ERRNO, ENOSYS }, NULL, 0);
+	add_rule(p, clone_names, allow, &a, 1);
+	add_rule(p, clone3_names, (struct sc_action){ SC_ERRNO, ENOSYS }, NULL, 0);
 
 	/* Every socket family the kernel knows except AF_ALG (kernel crypto) and
 	 * AF_VSOCK, each by exact value: socket(2) reads only the low 32 bits of
@@ -113,13 +129,13 @@ int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err)
 		if (af == AF_ALG_ || af == AF_VSOCK_)
 			continue;
 		a = (struct sc_arg){ .index = 0, .op = SC_OP_EQ, .value = af };
-		add_rule(p, socket, allow, &a, 1);
+		add_rule(p, socket_names, allow, &a, 1);
 	}
 
 	/* personality(2) only to query or to select the ordinary personalities. */
 	for (size_t i = 0; i < ARRAY_SIZE(personas); i++) {
 		a = (struct sc_arg){ .index = 0, .op = SC_OP_EQ, .value = personas[i] };
-		add_rule(p, personality, allow, &a, 1);
+		add_rule(p, personality_names, allow, &a, 1);
 	}
 	return 0;
 }

@@ -58,7 +58,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 	if (lvl > log_threshold)
 		return;
-	n = snprintf(line, sizeof(line), "nucleus: %s", prefix[lvl]);
+	if (lvl == LOG_DEBUG) {
+		/* Debug lines carry the time since the first one: a start-up profile. */
+		static uint64_t t0;
+		uint64_t t = now_ns();
+
+		if (!t0)
+			t0 = t;
+		n = snprintf(line, sizeof(line), "nucleus[%d]: +%.3fms ", (int)getpid(), (double)(t - t0) / 1e6);
+	} else {
+		n = snprintf(line, sizeof(line), "nucleus: %s", prefix[lvl]);
+	}
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

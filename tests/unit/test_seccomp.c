@@ -123,12 +123,34 @@ static void corrupt_cache_is_recompiled(void **state)
 	sc_profile_free(&prof);
 }
 
+static void builtin_fast_path_matches_profile(void **state)
+{
+	struct sc_profile prof;
+	struct sc_program a, b, c;
+	struct nerr e = { 0 };
+
+	assert_int_equal(sc_profile_builtin_default(&prof, &e), 0);
+	assert_int_equal(sc_program_prepare(&prof, 0, &a, &e), 0);
+	assert_int_equal(sc_program_prepare_builtin(0, &b, &e), 0);   /* compiles or loads */
+	assert_int_equal(sc_program_prepare_builtin(0, &c, &e), 0);
+	assert_true(c.from_cache);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * 8);
+	assert_memory_equal(b.insns, c.insns, b.len * 8);
+	assert_int_equal(in_filtered_child(&c, try_mount), EPERM);
+	sc_program_free(&a);
+	sc_program_free(&b);
+	sc_program_free(&c);
+	sc_profile_free(&prof);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(default_profile_enforces),
 		cmocka_unit_test(second_prepare_hits_the_cache),
 		cmocka_unit_test(corrupt_cache_is_recompiled),
+		cmocka_unit_test(builtin_fast_path_matches_profile),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, setup, teardown);
 }
