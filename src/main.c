@@ -10,6 +10,13 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "Run a command in a new sandboxed container" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "stats", cmd_stats, "Show resource usage of running containers" },
+	{ "stop", cmd_stop, "Stop containers (SIGTERM, then SIGKILL to the whole cgroup)" },
+	{ "kill", cmd_kill, "Send a signal to a container's init process" },
+	{ "rm", cmd_rm, "Remove containers" },
+	{ "logs", cmd_logs, "Show the output of a detached container" },
+	{ "attach", cmd_attach, "Run a command inside a running container, under its restrictions" },
 	{ "info", cmd_info, "Show what this host's kernel supports and what nucleus will enforce" },
 	{ "version", cmd_version, "Show the version" },
 };

@@ -15,6 +15,30 @@ int cmd_run(int argc, char **argv);
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err);
 int cmd_info(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+
+/* Exit status when a named container does not exist (docker uses 1). */
+#define EXIT_NO_CONTAINER 1
+
+/* Resolve a name/id/prefix and read its state; prints the error. */
+int cli_lookup(const char *query, struct container_state *st);
+/* Rows of strings printed with the columns aligned. */
+struct table {
+	size_t ncols;
+	char ***rows;
+	size_t nrows;
+};
+void table_add(struct table *t, ...);   /* ncols const char * cells */
+void table_print(struct table *t, FILE *out);
+
+/* "3 seconds", "About a minute", "2 hours" (docker's wording). */
+void human_duration(uint64_t ns, char *buf, size_t len);
 
 /* Print "nucleus: <msg>" and return EXIT_RUNTIME. */
 int cli_fail(const struct nerr *err);

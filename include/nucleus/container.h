@@ -30,6 +30,9 @@ struct container_config {
 	bool time_namespace;
 	bool cgroup_namespace;       /* default true */
 	bool require_cgroup;         /* cgroup failure is fatal */
+	bool detach;                 /* -d: the supervisor runs in the background */
+	bool remove;                 /* --rm: no state kept after exit (-d only;
+	                              * foreground runs never keep it) */
 	enum service_mode mode;
 	enum network_mode network;
 	bool allow_host_network;
@@ -56,8 +59,91 @@ void env_defaults(char ***env, bool tty);
  * signal). When the command could not be executed, *exit_code is 126/127
  * and err holds the message. */
 int container_run(struct container_config *c, int *exit_code, struct nerr *err);
+/* The same, telling notify_fd "ok" once the workload runs, or
+ * "<status> <message>" when it could not be started. */
+int container_run_notify(struct container_config *c, int notify_fd, int *exit_code, struct nerr *err);
+/* -d: start the supervisor in the background and return once the workload
+ * runs (0) or could not start (<0, err set; *exit_code as container_run). */
+int container_run_detached(struct container_config *c, int *exit_code, struct nerr *err);
 
 /* /run/nucleus for root, $XDG_RUNTIME_DIR/nucleus (or /tmp/nucleus-UID) otherwise. */
 const char *runtime_dir(void);
+
+/* ---- state store -------------------------------------------------------------
+ * <runtime>/<id>/state.json (0600, replaced atomically), <runtime>/<id>/lock
+ * held by the supervisor for its whole life (so "is anyone looking after
+ * this container" is a flock away, with no pid to be mistaken), and
+ * <runtime>/.names/<name> -> <id> (created with symlink(2): unique without a
+ * global lock). */
+enum container_status { STATUS_CREATING, STATUS_RUNNING, STATUS_EXITED, STATUS_DEAD };
+
+struct container_state {
+	char id[33];
+	char name[64];
+	enum container_status status;
+	pid_t pid;                   /* the container's init, as the host sees it */
+	uint64_t pid_start;          /* its start time (clock ticks since boot) */
+	pid_t supervisor;
+	uint64_t created_ns, started_ns, finished_ns;   /* CLOCK_REALTIME */
+	int exit_code;
+	bool oom_killed;
+	bool detached;
+	bool remove_on_exit;         /* foreground runs and --rm */
+	char **argv;
+	/* what attach needs to rebuild the same restrictions */
+	bool rootless, userns, has_context;
+	enum context_mode context_mode;
+	char seccomp_key[65];
+	unsigned seccomp_flags;
+	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
+	char cgroup_layout[16];
+	char log_path[256];
+	char hostname[65];
+	char workdir[256];
+	uint64_t memlock;
+	bool own_timens;
+};
+
+void container_state_free(struct container_state *s);
+int state_path(const char *id, const char *file, char *buf, size_t len);
+/* Write state.json atomically (temp file, fsync, rename). */
+int state_write(const struct container_state *s, struct nerr *err);
+int state_read(const char *id, struct container_state *s, struct nerr *err);
+/* Reserve a name (fails with EEXIST when taken). */
+int state_claim_name(const char *name, const char *id, struct nerr *err);
+void state_release_name(const char *name, const char *id);
+/* Find by full id, name, or unique id prefix. ENOENT / EINVAL (ambiguous). */
+int state_lookup(const char *query, char id[33], struct nerr *err);
+/* Every container id in the store (sorted). */
+int state_list(char ***ids, struct nerr *err);
+/* Take the container's lock: the supervisor (blocking once at creation);
+ * others probe it (nonblocking). Returns the fd or -errno; -EWOULDBLOCK
+ * means a supervisor holds it. */
+int state_lock(const char *id, bool wait);
+/* A live supervisor looks after this container. */
+bool state_supervised(const char *id);
+/* The container's init still runs (pid and start time both match). */
+bool state_pid_alive(const struct container_state *s);
+uint64_t proc_start_time(pid_t pid);
+const char *container_status_name(enum container_status st);
+
+/* Remove everything of a container nobody looks after: cgroups, name, state.
+ * `force` kills a live one first. */
+int container_remove(const char *id, bool force, struct nerr *err);
+/* Collect entries whose supervisor died without cleaning up. */
+void container_gc(void);
+/* Signal the container's init, sent through a pidfd after checking that the
+ * pid still is that process (start time). -ESRCH when it is not running. */
+int container_signal(const struct container_state *s, int sig, struct nerr *err);
+/* SIGTERM, up to timeout_s seconds, then SIGKILL to the whole cgroup; returns
+ * once the supervisor has finished with the container. */
+int container_stop(const char *id, unsigned timeout_s, struct nerr *err);
+/* Run argv inside a running container: every namespace and the cgroup
+ * joined, and the same capabilities, no_new_privs, Landlock rules and
+ * seccomp filter as its workload (rebuilt from its state). */
+int container_attach(const struct container_state *st, char **argv, char **env, bool tty,
+		     int *exit_code, struct nerr *err);
+/* A signal by name (KILL, SIGKILL) or number. */
+int signal_parse(const char *s);
 
 #endif

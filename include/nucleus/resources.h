@@ -59,6 +59,11 @@ struct cgroup_limits {
 	size_t nio;
 };
 
+/* "MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE" (any subset, at least one). */
+int io_limit_parse(const char *s, struct io_limit *out, struct nerr *err);
+/* "1.5" CPUs -> quota over a 100 ms period; refused above the online CPUs. */
+int cpus_parse(const char *s, uint64_t *quota_us, uint64_t *period_us, struct nerr *err);
+
 struct cgroup {
 	const struct cgroup_host *host;
 	char rel[128];            /* "nucleus/<id>" */
@@ -82,6 +87,20 @@ int cgroup_kill_all(const struct cgroup *cg, struct nerr *err);
 /* Kill what is left and remove the directories (retrying while busy). */
 int cgroup_destroy(struct cgroup *cg, struct nerr *err);
 void cgroup_close(struct cgroup *cg);
+/* The kernel's OOM killer killed something in this cgroup. */
+bool cgroup_oom_killed(const struct cgroup *cg);
+
+struct cgroup_sample {
+	uint64_t when_ns;          /* CLOCK_MONOTONIC */
+	uint64_t cpu_usage_ns;     /* total CPU time */
+	uint64_t memory_usage;     /* bytes */
+	uint64_t memory_limit;     /* bytes, 0: none */
+	uint64_t pids;
+	uint64_t pids_limit;       /* 0: none */
+	uint64_t blk_read, blk_write;   /* bytes */
+	bool have_cpu, have_memory, have_pids, have_blk;
+};
+int cgroup_sample(const struct cgroup *cg, struct cgroup_sample *s);
 bool cgroup_populated(const struct cgroup *cg);
 
 #endif

@@ -128,6 +128,10 @@ int sha256_file_hex(const char *path, char out[65], struct nerr *err);
 /* 32 lowercase hex characters from getrandom(). */
 int random_id(char out[33]);
 
+/* Fault injection for crash tests: when NUCLEUS_DEBUG_PAUSE names this
+ * point, the process stops itself (SIGSTOP) there. */
+void debug_pause(const char *point);
+
 /* ---- monotonic time ------------------------------------------------------ */
 uint64_t now_ns(void);          /* CLOCK_MONOTONIC */
 uint64_t realtime_ns(void);     /* CLOCK_REALTIME */

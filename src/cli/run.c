@@ -4,6 +4,7 @@
 #include <string.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include <nucleus/resources.h>
 
 static const char run_help[] =
 	"Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -32,6 +33,20 @@ static const char run_help[] =
 	"      --time-namespace           Give the container its own time namespace\n"
 	"      --disable-cgroup-namespace Let the container see the host's cgroup paths\n"
 	"      --require-cgroup           Fail instead of running without a cgroup\n"
+	"  -d, --detach                   Run in the background; print the id. Output goes to\n"
+	"                                 the container's log ('nucleus logs')\n"
+	"      --rm                       With -d: remove the container when it exits\n"
+	"                                 (foreground runs are always removed)\n"
+	"\n"
+	"Resources:\n"
+	"      --memory SIZE              Memory limit (512K, 64M, 1G); swap off unless --swap\n"
+	"      --swap                     Allow swap beyond --memory\n"
+	"      --cpus N                   CPU quota in CPUs (0.5, 2)\n"
+	"      --cpu-weight N             CPU weight, 1-10000 (default 100)\n"
+	"      --pids N                   Process limit (default 512, 0: unlimited)\n"
+	"      --io-limit SPEC            \"MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE\"\n"
+	"                                 (repeatable)\n"
+	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
 	"  -h, --help                     Show this help\n"
 	"\n"
 	"The exit status is the command's; 128+N when it was killed by signal N;\n"
@@ -41,6 +56,7 @@ static const char run_help[] =
 enum {
 	OPT_NAME = 1000, OPT_CONTEXT, OPT_CONTEXT_MODE, OPT_HOSTNAME, OPT_ROOTLESS, OPT_USERNS,
 	OPT_CHROOT, OPT_TIMENS, OPT_NO_CGNS, OPT_NETWORK, OPT_ALLOW_HOST_NET, OPT_REQUIRE_CG,
+	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 };
 
 static const struct option run_opts[] = {
@@ -59,6 +75,15 @@ static const struct option run_opts[] = {
 	{ "time-namespace", no_argument, NULL, OPT_TIMENS },
 	{ "disable-cgroup-namespace", no_argument, NULL, OPT_NO_CGNS },
 	{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CG },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "swap", no_argument, NULL, OPT_SWAP },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "io-limit", required_argument, NULL, OPT_IO_LIMIT },
+	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,11 +92,12 @@ static const struct option run_opts[] = {
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
 	char **user_env = NULL;
+	uint64_t v;
 	int c, r = 0;
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:e:w:th", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:w:thd", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -136,6 +162,57 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 		case OPT_REQUIRE_CG:
 			cfg->require_cgroup = true;
 			break;
+		case 'd':
+			cfg->detach = true;
+			break;
+		case OPT_RM:
+			cfg->remove = true;
+			break;
+		case OPT_MEMORY:
+			if (parse_size(optarg, &v) < 0 || v < 4096) {
+				r = nerr_set(err, 0, "invalid --memory `%s`: expected a size such as 512K, 64M or 1G "
+						 "(at least 4K)", optarg);
+				goto out;
+			}
+			cfg->limits.memory_max = v;
+			break;
+		case OPT_SWAP:
+			cfg->limits.swap = true;
+			break;
+		case OPT_CPUS:
+			if ((r = cpus_parse(optarg, &cfg->limits.cpu_quota_us, &cfg->limits.cpu_period_us, err)) < 0)
+				goto out;
+			break;
+		case OPT_CPU_WEIGHT:
+			if (parse_u64(optarg, 1, 10000, &v) < 0) {
+				r = nerr_set(err, 0, "invalid --cpu-weight `%s`: expected 1 to 10000", optarg);
+				goto out;
+			}
+			cfg->limits.cpu_weight = v;
+			break;
+		case OPT_PIDS:
+			if (parse_u64(optarg, 0, 4194304, &v) < 0) {
+				r = nerr_set(err, 0, "invalid --pids `%s`: expected a number (0: unlimited)", optarg);
+				goto out;
+			}
+			cfg->limits.pids_max = v;
+			break;
+		case OPT_IO_LIMIT: {
+			struct io_limit io;
+
+			if ((r = io_limit_parse(optarg, &io, err)) < 0)
+				goto out;
+			cfg->limits.io = xrealloc(cfg->limits.io, (cfg->limits.nio + 1) * sizeof(io));
+			cfg->limits.io[cfg->limits.nio++] = io;
+			break;
+		}
+		case OPT_MEMLOCK:
+			if (parse_size(optarg, &v) < 0) {
+				r = nerr_set(err, 0, "invalid --memlock `%s`: expected a size such as 64K or 8M", optarg);
+				goto out;
+			}
+			cfg->rlimits.memlock = v;
+			break;
 		case 'h':
 			r = 1;
 			goto out;
@@ -188,7 +265,13 @@ int cmd_run(int argc, char **argv)
 		container_config_free(&cfg);
 		return cli_fail(&err);
 	}
-	r = container_run(&cfg, &exit_code, &err);
+	if (cfg.detach) {
+		r = container_run_detached(&cfg, &exit_code, &err);
+		if (r == 0 && !err.code)
+			printf("%s\n", cfg.id);
+	} else {
+		r = container_run(&cfg, &exit_code, &err);
+	}
 	if (r < 0)
 		exit_code = cli_fail(&err);
 	else if (err.code)

@@ -52,12 +52,19 @@ static int setup_tty(struct child_args *a, struct nerr *err)
 	return 0;
 }
 
+static int exec_search(char *const *argv, char *const *env, char *msg, size_t len);
+
+int exec_argv(char *const *argv, char *const *env, char *msg, size_t len)
+{
+	int e = exec_search(argv, env, msg, len);
+
+	return (e == ENOENT || e == ENOTDIR) ? 127 : 126;
+}
+
 /* execvp with the container's PATH (glibc's would use ours). Returns the
  * errno that decides between 126 and 127. */
-static int exec_workload(struct child_args *a, char *msg, size_t len)
+static int exec_search(char *const *argv, char *const *env, char *msg, size_t len)
 {
-	char *const *argv = a->cfg->argv;
-	char *const *env = a->cfg->env;
 	const char *cmd = argv[0], *path = NULL;
 	bool eacces = false;
 
@@ -98,7 +105,7 @@ void child_main(struct child_args *a)
 	struct nerr err = { 0 };
 	struct sync_msg m;
 	char msg[1000];
-	int r, e;
+	int r;
 
 	sigprocmask(SIG_SETMASK, &a->orig_mask, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -169,8 +176,7 @@ void child_main(struct child_args *a)
 	if (sc_program_install(a->seccomp, 0, &err) < 0)
 		fail(a, &err);
 
-	e = exec_workload(a, msg, sizeof(msg));
-	r = (e == ENOENT || e == ENOTDIR) ? 127 : 126;
+	r = exec_argv(a->cfg->argv, a->cfg->env, msg, sizeof(msg));
 	sync_send(a->sync_fd, SYNC_EXEC_FAILED, r, msg, -1);
 	_exit(r);
 }

@@ -140,6 +140,11 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	if (c->network == NETWORK_HOST && !c->allow_host_network)
 		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
+	if (c->detach && c->tty)
+		return nerr_set(err, 0, "-t cannot be combined with -d: a detached container has no terminal "
+				"(use 'nucleus attach -t' to get one inside it)");
+	if (c->remove && !c->detach)
+		log_debug("--rm without -d: foreground containers are always removed");
 	if (c->mode == MODE_PRODUCTION) {
 		if (c->allow_chroot_fallback)
 			return nerr_set(err, 0, "production mode forbids --allow-chroot-fallback");

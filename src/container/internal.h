@@ -16,6 +16,7 @@ enum sync_type {
 	SYNC_ERROR,           /* child -> parent: setup failed (exit 125) */
 	SYNC_EXEC_FAILED,     /* child -> parent: execve failed (126/127) */
 	SYNC_WARNING,         /* child -> parent: print and go on */
+	SYNC_PID,             /* attach: the workload's host pid */
 };
 
 struct sync_msg {
@@ -40,11 +41,24 @@ struct child_args {
 	const char *workdir;
 };
 
+/* execve argv[0] searched in env's PATH; on failure returns 127 (not found)
+ * or 126 (not executable) with a message. */
+int exec_argv(char *const *argv, char *const *env, char *msg, size_t len);
+
 /* The child side of the run sequence; never returns. */
 void __attribute__((noreturn)) child_main(struct child_args *a);
 
-/* -t: relay between the caller's terminal and the container's pty. */
+/* Block the signals the supervisor forwards (and SIGCHLD) before clone, and
+ * return a signalfd for them; the previous mask goes to *orig. */
+int forward_signals_block(sigset_t *orig);
+/* Wait for wait_pidfd to exit, forwarding signals to signal_pidfd and
+ * relaying the tty; *exit_code gets the status (128+N for a signal). */
 struct tty_relay;
+int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
+		   int *exit_code, struct nerr *err);
+int wait_status(const siginfo_t *si);
+
+/* -t: relay between the caller's terminal and the container's pty. */
 struct tty_relay *tty_relay_start(int master, struct nerr *err);
 int tty_relay_fds(struct tty_relay *t, int *in, int *master);
 /* Pump what is readable; returns 1 when the container side closed. */

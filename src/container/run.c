@@ -15,10 +15,13 @@
 #include <linux/sched.h>
 #include "internal.h"
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
 struct run {
 	struct container_config *cfg;
+	struct container_state st;     /* what state.json says */
+	int lock_fd;                   /* held for the supervisor's whole life */
+	bool name_claimed;
+	int notify_fd;                 /* -d: tells the caller the outcome of the start */
 	char *state_dir;               /* <runtime>/<id> */
 	char *staging;                 /* <state_dir>/rootfs */
 	struct cgroup_host cg_host;
@@ -51,10 +54,16 @@ static int prepare_dirs(struct run *r, struct nerr *err)
 		r->state_dir = NULL;
 		return rc;
 	}
+	r->lock_fd = state_lock(r->cfg->id, true);
+	if (r->lock_fd < 0)
+		return nerr_set(err, -r->lock_fd, "lock `%s`", r->state_dir);
 	r->staging = xasprintf("%s/rootfs", r->state_dir);
 	if (mkdir(r->staging, 0755) < 0)
 		return nerr_set(err, errno, "create `%s`", r->staging);
-	return 0;
+	if ((rc = state_claim_name(r->cfg->name, r->cfg->id, err)) < 0)
+		return rc;
+	r->name_claimed = true;
+	return state_write(&r->st, err);
 }
 
 static void cleanup(struct run *r)
@@ -74,8 +83,18 @@ static void cleanup(struct run *r)
 		log_warn("%s", e.msg);
 	if (r->staging)
 		rmdir(r->staging);
-	if (r->state_dir && remove_tree(r->state_dir) < 0)
-		log_warn("cannot remove `%s`", r->state_dir);
+	if (r->st.status == STATUS_EXITED && !r->st.remove_on_exit) {
+		/* kept for ps -a, logs and rm */
+		if (state_write(&r->st, &e) < 0)
+			log_warn("%s", e.msg);
+	} else {
+		if (r->name_claimed)
+			state_release_name(r->cfg->name, r->cfg->id);
+		if (r->state_dir && remove_tree(r->state_dir) < 0)
+			log_warn("cannot remove `%s`", r->state_dir);
+	}
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	free(r->staging);
 	free(r->state_dir);
 	free(r->context_path);
@@ -174,86 +193,79 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	}
 }
 
-static int status_of(const siginfo_t *si)
+static void state_init(struct run *r, bool userns)
 {
-	if (si->si_code == CLD_EXITED)
-		return si->si_status;
-	return 128 + si->si_status;
+	struct container_config *cfg = r->cfg;
+	struct container_state *st = &r->st;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->id, sizeof(st->id), "%s", cfg->id);
+	snprintf(st->name, sizeof(st->name), "%s", cfg->name);
+	st->status = STATUS_CREATING;
+	st->supervisor = getpid();
+	st->created_ns = realtime_ns();
+	st->detached = cfg->detach;
+	st->remove_on_exit = !cfg->detach || cfg->remove;
+	st->argv = cfg->argv;          /* borrowed; never freed through st */
+	st->rootless = cfg->rootless;
+	st->userns = userns && !cfg->rootless;
+	st->has_context = cfg->context != NULL;
+	st->context_mode = cfg->context_mode;
+	st->memory_limit = cfg->limits.memory_max;
+	st->pids_limit = cfg->limits.pids_max;
+	st->cpu_quota_us = cfg->limits.cpu_quota_us;
+	st->cpu_period_us = cfg->limits.cpu_period_us;
+	snprintf(st->hostname, sizeof(st->hostname), "%s", cfg->hostname ? cfg->hostname : cfg->name);
+	snprintf(st->workdir, sizeof(st->workdir), "%s",
+		 cfg->workdir ? cfg->workdir : cfg->context ? "/context" : "/");
+	st->memlock = cfg->rlimits.memlock;
+	if (cfg->detach)
+		snprintf(st->log_path, sizeof(st->log_path), "%s/%s/container.log", runtime_dir(), cfg->id);
 }
 
-/* Forward signals, relay the tty, and reap. */
-static int supervise(struct run *r, int sfd, int *exit_code, struct nerr *err)
+/* -d: the workload's stdio is the log file; the supervisor's own messages
+ * go there too from now on. */
+static int redirect_to_log(struct run *r, struct nerr *err)
 {
-	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
-	int in = -1, master = -1;
-	bool exited = false;
+	_cleanup_close_ int log = open(r->st.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	_cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	if (ep < 0)
-		return nerr_set(err, errno, "epoll_create1");
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = r->pidfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, r->pidfd, &ev);
-	if (r->tty) {
-		tty_relay_fds(r->tty, &in, &master);
-		ev.data.fd = master;
-		epoll_ctl(ep, EPOLL_CTL_ADD, master, &ev);
-		ev.data.fd = in;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, in, &ev) < 0)
-			in = -1;     /* e.g. /dev/null: not pollable, nothing to relay */
-	}
-	/* With a tty, keep relaying until the pty drains after the exit. */
-	while (!exited || master >= 0) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, exited ? 100 : -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return nerr_set(err, errno, "epoll_wait");
-		}
-		if (n == 0 && exited)
-			break;
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGWINCH && r->tty)
-					tty_relay_resize(r->tty);
-				else if (!exited)
-					syscall(SYS_pidfd_send_signal, r->pidfd, si.ssi_signo, NULL, 0);
-			} else if (fd == r->pidfd && !exited) {
-				siginfo_t si = { 0 };
-
-				if (waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED) == 0) {
-					*exit_code = status_of(&si);
-					exited = true;
-					epoll_ctl(ep, EPOLL_CTL_DEL, r->pidfd, NULL);
-				}
-			} else if (fd == master) {
-				if (tty_relay_pump(r->tty, master) == 1) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, master, NULL);
-					master = -1;
-				}
-			} else if (fd == in) {
-				if (tty_relay_pump(r->tty, in) < 0) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, in, NULL);
-					in = -1;
-				}
-			}
-		}
-	}
+	if (log < 0 || null < 0)
+		return nerr_set(err, errno, "open `%s`", r->st.log_path);
+	if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+		return nerr_set(err, errno, "redirect to `%s`", r->st.log_path);
 	return 0;
 }
 
-int container_run(struct container_config *cfg, int *exit_code, struct nerr *err)
+static void notify_caller(struct run *r, const char *msg)
 {
-	struct run r = { .cfg = cfg, .context_fd = -1, .sync = { -1, -1 }, .pidfd = -1 };
+	if (r->notify_fd < 0)
+		return;
+	write_all(r->notify_fd, msg, strlen(msg));
+	close(r->notify_fd);
+	r->notify_fd = -1;
+}
+
+static void report_oom(struct run *r, int *exit_code)
+{
+	char lim[32];
+
+	if (!r->have_cgroup || !cgroup_oom_killed(&r->cg))
+		return;
+	r->st.oom_killed = true;
+	format_size(r->cfg->limits.memory_max, lim, sizeof(lim));
+	if (r->cfg->limits.memory_max)
+		log_error("killed: out of memory (limit %s)", lim);
+	else
+		log_error("killed: out of memory");
+	if (*exit_code < 128)
+		*exit_code = 137;
+}
+
+int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
+{
+	struct run r = { .cfg = cfg, .context_fd = -1, .sync = { -1, -1 }, .pidfd = -1,
+			 .lock_fd = -1, .notify_fd = notify_fd };
 	struct child_args a = { 0 };
 	struct userns_map map;
 	bool userns = cfg->rootless || cfg->userns;
@@ -262,7 +274,6 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 		.net = cfg->network != NETWORK_HOST,
 	};
 	_cleanup_close_ int sfd = -1;
-	sigset_t mask;
 	int rc;
 
 	*exit_code = 125;
@@ -272,7 +283,8 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	if (cfg->rootless)
 		userns_map_rootless(&map, geteuid(), getegid());
 	else if (cfg->userns && (rc = userns_map_range(&map, err)) < 0)
-		return rc;
+		goto out;
+	state_init(&r, userns);
 
 	/* Everything that can fail on bad input fails before anything exists. */
 	if (cfg->context) {
@@ -285,27 +297,28 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	}
 	if ((rc = sc_program_prepare_builtin(0, &r.seccomp, err)) < 0)
 		goto out;
+	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
+	container_gc();
 	if ((rc = prepare_dirs(&r, err)) < 0 || (rc = setup_cgroup(&r, err)) < 0)
 		goto out;
+	snprintf(r.st.cgroup_layout, sizeof(r.st.cgroup_layout), "%s",
+		 r.have_cgroup ? cgroup_layout_name(r.cg_host.layout) : "none");
 	log_debug("run: cgroup ready");
+	debug_pause("created");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r.sync) < 0) {
 		rc = nerr_set(err, errno, "socketpair");
 		goto out;
 	}
+	if (cfg->detach && (rc = redirect_to_log(&r, err)) < 0)
+		goto out;
 
 	/* Block forwarded signals before clone so none is lost in between;
 	 * the child restores the mask. */
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, &r.orig_mask);
+	sfd = forward_signals_block(&r.orig_mask);
 	r.mask_set = true;
-	sigdelset(&mask, SIGCHLD);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
-		rc = nerr_set(err, errno, "signalfd");
+		rc = nerr_set(err, -sfd, "signalfd");
 		goto out;
 	}
 
@@ -313,8 +326,8 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	a.sync_fd = r.sync[1];
 	a.orig_mask = r.orig_mask;
 	a.userns = userns;
-	a.hostname = cfg->hostname ? cfg->hostname : cfg->name;
-	a.workdir = cfg->workdir ? cfg->workdir : cfg->context ? "/context" : "/";
+	a.hostname = r.st.hostname;
+	a.workdir = r.st.workdir;
 	a.seccomp = &r.seccomp;
 	a.fs = (struct fs_spec){
 		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
@@ -336,6 +349,7 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 	close(r.sync[1]);
 	r.sync[1] = -1;
 	log_debug("run: cloned %d", (int)r.pid);
+	debug_pause("cloned");
 
 	rc = release_child(&r, userns ? &map : NULL, exit_code, err);
 	if (rc != 0) {
@@ -348,12 +362,37 @@ int container_run(struct container_config *cfg, int *exit_code, struct nerr *err
 			rc = 0;      /* exec failure: exit_code and message are set */
 		goto out;
 	}
+	r.st.status = STATUS_RUNNING;
+	r.st.pid = r.pid;
+	r.st.pid_start = proc_start_time(r.pid);
+	r.st.started_ns = realtime_ns();
+	if ((rc = state_write(&r.st, err)) < 0)
+		goto out;
 	log_debug("run: workload started");
-	rc = supervise(&r, sfd, exit_code, err);
+	notify_caller(&r, "ok");
+	debug_pause("running");
+	rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, exit_code, err);
 	log_debug("run: workload exited");
+	if (rc == 0) {
+		report_oom(&r, exit_code);
+		r.st.status = STATUS_EXITED;
+		r.st.exit_code = *exit_code;
+		r.st.finished_ns = realtime_ns();
+	}
 out:
+	if (rc < 0 || err->code) {
+		char msg[sizeof(err->msg) + 8];
+
+		snprintf(msg, sizeof(msg), "%d %s", rc < 0 ? 125 : *exit_code, err->msg);
+		notify_caller(&r, msg);
+	}
 	landlock_spec_free(&a.landlock);
 	cleanup(&r);
 	log_debug("run: cleaned up");
 	return rc;
+}
+
+int container_run(struct container_config *cfg, int *exit_code, struct nerr *err)
+{
+	return container_run_notify(cfg, -1, exit_code, err);
 }

@@ -460,3 +460,147 @@ void cgroup_close(struct cgroup *cg)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
 }
+
+/* "key value" lines (memory.events, memory.oom_control, cpu.stat, io.stat). */
+static bool keyed_value(const char *text, const char *key, uint64_t *v)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, key, n) && p[n] == ' ') {
+			*v = strtoull(p + n + 1, NULL, 10);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool read_keyed(const char *dir, const char *file, const char *key, uint64_t *v)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	_cleanup_free_ char *buf = NULL;
+
+	if (read_file(path, 1 << 16, &buf, NULL) < 0)
+		return false;
+	return keyed_value(buf, key, v);
+}
+
+static bool read_u64_file(const char *dir, const char *file, uint64_t *v)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+	_cleanup_free_ char *buf = NULL;
+
+	if (read_file(path, 256, &buf, NULL) < 0)
+		return false;
+	if (!strncmp(buf, "max", 3)) {
+		*v = 0;
+		return true;
+	}
+	*v = strtoull(buf, NULL, 10);
+	return true;
+}
+
+bool cgroup_oom_killed(const struct cgroup *cg)
+{
+	uint64_t n = 0;
+	int i = v1_index(cg->host, CG_MEMORY);
+
+	if (i >= 0 && (cg->v1_mask & (1u << i))) {
+		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+		if (read_keyed(d, "memory.oom_control", "oom_kill", &n) && n)
+			return true;
+	}
+	if (cg->host->v2_mount[0]) {
+		_cleanup_free_ char *d = v2_dir(cg);
+		if (read_keyed(d, "memory.events", "oom_kill", &n) && n)
+			return true;
+	}
+	return false;
+}
+
+/* v1 blkio.throttle.io_service_bytes: "MAJ:MIN Read N" lines. */
+static void sum_blkio(const char *text, uint64_t *rd, uint64_t *wr)
+{
+	char dev[32], op[16];
+	unsigned long long v;
+	const char *p = text;
+
+	while (p && *p) {
+		if (sscanf(p, "%31s %15s %llu", dev, op, &v) == 3) {
+			if (!strcmp(op, "Read"))
+				*rd += v;
+			else if (!strcmp(op, "Write"))
+				*wr += v;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+}
+
+/* v2 io.stat: "MAJ:MIN rbytes=N wbytes=N ..." lines. */
+static void sum_iostat(const char *text, uint64_t *rd, uint64_t *wr)
+{
+	for (const char *p = text; p && *p;) {
+		const char *r = strstr(p, "rbytes="), *w = strstr(p, "wbytes="), *e = strchr(p, '\n');
+
+		if (r && (!e || r < e))
+			*rd += strtoull(r + 7, NULL, 10);
+		if (w && (!e || w < e))
+			*wr += strtoull(w + 7, NULL, 10);
+		p = e ? e + 1 : NULL;
+	}
+}
+
+int cgroup_sample(const struct cgroup *cg, struct cgroup_sample *s)
+{
+	const struct cgroup_host *h = cg->host;
+	_cleanup_free_ char *v2 = h->v2_mount[0] && cg->v2_fd >= 0 ? v2_dir(cg) : NULL;
+	uint64_t v;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->when_ns = now_ns();
+	/* CPU: v2's cpu.stat exists with or without the cpu controller. */
+	if (v2 && read_keyed(v2, "cpu.stat", "usage_usec", &v)) {
+		s->cpu_usage_ns = v * 1000;
+		s->have_cpu = true;
+	} else if ((i = v1_index(h, CG_CPUACCT)) >= 0 && (cg->v1_mask & (1u << i))) {
+		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+		s->have_cpu = read_u64_file(d, "cpuacct.usage", &s->cpu_usage_ns);
+	}
+	if ((i = v1_index(h, CG_MEMORY)) >= 0 && (cg->v1_mask & (1u << i))) {
+		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+		s->have_memory = read_u64_file(d, "memory.usage_in_bytes", &s->memory_usage);
+		if (read_u64_file(d, "memory.limit_in_bytes", &v) && v < (1ull << 60))
+			s->memory_limit = v;
+	} else if (v2 && read_u64_file(v2, "memory.current", &s->memory_usage)) {
+		s->have_memory = true;
+		read_u64_file(v2, "memory.max", &s->memory_limit);
+	}
+	if ((i = v1_index(h, CG_PIDS)) >= 0 && (cg->v1_mask & (1u << i))) {
+		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+		s->have_pids = read_u64_file(d, "pids.current", &s->pids);
+		read_u64_file(d, "pids.max", &s->pids_limit);
+	} else if (v2 && read_u64_file(v2, "pids.current", &s->pids)) {
+		s->have_pids = true;
+		read_u64_file(v2, "pids.max", &s->pids_limit);
+	}
+	if ((i = v1_index(h, CG_BLKIO)) >= 0 && (cg->v1_mask & (1u << i))) {
+		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+		_cleanup_free_ char *path = xasprintf("%s/blkio.throttle.io_service_bytes", d);
+		_cleanup_free_ char *buf = NULL;
+		if (read_file(path, 1 << 20, &buf, NULL) == 0) {
+			sum_blkio(buf, &s->blk_read, &s->blk_write);
+			s->have_blk = true;
+		}
+	} else if (v2) {
+		_cleanup_free_ char *path = xasprintf("%s/io.stat", v2);
+		_cleanup_free_ char *buf = NULL;
+		if (read_file(path, 1 << 20, &buf, NULL) == 0) {
+			sum_iostat(buf, &s->blk_read, &s->blk_write);
+			s->have_blk = true;
+		}
+	}
+	return 0;
+}

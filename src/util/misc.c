@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <nucleus/util.h>
 
@@ -47,4 +48,12 @@ void format_rfc3339(uint64_t ns, char *buf, size_t len)
 	gmtime_r(&sec, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%09lluZ", date, (unsigned long long)(ns % 1000000000ull));
+}
+
+void debug_pause(const char *point)
+{
+	const char *want = getenv("NUCLEUS_DEBUG_PAUSE");
+
+	if (want && !strcmp(want, point))
+		raise(SIGSTOP);
 }

@@ -8,9 +8,9 @@
  * consumer walking the tree recurse on depth, so hostile input must not be
  * able to make the tree deep enough to exhaust the stack.
  *
- * Plain malloc/realloc/free on purpose: the util allocation wrappers abort
- * on failure, while a parser fed untrusted input should report "out of
- * memory" and let the caller decide. */
+ * Plain malloc/realloc/free on purpose: the parser stays independent of the
+ * rest of util, and a parser fed untrusted input should report "out of
+ * memory" to its caller rather than decide for it how to die. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE     /* newlocale(), strtod_l() */
 #endif
@@ -84,41 +84,29 @@ struct parser {
 
 /* ---- errors --------------------------------------------------------- */
 
-static int vfail_at(struct parser *p, int line, int col, const char *fmt, va_list ap)
-{
-	/* Keep the first error: later ones are usually consequences of it. */
-	if (p->failed)
-		return -1;
-	p->failed = true;
-	if (p->err) {
-		p->err->line = line;
-		p->err->column = col;
-		vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
-	}
-	return -1;
-}
-
+/* Record the first error only: later ones are usually consequences. */
 __attribute__((format(printf, 4, 5)))
-static int fail_at(struct parser *p, int line, int col, const char *fmt, ...)
+static void set_error(struct parser *p, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (p->failed)
+		return;
+	p->failed = true;
+	if (!p->err)
+		return;
+	p->err->line = line;
+	p->err->column = col;
 	va_start(ap, fmt);
-	vfail_at(p, line, col, fmt, ap);
+	vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 	va_end(ap);
-	return -1;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct parser *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail_at(p, p->line, p->col, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* Both evaluate to -1. Macros rather than functions so that the -1 is
+ * visible at the call site: static analysers do not look into variadic
+ * functions and would otherwise assume a failed step could succeed. */
+#define fail_at(p, line, col, ...) ({ set_error((p), (line), (col), __VA_ARGS__); -1; })
+#define fail(p, ...) fail_at((p), (p)->line, (p)->col, __VA_ARGS__)
 
 static int fail_oom(struct parser *p)
 {

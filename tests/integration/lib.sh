@@ -59,8 +59,8 @@ leftovers() {
 		done
 	done
 	if [ -d "$RUNTIME_DIR" ]; then
-		for e in "$RUNTIME_DIR"/*; do
-			[ -e "$e" ] && echo "state $e"
+		for e in "$RUNTIME_DIR"/* "$RUNTIME_DIR"/.names/*; do
+			[ -e "$e" ] || [ -L "$e" ] && echo "state $e"
 		done
 	fi
 	grep -E ' (/run/nucleus|/tmp/nucleus)' /proc/self/mountinfo | sed 's/^/mount /'
@@ -75,4 +75,18 @@ wait_for() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# The cgroup directory of a container for a controller (v1) or v2.
+cgroup_dir() { # ID CONTROLLER
+	local d
+	for d in /sys/fs/cgroup/$2/nucleus/$1 /sys/fs/cgroup/nucleus/$1; do
+		[ -d "$d" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# The full id of a container by name.
+container_id() {
+	readlink "$RUNTIME_DIR/.names/$1"
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -256,6 +258,48 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "kill-self")) {
 		kill(getpid(), atoi(arg));
 		pause();
+		return 0;
+	}
+	if (!strcmp(cmd, "spin")) {
+		/* burn CPU for SECS of wall time; print the CPU seconds used */
+		struct timespec t0, t;
+		struct rusage ru;
+		double wall = atof(arg);
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &t);
+		while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < wall);
+		getrusage(RUSAGE_SELF, &ru);
+		printf("%.3f\n", (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+		return 0;
+	}
+	if (!strcmp(cmd, "forks")) {
+		/* fork N sleeping children; exit with the first fork errno */
+		int n = atoi(arg), e = 0;
+		for (int i = 0; i < n; i++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				sleep(5);
+				_exit(0);
+			}
+			if (pid < 0) {
+				e = errno;
+				break;
+			}
+		}
+		return e;
+	}
+	if (!strcmp(cmd, "alloc")) {
+		/* touch N MiB of memory */
+		size_t n = (size_t)atoi(arg) << 20;
+		char *p = malloc(n);
+		if (!p)
+			return ENOMEM;
+		for (size_t i = 0; i < n; i += 4096)
+			p[i] = 1;
+		printf("allocated %s MiB\n", arg);
 		return 0;
 	}
 	if (!strcmp(cmd, "sleep")) {

@@ -57,21 +57,18 @@ test_signals_forwarded() {
 }
 
 test_container_dies_with_supervisor() {
-	local out pid child id
+	local out pid child
 	out=$(mktemp)
-	"$NUCLEUS" run -- "$PROBE" sleep 60 >"$out" 2>&1 &
+	"$NUCLEUS" run --name orphan-$$ -- "$PROBE" sleep 60 >"$out" 2>&1 &
 	pid=$!
 	wait_for pgrep -P $pid -x probe >/dev/null || fail "no container"
 	child=$(pgrep -P $pid -x probe)
-	id=$(ls "$RUNTIME_DIR")
 	kill -KILL $pid
 	wait $pid 2>/dev/null
 	wait_for sh -c "! kill -0 $child 2>/dev/null" || fail "container outlived its supervisor"
-	# what the dead supervisor could not clean (nucleus rm does this later)
-	for d in /sys/fs/cgroup/nucleus/$id /sys/fs/cgroup/*/nucleus/$id; do
-		[ -d "$d" ] && wait_for rmdir "$d"
-	done
-	rm -rf "$RUNTIME_DIR/$id" "$out"
+	# what the dead supervisor could not clean up, nucleus rm does
+	"$NUCLEUS" rm orphan-$$ >/dev/null || fail "rm"
+	rm -f "$out"
 }
 
 test_context_copy() {

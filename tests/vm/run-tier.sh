@@ -9,7 +9,7 @@ BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 
 # Tests that need python3, useradd or setpriv stay on the host tier; the
 # guest has busybox, bash and what VM_BINARIES adds.
-VM_TESTS=${VM_TESTS:-'^test_(pid_namespace|capabilities|no_new_privs|seccomp|hostname|only_|root_and_host|landlock|masked|proc_tunables|sys_absent|dev_nodes|exit_|signals|container_dies|context_|workdir|env_loader|bad_input|cgroup_namespace|time_namespace|namespaces_differ|userns_maps|userns_host)'}
+VM_TESTS=${VM_TESTS:-'^test_(pid_namespace|capabilities|no_new_privs|seccomp|hostname|only_|root_and_host|landlock|masked|proc_tunables|sys_absent|dev_nodes|exit_|signals|container_dies|context_|workdir|env_loader|bad_input|cgroup_namespace|time_namespace|namespaces_differ|userns_maps|userns_host|memory_limit|oom_in_state|pids_limit|default_pids|cpu_quota|cpu_limits|io_limit_written|limit_flags|memlock|detach|stop_|kill_sends|rm_refuses|logs_follow|lookup_by|names_are|twenty|attach_runs|attach_to_rootless|crash_recovery)'}
 
 payload=$(mktemp -d)
 trap 'rm -rf "$payload"' EXIT
@@ -27,4 +27,4 @@ SCRIPT
 chmod +x "$payload/vm-run.sh"
 
 "$ROOT/tests/vm/run" --timeout "${VM_TIMEOUT:-900}" --payload "$payload" \
-	--binaries "/usr/bin/readlink /usr/bin/stat /usr/bin/pgrep" -- /payload/vm-run.sh
+	--modules brd --binaries "/usr/bin/readlink /usr/bin/stat /usr/bin/pgrep" -- /payload/vm-run.sh

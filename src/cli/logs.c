@@ -1,0 +1,118 @@
+/* nucleus logs */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+#include <nucleus/cli.h>
+#include <nucleus/container.h>
+
+static const char logs_help[] =
+	"Usage: nucleus logs [OPTIONS] CONTAINER\n"
+	"\n"
+	"Show what a detached container wrote to stdout and stderr.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --follow      Keep printing new output until the container exits\n"
+	"  -n, --tail N      Only the last N lines\n"
+	"  -h, --help        Show this help\n";
+
+/* Offset where the last n lines start. */
+static off_t tail_offset(int fd, uint64_t n)
+{
+	char buf[8192];
+	off_t end = lseek(fd, 0, SEEK_END), pos = end;
+	uint64_t lines = 0;
+
+	if (end <= 0 || n == 0)
+		return n == 0 ? end : 0;
+	while (pos > 0) {
+		size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		ssize_t got;
+
+		pos -= (off_t)chunk;
+		got = pread(fd, buf, chunk, pos);
+		if (got <= 0)
+			return 0;
+		for (ssize_t i = got - 1; i >= 0; i--) {
+			/* the newline ending the file does not start a line */
+			if (buf[i] == '\n' && pos + i != end - 1 && ++lines == n)
+				return pos + i + 1;
+		}
+	}
+	return 0;
+}
+
+static int copy_out(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+			return -EPIPE;
+	return 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' }, { "tail", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct container_state st = { 0 };
+	uint64_t tail = 0;
+	bool follow = false, have_tail = false;
+	int c, fd;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:fn:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': follow = true; break;
+		case 'n':
+			if (!strcmp(optarg, "all")) {
+				have_tail = false;
+				break;
+			}
+			if (parse_u64(optarg, 0, UINT64_MAX, &tail) < 0)
+				return cli_usage_error("logs", "invalid --tail `%s`", optarg);
+			have_tail = true;
+			break;
+		case 'h': fputs(logs_help, stdout); return 0;
+		case ':': return cli_usage_error("logs", "flag `%s` needs a value", argv[optind - 1]);
+		default: return cli_usage_error("logs", "unknown flag `%s`", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("logs", "give exactly one container");
+	if (cli_lookup(argv[optind], &st) < 0)
+		return EXIT_NO_CONTAINER;
+	if (!st.log_path[0]) {
+		fprintf(stderr, "nucleus: container %s runs in the foreground: its output goes to the "
+				"terminal that started it, not to a log\n", st.name);
+		container_state_free(&st);
+		return 1;
+	}
+	fd = open(st.log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "nucleus: open `%s`: %s\n", st.log_path, strerror(errno));
+		container_state_free(&st);
+		return 1;
+	}
+	lseek(fd, have_tail ? tail_offset(fd, tail) : 0, SEEK_SET);
+	copy_out(fd);
+	/* -f: until nobody looks after the container any more, then drain. */
+	while (follow && state_supervised(st.id)) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		if (copy_out(fd) < 0)
+			break;
+	}
+	if (follow)
+		copy_out(fd);
+	close(fd);
+	container_state_free(&st);
+	return 0;
+}

@@ -1,0 +1,193 @@
+/* nucleus stats */
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <nucleus/cli.h>
+#include <nucleus/container.h>
+#include <nucleus/resources.h>
+
+static const char stats_help[] =
+	"Usage: nucleus stats [OPTIONS] [CONTAINER...]\n"
+	"\n"
+	"Show CPU, memory, pids and block I/O of running containers (all of them by\n"
+	"default), refreshed every second.\n"
+	"\n"
+	"Options:\n"
+	"      --no-stream   Print one sample and exit\n"
+	"      --json        Print JSON (one array per sample)\n"
+	"  -h, --help        Show this help\n";
+
+struct target {
+	struct container_state st;
+	struct cgroup cg;
+	bool open;
+	struct cgroup_sample prev, cur;
+};
+
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.2f%s" : "%.0f%s", v, units[u]);
+}
+
+static double cpu_percent(const struct target *t)
+{
+	uint64_t dt = t->cur.when_ns - t->prev.when_ns;
+
+	if (!t->cur.have_cpu || !dt || t->cur.cpu_usage_ns < t->prev.cpu_usage_ns)
+		return 0;
+	return 100.0 * (double)(t->cur.cpu_usage_ns - t->prev.cpu_usage_ns) / (double)dt;
+}
+
+static json_t *to_json(const struct target *t)
+{
+	const struct cgroup_sample *s = &t->cur;
+
+	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:n}",
+		"id", t->st.id, "name", t->st.name, "cpu_percent", cpu_percent(t),
+		"memory_usage", (json_int_t)s->memory_usage, "memory_limit", (json_int_t)s->memory_limit,
+		"memory_percent", s->memory_limit ? 100.0 * (double)s->memory_usage / (double)s->memory_limit : 0.0,
+		"pids", (json_int_t)s->pids, "pids_limit", (json_int_t)s->pids_limit,
+		"block_read", (json_int_t)s->blk_read, "block_write", (json_int_t)s->blk_write,
+		"network");
+}
+
+static void print_table(struct target *t, size_t n, bool clear)
+{
+	struct table tbl = { .ncols = 7 };
+
+	if (clear)
+		fputs("\033[2J\033[H", stdout);
+	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O");
+	for (size_t i = 0; i < n; i++) {
+		const struct cgroup_sample *s = &t[i].cur;
+		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24];
+
+		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
+		if (!t[i].open) {
+			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--");
+			continue;
+		}
+		human_bytes(s->memory_usage, mu, sizeof(mu));
+		if (s->memory_limit)
+			human_bytes(s->memory_limit, ml, sizeof(ml));
+		else
+			snprintf(ml, sizeof(ml), "unlimited");
+		snprintf(mem, sizeof(mem), "%s / %s", mu, ml);
+		if (s->memory_limit)
+			snprintf(pct, sizeof(pct), "%.2f%%", 100.0 * (double)s->memory_usage / (double)s->memory_limit);
+		else
+			snprintf(pct, sizeof(pct), "--");
+		human_bytes(s->blk_read, br, sizeof(br));
+		human_bytes(s->blk_write, bw, sizeof(bw));
+		snprintf(blk, sizeof(blk), s->have_blk ? "%s / %s" : "--", br, bw);
+		snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(&t[i]));
+		snprintf(pids, sizeof(pids), "%llu", (unsigned long long)s->pids);
+		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk);
+	}
+	table_print(&tbl, stdout);
+	fflush(stdout);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "no-stream", no_argument, NULL, 'n' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	bool stream = true, json = false;
+	struct cgroup_host host;
+	struct target *t = NULL;
+	size_t n = 0;
+	int c, status = 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': stream = false; break;
+		case 'j': json = true; break;
+		case 'h': fputs(stats_help, stdout); return 0;
+		default: return cli_usage_error("stats", "unknown flag `%s`", argv[optind - 1]);
+		}
+	}
+	cgroup_host_detect(&host, NULL);
+	if (optind < argc) {
+		for (int i = optind; i < argc; i++) {
+			t = xrealloc(t, (n + 1) * sizeof(*t));
+			memset(&t[n], 0, sizeof(*t));
+			if (cli_lookup(argv[i], &t[n].st) < 0) {
+				status = EXIT_NO_CONTAINER;
+				continue;
+			}
+			n++;
+		}
+		if (status) {
+			for (size_t i = 0; i < n; i++)
+				container_state_free(&t[i].st);
+			free(t);
+			return status;
+		}
+	} else {
+		_cleanup_strv_ char **ids = NULL;
+
+		container_gc();
+		state_list(&ids, NULL);
+		for (size_t i = 0; ids && ids[i]; i++) {
+			t = xrealloc(t, (n + 1) * sizeof(*t));
+			memset(&t[n], 0, sizeof(*t));
+			if (state_read(ids[i], &t[n].st, NULL) < 0)
+				continue;
+			if (t[n].st.status != STATUS_RUNNING) {
+				container_state_free(&t[n].st);
+				continue;
+			}
+			n++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		t[i].open = t[i].st.status == STATUS_RUNNING &&
+			    cgroup_open(&t[i].cg, &host, t[i].st.id, NULL) == 0;
+		if (t[i].open)
+			cgroup_sample(&t[i].cg, &t[i].cur);
+	}
+	for (;;) {
+		struct timespec ts = { 0, stream ? 1000000000L - 1 : 500000000L };
+
+		nanosleep(&ts, NULL);
+		for (size_t i = 0; i < n; i++) {
+			t[i].prev = t[i].cur;
+			if (t[i].open)
+				cgroup_sample(&t[i].cg, &t[i].cur);
+		}
+		if (json) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < n; i++)
+				if (t[i].open)
+					json_array_append_new(arr, to_json(&t[i]));
+			json_dumpf(arr, stdout, stream ? JSON_COMPACT : JSON_INDENT(2));
+			putchar('\n');
+			fflush(stdout);
+			json_decref(arr);
+		} else {
+			print_table(t, n, stream && isatty(STDOUT_FILENO));
+		}
+		if (!stream)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].open)
+			cgroup_close(&t[i].cg);
+		container_state_free(&t[i].st);
+	}
+	free(t);
+	return 0;
+}
