@@ -120,3 +120,4 @@ clean:
 
 .PHONY: all deps test test-build test-unit test-integration test-vm bench fuzz demo install clean
 .DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJ) $(SKELS)

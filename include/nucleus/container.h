@@ -39,12 +39,20 @@ struct container_config {
 	char **dns;
 	struct cgroup_limits limits;
 	struct rlimit_spec rlimits;
+	struct cap_sets caps;        /* kept by the workload; all zero by default */
+	struct landlock_spec *landlock;   /* a policy file; NULL: the default rules */
+	/* policy files as given, and their pins */
+	const char *caps_policy, *caps_policy_sha256;
+	const char *landlock_policy, *landlock_policy_sha256;
+	const char *seccomp_profile, *seccomp_profile_sha256;
 };
 
 void container_config_init(struct container_config *c);
 void container_config_free(struct container_config *c);
 /* Validate what can be validated without touching the system. */
 int container_config_validate(struct container_config *c, struct nerr *err);
+/* Check the pins, then parse the policy files named in the config. */
+int container_config_load_policies(struct container_config *c, struct nerr *err);
 
 /* Names of environment variables a workload may not be given: they change
  * how the dynamic loader or libc behave. */
@@ -101,7 +109,8 @@ struct container_state {
 	char hostname[65];
 	char workdir[256];
 	uint64_t memlock;
-	bool own_timens;
+	struct cap_sets caps;
+	struct landlock_spec *landlock;   /* NULL: the default rules */
 };
 
 void container_state_free(struct container_state *s);

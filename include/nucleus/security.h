@@ -13,6 +13,10 @@
 /* Bit masks of capabilities (bit n = capability n) for each of the five sets. */
 struct cap_sets {
 	uint64_t bounding, permitted, effective, inheritable, ambient;
+	/* false (the default): securebits NOROOT, so exec gives uid 0 only its
+	 * ambient set; true: uid 0 gets bounding | inheritable | ambient at
+	 * exec, as in docker (chosen by the capability policy). */
+	bool root_gains_at_exec;
 };
 /* Drop everything that is not in `keep` (all zero: drop all five sets),
  * lock securebits so uid 0 gains nothing at exec, and keep the process's
@@ -125,6 +129,28 @@ void landlock_spec_free(struct landlock_spec *s);
 int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning, struct nerr *err);
 /* The filesystem access rights a given ABI handles. */
 uint64_t landlock_fs_handled(int abi);
+
+/* ---- policy files -------------------------------------------------------------
+ * Parsed by the supervisor before anything is created; errors name
+ * file:line:column. */
+
+/* Refuse a file whose SHA-256 is not `expected_hex` (when given); the
+ * message shows both hashes. `what` names the policy ("seccomp profile"). */
+int policy_check_pin(const char *what, const char *path, const char *expected_hex, struct nerr *err);
+
+/* Capability policy (TOML): tables [bounding] [permitted] [effective]
+ * [inheritable] [ambient], each `keep = [names]`. The sets are what the
+ * workload will have after exec; a set the kernel cannot produce is an
+ * error that says why. */
+int caps_policy_load(const char *path, struct cap_sets *out, struct nerr *err);
+int caps_policy_parse(const char *text, size_t len, const char *name, struct cap_sets *out, struct nerr *err);
+
+/* Landlock policy (TOML): min_abi, [[rules]] path/access, [[net]]
+ * port/access, scope. Replaces the default rules. */
+int landlock_policy_load(const char *path, struct landlock_spec *out, struct nerr *err);
+int landlock_policy_parse(const char *text, size_t len, const char *name, struct landlock_spec *out, struct nerr *err);
+/* "read" -> rights, as documented in docs/policies.md; 0 when unknown. */
+uint64_t landlock_access_from_name(const char *name);
 
 /* ---- host facts for `nucleus info` ------------------------------------------- */
 struct seccomp_caps {

@@ -47,6 +47,14 @@ static const char run_help[] =
 	"      --io-limit SPEC            \"MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE\"\n"
 	"                                 (repeatable)\n"
 	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
+	"\n"
+	"Policies (see docs/policies.md):\n"
+	"      --caps-policy FILE         Capability sets from a TOML policy (default: none)\n"
+	"      --caps-policy-sha256 HEX   Refuse the policy unless its SHA-256 is HEX\n"
+	"      --landlock-policy FILE     Landlock rules from a TOML policy (replaces the\n"
+	"                                 default rules)\n"
+	"      --landlock-policy-sha256 HEX\n"
+	"                                 Refuse the policy unless its SHA-256 is HEX\n"
 	"  -h, --help                     Show this help\n"
 	"\n"
 	"The exit status is the command's; 128+N when it was killed by signal N;\n"
@@ -57,6 +65,7 @@ enum {
 	OPT_NAME = 1000, OPT_CONTEXT, OPT_CONTEXT_MODE, OPT_HOSTNAME, OPT_ROOTLESS, OPT_USERNS,
 	OPT_CHROOT, OPT_TIMENS, OPT_NO_CGNS, OPT_NETWORK, OPT_ALLOW_HOST_NET, OPT_REQUIRE_CG,
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
+	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 };
 
 static const struct option run_opts[] = {
@@ -84,6 +93,10 @@ static const struct option run_opts[] = {
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "io-limit", required_argument, NULL, OPT_IO_LIMIT },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
+	{ "caps-policy", required_argument, NULL, OPT_CAPS_POLICY },
+	{ "caps-policy-sha256", required_argument, NULL, OPT_CAPS_SHA },
+	{ "landlock-policy", required_argument, NULL, OPT_LL_POLICY },
+	{ "landlock-policy-sha256", required_argument, NULL, OPT_LL_SHA },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -213,6 +226,18 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			}
 			cfg->rlimits.memlock = v;
 			break;
+		case OPT_CAPS_POLICY:
+			cfg->caps_policy = optarg;
+			break;
+		case OPT_CAPS_SHA:
+			cfg->caps_policy_sha256 = optarg;
+			break;
+		case OPT_LL_POLICY:
+			cfg->landlock_policy = optarg;
+			break;
+		case OPT_LL_SHA:
+			cfg->landlock_policy_sha256 = optarg;
+			break;
 		case 'h':
 			r = 1;
 			goto out;
@@ -259,6 +284,10 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "nucleus: run: %s (see 'nucleus run --help')\n", err.msg);
 		container_config_free(&cfg);
 		return EXIT_RUNTIME;
+	}
+	if (container_config_load_policies(&cfg, &err) < 0) {
+		container_config_free(&cfg);
+		return cli_fail(&err);
 	}
 	if (random_id(cfg.id) < 0) {
 		nerr_set(&err, errno, "getrandom");

@@ -61,7 +61,6 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 {
 	const struct container_state *st = at->st;
 	struct rlimit_spec rl;
-	struct cap_sets none = { 0 };
 	struct nerr e = { 0 };
 	char msg[1000];
 	int code;
@@ -108,7 +107,7 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 		fail(at, &e);
 	}
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
-	    caps_apply(&none, &e) < 0 || set_no_new_privs(&e) < 0 ||
+	    caps_apply(&st->caps, &e) < 0 || set_no_new_privs(&e) < 0 ||
 	    landlock_apply(&at->landlock, NULL, NULL, &e) < 0 ||
 	    sc_program_install(&at->seccomp, st->seccomp_flags, &e) < 0)
 		fail(at, &e);
@@ -176,7 +175,10 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 				  "refusing to attach with a different one", st->name);
 		goto out;
 	}
-	landlock_default_spec(&at.landlock, st->context_mode == CONTEXT_COPY, st->has_context);
+	if (st->landlock)
+		at.landlock = *st->landlock;
+	else
+		landlock_default_spec(&at.landlock, st->context_mode == CONTEXT_COPY, st->has_context);
 	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&at.cg, &host, st->id, NULL) == 0)
 		at.have_cg = true;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -253,7 +255,8 @@ out:
 		close(work_pidfd);
 	if (at.have_cg)
 		cgroup_close(&at.cg);
-	landlock_spec_free(&at.landlock);
+	if (!st->landlock)
+		landlock_spec_free(&at.landlock);
 	sc_program_free(&at.seccomp);
 	return rc;
 }

@@ -159,8 +159,7 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "close_range");
 		fail(a, &err);
 	}
-	struct cap_sets none = { 0 };
-	if (caps_apply(&none, &err) < 0 || set_no_new_privs(&err) < 0)
+	if (caps_apply(&a->cfg->caps, &err) < 0 || set_no_new_privs(&err) < 0)
 		fail(a, &err);
 	{
 		_cleanup_free_ char *warn = NULL;

@@ -21,6 +21,10 @@ void container_config_free(struct container_config *c)
 	strv_free(c->env);
 	strv_free(c->dns);
 	free(c->limits.io);
+	if (c->landlock) {
+		landlock_spec_free(c->landlock);
+		free(c->landlock);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -153,3 +157,33 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	}
 	return 0;
 }
+
+/* Pins are checked before a policy is parsed; both before anything exists. */
+int container_config_load_policies(struct container_config *cfg, struct nerr *err)
+{
+	const char *caps = cfg->caps_policy, *caps_sha = cfg->caps_policy_sha256;
+	const char *ll = cfg->landlock_policy, *ll_sha = cfg->landlock_policy_sha256;
+	int r;
+
+	if ((caps_sha && !caps) || (ll_sha && !ll))
+		return nerr_set(err, 0, "a --*-sha256 pin needs its policy file");
+	if (caps) {
+		if ((r = policy_check_pin("capability policy", caps, caps_sha, err)) < 0 ||
+		    (r = caps_policy_load(caps, &cfg->caps, err)) < 0)
+			return r;
+	}
+	if (ll) {
+		cfg->landlock = xcalloc(1, sizeof(*cfg->landlock));
+		if ((r = policy_check_pin("Landlock policy", ll, ll_sha, err)) < 0 ||
+		    (r = landlock_policy_load(ll, cfg->landlock, err)) < 0) {
+			free(cfg->landlock);
+			cfg->landlock = NULL;
+			return r;
+		}
+		if (cfg->landlock->min_abi > landlock_abi())
+			return nerr_set(err, 0, "Landlock policy `%s` needs ABI %d; this kernel has ABI %d",
+					ll, cfg->landlock->min_abi, landlock_abi());
+	}
+	return 0;
+}
+

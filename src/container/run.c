@@ -219,6 +219,8 @@ static void state_init(struct run *r, bool userns)
 	snprintf(st->workdir, sizeof(st->workdir), "%s",
 		 cfg->workdir ? cfg->workdir : cfg->context ? "/context" : "/");
 	st->memlock = cfg->rlimits.memlock;
+	st->caps = cfg->caps;
+	st->landlock = cfg->landlock;  /* borrowed, like argv */
 	if (cfg->detach)
 		snprintf(st->log_path, sizeof(st->log_path), "%s/%s/container.log", runtime_dir(), cfg->id);
 }
@@ -329,13 +331,16 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	a.hostname = r.st.hostname;
 	a.workdir = r.st.workdir;
 	a.seccomp = &r.seccomp;
+	if (cfg->landlock)
+		a.landlock = *cfg->landlock;
 	a.fs = (struct fs_spec){
 		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
 		.context_path = r.context_path,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
 		.hostname = a.hostname, .dns = cfg->dns,
 	};
-	landlock_default_spec(&a.landlock, cfg->context_mode == CONTEXT_COPY, cfg->context != NULL);
+	if (!cfg->landlock)
+		landlock_default_spec(&a.landlock, cfg->context_mode == CONTEXT_COPY, cfg->context != NULL);
 
 	r.pid = clone_child(&r, ns_clone_flags(&ns), err);
 	if (r.pid < 0) {
@@ -386,7 +391,8 @@ out:
 		snprintf(msg, sizeof(msg), "%d %s", rc < 0 ? 125 : *exit_code, err->msg);
 		notify_caller(&r, msg);
 	}
-	landlock_spec_free(&a.landlock);
+	if (!cfg->landlock)
+		landlock_spec_free(&a.landlock);
 	cleanup(&r);
 	log_debug("run: cleaned up");
 	return rc;

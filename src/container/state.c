@@ -32,6 +32,58 @@ void container_state_free(struct container_state *s)
 {
 	strv_free(s->argv);
 	s->argv = NULL;
+	if (s->landlock) {
+		landlock_spec_free(s->landlock);
+		free(s->landlock);
+		s->landlock = NULL;
+	}
+}
+
+static json_t *landlock_to_json(const struct landlock_spec *l)
+{
+	json_t *o, *rules = json_array(), *net = json_array();
+
+	if (!l)
+		return json_null();
+	for (size_t i = 0; i < l->nrules; i++)
+		json_array_append_new(rules, json_pack("{s:s,s:I}", "path", l->rules[i].path,
+						       "access", (json_int_t)l->rules[i].access));
+	for (size_t i = 0; i < l->nnet; i++)
+		json_array_append_new(net, json_pack("{s:i,s:I}", "port", l->net[i].port,
+						     "access", (json_int_t)l->net[i].access));
+	o = json_pack("{s:i,s:o,s:o,s:b,s:I}", "min_abi", l->min_abi, "rules", rules, "net", net,
+		      "restrict_net", l->restrict_net, "scopes", (json_int_t)l->scopes);
+	return o;
+}
+
+static struct landlock_spec *landlock_from_json(json_t *o)
+{
+	struct landlock_spec *l;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(o))
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->min_abi = (int)json_integer_value(json_object_get(o, "min_abi"));
+	l->restrict_net = json_is_true(json_object_get(o, "restrict_net"));
+	l->scopes = (uint64_t)json_integer_value(json_object_get(o, "scopes"));
+	json_array_foreach(json_object_get(o, "rules"), i, v) {
+		const char *p = json_string_value(json_object_get(v, "path"));
+		if (!p)
+			continue;
+		l->rules = xrealloc(l->rules, (l->nrules + 1) * sizeof(*l->rules));
+		l->rules[l->nrules].path = xstrdup(p);
+		l->rules[l->nrules].access = (uint64_t)json_integer_value(json_object_get(v, "access"));
+		l->nrules++;
+	}
+	json_array_foreach(json_object_get(o, "net"), i, v) {
+		l->net = xrealloc(l->net, (l->nnet + 1) * sizeof(*l->net));
+		l->net[l->nnet].port = (uint16_t)json_integer_value(json_object_get(v, "port"));
+		l->net[l->nnet].access = (uint64_t)json_integer_value(json_object_get(v, "access"));
+		l->nnet++;
+	}
+	return l;
 }
 
 int state_path(const char *id, const char *file, char *buf, size_t len)
@@ -106,6 +158,11 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "hostname", json_string(s->hostname));
 	json_object_set_new(o, "workdir", json_string(s->workdir));
 	json_object_set_new(o, "memlock", json_integer((json_int_t)s->memlock));
+	json_object_set_new(o, "caps", json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}",
+		"bounding", (json_int_t)s->caps.bounding, "permitted", (json_int_t)s->caps.permitted,
+		"effective", (json_int_t)s->caps.effective, "inheritable", (json_int_t)s->caps.inheritable,
+		"ambient", (json_int_t)s->caps.ambient, "root_gains_at_exec", s->caps.root_gains_at_exec));
+	json_object_set_new(o, "landlock_policy", landlock_to_json(s->landlock));
 	return o;
 }
 
@@ -164,6 +221,16 @@ static void from_json(json_t *o, struct container_state *s)
 	get_str(o, "hostname", s->hostname, sizeof(s->hostname));
 	get_str(o, "workdir", s->workdir, sizeof(s->workdir));
 	s->memlock = get_u64(o, "memlock");
+	{
+		json_t *c = json_object_get(o, "caps");
+		s->caps.bounding = get_u64(c, "bounding");
+		s->caps.permitted = get_u64(c, "permitted");
+		s->caps.effective = get_u64(c, "effective");
+		s->caps.inheritable = get_u64(c, "inheritable");
+		s->caps.ambient = get_u64(c, "ambient");
+		s->caps.root_gains_at_exec = json_is_true(json_object_get(c, "root_gains_at_exec"));
+	}
+	s->landlock = landlock_from_json(json_object_get(o, "landlock_policy"));
 }
 
 int state_write(const struct container_state *s, struct nerr *err)

@@ -92,7 +92,8 @@ int caps_apply(const struct cap_sets *keep, struct nerr *err)
 			return nerr_set(err, errno, "drop capability %s from the bounding set",
 					capability_name(i));
 	}
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+	if (!keep->root_gains_at_exec &&
+	    prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
 		return nerr_set(err, errno, "lock securebits");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return nerr_set(err, errno, "clear ambient capabilities");

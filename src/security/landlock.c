@@ -116,11 +116,19 @@ void landlock_spec_free(struct landlock_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static uint64_t granted_on_root(const struct landlock_spec *s)
+{
+	for (size_t i = 0; i < s->nrules; i++)
+		if (!strcmp(s->rules[i].path, "/"))
+			return s->rules[i].access;
+	return 0;
+}
+
 int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning, struct nerr *err)
 {
 	int abi = landlock_abi();
 	struct ll_ruleset_attr attr = { 0 };
-	uint64_t handled, wanted_fs = 0, lost_fs;
+	uint64_t handled, lost_fs;
 	_cleanup_close_ int rfd = -1;
 	_cleanup_free_ char *warn = NULL;
 
@@ -135,21 +143,21 @@ int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning,
 				s->min_abi, abi);
 
 	handled = landlock_fs_handled(abi);
-	for (size_t i = 0; i < s->nrules; i++)
-		wanted_fs |= s->rules[i].access;
-	lost_fs = wanted_fs & ~handled;
 	attr.handled_access_fs = handled;
 	if (s->restrict_net && abi >= 4)
 		attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
 	if (abi >= 6)
 		attr.scoped = s->scopes;
 
+	/* A right this ABI cannot handle is unrestricted everywhere; that is a
+	 * loss wherever the policy meant to deny it (it is not granted on /). */
+	lost_fs = (landlock_fs_handled(7) & ~handled) & ~granted_on_root(s);
 	if (!s->best_effort && (lost_fs || (s->restrict_net && abi < 4) || (s->scopes && abi < 6))) {
-		warn = xasprintf("Landlock ABI %d cannot enforce:%s%s%s%s", abi,
+		warn = xasprintf("Landlock ABI %d cannot enforce:%s%s%s%s%s", abi,
 				 lost_fs & FS_REFER ? " refer" : "",
 				 lost_fs & FS_TRUNCATE ? " truncate" : "",
 				 lost_fs & FS_IOCTL_DEV ? " ioctl_dev" : "",
-				 (s->restrict_net && abi < 4) ? " network rules" :
+				 (s->restrict_net && abi < 4) ? " network rules" : "",
 				 (s->scopes && abi < 6) ? " scopes" : "");
 	}
 
@@ -163,8 +171,11 @@ int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning,
 		struct stat st;
 
 		if (fd < 0) {
-			if (errno == ENOENT && !s->min_abi)
+			if (errno == ENOENT && s->best_effort)
 				continue;   /* default rules name dirs a host may lack */
+			if (errno == ENOENT)
+				return nerr_set(err, 0, "Landlock rule path `%s` does not exist in the container",
+						s->rules[i].path);
 			return nerr_set(err, errno, "Landlock rule path `%s`", s->rules[i].path);
 		}
 		pb.parent_fd = fd;

@@ -90,3 +90,10 @@ cgroup_dir() { # ID CONTROLLER
 container_id() {
 	readlink "$RUNTIME_DIR/.names/$1"
 }
+
+# Remove these containers when the test ends, passed or failed.
+RM_ON_EXIT=""
+rm_on_exit() {
+	RM_ON_EXIT="$RM_ON_EXIT $*"
+	trap '"$NUCLEUS" rm -f $RM_ON_EXIT >/dev/null 2>&1' EXIT
+}

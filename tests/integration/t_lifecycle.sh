@@ -4,6 +4,7 @@
 test_detach_prints_id_and_runs() {
 	local id
 	id=$("$NUCLEUS" run -d --name det-$$ -- "$PROBE" sleep 30)
+	rm_on_exit det-$$
 	assert_eq "${#id}" 32 "full id printed"
 	assert_contains "$("$NUCLEUS" ps)" "det-$$" "listed"
 	assert_contains "$("$NUCLEUS" ps -q)" "${id:0:12}" "ps -q"
@@ -13,6 +14,7 @@ test_detach_prints_id_and_runs() {
 
 test_detached_survives_the_calling_shell() {
 	setsid bash -c "'$NUCLEUS' run -d --name surv-$$ -- '$PROBE' sleep 30 >/dev/null; exit 0"
+	rm_on_exit surv-$$
 	sleep 0.3
 	assert_contains "$("$NUCLEUS" ps)" "surv-$$" "still running after the shell exited"
 	"$NUCLEUS" stop -t 1 surv-$$ >/dev/null || fail "stop"
@@ -23,6 +25,7 @@ test_detached_survives_the_calling_shell() {
 test_stop_terminates_gracefully() {
 	local out
 	"$NUCLEUS" run -d --name stop-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
+	rm_on_exit stop-$$
 	wait_for grep -q ready "$RUNTIME_DIR/$(container_id stop-$$)/container.log" || fail "not ready"
 	out=$("$NUCLEUS" stop stop-$$)
 	assert_eq "$out" "stop-$$" "stop prints the name"
@@ -34,6 +37,7 @@ test_stop_terminates_gracefully() {
 test_stop_kills_the_whole_cgroup_after_timeout() {
 	local id start elapsed
 	id=$("$NUCLEUS" run -d --name stopk-$$ -- /bin/sh -c "trap '' TERM; $PROBE sleep 60 & $PROBE sleep 60") || fail "start"
+	rm_on_exit stopk-$$
 	start=$(date +%s)
 	"$NUCLEUS" stop -t 1 stopk-$$ >/dev/null
 	elapsed=$(( $(date +%s) - start ))
@@ -46,6 +50,7 @@ test_stop_kills_the_whole_cgroup_after_timeout() {
 
 test_kill_sends_signals() {
 	"$NUCLEUS" run -d --name kill-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
+	rm_on_exit kill-$$
 	wait_for grep -q ready "$RUNTIME_DIR/$(container_id kill-$$)/container.log" || fail "not ready"
 	assert_eq "$("$NUCLEUS" kill -s USR1 kill-$$)" "kill-$$" "kill prints the name"
 	wait_for sh -c "'$NUCLEUS' ps -a | grep -q 'Exited (110)'" || fail "USR1 did not arrive"
@@ -53,6 +58,7 @@ test_kill_sends_signals() {
 	assert_contains "$("$NUCLEUS" kill kill-$$ 2>&1)" "is not running" "message"
 	"$NUCLEUS" rm kill-$$ >/dev/null
 	"$NUCLEUS" run -d --name kill2-$$ -- "$PROBE" sleep 30 >/dev/null
+	rm_on_exit kill2-$$
 	"$NUCLEUS" kill kill2-$$ >/dev/null
 	wait_for sh -c "'$NUCLEUS' ps -a | grep -q 'Exited (137)'" || fail "default KILL"
 	"$NUCLEUS" rm kill2-$$ >/dev/null
@@ -62,6 +68,7 @@ test_kill_sends_signals() {
 test_rm_refuses_running_without_force() {
 	local err
 	"$NUCLEUS" run -d --name rmr-$$ -- "$PROBE" sleep 30 >/dev/null
+	rm_on_exit rmr-$$
 	err=$("$NUCLEUS" rm rmr-$$ 2>&1)
 	assert_status 1 "$NUCLEUS" rm rmr-$$
 	assert_contains "$err" "is running" "message"
@@ -82,6 +89,7 @@ test_logs_follow_and_tail() {
 test_ps_and_stats_json() {
 	local id j
 	id=$("$NUCLEUS" run -d --name json-$$ --memory 64M -- "$PROBE" spin 5) || fail "start"
+	rm_on_exit json-$$
 	j=$("$NUCLEUS" ps --json)
 	echo "$j" | python3 -c "
 import json, sys
@@ -103,6 +111,7 @@ assert d['cpu_percent'] > 20, d" || fail "stats --json: $j"
 test_lookup_by_prefix_and_errors() {
 	local id
 	id=$("$NUCLEUS" run -d --name pre-$$ -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit pre-$$
 	assert_contains "$("$NUCLEUS" stats --no-stream "${id:0:8}")" "pre-$$" "unique prefix"
 	assert_contains "$("$NUCLEUS" stats --no-stream "$id")" "pre-$$" "full id"
 	assert_status 1 "$NUCLEUS" stop nope-$$
@@ -114,6 +123,7 @@ test_lookup_by_prefix_and_errors() {
 
 test_names_are_unique() {
 	"$NUCLEUS" run -d --name dup-$$ -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit dup-$$
 	assert_status 125 "$NUCLEUS" run --name dup-$$ -- true
 	assert_contains "$("$NUCLEUS" run --name dup-$$ -- true 2>&1)" "already in use" "message"
 	"$NUCLEUS" rm -f dup-$$ >/dev/null
@@ -123,6 +133,7 @@ test_names_are_unique() {
 test_twenty_in_parallel() {
 	local i ok=0 dir
 	dir=$(mktemp -d)
+	rm_on_exit same-$$ $(for i in $(seq 1 20); do echo par$i-$$; done)
 	for i in $(seq 1 20); do
 		( "$NUCLEUS" run -d --name par$i-$$ -- "$PROBE" sleep 20 >"$dir/$i" 2>&1; echo $? >>"$dir/$i" ) &
 	done
@@ -144,6 +155,7 @@ test_twenty_in_parallel() {
 test_attach_runs_under_the_same_restrictions() {
 	local out
 	"$NUCLEUS" run -d --name att-$$ --hostname attbox -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit att-$$
 	out=$("$NUCLEUS" attach att-$$ -- "$PROBE" status)
 	assert_contains "$out" "CapEff:	0000000000000000" "no capabilities"
 	assert_contains "$out" "CapBnd:	0000000000000000" "no bounding set"
@@ -172,6 +184,7 @@ test_attach_runs_under_the_same_restrictions() {
 
 test_attach_to_rootless_and_userns_containers() {
 	"$NUCLEUS" run -d --name attu-$$ --userns -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit attu-$$
 	assert_eq "$("$NUCLEUS" attach attu-$$ -- cat /proc/self/uid_map | awk '{print $2}')" 100000 "user namespace joined"
 	assert_contains "$("$NUCLEUS" attach attu-$$ -- "$PROBE" status)" "CapEff:	0000000000000000" "no capabilities"
 	"$NUCLEUS" rm -f attu-$$ >/dev/null
@@ -180,6 +193,7 @@ test_attach_to_rootless_and_userns_containers() {
 test_attach_tty() {
 	local out
 	"$NUCLEUS" run -d --name attt-$$ -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit attt-$$
 	out=$(python3 - "$NUCLEUS" attt-$$ <<'PY'
 import os, pty, sys, select
 pid, fd = pty.fork()

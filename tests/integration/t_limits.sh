@@ -15,6 +15,7 @@ test_memory_limit_allows_what_fits() {
 test_oom_in_state_and_ps() {
 	local id out
 	id=$("$NUCLEUS" run -d --name oom-$$ --memory 24M -- "$PROBE" alloc 256) || fail "start"
+	rm_on_exit oom-$$
 	wait_for sh -c "'$NUCLEUS' ps -a --json | grep -q '\"oom_killed\": true'" || fail "no OOM in ps --json"
 	out=$("$NUCLEUS" ps -a)
 	assert_contains "$out" "Exited (137)" "ps status"
@@ -25,6 +26,7 @@ test_oom_in_state_and_ps() {
 test_memory_limit_written() {
 	local id d
 	id=$("$NUCLEUS" run -d --name mem-$$ --memory 48M -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit mem-$$
 	if d=$(cgroup_dir "$id" memory) && [ -e "$d/memory.limit_in_bytes" ]; then
 		assert_eq "$(cat "$d/memory.limit_in_bytes")" $((48 << 20)) "memory.limit_in_bytes"
 		[ -e "$d/memory.memsw.limit_in_bytes" ] &&
@@ -32,7 +34,7 @@ test_memory_limit_written() {
 	else
 		d=$(cgroup_dir "$id" "") || fail "no cgroup"
 		assert_eq "$(cat "$d/memory.max")" $((48 << 20)) "memory.max"
-		assert_eq "$(cat "$d/memory.high")" $(( (48 << 20) / 10 * 9 )) "memory.high at 90%"
+		assert_eq "$(cat "$d/memory.high")" $(( (48 << 20) / 10 * 9 / 4096 * 4096 )) "memory.high at 90%"
 		assert_eq "$(cat "$d/memory.swap.max")" 0 "no swap"
 		assert_eq "$(cat "$d/memory.oom.group")" 1 "oom.group"
 	fi
@@ -56,6 +58,7 @@ probe_errno_with() { # FLAGS... -- PROBE-ARGS...
 test_default_pids_limit_is_512() {
 	local id d
 	id=$("$NUCLEUS" run -d --name pids-$$ -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit pids-$$
 	d=$(cgroup_dir "$id" pids) || fail "no pids cgroup"
 	assert_eq "$(cat "$d/pids.max")" 512 "pids.max"
 	"$NUCLEUS" rm -f pids-$$ >/dev/null
@@ -73,6 +76,7 @@ test_cpu_quota_bounds_cpu_time() {
 test_cpu_limits_written() {
 	local id d
 	id=$("$NUCLEUS" run -d --name cpu-$$ --cpus 1.5 --cpu-weight 200 -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit cpu-$$
 	if d=$(cgroup_dir "$id" cpu) && [ -e "$d/cpu.cfs_quota_us" ]; then
 		assert_eq "$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us")" "150000 100000" "cfs quota"
 		assert_eq "$(cat "$d/cpu.shares")" $((2 + (199 * 262142) / 9999)) "shares from weight"
@@ -92,6 +96,7 @@ test_io_limit_written() {
 	[ -e "/sys/dev/block/$dev" ] || dev=$(ls /sys/dev/block | head -1)
 	[ -n "$dev" ] || fail "no block device to limit"
 	id=$("$NUCLEUS" run -d --name io-$$ --io-limit "$dev rbps=1M wiops=100" -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit io-$$
 	if d=$(cgroup_dir "$id" blkio) && [ -e "$d/blkio.throttle.read_bps_device" ]; then
 		assert_eq "$(cat "$d/blkio.throttle.read_bps_device")" "$dev 1048576" "read bps"
 		assert_eq "$(cat "$d/blkio.throttle.write_iops_device")" "$dev 100" "write iops"
