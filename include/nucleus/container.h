@@ -76,6 +76,8 @@ int container_run_detached(struct container_config *c, int *exit_code, struct ne
 
 /* /run/nucleus for root, $XDG_RUNTIME_DIR/nucleus (or /tmp/nucleus-UID) otherwise. */
 const char *runtime_dir(void);
+/* Create it (0711), on a tmpfs of its own where / is not one. */
+int runtime_dir_prepare(struct nerr *err);
 
 /* ---- state store -------------------------------------------------------------
  * <runtime>/<id>/state.json (0600, replaced atomically), <runtime>/<id>/lock

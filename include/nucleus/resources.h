@@ -76,6 +76,13 @@ struct cgroup {
  * On failure nothing is left behind. */
 int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
 		  const struct cgroup_limits *lim, struct nerr *err);
+/* The same in two steps, so the second can overlap the child's setup:
+ * membership (the v2 directory, which clone3 puts the child into), then
+ * the v1 controller directories and the limits. A failure of the second
+ * leaves the first in place. */
+int cgroup_create_membership(struct cgroup *cg, const struct cgroup_host *h, const char *id,
+			     struct nerr *err);
+int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err);
 /* Open an existing container cgroup (for attach, stats, kill, rm). */
 int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err);
 /* Move pid into the container's v1 hierarchies (v2 is joined at clone). */

@@ -15,6 +15,27 @@
 #include <linux/close_range.h>
 #include "internal.h"
 
+/* Wait for one message from the parent; SYNC_CGROUPS may arrive early,
+ * while the child waits for something else, and is remembered. */
+static bool cgroups_ready;
+
+static int wait_for(struct child_args *a, enum sync_type want)
+{
+	struct sync_msg m;
+	int r;
+
+	if (want == SYNC_CGROUPS && cgroups_ready)
+		return 0;
+	for (;;) {
+		if ((r = sync_recv(a->sync_fd, &m, NULL)) < 0)
+			return r;
+		if (m.type == SYNC_CGROUPS)
+			cgroups_ready = true;
+		if (m.type == want)
+			return 0;
+	}
+}
+
 static void __attribute__((noreturn)) fail(struct child_args *a, struct nerr *err)
 {
 	sync_send(a->sync_fd, SYNC_ERROR, err->code, err->msg, -1);
@@ -27,7 +48,6 @@ static int setup_tty(struct child_args *a, struct nerr *err)
 {
 	_cleanup_close_ int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	_cleanup_close_ int slave = -1;
-	struct sync_msg m;
 	int r;
 
 	if (master < 0)
@@ -40,8 +60,8 @@ static int setup_tty(struct child_args *a, struct nerr *err)
 	if ((r = sync_send(a->sync_fd, SYNC_TTY, 0, NULL, master)) < 0)
 		return nerr_set(err, -r, "send the pty to the supervisor");
 	/* Wait until the parent has given the pty the caller's window size. */
-	if ((r = sync_recv(a->sync_fd, &m, NULL)) < 0 || m.type != SYNC_TTY_READY)
-		return nerr_set(err, r < 0 ? -r : EPROTO, "wait for the supervisor");
+	if ((r = wait_for(a, SYNC_TTY_READY)) < 0)
+		return nerr_set(err, -r, "wait for the supervisor");
 	if (setsid() < 0)
 		return nerr_set(err, errno, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -154,6 +174,10 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "working directory `%s`", a->workdir);
 		fail(a, &err);
 	}
+	/* Nothing runs as the workload before it is in its cgroups. */
+	if (wait_for(a, SYNC_CGROUPS) < 0)
+		_exit(125);
+	log_debug("child: cgroups ready");
 	/* Only 0-2 reach the workload; the sync socket closes at exec. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		nerr_set(&err, errno, "close_range");

@@ -10,7 +10,8 @@
 
 /* Messages on the parent<->child socket (SOCK_SEQPACKET). */
 enum sync_type {
-	SYNC_GO = 1,          /* parent -> child: ids mapped, cgroups joined */
+	SYNC_GO = 1,          /* parent -> child: ids mapped; build the root */
+	SYNC_CGROUPS,         /* parent -> child: cgroups joined, limits set */
 	SYNC_TTY,             /* child -> parent: pty master attached */
 	SYNC_TTY_READY,       /* parent -> child: window size set */
 	SYNC_ERROR,           /* child -> parent: setup failed (exit 125) */

@@ -38,15 +38,15 @@ struct run {
 	struct tty_relay *tty;
 };
 
+/* Before clone: what the child needs to exist (its staging directory) and
+ * the lock that says a supervisor looks after it. */
 static int prepare_dirs(struct run *r, struct nerr *err)
 {
 	const char *rt = runtime_dir();
 	int rc;
 
-	/* 0711: a user-namespaced child must traverse to its staging dir;
-	 * it cannot list the others, and their files are 0600. */
-	if ((rc = mkdir_p(rt, 0711)) < 0)
-		return nerr_set(err, -rc, "create runtime directory `%s`", rt);
+	if ((rc = runtime_dir_prepare(err)) < 0)
+		return rc;
 	r->state_dir = xasprintf("%s/%s", rt, r->cfg->id);
 	if (mkdir(r->state_dir, 0711) < 0) {
 		rc = nerr_set(err, errno, "create `%s`", r->state_dir);
@@ -60,6 +60,14 @@ static int prepare_dirs(struct run *r, struct nerr *err)
 	r->staging = xasprintf("%s/rootfs", r->state_dir);
 	if (mkdir(r->staging, 0755) < 0)
 		return nerr_set(err, errno, "create `%s`", r->staging);
+	return 0;
+}
+
+/* After clone, while the child builds its root: the name and state.json. */
+static int register_state(struct run *r, struct nerr *err)
+{
+	int rc;
+
 	if ((rc = state_claim_name(r->cfg->name, r->cfg->id, err)) < 0)
 		return rc;
 	r->name_claimed = true;
@@ -103,22 +111,42 @@ static void cleanup(struct run *r)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
 }
 
-static int setup_cgroup(struct run *r, struct nerr *err)
+/* A cgroup failure is fatal with --require-cgroup and in production; agent
+ * mode runs on without, as the original does, but says so. */
+static int cgroup_failed(struct run *r, struct nerr *e, const char *without, struct nerr *err)
+{
+	if (r->cfg->require_cgroup || r->cfg->mode == MODE_PRODUCTION) {
+		*err = *e;
+		return nerr_prefix(err, "cgroup");
+	}
+	log_warn("cgroup: %s; running without %s", e->msg, without);
+	return 0;
+}
+
+/* Before clone: the v2 directory clone3 puts the child into. */
+static int setup_membership(struct run *r, struct nerr *err)
 {
 	struct nerr e = { 0 };
-	int rc;
 
-	if ((rc = cgroup_host_detect(&r->cg_host, &e)) == 0 &&
-	    (rc = cgroup_create(&r->cg, &r->cg_host, r->cfg->id, &r->cfg->limits, &e)) == 0) {
+	if (cgroup_host_detect(&r->cg_host, &e) == 0 &&
+	    cgroup_create_membership(&r->cg, &r->cg_host, r->cfg->id, &e) == 0) {
 		r->have_cgroup = true;
 		return 0;
 	}
-	if (r->cfg->require_cgroup || r->cfg->mode == MODE_PRODUCTION) {
-		*err = e;
-		return nerr_prefix(err, "cgroup");
-	}
-	/* Agent mode runs without limits, as the original does, but says so. */
-	log_warn("cgroup: %s; running without resource limits", e.msg);
+	return cgroup_failed(r, &e, "a cgroup or resource limits", err);
+}
+
+/* After clone, overlapping the child's setup: v1 controllers, limits, and
+ * the child's membership in them. */
+static int setup_limits(struct run *r, struct nerr *err)
+{
+	struct nerr e = { 0 };
+
+	if (!r->have_cgroup)
+		return 0;
+	if (cgroup_create_limits(&r->cg, &r->cfg->limits, &e) < 0 ||
+	    cgroup_join_v1(&r->cg, r->pid, &e) < 0)
+		return cgroup_failed(r, &e, "resource limits", err);
 	return 0;
 }
 
@@ -158,10 +186,15 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 
 	if (map && (rc = userns_write_maps(r->pid, map, err)) < 0)
 		return rc;
-	if (r->have_cgroup && (rc = cgroup_join_v1(&r->cg, r->pid, err)) < 0)
-		return rc;
-	log_debug("run: joined v1 cgroups");
 	if ((rc = sync_send(r->sync[0], SYNC_GO, 0, NULL, -1)) < 0)
+		return nerr_set(err, -rc, "release the container");
+	/* The child builds its root meanwhile; it waits for SYNC_CGROUPS
+	 * before it drops privileges and execs. */
+	if ((rc = register_state(r, err)) < 0 || (rc = setup_limits(r, err)) < 0)
+		return rc;
+	log_debug("run: state and cgroups ready");
+	debug_pause("registered");
+	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");
 	for (;;) {
 		rc = sync_recv(r->sync[0], &m, &fd);
@@ -302,12 +335,11 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
 	container_gc();
-	if ((rc = prepare_dirs(&r, err)) < 0 || (rc = setup_cgroup(&r, err)) < 0)
+	if ((rc = prepare_dirs(&r, err)) < 0 || (rc = setup_membership(&r, err)) < 0)
 		goto out;
 	snprintf(r.st.cgroup_layout, sizeof(r.st.cgroup_layout), "%s",
 		 r.have_cgroup ? cgroup_layout_name(r.cg_host.layout) : "none");
 	log_debug("run: cgroup ready");
-	debug_pause("created");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r.sync) < 0) {
 		rc = nerr_set(err, errno, "socketpair");
 		goto out;
@@ -371,6 +403,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	r.st.pid = r.pid;
 	r.st.pid_start = proc_start_time(r.pid);
 	r.st.started_ns = realtime_ns();
+	log_debug("run: workload exec'd");
 	if ((rc = state_write(&r.st, err)) < 0)
 		goto out;
 	log_debug("run: workload started");

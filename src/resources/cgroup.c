@@ -229,8 +229,8 @@ static bool v1_wanted(const struct cgroup_host *h, const struct cgroup_hier *v,
 	return v->ctrls & want;
 }
 
-int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
-		  const struct cgroup_limits *lim, struct nerr *err)
+int cgroup_create_membership(struct cgroup *cg, const struct cgroup_host *h, const char *id,
+			     struct nerr *err)
 {
 	struct stat st;
 	int r;
@@ -241,21 +241,30 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id
 	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
 	if (h->layout == CG_LAYOUT_NONE)
 		return nerr_set(err, ENOENT, "no cgroup filesystem is mounted");
+	if (!h->v2_mount[0])
+		return 0;
 
-	if (h->v2_mount[0]) {
-		_cleanup_free_ char *d = v2_dir(cg);
+	_cleanup_free_ char *d = v2_dir(cg);
 
-		if ((r = v2_parent_prepare(h, err)) < 0)
-			return r;
-		if (mkdir(d, 0755) < 0)
-			return nerr_set(err, errno, "create cgroup `%s`", d);
-		cg->v2_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cg->v2_fd < 0 || fstat(cg->v2_fd, &st) < 0) {
-			r = nerr_set(err, errno, "open cgroup `%s`", d);
-			goto fail;
-		}
-		cg->id = st.st_ino;
+	if ((r = v2_parent_prepare(h, err)) < 0)
+		return r;
+	if (mkdir(d, 0755) < 0)
+		return nerr_set(err, errno, "create cgroup `%s`", d);
+	cg->v2_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->v2_fd < 0 || fstat(cg->v2_fd, &st) < 0) {
+		r = nerr_set(err, errno, "open cgroup `%s`", d);
+		cgroup_destroy(cg, NULL);
+		return r;
 	}
+	cg->id = st.st_ino;
+	return 0;
+}
+
+int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err)
+{
+	const struct cgroup_host *h = cg->host;
+	int r;
+
 	for (size_t i = 0; i < h->nv1; i++) {
 		_cleanup_free_ char *parent = xasprintf("%s/%s", h->v1[i].mount, CGROUP_PARENT);
 		_cleanup_free_ char *d = v1_dir(cg, i);
@@ -276,8 +285,29 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id
 		goto fail;
 	return 0;
 fail:
-	cgroup_destroy(cg, NULL);
+	/* back to membership only: the v1 directories go, v2 stays */
+	for (size_t i = 0; i < h->nv1; i++) {
+		if (cg->v1_mask & (1u << i)) {
+			_cleanup_free_ char *d = v1_dir(cg, i);
+			rmdir(d);
+		}
+	}
+	cg->v1_mask = 0;
 	return r;
+}
+
+int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
+		  const struct cgroup_limits *lim, struct nerr *err)
+{
+	int r;
+
+	if ((r = cgroup_create_membership(cg, h, id, err)) < 0)
+		return r;
+	if ((r = cgroup_create_limits(cg, lim, err)) < 0) {
+		cgroup_destroy(cg, NULL);
+		return r;
+	}
+	return 0;
 }
 
 int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err)

@@ -63,7 +63,8 @@ leftovers() {
 			[ -e "$e" ] || [ -L "$e" ] && echo "state $e"
 		done
 	fi
-	grep -E ' (/run/nucleus|/tmp/nucleus)' /proc/self/mountinfo | sed 's/^/mount /'
+	# (the runtime directory's own tmpfs, /run/nucleus itself, stays)
+	grep -E ' (/run/nucleus|/tmp/nucleus)/' /proc/self/mountinfo | sed 's/^/mount /'
 	return 0
 }
 

@@ -228,33 +228,39 @@ live_in_cgroup() {
 	return 1
 }
 
-crash_at() { # POINT: SIGKILL the supervisor while it is stopped there
-	local name=crash-$1-$$ pid
-	NUCLEUS_DEBUG_PAUSE=$1 "$NUCLEUS" run --name $name -- "$PROBE" sleep 30 >/dev/null 2>&1 &
+crash_at() { # POINT: SIGKILL the supervisor while it is stopped there; prints its id
+	local pid id
+	NUCLEUS_DEBUG_PAUSE=$1 "$NUCLEUS" run --name crash-$1-$$ -- "$PROBE" sleep 30 >/dev/null 2>&1 &
 	pid=$!
 	wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || fail "supervisor never paused at $1"
+	# before it registers a name, the directory is all there is
+	id=$(cd "$RUNTIME_DIR" && ls -d [0-9a-f]*[0-9a-f] 2>/dev/null | head -1)
 	kill -KILL $pid
 	wait $pid 2>/dev/null
-	echo $name
+	[ -n "$id" ] || fail "no state directory at $1"
+	echo "$id"
 }
 
+# SIGKILL the supervisor at each point; `nucleus rm ID` leaves nothing.
 test_crash_recovery_by_rm() {
-	local point name id
-	for point in created cloned running; do
-		name=$(crash_at $point)
-		id=$(container_id $name) || fail "no state after a crash at $point"
-		"$NUCLEUS" rm $name >/dev/null || fail "rm after a crash at $point"
+	local point id
+	for point in cloned registered running; do
+		id=$(crash_at $point) || fail "crash at $point"
+		"$NUCLEUS" rm "${id:0:12}" >/dev/null || fail "rm after a crash at $point"
 		assert_eq "$(leftovers)" "" "nothing left after rm ($point)"
 		if live_in_cgroup "$id"; then fail "a process of $id lives on after a crash at $point"; fi
 	done
 }
 
+# The next run, or ps, collects what a crashed supervisor left.
 test_crash_recovery_by_gc() {
-	local name
-	name=$(crash_at running)
+	crash_at cloned >/dev/null || fail "crash"
 	"$NUCLEUS" run -- true || fail "run"
 	assert_eq "$(leftovers)" "" "the next run collected the crashed container"
-	name=$(crash_at cloned)
+	crash_at registered >/dev/null || fail "crash"
 	"$NUCLEUS" ps >/dev/null
 	assert_eq "$(leftovers)" "" "ps collected the crashed container"
+	crash_at running >/dev/null || fail "crash"
+	"$NUCLEUS" ps -a >/dev/null
+	assert_eq "$(leftovers)" "" "ps -a collected the crashed container"
 }
