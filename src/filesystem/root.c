@@ -167,13 +167,23 @@ int fs_setup(const struct fs_spec *s, struct nerr *err)
 	if (root < 0)
 		return nerr_set(err, errno, "open `%s`", s->staging);
 
-	if ((r = bind_host_dirs(s, root, err)) < 0 ||
-	    (r = fs_setup_etc(s, root, err)) < 0 ||
-	    (r = setup_tmp(s, root, err)) < 0 ||
-	    (r = setup_context(s, root, err)) < 0 ||
-	    (r = fs_setup_dev(s, root, err)) < 0 ||
-	    (r = fs_setup_proc(s, root, err)) < 0)
+	log_debug("fs: root tmpfs");
+	if ((r = bind_host_dirs(s, root, err)) < 0)
 		return r;
+	log_debug("fs: host dirs");
+	if ((r = fs_setup_etc(s, root, err)) < 0)
+		return r;
+	log_debug("fs: etc");
+	if ((r = setup_tmp(s, root, err)) < 0 ||
+	    (r = setup_context(s, root, err)) < 0)
+		return r;
+	log_debug("fs: tmp, context");
+	if ((r = fs_setup_dev(s, root, err)) < 0)
+		return r;
+	log_debug("fs: dev");
+	if ((r = fs_setup_proc(s, root, err)) < 0)
+		return r;
+	log_debug("fs: proc");
 	if (mount(NULL, s->staging, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		return nerr_set(err, errno, "make the root read-only");
 	return switch_root(s, err);
