@@ -14,7 +14,7 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fPIE \
-          -fstack-protector-strong -Iinclude -I$(BUILD)/bpf \
+          -fstack-protector-strong -Iinclude -I$(BUILD)/bpf -Ibpf \
           -DNUCLEUS_COMMIT='"$(COMMIT)"'
 LDFLAGS ?=
 LDFLAGS += -pie -Wl,-z,relro,-z,now
@@ -43,8 +43,10 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf -c $< -o $@
 	llvm-strip -g $@ 2>/dev/null || true
 
+# The skeleton, and a version (hash of the object) that names its pinned set.
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+	echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_VERSION \"$$(sha256sum $< | cut -c1-16)\"" > $(BUILD)/bpf/$*.version.h
 
 # ---- userspace -----------------------------------------------------------------
 $(BUILD)/src/%.o: src/%.c $(wildcard include/nucleus/*.h) $(SKELS)

@@ -10,6 +10,7 @@
 #include <nucleus/filesystem.h>
 #include <nucleus/resources.h>
 #include <nucleus/security.h>
+#include <nucleus/network.h>
 
 enum service_mode { MODE_AGENT, MODE_PRODUCTION };
 enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
@@ -45,6 +46,7 @@ struct container_config {
 	const char *caps_policy, *caps_policy_sha256;
 	const char *landlock_policy, *landlock_policy_sha256;
 	const char *seccomp_profile, *seccomp_profile_sha256;
+	struct egress_config egress;
 };
 
 void container_config_init(struct container_config *c);
@@ -107,6 +109,8 @@ struct container_state {
 	unsigned seccomp_flags;
 	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
 	char cgroup_layout[16];
+	bool egress;                 /* an egress policy is attached */
+	unsigned cgroup_level;
 	char log_path[256];
 	char hostname[65];
 	char workdir[256];

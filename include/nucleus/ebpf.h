@@ -28,4 +28,23 @@ int bpf_features_err(const struct bpf_features *f, const char *type);
 /* Route libbpf's messages through nucleus logging (debug level only). */
 void bpf_quiet_libbpf(void);
 
+/* ---- load once, attach many ------------------------------------------------------
+ * An object is loaded and verified once per host, pinned under
+ * /sys/fs/bpf/nucleus/<name>-<version>, and reused by every later run; a
+ * different version (another build) pins beside it and the stale sets are
+ * unpinned — programs already attached to cgroups, and the maps they use,
+ * live on until those containers end. */
+#define BPF_PIN_ROOT "/sys/fs/bpf/nucleus"
+
+/* Mount bpffs on /sys/fs/bpf if nothing is mounted there. */
+int bpffs_ensure(struct nerr *err);
+/* Serialise loaders host-wide (flock); returns the fd to close. */
+int bpf_load_lock(struct nerr *err);
+/* True when dir holds a pin for each of the names. */
+bool bpf_pins_complete(const char *dir, const char *const *names);
+/* Unpin every <name>-* set but keep_dir. */
+void bpf_unpin_stale(const char *name, const char *keep_dir);
+/* Open a pinned object by dir/name. */
+int bpf_pin_open(const char *dir, const char *name, struct nerr *err);
+
 #endif

@@ -34,6 +34,7 @@ struct cgroup_hier {
 struct cgroup_host {
 	enum cgroup_layout layout;
 	char v2_mount[PATH_MAX];           /* "" when there is no cgroup2 */
+	char v2_root[PATH_MAX];            /* the mount's root within the hierarchy */
 	struct cgroup_hier v1[CG_MAX_V1];
 	size_t nv1;
 };
@@ -109,5 +110,8 @@ struct cgroup_sample {
 };
 int cgroup_sample(const struct cgroup *cg, struct cgroup_sample *s);
 bool cgroup_populated(const struct cgroup *cg);
+/* Depth of a container's v2 cgroup below the hierarchy's root (what BPF's
+ * ancestor-cgroup helpers count). */
+unsigned cgroup_v2_level(const struct cgroup_host *h);
 
 #endif

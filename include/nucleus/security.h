@@ -152,6 +152,10 @@ int landlock_policy_parse(const char *text, size_t len, const char *name, struct
 /* "read" -> rights, as documented in docs/policies.md; 0 when unknown. */
 uint64_t landlock_access_from_name(const char *name);
 
+/* Under an egress policy: refuse socket(AF_PACKET), which no cgroup BPF
+ * hook sees. Stacked on the main filter (after no_new_privs). */
+int sc_install_packet_guard(struct nerr *err);
+
 /* ---- host facts for `nucleus info` ------------------------------------------- */
 struct seccomp_caps {
 	unsigned actions;      /* bit per SECCOMP_RET_* action available (see host.c) */

@@ -48,6 +48,15 @@ static const char run_help[] =
 	"                                 (repeatable)\n"
 	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
 	"\n"
+	"Egress (enforced by BPF on the container's cgroup; see docs/egress.md):\n"
+	"      --egress-allow CIDR        Allow connections to CIDR (repeatable; IPv4 or IPv6;\n"
+	"                                 \"\" denies everything). Any egress flag makes the\n"
+	"                                 default deny\n"
+	"      --egress-tcp-port N        Only these TCP ports of the allowed CIDRs (repeatable)\n"
+	"      --egress-udp-port N        Only these UDP ports of the allowed CIDRs (repeatable)\n"
+	"      --dns IP                   A resolver for resolv.conf; TCP/UDP 53 to it is\n"
+	"                                 always allowed (repeatable)\n"
+	"\n"
 	"Policies (see docs/policies.md):\n"
 	"      --caps-policy FILE         Capability sets from a TOML policy (default: none)\n"
 	"      --caps-policy-sha256 HEX   Refuse the policy unless its SHA-256 is HEX\n"
@@ -66,6 +75,7 @@ enum {
 	OPT_CHROOT, OPT_TIMENS, OPT_NO_CGNS, OPT_NETWORK, OPT_ALLOW_HOST_NET, OPT_REQUIRE_CG,
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
+	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS,
 };
 
 static const struct option run_opts[] = {
@@ -93,6 +103,10 @@ static const struct option run_opts[] = {
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "io-limit", required_argument, NULL, OPT_IO_LIMIT },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
+	{ "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
+	{ "egress-tcp-port", required_argument, NULL, OPT_EGRESS_TCP },
+	{ "egress-udp-port", required_argument, NULL, OPT_EGRESS_UDP },
+	{ "dns", required_argument, NULL, OPT_DNS },
 	{ "caps-policy", required_argument, NULL, OPT_CAPS_POLICY },
 	{ "caps-policy-sha256", required_argument, NULL, OPT_CAPS_SHA },
 	{ "landlock-policy", required_argument, NULL, OPT_LL_POLICY },
@@ -225,6 +239,20 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			cfg->rlimits.memlock = v;
+			break;
+		case OPT_EGRESS_ALLOW:
+			if ((r = egress_add_allow(&cfg->egress, optarg, err)) < 0)
+				goto out;
+			break;
+		case OPT_EGRESS_TCP:
+		case OPT_EGRESS_UDP:
+			if ((r = egress_add_port(&cfg->egress, c == OPT_EGRESS_TCP, optarg, err)) < 0)
+				goto out;
+			break;
+		case OPT_DNS:
+			if ((r = egress_add_dns(&cfg->egress, optarg, err)) < 0)
+				goto out;
+			strv_push(&cfg->dns, optarg);
 			break;
 		case OPT_CAPS_POLICY:
 			cfg->caps_policy = optarg;

@@ -6,6 +6,7 @@
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
+#include <nucleus/network.h>
 
 static const char stats_help[] =
 	"Usage: nucleus stats [OPTIONS] [CONTAINER...]\n"
@@ -23,7 +24,15 @@ struct target {
 	struct cgroup cg;
 	bool open;
 	struct cgroup_sample prev, cur;
+	struct egress_totals net;
+	bool have_net;
 };
+
+static void sample(struct target *t)
+{
+	cgroup_sample(&t->cg, &t->cur);
+	t->have_net = t->st.egress && egress_totals(t->cg.id, t->st.cgroup_level, &t->net, NULL) == 0;
+}
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
 {
@@ -51,29 +60,38 @@ static json_t *to_json(const struct target *t)
 {
 	const struct cgroup_sample *s = &t->cur;
 
-	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:n}",
+	json_t *net = json_null();
+
+	if (t->have_net)
+		net = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"allowed_packets", (json_int_t)t->net.allow_pkts, "allowed_bytes", (json_int_t)t->net.allow_bytes,
+			"denied_packets", (json_int_t)t->net.deny_pkts, "denied_bytes", (json_int_t)t->net.deny_bytes,
+			"denied_calls", (json_int_t)t->net.deny_calls, "events", (json_int_t)t->net.events,
+			"events_lost", (json_int_t)t->net.events_lost, "events_limited", (json_int_t)t->net.events_limited);
+	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o}",
 		"id", t->st.id, "name", t->st.name, "cpu_percent", cpu_percent(t),
 		"memory_usage", (json_int_t)s->memory_usage, "memory_limit", (json_int_t)s->memory_limit,
 		"memory_percent", s->memory_limit ? 100.0 * (double)s->memory_usage / (double)s->memory_limit : 0.0,
 		"pids", (json_int_t)s->pids, "pids_limit", (json_int_t)s->pids_limit,
 		"block_read", (json_int_t)s->blk_read, "block_write", (json_int_t)s->blk_write,
-		"network");
+		"network", net);
 }
 
 static void print_table(struct target *t, size_t n, bool clear)
 {
-	struct table tbl = { .ncols = 7 };
+	struct table tbl = { .ncols = 8 };
 
 	if (clear)
 		fputs("\033[2J\033[H", stdout);
-	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O");
+	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O",
+		  "EGRESS ALLOWED / DENIED");
 	for (size_t i = 0; i < n; i++) {
 		const struct cgroup_sample *s = &t[i].cur;
-		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24];
+		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24], net[64];
 
 		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
 		if (!t[i].open) {
-			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--");
+			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--");
 			continue;
 		}
 		human_bytes(s->memory_usage, mu, sizeof(mu));
@@ -91,7 +109,13 @@ static void print_table(struct target *t, size_t n, bool clear)
 		snprintf(blk, sizeof(blk), s->have_blk ? "%s / %s" : "--", br, bw);
 		snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(&t[i]));
 		snprintf(pids, sizeof(pids), "%llu", (unsigned long long)s->pids);
-		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk);
+		if (t[i].have_net)
+			snprintf(net, sizeof(net), "%llu / %llu pkts, %llu calls refused",
+				 (unsigned long long)t[i].net.allow_pkts, (unsigned long long)t[i].net.deny_pkts,
+				 (unsigned long long)t[i].net.deny_calls);
+		else
+			snprintf(net, sizeof(net), "no policy");
+		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk, net);
 	}
 	table_print(&tbl, stdout);
 	fflush(stdout);
@@ -157,7 +181,7 @@ int cmd_stats(int argc, char **argv)
 		t[i].open = t[i].st.status == STATUS_RUNNING &&
 			    cgroup_open(&t[i].cg, &host, t[i].st.id, NULL) == 0;
 		if (t[i].open)
-			cgroup_sample(&t[i].cg, &t[i].cur);
+			sample(&t[i]);
 	}
 	for (;;) {
 		struct timespec ts = { 0, stream ? 1000000000L - 1 : 500000000L };
@@ -166,7 +190,7 @@ int cmd_stats(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			t[i].prev = t[i].cur;
 			if (t[i].open)
-				cgroup_sample(&t[i].cg, &t[i].cur);
+				sample(&t[i]);
 		}
 		if (json) {
 			json_t *arr = json_array();

@@ -109,6 +109,7 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
 	    caps_apply(&st->caps, &e) < 0 || set_no_new_privs(&e) < 0 ||
 	    landlock_apply(&at->landlock, NULL, NULL, &e) < 0 ||
+	    (st->egress && sc_install_packet_guard(&e) < 0) ||
 	    sc_program_install(&at->seccomp, st->seccomp_flags, &e) < 0)
 		fail(at, &e);
 	code = exec_argv(at->argv, at->env, msg, sizeof(msg));
@@ -232,7 +233,7 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 	{
 		int status = 125;
 
-		rc = supervise_loop(mid_pidfd, work_pidfd >= 0 ? work_pidfd : mid_pidfd, relay, sfd, &status, err);
+		rc = supervise_loop(mid_pidfd, work_pidfd >= 0 ? work_pidfd : mid_pidfd, relay, sfd, NULL, &status, err);
 		if (err->code && err->code != ENOEXEC)
 			rc = -err->code;
 		else if (rc == 0)

@@ -195,6 +195,8 @@ void child_main(struct child_args *a)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
 	log_debug("child: landlock applied");
+	if (a->cfg->egress.enabled && !a->cfg->egress.allow_raw && sc_install_packet_guard(&err) < 0)
+		fail(a, &err);
 	/* Last: from here on only execve (and reporting its failure) run. */
 	if (sc_program_install(a->seccomp, 0, &err) < 0)
 		fail(a, &err);

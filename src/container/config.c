@@ -21,6 +21,7 @@ void container_config_free(struct container_config *c)
 	strv_free(c->env);
 	strv_free(c->dns);
 	free(c->limits.io);
+	egress_config_free(&c->egress);
 	if (c->landlock) {
 		landlock_spec_free(c->landlock);
 		free(c->landlock);
@@ -144,6 +145,23 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	if (c->network == NETWORK_HOST && !c->allow_host_network)
 		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
+	if (c->network == NETWORK_HOST && !c->dns) {
+		/* host networking: the host's resolvers (and, under an egress
+		 * policy, only those on port 53) */
+		_cleanup_free_ char *conf = NULL;
+		if (read_file("/etc/resolv.conf", 1 << 16, &conf, NULL) == 0) {
+			char *save = NULL;
+			for (char *l = strtok_r(conf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+				char ns[64];
+				if (sscanf(l, "nameserver %63s", ns) == 1 && egress_add_dns(&c->egress, ns, NULL) == 0)
+					strv_push(&c->dns, ns);
+			}
+		}
+	}
+	c->egress.private_netns = c->network != NETWORK_HOST;
+	/* never run unfiltered when a policy was asked for */
+	if (c->egress.enabled)
+		c->require_cgroup = true;
 	if (c->detach && c->tty)
 		return nerr_set(err, 0, "-t cannot be combined with -d: a detached container has no terminal "
 				"(use 'nucleus attach -t' to get one inside it)");

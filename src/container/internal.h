@@ -55,8 +55,13 @@ int forward_signals_block(sigset_t *orig);
 /* Wait for wait_pidfd to exit, forwarding signals to signal_pidfd and
  * relaying the tty; *exit_code gets the status (128+N for a signal). */
 struct tty_relay;
+struct loop_extra {
+	int fd;                        /* -1: none */
+	void (*ready)(void *arg);
+	void *arg;
+};
 int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
-		   int *exit_code, struct nerr *err);
+		   const struct loop_extra *extra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
 /* -t: relay between the caller's terminal and the container's pty. */

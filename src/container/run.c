@@ -36,6 +36,7 @@ struct run {
 	sigset_t orig_mask;
 	bool mask_set;
 	struct tty_relay *tty;
+	struct egress *egress;
 };
 
 /* Before clone: what the child needs to exist (its staging directory) and
@@ -87,6 +88,8 @@ static void cleanup(struct run *r)
 			close(r->sync[i]);
 	if (r->context_fd >= 0)
 		close(r->context_fd);
+	egress_detach(r->egress);
+	r->egress = NULL;
 	if (r->have_cgroup && cgroup_destroy(&r->cg, &e) < 0)
 		log_warn("%s", e.msg);
 	if (r->staging)
@@ -137,17 +140,29 @@ static int setup_membership(struct run *r, struct nerr *err)
 }
 
 /* After clone, overlapping the child's setup: v1 controllers, limits, and
- * the child's membership in them. */
+ * the child's membership in them; the egress programs on its cgroup. */
 static int setup_limits(struct run *r, struct nerr *err)
 {
 	struct nerr e = { 0 };
+	int rc;
 
 	if (!r->have_cgroup)
 		return 0;
 	if (cgroup_create_limits(&r->cg, &r->cfg->limits, &e) < 0 ||
 	    cgroup_join_v1(&r->cg, r->pid, &e) < 0)
 		return cgroup_failed(r, &e, "resource limits", err);
+	if (r->cfg->egress.enabled) {
+		if ((rc = egress_attach(&r->cfg->egress, r->cg.v2_fd, r->cg.id, r->pid,
+					cgroup_v2_level(&r->cg_host), &r->egress, err)) < 0)
+			return nerr_prefix(err, "egress policy");
+		log_debug("run: egress policy attached");
+	}
 	return 0;
+}
+
+static void egress_ready(void *arg)
+{
+	egress_events_drain(arg);
 }
 
 static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
@@ -190,7 +205,11 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		return nerr_set(err, -rc, "release the container");
 	/* The child builds its root meanwhile; it waits for SYNC_CGROUPS
 	 * before it drops privileges and execs. */
-	if ((rc = register_state(r, err)) < 0 || (rc = setup_limits(r, err)) < 0)
+	if ((rc = setup_limits(r, err)) < 0)
+		return rc;
+	r->st.egress = r->egress != NULL;
+	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;
+	if ((rc = register_state(r, err)) < 0)
 		return rc;
 	log_debug("run: state and cgroups ready");
 	debug_pause("registered");
@@ -409,7 +428,11 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	log_debug("run: workload started");
 	notify_caller(&r, "ok");
 	debug_pause("running");
-	rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, exit_code, err);
+	{
+		struct loop_extra extra = { egress_events_fd(r.egress), egress_ready, r.egress };
+
+		rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, &extra, exit_code, err);
+	}
 	log_debug("run: workload exited");
 	if (rc == 0) {
 		report_oom(&r, exit_code);

@@ -154,6 +154,8 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "cpu_quota_us", json_integer((json_int_t)s->cpu_quota_us));
 	json_object_set_new(o, "cpu_period_us", json_integer((json_int_t)s->cpu_period_us));
 	json_object_set_new(o, "cgroup_layout", json_string(s->cgroup_layout));
+	json_object_set_new(o, "egress", json_boolean(s->egress));
+	json_object_set_new(o, "cgroup_level", json_integer(s->cgroup_level));
 	json_object_set_new(o, "log_path", json_string(s->log_path));
 	json_object_set_new(o, "hostname", json_string(s->hostname));
 	json_object_set_new(o, "workdir", json_string(s->workdir));
@@ -217,6 +219,8 @@ static void from_json(json_t *o, struct container_state *s)
 	s->cpu_quota_us = get_u64(o, "cpu_quota_us");
 	s->cpu_period_us = get_u64(o, "cpu_period_us");
 	get_str(o, "cgroup_layout", s->cgroup_layout, sizeof(s->cgroup_layout));
+	s->egress = json_is_true(json_object_get(o, "egress"));
+	s->cgroup_level = (unsigned)get_u64(o, "cgroup_level");
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
 	get_str(o, "hostname", s->hostname, sizeof(s->hostname));
 	get_str(o, "workdir", s->workdir, sizeof(s->workdir));

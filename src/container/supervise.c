@@ -33,7 +33,7 @@ int wait_status(const siginfo_t *si)
 }
 
 int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
-		   int *exit_code, struct nerr *err)
+		   const struct loop_extra *extra, int *exit_code, struct nerr *err)
 {
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -46,6 +46,10 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = wait_pidfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, wait_pidfd, &ev);
+	if (extra && extra->fd >= 0) {
+		ev.data.fd = extra->fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, extra->fd, &ev);
+	}
 	if (tty) {
 		tty_relay_fds(tty, &in, &master);
 		ev.data.fd = master;
@@ -86,6 +90,8 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 					exited = true;
 					epoll_ctl(ep, EPOLL_CTL_DEL, wait_pidfd, NULL);
 				}
+			} else if (extra && fd == extra->fd) {
+				extra->ready(extra->arg);
 			} else if (fd == master) {
 				if (tty_relay_pump(tty, master) == 1) {
 					epoll_ctl(ep, EPOLL_CTL_DEL, master, NULL);

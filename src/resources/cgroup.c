@@ -436,6 +436,23 @@ int cgroup_kill_all(const struct cgroup *cg, struct nerr *err)
 	return nerr_set(err, EBUSY, "processes of cgroup `%s` keep appearing", cg->rel);
 }
 
+/* Child cgroups a workload made (where it was delegated one), deepest first. */
+static void rmdir_children(const char *dir, int depth)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d || depth > 32)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *sub = xasprintf("%s/%s", dir, de->d_name);
+		rmdir_children(sub, depth + 1);
+		rmdir(sub);
+	}
+}
+
 /* rmdir that kills what is left and waits for the last dying process to
  * leave. The usual case (the pid namespace is gone, and with it every
  * process) succeeds at once. */
@@ -448,6 +465,7 @@ static int rmdir_retry(const struct cgroup *cg, const char *dir)
 			return -errno;
 		if (i == 0)
 			cgroup_kill_all(cg, NULL);
+		rmdir_children(dir, 0);
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}

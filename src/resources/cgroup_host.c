@@ -56,15 +56,18 @@ int cgroup_host_parse(const char *mountinfo, struct cgroup_host *h)
 
 	memset(h, 0, sizeof(*h));
 	for (char *line = strtok_r(copy, "\n", &save_line); line; line = strtok_r(NULL, "\n", &save_line)) {
-		char *sep = strstr(line, " - "), *save = NULL, *mnt = NULL, *fstype, *super;
+		char *sep = strstr(line, " - "), *save = NULL, *mnt = NULL, *root = NULL, *fstype, *super;
 		int field = 0;
 
 		if (!sep)
 			continue;
 		*sep = '\0';
-		for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save))
-			if (++field == 5)
+		for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+			if (++field == 4)
+				root = t;
+			else if (field == 5)
 				mnt = t;
+		}
 		save = NULL;
 		fstype = strtok_r(sep + 3, " ", &save);
 		(void)strtok_r(NULL, " ", &save);   /* source */
@@ -74,6 +77,10 @@ int cgroup_host_parse(const char *mountinfo, struct cgroup_host *h)
 		unescape(mnt);
 		if (!strcmp(fstype, "cgroup2") && !h->v2_mount[0]) {
 			snprintf(h->v2_mount, sizeof(h->v2_mount), "%s", mnt);
+			if (root) {
+				unescape(root);
+				snprintf(h->v2_root, sizeof(h->v2_root), "%s", root);
+			}
 		} else if (!strcmp(fstype, "cgroup") && super && h->nv1 < CG_MAX_V1) {
 			unsigned bits = ctrl_bits(super);
 			struct cgroup_hier *v;
@@ -115,4 +122,15 @@ int cgroup_host_detect(struct cgroup_host *h, struct nerr *err)
 	if (r < 0)
 		return nerr_set(err, -r, "read /proc/self/mountinfo");
 	return cgroup_host_parse(text, h);
+}
+
+unsigned cgroup_v2_level(const struct cgroup_host *h)
+{
+	unsigned level = 2;    /* nucleus/<id> */
+
+	/* plus every component of the mount's root ("/" has none) */
+	for (const char *p = h->v2_root; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			level++;
+	return level;
 }

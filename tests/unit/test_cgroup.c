@@ -22,6 +22,18 @@ static const char v1only[] =
 	"31 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
 	"32 30 0:29 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio\n";
 
+static const char nested[] =
+	"25 21 0:22 /system.slice/box.service /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+
+static void level_counts_the_mount_root(void **state)
+{
+	struct cgroup_host h;
+
+	assert_int_equal(cgroup_host_parse(nested, &h), 0);
+	assert_string_equal(h.v2_root, "/system.slice/box.service");
+	assert_int_equal(cgroup_v2_level(&h), 4);
+}
+
 static const char escaped[] =
 	"40 30 0:37 / /mnt/with\\040space rw,relatime - cgroup2 cgroup2 rw\n";
 
@@ -38,6 +50,8 @@ static void detects_hybrid(void **state)
 	assert_int_equal(h.v1[0].ctrls, CG_CPU | CG_CPUACCT);
 	assert_int_equal(h.v1[2].ctrls, CG_PIDS);
 	assert_string_equal(cgroup_layout_name(h.layout), "hybrid");
+	assert_string_equal(h.v2_root, "/");
+	assert_int_equal(cgroup_v2_level(&h), 2);
 }
 
 static void detects_unified(void **state)
@@ -76,6 +90,7 @@ int main(void)
 		cmocka_unit_test(detects_unified),
 		cmocka_unit_test(detects_v1_and_none),
 		cmocka_unit_test(unescapes_paths),
+		cmocka_unit_test(level_counts_the_mount_root),
 	};
 	return cmocka_run_group_tests_name("cgroup", tests, NULL, NULL);
 }

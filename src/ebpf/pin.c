@@ -1,0 +1,87 @@
+/* bpffs, the load lock, pinned sets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <nucleus/ebpf.h>
+
+int bpffs_ensure(struct nerr *err)
+{
+	struct statfs sf;
+
+	if (statfs("/sys/fs/bpf", &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0700) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "create /sys/fs/bpf");
+	if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		return nerr_set(err, errno, "mount bpffs on /sys/fs/bpf");
+	return 0;
+}
+
+int bpf_load_lock(struct nerr *err)
+{
+	int fd;
+
+	/* The pin directory itself is the lock: bpffs holds no plain files. */
+	if (mkdir(BPF_PIN_ROOT, 0700) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "create `%s`", BPF_PIN_ROOT);
+	fd = open(BPF_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return nerr_set(err, errno, "open `%s`", BPF_PIN_ROOT);
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+		close(fd);
+		return nerr_set(err, e, "lock the BPF load lock");
+	}
+	return fd;
+}
+
+bool bpf_pins_complete(const char *dir, const char *const *names)
+{
+	for (size_t i = 0; names[i]; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (access(path, F_OK) < 0)
+			return false;
+	}
+	return true;
+}
+
+void bpf_unpin_stale(const char *name, const char *keep_dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(BPF_PIN_ROOT);
+	size_t n = strlen(name);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[4096];
+
+		if (strncmp(de->d_name, name, n) || de->d_name[n] != '-')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", BPF_PIN_ROOT, de->d_name);
+		if (!strcmp(path, keep_dir))
+			continue;
+		/* unlinking a pin drops a reference; attached programs keep theirs */
+		remove_tree(path);
+	}
+}
+
+int bpf_pin_open(const char *dir, const char *name, struct nerr *err)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return nerr_set(err, -fd, "open pinned `%s`", path);
+	return fd;
+}

@@ -1,0 +1,434 @@
+/* The userspace half of the egress policy: the pinned object, this
+ * container's map entries, attachment to its cgroup, denial events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <nucleus/ebpf.h>
+#include <nucleus/network.h>
+#include "egress.skel.h"
+#include "egress.version.h"
+#include "egress.h"
+
+struct egress {
+	uint64_t cgid;
+	int policy_fd, rules4_fd, rules6_fd, counters_fd, ratelimit_fd, events_fd;
+	int ring_fd;
+	struct ring_buffer *ring;
+	struct egress_key4 *keys4;
+	uint32_t *verdicts4;
+	size_t nkeys4;
+	struct egress_key6 *keys6;
+	uint32_t *verdicts6;
+	size_t nkeys6;
+};
+
+static const char *const map_names[] = { "policy", "rules4", "rules6", "counters", "ratelimit", "events", NULL };
+
+static const struct {
+	const char *name;
+	enum bpf_attach_type type;
+} progs[] = {
+	{ "egress_connect4", BPF_CGROUP_INET4_CONNECT },
+	{ "egress_connect6", BPF_CGROUP_INET6_CONNECT },
+	{ "egress_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
+	{ "egress_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+	{ "egress_sock_create", BPF_CGROUP_INET_SOCK_CREATE },
+	{ "egress_sockops", BPF_CGROUP_SOCK_OPS },
+	{ "egress_skb", BPF_CGROUP_INET_EGRESS },
+	{ "egress_ingress", BPF_CGROUP_INET_INGRESS },
+};
+
+/* ---- configuration ---------------------------------------------------------------- */
+
+void egress_config_free(struct egress_config *c)
+{
+	free(c->allow);
+	free(c->tcp_ports);
+	free(c->udp_ports);
+	free(c->dns);
+	memset(c, 0, sizeof(*c));
+}
+
+int egress_add_allow(struct egress_config *c, const char *arg, struct nerr *err)
+{
+	struct cidr net;
+	int r;
+
+	c->enabled = true;
+	if (!*arg)
+		return 0;            /* "" : deny all */
+	if ((r = cidr_parse(arg, &net, err)) < 0)
+		return nerr_prefix(err, "--egress-allow");
+	c->allow = xrealloc(c->allow, (c->nallow + 1) * sizeof(net));
+	c->allow[c->nallow++] = net;
+	return 0;
+}
+
+int egress_add_port(struct egress_config *c, bool tcp, const char *arg, struct nerr *err)
+{
+	uint16_t **ports = tcp ? &c->tcp_ports : &c->udp_ports;
+	size_t *n = tcp ? &c->ntcp : &c->nudp;
+	uint64_t v;
+
+	if (parse_u64(arg, 1, 65535, &v) < 0)
+		return nerr_set(err, 0, "invalid --egress-%s-port `%s`: expected 1-65535", tcp ? "tcp" : "udp", arg);
+	if (*n >= EGRESS_MAX_PORTS)
+		return nerr_set(err, 0, "at most %d --egress-%s-port values", EGRESS_MAX_PORTS, tcp ? "tcp" : "udp");
+	c->enabled = true;
+	*ports = xrealloc(*ports, (*n + 1) * sizeof(uint16_t));
+	(*ports)[(*n)++] = (uint16_t)v;
+	return 0;
+}
+
+int egress_add_dns(struct egress_config *c, const char *arg, struct nerr *err)
+{
+	struct cidr ip;
+
+	if (cidr_parse(arg, &ip, err) < 0 || strchr(arg, '/'))
+		return nerr_set(err, 0, "invalid --dns `%s`: expected an IP address", arg);
+	c->dns = xrealloc(c->dns, (c->ndns + 1) * sizeof(ip));
+	c->dns[c->ndns++] = ip;
+	return 0;
+}
+
+/* ---- the pinned set ----------------------------------------------------------------- */
+
+static char *pin_dir(unsigned level)
+{
+	return xasprintf("%s/egress-%s-l%u", BPF_PIN_ROOT, EGRESS_BPF_VERSION, level);
+}
+
+/* Load and pin once per host; every later run only opens the pins. */
+static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
+{
+	const char *names[ARRAY_SIZE(progs) + ARRAY_SIZE(map_names)];
+	struct egress_bpf *skel = NULL;
+	size_t n = 0;
+	int lock, r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
+		names[n++] = progs[i].name;
+	for (size_t i = 0; map_names[i]; i++)
+		names[n++] = map_names[i];
+	names[n] = NULL;
+	if (bpf_pins_complete(dir, names))
+		return 0;
+	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
+		return r < 0 ? r : lock;
+	if (bpf_pins_complete(dir, names))     /* another run got there first */
+		goto out;
+	remove_tree(dir);                      /* a half-pinned set of a crashed loader */
+	bpf_quiet_libbpf();
+	skel = egress_bpf__open();
+	if (!skel) {
+		r = nerr_set(err, errno, "open the egress BPF object");
+		goto out;
+	}
+	skel->rodata->cgroup_level = level;
+	if ((r = egress_bpf__load(skel)) < 0) {
+		r = nerr_set(err, -r, "load the egress BPF programs (this kernel needs cgroup_skb, "
+				     "cgroup_sock_addr, cgroup_sock, sock_ops, LPM tries and ring buffers)");
+		goto out;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		r = nerr_set(err, errno, "create `%s`", dir);
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, progs[i].name);
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, progs[i].name);
+		if (!p || (r = bpf_program__pin(p, path)) < 0) {
+			r = nerr_set(err, p ? -r : ENOENT, "pin `%s`", path);
+			goto out;
+		}
+	}
+	for (size_t i = 0; map_names[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_names[i]);
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		if (!m || (r = bpf_map__pin(m, path)) < 0) {
+			r = nerr_set(err, m ? -r : ENOENT, "pin `%s`", path);
+			goto out;
+		}
+	}
+	/* other builds' sets: attached programs keep working without their pins */
+	bpf_unpin_stale("egress", dir);
+	log_debug("egress: loaded and pinned %s", dir);
+out:
+	if (r < 0)
+		remove_tree(dir);
+	egress_bpf__destroy(skel);
+	close(lock);
+	return r;
+}
+
+/* ---- one container --------------------------------------------------------------------- */
+
+static void key4_of(const struct cidr *c, uint64_t cgid, struct egress_key4 *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 64 + c->prefix;
+	k->cgid = cgid;
+	memcpy(k->addr, c->addr, 4);
+}
+
+static void key6_of(const struct cidr *c, uint64_t cgid, struct egress_key6 *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 64 + c->prefix;
+	k->cgid = cgid;
+	memcpy(k->addr, c->addr, 16);
+}
+
+/* Rules are merged here, not by reading the trie back: a lookup in an LPM
+ * trie answers with the longest matching prefix, not the same key. */
+static int put_rule(struct egress *e, const struct cidr *c, uint32_t verdict, struct nerr *err)
+{
+	struct egress_rule rule = { .verdict = verdict };
+	size_t i;
+	int r;
+
+	if (c->family == 4) {
+		struct egress_key4 k;
+
+		key4_of(c, e->cgid, &k);
+		for (i = 0; i < e->nkeys4 && memcmp(&e->keys4[i], &k, sizeof(k)); i++)
+			;
+		if (i == e->nkeys4) {
+			e->keys4 = xrealloc(e->keys4, (e->nkeys4 + 1) * sizeof(k));
+			e->verdicts4 = xrealloc(e->verdicts4, (e->nkeys4 + 1) * sizeof(uint32_t));
+			e->keys4[e->nkeys4] = k;
+			e->verdicts4[e->nkeys4++] = 0;
+		}
+		rule.verdict = e->verdicts4[i] |= verdict;
+		r = bpf_map_update_elem(e->rules4_fd, &k, &rule, BPF_ANY);
+	} else {
+		struct egress_key6 k;
+
+		key6_of(c, e->cgid, &k);
+		for (i = 0; i < e->nkeys6 && memcmp(&e->keys6[i], &k, sizeof(k)); i++)
+			;
+		if (i == e->nkeys6) {
+			e->keys6 = xrealloc(e->keys6, (e->nkeys6 + 1) * sizeof(k));
+			e->verdicts6 = xrealloc(e->verdicts6, (e->nkeys6 + 1) * sizeof(uint32_t));
+			e->keys6[e->nkeys6] = k;
+			e->verdicts6[e->nkeys6++] = 0;
+		}
+		rule.verdict = e->verdicts6[i] |= verdict;
+		r = bpf_map_update_elem(e->rules6_fd, &k, &rule, BPF_ANY);
+	}
+	if (r < 0)
+		return nerr_set(err, -r, "egress rule");
+	return 0;
+}
+
+static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pid, struct nerr *err)
+{
+	struct egress_policy pol = { 0 };
+	struct egress_ratelimit rl = { 0 };
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ struct egress_counters *zero = NULL;
+	char nspath[64];
+	struct stat st;
+	int r;
+
+	if (c->private_netns)
+		pol.flags |= EG_PRIVATE_NETNS;
+	if (c->allow_raw)
+		pol.flags |= EG_ALLOW_RAW;
+	pol.ntcp = (uint16_t)c->ntcp;
+	pol.nudp = (uint16_t)c->nudp;
+	memcpy(pol.tcp_ports, c->tcp_ports, c->ntcp * sizeof(uint16_t));
+	memcpy(pol.udp_ports, c->udp_ports, c->nudp * sizeof(uint16_t));
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)pid);
+	if (stat(nspath, &st) == 0) {
+		pol.pidns_dev = st.st_dev;
+		pol.pidns_ino = st.st_ino;
+	}
+	for (size_t i = 0; i < c->nallow; i++)
+		if ((r = put_rule(e, &c->allow[i], EV_ALLOW, err)) < 0)
+			return r;
+	for (size_t i = 0; i < c->ndns; i++)
+		if ((r = put_rule(e, &c->dns[i], EV_DNS, err)) < 0)
+			return r;
+	/* A resolver inside an allowed prefix keeps what that prefix allows:
+	 * its /32 must not narrow it to port 53 alone. */
+	for (size_t i = 0; i < c->ndns; i++)
+		for (size_t j = 0; j < c->nallow; j++)
+			if (cidr_contains(&c->allow[j], &c->dns[i]) && (r = put_rule(e, &c->dns[i], EV_ALLOW, err)) < 0)
+				return r;
+	if (ncpu <= 0)
+		return nerr_set(err, -ncpu, "count CPUs");
+	zero = xcalloc((size_t)ncpu, sizeof(*zero));
+	if ((r = bpf_map_update_elem(e->counters_fd, &e->cgid, zero, BPF_ANY)) < 0 ||
+	    (r = bpf_map_update_elem(e->ratelimit_fd, &e->cgid, &rl, BPF_ANY)) < 0 ||
+	    (r = bpf_map_update_elem(e->events_fd, &e->cgid, &e->ring_fd, BPF_ANY)) < 0)
+		return nerr_set(err, -r, "egress maps");
+	/* the policy last: until it exists the programs let everything pass,
+	 * and nothing runs in the cgroup yet */
+	if ((r = bpf_map_update_elem(e->policy_fd, &e->cgid, &pol, BPF_ANY)) < 0)
+		return nerr_set(err, -r, "egress policy");
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct egress_event *ev = data;
+	char addr[INET6_ADDRSTRLEN] = "";
+	const char *proto;
+	char who[64] = "";
+
+	(void)ctx;
+	if (len < sizeof(*ev))
+		return 0;
+	inet_ntop(ev->family == 6 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr));
+	switch (ev->proto) {
+	case 6: proto = "tcp"; break;
+	case 17: proto = "udp"; break;
+	case 1: proto = "icmp"; break;
+	case 58: proto = "icmpv6"; break;
+	default: proto = "ip"; break;
+	}
+	if (ev->pid)
+		snprintf(who, sizeof(who), " (pid %u %.16s)", ev->pid, ev->comm);
+	if (ev->source == ES_SOCKET)
+		log_error("egress denied: %s socket%s", ev->proto == 3 ? "raw" : "packet", who);
+	else if (ev->family == 6)
+		log_error("egress denied: %s [%s]:%u%s", proto, addr, ev->dport, who);
+	else
+		log_error("egress denied: %s %s:%u%s", proto, addr, ev->dport, who);
+	return 0;
+}
+
+int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, pid_t pid,
+		  unsigned cgroup_level, struct egress **out, struct nerr *err)
+{
+	_cleanup_free_ char *dir = pin_dir(cgroup_level);
+	struct egress *e = xcalloc(1, sizeof(*e));
+	int *fds[] = { &e->policy_fd, &e->rules4_fd, &e->rules6_fd, &e->counters_fd, &e->ratelimit_fd, &e->events_fd };
+	int r;
+
+	*out = NULL;
+	e->cgid = cgid;
+	e->ring_fd = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		*fds[i] = -1;
+	if (cgroup_fd < 0) {
+		free(e);
+		return nerr_set(err, 0, "an egress policy needs the container's cgroup v2 directory, which this "
+				       "host does not give nucleus");
+	}
+	if ((r = ensure_pinned(cgroup_level, dir, err)) < 0)
+		goto fail;
+	for (size_t i = 0; map_names[i]; i++)
+		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
+			goto fail;
+	e->ring_fd = r = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nucleus_egress", 0, 0, EGRESS_RING_BYTES, NULL);
+	if (r < 0) {
+		r = nerr_set(err, -r, "create the egress event ring");
+		goto fail;
+	}
+	e->ring = ring_buffer__new(e->ring_fd, on_event, e, NULL);
+	if (!e->ring) {
+		r = nerr_set(err, errno, "open the egress event ring");
+		goto fail;
+	}
+	if ((r = fill_policy(e, c, pid, err)) < 0)
+		goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		int pfd = bpf_pin_open(dir, progs[i].name, err);
+
+		if (pfd < 0) {
+			r = pfd;
+			goto fail;
+		}
+		r = bpf_prog_attach(pfd, cgroup_fd, progs[i].type, BPF_F_ALLOW_MULTI);
+		close(pfd);
+		if (r < 0) {
+			r = nerr_set(err, -r, "attach %s to the container's cgroup", progs[i].name);
+			goto fail;
+		}
+	}
+	*out = e;
+	return 0;
+fail:
+	egress_detach(e);
+	return r;
+}
+
+int egress_events_fd(const struct egress *e)
+{
+	return e && e->ring ? ring_buffer__epoll_fd(e->ring) : -1;
+}
+
+void egress_events_drain(struct egress *e)
+{
+	if (e && e->ring)
+		ring_buffer__consume(e->ring);
+}
+
+void egress_detach(struct egress *e)
+{
+	if (!e)
+		return;
+	if (e->policy_fd >= 0)
+		bpf_map_delete_elem(e->policy_fd, &e->cgid);
+	for (size_t i = 0; i < e->nkeys4; i++)
+		bpf_map_delete_elem(e->rules4_fd, &e->keys4[i]);
+	for (size_t i = 0; i < e->nkeys6; i++)
+		bpf_map_delete_elem(e->rules6_fd, &e->keys6[i]);
+	if (e->counters_fd >= 0)
+		bpf_map_delete_elem(e->counters_fd, &e->cgid);
+	if (e->ratelimit_fd >= 0)
+		bpf_map_delete_elem(e->ratelimit_fd, &e->cgid);
+	if (e->events_fd >= 0)
+		bpf_map_delete_elem(e->events_fd, &e->cgid);
+	egress_events_drain(e);
+	ring_buffer__free(e->ring);
+	int fds[] = { e->policy_fd, e->rules4_fd, e->rules6_fd, e->counters_fd, e->ratelimit_fd, e->events_fd, e->ring_fd };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(e->keys4);
+	free(e->keys6);
+	free(e->verdicts4);
+	free(e->verdicts6);
+	free(e);
+}
+
+int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err)
+{
+	_cleanup_free_ char *dir = pin_dir(cgroup_level);
+	_cleanup_free_ struct egress_counters *v = NULL;
+	int ncpu = libbpf_num_possible_cpus(), fd, r;
+
+	memset(t, 0, sizeof(*t));
+	if (ncpu <= 0)
+		return -EINVAL;
+	fd = bpf_pin_open(dir, "counters", err);
+	if (fd < 0)
+		return fd;
+	v = xcalloc((size_t)ncpu, sizeof(*v));
+	r = bpf_map_lookup_elem(fd, &cgid, v);
+	close(fd);
+	if (r < 0)
+		return -ENOENT;
+	for (int i = 0; i < ncpu; i++) {
+		t->allow_pkts += v[i].allow_pkts;
+		t->allow_bytes += v[i].allow_bytes;
+		t->deny_pkts += v[i].deny_pkts;
+		t->deny_bytes += v[i].deny_bytes;
+		t->deny_calls += v[i].deny_calls;
+		t->events += v[i].events;
+		t->events_lost += v[i].events_lost;
+		t->events_limited += v[i].events_limited;
+	}
+	return 0;
+}
