@@ -40,7 +40,7 @@ deps:
 # ---- BPF: clang -> object -> skeleton ---------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf -c $< -o $@
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf -c $< -o $@
 	llvm-strip -g $@ 2>/dev/null || true
 
 # The skeleton, and a version (hash of the object) that names its pinned set.

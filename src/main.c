@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	{ "rm", cmd_rm, "Remove containers" },
 	{ "logs", cmd_logs, "Show the output of a detached container" },
 	{ "attach", cmd_attach, "Run a command inside a running container, under its restrictions" },
+	{ "seccomp", cmd_seccomp, "Record the syscalls of a container; generate a profile from them" },
+	{ "audit", cmd_audit, "Show the audit events of containers (audit tail [-f])" },
 	{ "info", cmd_info, "Show what this host's kernel supports and what nucleus will enforce" },
 	{ "version", cmd_version, "Show the version" },
 };

@@ -47,6 +47,9 @@ struct container_config {
 	const char *landlock_policy, *landlock_policy_sha256;
 	const char *seccomp_profile, *seccomp_profile_sha256;
 	struct egress_config egress;
+	bool audit;                  /* --audit: the audit log and kernel events */
+	bool seccomp_trace;          /* --seccomp-mode trace */
+	const char *seccomp_log;     /* where the trace goes (NDJSON) */
 };
 
 void container_config_init(struct container_config *c);
@@ -110,6 +113,8 @@ struct container_state {
 	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
 	char cgroup_layout[16];
 	bool egress;                 /* an egress policy is attached */
+	bool audit;
+	char audit_path[256];
 	unsigned cgroup_level;
 	char log_path[256];
 	char hostname[65];
@@ -139,7 +144,6 @@ int state_lock(const char *id, bool wait);
 bool state_supervised(const char *id);
 /* The container's init still runs (pid and start time both match). */
 bool state_pid_alive(const struct container_state *s);
-uint64_t proc_start_time(pid_t pid);
 const char *container_status_name(enum container_status st);
 
 /* Remove everything of a container nobody looks after: cgroups, name, state.

@@ -28,6 +28,17 @@ int bpf_features_err(const struct bpf_features *f, const char *type);
 /* Route libbpf's messages through nucleus logging (debug level only). */
 void bpf_quiet_libbpf(void);
 
+/* Active LSMs and the lockdown mode from securityfs. When securityfs is not
+ * mounted and we are root, it is mounted in a private mount namespace of a
+ * short-lived child, so the host's mounts stay as they are. */
+struct host_security {
+	char lsm[256];         /* "" when unknown */
+	char lockdown[32];     /* "none", "integrity", "confidentiality", "" */
+};
+void host_security_read(struct host_security *hs);
+/* `bpf` is among the active LSMs: BPF-LSM programs would run. */
+bool bpf_lsm_active(void);
+
 /* ---- load once, attach many ------------------------------------------------------
  * An object is loaded and verified once per host, pinned under
  * /sys/fs/bpf/nucleus/<name>-<version>, and reused by every later run; a

@@ -43,6 +43,16 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 /* Denial events: an fd to poll, and the function that prints them. */
 int egress_events_fd(const struct egress *e);
 void egress_events_drain(struct egress *e);
+/* Besides stderr, hand each denial to a sink (the audit log). */
+struct egress_denial {
+	const char *proto;     /* "tcp", "udp", "icmp", "raw socket" ... */
+	const char *address;   /* "" for socket denials */
+	unsigned port;
+	unsigned pid;          /* as the container sees it; 0 when unknown */
+	const char *comm;
+	const char *hook;      /* "connect", "sendmsg", "packet", "socket" */
+};
+void egress_set_sink(struct egress *e, void (*sink)(const struct egress_denial *, void *), void *arg);
 /* Remove the container's map entries (the cgroup takes the programs with it). */
 void egress_detach(struct egress *e);
 
@@ -52,5 +62,105 @@ struct egress_totals {
 };
 /* Counters of a running container (summed over CPUs); -ENOENT without a policy. */
 int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err);
+
+/* ---- bridge networking (--network bridge) -----------------------------------------
+ * A host bridge (default nucleus0, 10.0.42.1/24 and fd00:6e75:636c::1/64), one
+ * veth pair per container (eth0 inside), addresses from a locked allocator
+ * whose leases are files under <state_dir>/.net/, masquerade and published
+ * ports in the nftables table `inet nucleus`. See docs/networking.md.
+ *
+ * Order in the run sequence:
+ *   bridge_config_* while parsing flags, bridge_config_validate() with the rest;
+ *   net_bridge_prepare() before clone (after the state lock is held): every
+ *     error on bad input comes here, before anything exists on the host;
+ *   net_bridge_attach() after clone, before the child is released to exec;
+ *   net_bridge_detach() when the workload has exited (or on any failure
+ *     after prepare), always;
+ *   net_bridge_gc() from `rm` and the start-up garbage collection. */
+#define NET_BRIDGE_NAME "nucleus0"
+#define NET_BRIDGE_SUBNET4 "10.0.42.0/24"
+#define NET_BRIDGE_SUBNET6 "fd00:6e75:636c::/64"
+#define NET_MAX_PORTS 128              /* published ports per container, ranges expanded */
+
+/* -p [HOSTIP:]HOSTPORT[-END]:CONTPORT[-END][/tcp|/udp]; HOSTIP may be
+ * 0.0.0.0, an IPv4 address or a bracketed IPv6 one ([::], [2001:db8::1]). */
+struct port_spec {
+	int host_family;       /* 0: every local address of both families; 4 or 6 */
+	uint8_t host_ip[16];   /* with host_family 4/6; all zero: any address of it */
+	uint16_t host_port;    /* first port of the range */
+	uint16_t cont_port;
+	uint16_t count;        /* ports in the range, >= 1 */
+	uint8_t proto;         /* IPPROTO_TCP or IPPROTO_UDP */
+};
+int port_spec_parse(const char *s, struct port_spec *out, struct nerr *err);
+/* The canonical form: "8080:80/tcp", "127.0.0.1:8080-8081:80-81/udp", "[::1]:…". */
+void port_spec_format(const struct port_spec *p, char *buf, size_t len);
+/* Both claim a host port for the same protocol on a common host address. */
+bool port_spec_conflict(const struct port_spec *a, const struct port_spec *b);
+
+struct bridge_config {
+	char name[16];         /* the host bridge (an interface name) */
+	struct cidr subnet4;   /* the gateway is its first address */
+	struct cidr subnet6;   /* family 0 until validated: derived from the name */
+	bool subnet4_set, subnet6_set;
+	bool ipv6;             /* dual-stack (default; off when the host has no IPv6) */
+	struct port_spec *ports;
+	size_t nports;
+	/* Set by the caller before prepare/attach: */
+	const char *state_dir; /* the runtime dir holding .net/; NULL: /run/nucleus */
+	/* Whether a supervisor still looks after a container: leases of others
+	 * are collected (like net_bridge_gc) when this says no. NULL: never. */
+	bool (*alive)(const char *id);
+};
+void bridge_config_init(struct bridge_config *c);
+void bridge_config_free(struct bridge_config *c);
+int bridge_config_set_name(struct bridge_config *c, const char *name, struct nerr *err);   /* --bridge */
+int bridge_config_add_subnet(struct bridge_config *c, const char *cidr, struct nerr *err); /* --subnet, once per family */
+int bridge_config_add_port(struct bridge_config *c, const char *spec, struct nerr *err);   /* -p/--publish */
+/* Checks that need no system access (subnet sizes, duplicate ports); fills
+ * in the derived IPv6 subnet. Idempotent; prepare calls it too. */
+int bridge_config_validate(struct bridge_config *c, struct nerr *err);
+/* The gateway (the host's address on the bridge), e.g. for host-gateway. */
+void bridge_config_gateway(const struct bridge_config *c, int family, char *buf, size_t len);
+
+/* --add-host NAME:IP (or NAME=IP) -> "IP\tNAME" for /etc/hosts (caller frees).
+ * IP "host-gateway" becomes `gateway` (NULL: refused, no bridge). */
+int add_host_parse(const char *arg, const char *gateway, char **line, struct nerr *err);
+/* --dns-search DOMAIN: a plausible DNS name (labels of [A-Za-z0-9_-], 253 max). */
+int dns_search_check(const char *domain, struct nerr *err);
+/* Resolvers a bridge container gets when no --dns is given (agent mode). */
+const char *const *net_bridge_default_dns(void);
+
+/* One container's place on a bridge. Filled by prepare; read-only for callers. */
+struct net_lease {
+	char id[65];
+	char bridge[16];
+	char host_ifname[16];  /* the veth's host end ("nv" + 12 characters of the id) */
+	struct cidr addr4, addr6;   /* the container's addresses, prefix = the subnet's;
+	                             * addr6.family 0 without IPv6 */
+	struct cidr gateway4, gateway6;
+	unsigned mtu;          /* the bridge's, known after attach */
+	struct net_lease_priv *priv;
+};
+/* Validate against the host (bridge exists with other addresses, subnet
+ * overlaps another interface, host port published by another container or in
+ * use on the host), collect leases of dead containers, allocate an address
+ * and reserve the host ports. Nothing exists on the host yet but the lease
+ * file and the port reservations, both undone by net_bridge_detach(). */
+int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease **out, struct nerr *err);
+/* After clone, from the supervisor in the host network namespace: bridge
+ * (created on first use), veth into the child's netns as eth0, addresses,
+ * routes, lo up, published ports, forwarding. */
+int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t child_pid, struct nerr *err);
+/* Undo everything of the lease (published ports, lease, forwarding count)
+ * and free it; NULL is fine. The veth pair goes with the container's network
+ * namespace; a host end still attached to a live one is deleted. */
+void net_bridge_detach(struct net_lease *l);
+/* /etc/hosts lines naming the container: "IP\thostname" per family (strv). */
+char **net_lease_hosts(const struct net_lease *l, const char *hostname);
+/* Remove what belongs to containers `alive` disowns (leases, published
+ * ports, veth host ends, the forwarding count), and the rules of bridges
+ * that no longer exist. Cheap when there is nothing to collect. */
+void net_bridge_gc(const char *state_dir, bool (*alive)(const char *id));
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <nucleus/util.h>
 
@@ -68,6 +69,8 @@ struct sc_profile {
 	struct sc_rule *rules;
 	size_t nrules;
 	char **unknown;        /* syscall names this libseccomp does not know */
+	unsigned flags;        /* SECCOMP_FILTER_FLAG_* the profile asks for (LOG,
+	                        * SPEC_ALLOW, TSYNC) */
 };
 void sc_profile_free(struct sc_profile *p);
 /* The built-in default (at least as strict as Docker's default). */
@@ -81,6 +84,8 @@ struct sc_program {
 	unsigned short len;
 	char key[65];          /* cache key (hex SHA-256) */
 	bool from_cache;
+	unsigned kflags;       /* SECCOMP_FILTER_FLAG_* to install with (from the
+	                        * profile: LOG, SPEC_ALLOW) */
 };
 #define SC_FLAG_LOG_DENIED 1u  /* SECCOMP_FILTER_FLAG_LOG */
 /* Compile a profile, or take the compiled filter from the cache when one
@@ -91,11 +96,59 @@ int sc_program_prepare(const struct sc_profile *p, unsigned flags,
  * static definition: a warm start builds nothing. */
 int sc_program_prepare_builtin(unsigned flags, struct sc_program *out, struct nerr *err);
 void sc_program_free(struct sc_program *prog);
-/* Install in the calling thread (after no_new_privs). */
+/* Install in the calling thread (after no_new_privs), with prog->kflags plus
+ * SECCOMP_FILTER_FLAG_LOG when flags has SC_FLAG_LOG_DENIED. */
 int sc_program_install(const struct sc_program *prog, unsigned flags, struct nerr *err);
 /* Where compiled filters are kept: /var/cache/nucleus/seccomp (root) or
  * $XDG_CACHE_HOME/nucleus/seccomp. NUCLEUS_CACHE_DIR overrides. */
 const char *sc_cache_dir(void);
+/* Compile without the cache (the fuzzer, benchmarks). */
+int sc_program_compile(const struct sc_profile *p, unsigned flags,
+		       struct sc_program *out, struct nerr *err);
+
+/* ---- OCI / Docker JSON profiles (docs/seccomp.md) ------------------------------
+ * What a profile is resolved against: its includes/excludes (caps, arches,
+ * minKernel) and its archMap depend on the container and the host. */
+struct sc_context {
+	uint64_t bounding;     /* the container's capability bounding set, bit n = cap n */
+	uint32_t arch;         /* SCMP_ARCH_*; 0 = seccomp_arch_native(). Only for
+	                        * resolution: a filter always covers the native arch */
+	struct {
+		unsigned major, minor, patch;
+	} kernel;              /* all 0 = the running kernel (uname) */
+};
+/* "6.18.44-fc-v782" -> 6.18.44; -EINVAL when it does not start with N.N. */
+int sc_kernel_version_parse(const char *release, unsigned *major, unsigned *minor, unsigned *patch);
+
+/* Parse an OCI runtime-spec or Docker seccomp profile and resolve it for
+ * ctx: only the rules that apply remain, architectures are SCMP_ARCH_*
+ * tokens, and syscall names this libseccomp does not know are listed in
+ * out->unknown (compiling skips them; warn once). Errors name the JSON path
+ * ("syscalls[3].args[0].op: unknown operator ...") or line:column. */
+int sc_profile_load_oci(const char *json_text, size_t len, const struct sc_context *ctx,
+			struct sc_profile *out, struct nerr *err);
+int sc_profile_load_oci_file(const char *path, const struct sc_context *ctx,
+			     struct sc_profile *out, struct nerr *err);
+/* How many times the OCI parser ran in this process (tests check that a
+ * cache hit parses nothing). */
+unsigned long sc_profile_oci_parse_count(void);
+
+/* A profile file -> a program, through the cache. The key covers the file's
+ * SHA-256, ctx (bounding set, arch, kernel), the native arch, libseccomp's
+ * version, the parser/compiler revisions and `flags`: a hit reads the file
+ * and one cache entry, and parses nothing. `unknown` (may be NULL) receives
+ * the unknown syscall names (NULL when none; free with strv_free), the same
+ * on a hit as on a miss. out->kflags carries the profile's LOG/SPEC_ALLOW
+ * to sc_program_install. */
+int sc_program_prepare_file(const char *path, const struct sc_context *ctx, unsigned flags,
+			    struct sc_program *out, char ***unknown, struct nerr *err);
+/* The same from a buffer. To pin a profile (--seccomp-profile-sha256), read
+ * the file once, check sha256_hex() of that buffer, and pass the buffer
+ * here, so the bytes checked are the bytes compiled. `name` (may be NULL)
+ * prefixes errors. */
+int sc_program_prepare_oci(const char *json_text, size_t len, const char *name,
+			   const struct sc_context *ctx, unsigned flags,
+			   struct sc_program *out, char ***unknown, struct nerr *err);
 
 /* ---- Landlock ---------------------------------------------------------------- */
 /* Access bits as Landlock defines them (ABI 1..7); see landlock.c. */
@@ -152,6 +205,56 @@ int landlock_policy_parse(const char *text, size_t len, const char *name, struct
 /* "read" -> rights, as documented in docs/policies.md; 0 when unknown. */
 uint64_t landlock_access_from_name(const char *name);
 
+/* ---- seccomp trace (the BPF syscall recorder) ------------------------------------ */
+struct sc_trace;
+struct sc_trace_entry {
+	unsigned abi;          /* 0 x86_64, 1 x86 (i386), 2 x32 */
+	unsigned nr;
+	uint64_t count;
+	char *name;
+	unsigned pid;          /* live events only */
+	char comm[16];
+};
+struct sc_trace_stats {
+	uint64_t events, events_lost, out_of_range;
+};
+/* Record the container whose cgroup v2 id is cgid (level: its depth). With
+ * at_exec, recording starts at its workload's exec. ring_bytes 0: default. */
+int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_bytes,
+		   struct sc_trace **out, struct nerr *err);
+int sc_trace_events_fd(const struct sc_trace *t);
+/* Hand each first-seen syscall (live) to cb. */
+void sc_trace_drain(struct sc_trace *t, void (*cb)(const struct sc_trace_entry *, void *), void *arg);
+/* The recorded set, sorted by ABI and number, with exact counts. */
+int sc_trace_collect(struct sc_trace *t, struct sc_trace_entry **out, size_t *n,
+		     struct sc_trace_stats *stats, struct nerr *err);
+void sc_trace_entries_free(struct sc_trace_entry *e, size_t n);
+/* One line per syscall: {"syscall": nr, "name": "...", "abi": "x86_64", "count": n} */
+int sc_trace_write_ndjson(const struct sc_trace_entry *e, size_t n, FILE *f);
+/* Remove the container's entries; the tracepoint goes when the last trace does. */
+void sc_trace_stop(struct sc_trace *t);
+/* Is the sys_enter tracepoint attached right now? */
+bool sc_trace_attached(unsigned level);
+const char *sc_trace_abi_name(unsigned abi);
+int sc_trace_abi_from_name(const char *name);
+char *sc_trace_syscall_name(unsigned abi, unsigned nr);
+
+/* Traces merged for `nucleus seccomp generate`. */
+#define SC_TRACE_ABIS 3
+#define SC_TRACE_MAX_NR 1024
+struct sc_trace_set {
+	uint64_t seen[SC_TRACE_ABIS][SC_TRACE_MAX_NR / 64];
+	uint64_t count[SC_TRACE_ABIS][SC_TRACE_MAX_NR];
+};
+void sc_trace_set_add(struct sc_trace_set *s, unsigned abi, unsigned nr, uint64_t count);
+bool sc_trace_set_has(const struct sc_trace_set *s, unsigned abi, unsigned nr);
+/* Merge an NDJSON trace into the set. */
+int sc_trace_read_ndjson(const char *path, struct sc_trace_set *s, struct nerr *err);
+/* A minimal OCI profile allowing exactly the set (and execve, which the
+ * runtime needs to start the workload under the filter). */
+struct json_t;
+int sc_generate(const struct sc_trace_set *s, bool kill_default, struct json_t **out, struct nerr *err);
+
 /* Under an egress policy: refuse socket(AF_PACKET), which no cgroup BPF
  * hook sees. Stacked on the main filter (after no_new_privs). */
 int sc_install_packet_guard(struct nerr *err);
@@ -167,14 +270,6 @@ void seccomp_probe(struct seccomp_caps *c);
 extern const char *const seccomp_action_names[];
 extern const char *const seccomp_flag_names[];
 
-/* Active LSMs and the lockdown mode from securityfs. When securityfs is not
- * mounted and we are root, it is mounted in a private mount namespace of a
- * short-lived child, so the host's mounts stay as they are. */
-struct host_security {
-	char lsm[256];         /* "" when unknown */
-	char lockdown[32];     /* "none", "integrity", "confidentiality", "" */
-};
-void host_security_read(struct host_security *hs);
 /* Names of the Landlock access rights in a mask (space-separated). */
 void landlock_access_names(uint64_t fs, char *buf, size_t len);
 

@@ -128,6 +128,10 @@ int sha256_file_hex(const char *path, char out[65], struct nerr *err);
 /* 32 lowercase hex characters from getrandom(). */
 int random_id(char out[33]);
 
+/* A process's start time (clock ticks since boot, /proc/PID/stat field
+ * 22); 0 when it does not exist. pid + start time name a process for good. */
+uint64_t proc_start_time(pid_t pid);
+
 /* Fault injection for crash tests: when NUCLEUS_DEBUG_PAUSE names this
  * point, the process stops itself (SIGSTOP) there. */
 void debug_pause(const char *point);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include <nucleus/audit.h>
+#include <jansson.h>
 
 static const char stop_help[] =
 	"Usage: nucleus stop [OPTIONS] CONTAINER...\n"
@@ -67,6 +69,8 @@ int cmd_stop(int argc, char **argv)
 			status = EXIT_NO_CONTAINER;
 			continue;
 		}
+		if (st.audit)
+			audit_append(st.audit_path, st.id, st.name, "stop", json_pack("{s:I}", "timeout", (json_int_t)timeout));
 		if (container_stop(st.id, (unsigned)timeout, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
 			status = 1;
@@ -109,6 +113,8 @@ int cmd_kill(int argc, char **argv)
 			status = EXIT_NO_CONTAINER;
 			continue;
 		}
+		if (st.audit && st.status == STATUS_RUNNING)
+			audit_append(st.audit_path, st.id, st.name, "kill", json_pack("{s:i}", "signal", sig));
 		if (container_signal(&st, sig, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
 			status = 1;
@@ -150,6 +156,10 @@ int cmd_rm(int argc, char **argv)
 			status = EXIT_NO_CONTAINER;
 			continue;
 		}
+		struct container_state st = { 0 };
+		if (state_read(id, &st, NULL) == 0 && st.audit)
+			audit_append(st.audit_path, st.id, st.name, "rm", json_pack("{s:b}", "force", force));
+		container_state_free(&st);
 		if (container_remove(id, force, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
 			status = 1;

@@ -57,6 +57,17 @@ static const char run_help[] =
 	"      --dns IP                   A resolver for resolv.conf; TCP/UDP 53 to it is\n"
 	"                                 always allowed (repeatable)\n"
 	"\n"
+	"Seccomp (see docs/seccomp.md):\n"
+	"      --seccomp-mode MODE        enforce (default) or trace: record every syscall\n"
+	"                                 the workload makes (BPF recorder), with an\n"
+	"                                 allow-all filter\n"
+	"      --seccomp-log FILE         Where trace mode writes what it recorded (NDJSON)\n"
+	"\n"
+	"Audit (see docs/audit.md):\n"
+	"      --audit                    Record lifecycle, security setup and kernel events\n"
+	"                                 (exec, connect, mount, ptrace, bpf, modules, id\n"
+	"                                 changes, sensitive opens) for 'nucleus audit tail'\n"
+	"\n"
 	"Policies (see docs/policies.md):\n"
 	"      --caps-policy FILE         Capability sets from a TOML policy (default: none)\n"
 	"      --caps-policy-sha256 HEX   Refuse the policy unless its SHA-256 is HEX\n"
@@ -75,7 +86,7 @@ enum {
 	OPT_CHROOT, OPT_TIMENS, OPT_NO_CGNS, OPT_NETWORK, OPT_ALLOW_HOST_NET, OPT_REQUIRE_CG,
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
-	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS,
+	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 };
 
 static const struct option run_opts[] = {
@@ -107,6 +118,9 @@ static const struct option run_opts[] = {
 	{ "egress-tcp-port", required_argument, NULL, OPT_EGRESS_TCP },
 	{ "egress-udp-port", required_argument, NULL, OPT_EGRESS_UDP },
 	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "seccomp-mode", required_argument, NULL, OPT_SC_MODE },
+	{ "seccomp-log", required_argument, NULL, OPT_SC_LOG },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "caps-policy", required_argument, NULL, OPT_CAPS_POLICY },
 	{ "caps-policy-sha256", required_argument, NULL, OPT_CAPS_SHA },
 	{ "landlock-policy", required_argument, NULL, OPT_LL_POLICY },
@@ -253,6 +267,22 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			if ((r = egress_add_dns(&cfg->egress, optarg, err)) < 0)
 				goto out;
 			strv_push(&cfg->dns, optarg);
+			break;
+		case OPT_SC_MODE:
+			if (!strcmp(optarg, "trace"))
+				cfg->seccomp_trace = true;
+			else if (!strcmp(optarg, "enforce"))
+				cfg->seccomp_trace = false;
+			else {
+				r = nerr_set(err, 0, "invalid --seccomp-mode `%s` (enforce or trace)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_SC_LOG:
+			cfg->seccomp_log = optarg;
+			break;
+		case OPT_AUDIT:
+			cfg->audit = true;
 			break;
 		case OPT_CAPS_POLICY:
 			cfg->caps_policy = optarg;

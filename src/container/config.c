@@ -162,6 +162,17 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	/* never run unfiltered when a policy was asked for */
 	if (c->egress.enabled)
 		c->require_cgroup = true;
+	if (c->seccomp_trace && !c->seccomp_log)
+		return nerr_set(err, 0, "--seccomp-mode trace needs --seccomp-log FILE");
+	if (c->seccomp_log && !c->seccomp_trace)
+		return nerr_set(err, 0, "--seccomp-log is only for --seccomp-mode trace");
+	if (c->seccomp_trace && c->mode == MODE_PRODUCTION)
+		return nerr_set(err, 0, "production mode forbids --seccomp-mode trace");
+	if (c->seccomp_trace && c->seccomp_profile)
+		return nerr_set(err, 0, "--seccomp-mode trace records with an allow-all filter; "
+				"it cannot be combined with --seccomp-profile");
+	if (c->seccomp_trace || c->audit)
+		c->require_cgroup = true;    /* the recorder and audit key on the cgroup */
 	if (c->detach && c->tty)
 		return nerr_set(err, 0, "-t cannot be combined with -d: a detached container has no terminal "
 				"(use 'nucleus attach -t' to get one inside it)");

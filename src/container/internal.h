@@ -61,8 +61,17 @@ struct loop_extra {
 	void *arg;
 };
 int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
-		   const struct loop_extra *extra, int *exit_code, struct nerr *err);
+		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
+
+/* Audit events of the runtime (audit_events.c). */
+struct audit_log;
+struct audit_kernel;
+int audit_container_begin(struct audit_log **out, const struct container_config *cfg,
+			  const struct container_state *st, const struct audit_kernel *k,
+			  const struct sc_program *seccomp, struct nerr *err);
+void audit_container_started(struct audit_log *l, const struct container_state *st);
+void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k);
 
 /* -t: relay between the caller's terminal and the container's pty. */
 struct tty_relay *tty_relay_start(int master, struct nerr *err);

@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/sched.h>
+#include <jansson.h>
+#include <nucleus/audit.h>
 #include "internal.h"
 
 
@@ -37,6 +39,10 @@ struct run {
 	bool mask_set;
 	struct tty_relay *tty;
 	struct egress *egress;
+	struct sc_trace *trace;
+	FILE *trace_log;
+	struct audit_log *audit;
+	struct audit_kernel *audit_kernel;
 };
 
 /* Before clone: what the child needs to exist (its staging directory) and
@@ -75,6 +81,55 @@ static int register_state(struct run *r, struct nerr *err)
 	return state_write(&r->st, err);
 }
 
+static void trace_seen(const struct sc_trace_entry *e, void *arg)
+{
+	(void)arg;
+	log_debug("trace: first %s/%s (pid %u %s)", sc_trace_abi_name(e->abi), e->name, e->pid, e->comm);
+}
+
+static void trace_ready(void *arg)
+{
+	sc_trace_drain(arg, trace_seen, NULL);
+}
+
+/* NUCLEUS_RING_BYTES: the size of a container's ring buffers (a tuning knob,
+ * and how the tests make a tiny one). */
+static size_t ring_bytes(void)
+{
+	const char *v = getenv("NUCLEUS_RING_BYTES");
+	uint64_t n;
+
+	if (v && parse_u64(v, 4096, 1u << 30, &n) == 0 && !(n & (n - 1)))
+		return (size_t)n;
+	return 0;
+}
+
+/* Trace mode: write what was recorded, then let go of the recorder. */
+static void finish_trace(struct run *r)
+{
+	struct sc_trace_entry *e = NULL;
+	struct sc_trace_stats stats;
+	struct nerr err = { 0 };
+	size_t n = 0;
+
+	if (!r->trace)
+		return;
+	sc_trace_drain(r->trace, trace_seen, NULL);
+	if (sc_trace_collect(r->trace, &e, &n, &stats, &err) < 0) {
+		log_error("seccomp trace: %s", err.msg);
+	} else if (sc_trace_write_ndjson(e, n, r->trace_log) < 0) {
+		log_error("seccomp trace: write `%s`: %s", r->cfg->seccomp_log, strerror(errno));
+	} else {
+		log_info("seccomp trace: %zu syscalls recorded in %s", n, r->cfg->seccomp_log);
+		if (stats.events_lost)
+			log_warn("seccomp trace: %llu live events lost (ring buffer full); the recorded set "
+				 "and counts are complete", (unsigned long long)stats.events_lost);
+	}
+	sc_trace_entries_free(e, n);
+	sc_trace_stop(r->trace);
+	r->trace = NULL;
+}
+
 static void cleanup(struct run *r)
 {
 	struct nerr e = { 0 };
@@ -88,8 +143,16 @@ static void cleanup(struct run *r)
 			close(r->sync[i]);
 	if (r->context_fd >= 0)
 		close(r->context_fd);
+	finish_trace(r);
+	if (r->trace_log)
+		fclose(r->trace_log);
+	r->trace_log = NULL;
 	egress_detach(r->egress);
 	r->egress = NULL;
+	audit_kernel_stop(r->audit_kernel);
+	r->audit_kernel = NULL;
+	audit_log_close(r->audit);
+	r->audit = NULL;
 	if (r->have_cgroup && cgroup_destroy(&r->cg, &e) < 0)
 		log_warn("%s", e.msg);
 	if (r->staging)
@@ -151,6 +214,18 @@ static int setup_limits(struct run *r, struct nerr *err)
 	if (cgroup_create_limits(&r->cg, &r->cfg->limits, &e) < 0 ||
 	    cgroup_join_v1(&r->cg, r->pid, &e) < 0)
 		return cgroup_failed(r, &e, "resource limits", err);
+	if (r->cfg->seccomp_trace) {
+		if ((rc = sc_trace_start(r->cg.id, cgroup_v2_level(&r->cg_host), true, ring_bytes(),
+					 &r->trace, err)) < 0)
+			return nerr_prefix(err, "seccomp trace");
+		log_debug("run: syscall recorder armed");
+	}
+	if (r->cfg->audit) {
+		if ((rc = audit_kernel_start(r->cg.id, cgroup_v2_level(&r->cg_host), r->pid, ring_bytes(),
+					     &r->audit_kernel, err)) < 0)
+			return nerr_prefix(err, "audit");
+		log_debug("run: audit programs attached (%s)", audit_kernel_source(r->audit_kernel));
+	}
 	if (r->cfg->egress.enabled) {
 		if ((rc = egress_attach(&r->cfg->egress, r->cg.v2_fd, r->cg.id, r->pid,
 					cgroup_v2_level(&r->cg_host), &r->egress, err)) < 0)
@@ -164,6 +239,24 @@ static void egress_ready(void *arg)
 {
 	egress_events_drain(arg);
 }
+
+static void egress_to_audit(const struct egress_denial *d, void *arg)
+{
+	struct run *r = arg;
+
+	audit_log_event(r->audit, 0, "egress_denied", "cgroup_bpf", (int)d->pid, -1, d->comm,
+			json_pack("{s:s,s:s,s:i,s:s}", "proto", d->proto, "address", d->address,
+				  "port", d->port, "hook", d->hook));
+}
+
+static void audit_ready(void *arg)
+{
+	struct run *r = arg;
+
+	audit_kernel_drain(r->audit_kernel, r->audit);
+}
+
+
 
 static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 {
@@ -208,9 +301,17 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	if ((rc = setup_limits(r, err)) < 0)
 		return rc;
 	r->st.egress = r->egress != NULL;
+	r->st.audit = r->cfg->audit;
+	if (r->cfg->audit)
+		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->state_dir);
 	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;
 	if ((rc = register_state(r, err)) < 0)
 		return rc;
+	if (r->cfg->audit &&
+	    (rc = audit_container_begin(&r->audit, r->cfg, &r->st, r->audit_kernel, &r->seccomp, err)) < 0)
+		return rc;
+	if (r->audit)
+		egress_set_sink(r->egress, egress_to_audit, r);
 	log_debug("run: state and cgroups ready");
 	debug_pause("registered");
 	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0)
@@ -349,7 +450,21 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 			goto out;
 		}
 	}
-	if ((rc = sc_program_prepare_builtin(0, &r.seccomp, err)) < 0)
+	if (cfg->seccomp_trace) {
+		/* the log is opened now, so a bad path fails before anything exists */
+		r.trace_log = fopen(cfg->seccomp_log, "we");
+		if (!r.trace_log) {
+			rc = nerr_set(err, errno, "--seccomp-log `%s`", cfg->seccomp_log);
+			goto out;
+		}
+		struct sc_profile all;
+		sc_profile_allow_all(&all, err);
+		rc = sc_program_prepare(&all, 0, &r.seccomp, err);
+		sc_profile_free(&all);
+	} else {
+		rc = sc_program_prepare_builtin(0, &r.seccomp, err);
+	}
+	if (rc < 0)
 		goto out;
 	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
@@ -426,12 +541,18 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	if ((rc = state_write(&r.st, err)) < 0)
 		goto out;
 	log_debug("run: workload started");
+	if (r.audit)
+		audit_container_started(r.audit, &r.st);
 	notify_caller(&r, "ok");
 	debug_pause("running");
 	{
-		struct loop_extra extra = { egress_events_fd(r.egress), egress_ready, r.egress };
+		struct loop_extra extra[] = {
+			{ egress_events_fd(r.egress), egress_ready, r.egress },
+			{ sc_trace_events_fd(r.trace), trace_ready, r.trace },
+			{ audit_kernel_fd(r.audit_kernel), audit_ready, &r },
+		};
 
-		rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, &extra, exit_code, err);
+		rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, extra, ARRAY_SIZE(extra), exit_code, err);
 	}
 	log_debug("run: workload exited");
 	if (rc == 0) {
@@ -439,6 +560,10 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		r.st.status = STATUS_EXITED;
 		r.st.exit_code = *exit_code;
 		r.st.finished_ns = realtime_ns();
+		if (r.audit) {
+			audit_kernel_drain(r.audit_kernel, r.audit);
+			audit_container_exited(r.audit, &r.st, r.audit_kernel);
+		}
 	}
 out:
 	if (rc < 0 || err->code) {

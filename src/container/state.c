@@ -93,28 +93,6 @@ int state_path(const char *id, const char *file, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-uint64_t proc_start_time(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *buf = NULL;
-	char *p;
-	unsigned long long start = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file(path, 4096, &buf, NULL) < 0)
-		return 0;
-	/* comm may hold spaces and parentheses: fields restart after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* field 3 is the state; the start time is field 22 */
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start) != 1)
-		return 0;
-	return start;
-}
-
 bool state_pid_alive(const struct container_state *s)
 {
 	return s->pid > 0 && s->pid_start && proc_start_time(s->pid) == s->pid_start;
@@ -155,6 +133,8 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "cpu_period_us", json_integer((json_int_t)s->cpu_period_us));
 	json_object_set_new(o, "cgroup_layout", json_string(s->cgroup_layout));
 	json_object_set_new(o, "egress", json_boolean(s->egress));
+	json_object_set_new(o, "audit", json_boolean(s->audit));
+	json_object_set_new(o, "audit_path", json_string(s->audit_path));
 	json_object_set_new(o, "cgroup_level", json_integer(s->cgroup_level));
 	json_object_set_new(o, "log_path", json_string(s->log_path));
 	json_object_set_new(o, "hostname", json_string(s->hostname));
@@ -220,6 +200,8 @@ static void from_json(json_t *o, struct container_state *s)
 	s->cpu_period_us = get_u64(o, "cpu_period_us");
 	get_str(o, "cgroup_layout", s->cgroup_layout, sizeof(s->cgroup_layout));
 	s->egress = json_is_true(json_object_get(o, "egress"));
+	s->audit = json_is_true(json_object_get(o, "audit"));
+	get_str(o, "audit_path", s->audit_path, sizeof(s->audit_path));
 	s->cgroup_level = (unsigned)get_u64(o, "cgroup_level");
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
 	get_str(o, "hostname", s->hostname, sizeof(s->hostname));

@@ -33,7 +33,7 @@ int wait_status(const siginfo_t *si)
 }
 
 int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
-		   const struct loop_extra *extra, int *exit_code, struct nerr *err)
+		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err)
 {
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -46,9 +46,11 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = wait_pidfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, wait_pidfd, &ev);
-	if (extra && extra->fd >= 0) {
-		ev.data.fd = extra->fd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, extra->fd, &ev);
+	for (size_t i = 0; i < nextra; i++) {
+		if (extra[i].fd < 0)
+			continue;
+		ev.data.fd = extra[i].fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, extra[i].fd, &ev);
 	}
 	if (tty) {
 		tty_relay_fds(tty, &in, &master);
@@ -90,8 +92,6 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 					exited = true;
 					epoll_ctl(ep, EPOLL_CTL_DEL, wait_pidfd, NULL);
 				}
-			} else if (extra && fd == extra->fd) {
-				extra->ready(extra->arg);
 			} else if (fd == master) {
 				if (tty_relay_pump(tty, master) == 1) {
 					epoll_ctl(ep, EPOLL_CTL_DEL, master, NULL);
@@ -102,6 +102,10 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 					epoll_ctl(ep, EPOLL_CTL_DEL, in, NULL);
 					in = -1;
 				}
+			} else {
+				for (size_t k = 0; k < nextra; k++)
+					if (fd == extra[k].fd)
+						extra[k].ready(extra[k].arg);
 			}
 		}
 	}

@@ -9,13 +9,14 @@
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char text[8192], *save = NULL;
 
 	if (level == LIBBPF_DEBUG || log_threshold < LOG_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_debug("libbpf: %s", line);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	/* a verifier log arrives as one message of many lines */
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		log_debug("libbpf: %s", l);
 	return 0;
 }
 

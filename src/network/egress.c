@@ -18,6 +18,8 @@ struct egress {
 	int policy_fd, rules4_fd, rules6_fd, counters_fd, ratelimit_fd, events_fd;
 	int ring_fd;
 	struct ring_buffer *ring;
+	void (*sink)(const struct egress_denial *, void *);
+	void *sink_arg;
 	struct egress_key4 *keys4;
 	uint32_t *verdicts4;
 	size_t nkeys4;
@@ -278,14 +280,22 @@ static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pi
 	return 0;
 }
 
+void egress_set_sink(struct egress *e, void (*sink)(const struct egress_denial *, void *), void *arg)
+{
+	if (e) {
+		e->sink = sink;
+		e->sink_arg = arg;
+	}
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
+	struct egress *e = ctx;
 	const struct egress_event *ev = data;
 	char addr[INET6_ADDRSTRLEN] = "";
 	const char *proto;
-	char who[64] = "";
-
-	(void)ctx;
+	char who[64] = "", comm[17];
+	static const char *const hooks[] = { "", "connect", "sendmsg", "packet", "socket" };
 	if (len < sizeof(*ev))
 		return 0;
 	inet_ntop(ev->family == 6 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr));
@@ -304,6 +314,16 @@ static int on_event(void *ctx, void *data, size_t len)
 		log_error("egress denied: %s [%s]:%u%s", proto, addr, ev->dport, who);
 	else
 		log_error("egress denied: %s %s:%u%s", proto, addr, ev->dport, who);
+	if (e && e->sink) {
+		struct egress_denial d = {
+			.proto = ev->source == ES_SOCKET ? (ev->proto == 3 ? "raw socket" : "packet socket") : proto,
+			.address = ev->source == ES_SOCKET ? "" : addr, .port = ev->dport, .pid = ev->pid,
+			.comm = comm, .hook = ev->source < ARRAY_SIZE(hooks) ? hooks[ev->source] : "",
+		};
+		memcpy(comm, ev->comm, 16);
+		comm[16] = '\0';
+		e->sink(&d, e->sink_arg);
+	}
 	return 0;
 }
 

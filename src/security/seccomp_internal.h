@@ -1,10 +1,82 @@
-/* Shared by the seccomp files of the security module only. */
+/* Shared by the seccomp files of the security module, and by their tests. */
 #ifndef NUCLEUS_SECCOMP_INTERNAL_H
 #define NUCLEUS_SECCOMP_INTERNAL_H
 
+#include <linux/seccomp.h>
+#include <nucleus/security.h>
 #include <nucleus/util.h>
 
 /* Feed the built-in profile's definition into a hash. */
 void sc_builtin_digest(struct sha256 *s);
+
+/* Bump when a change to the compiler (profile -> BPF) or to the OCI parser
+ * (JSON -> profile) would turn the same input into a different filter: both
+ * are part of every cache key. */
+#define SC_COMPILER_REV 2
+#define SC_OCI_PARSER_REV 1
+
+/* ---- sets of 64-bit values as unions of ternary patterns -------------------
+ * A pattern (mask, value) stands for every v with (v & mask) == value; value
+ * never has bits outside mask. The set of argument values a conjunction of
+ * comparisons admits is computed exactly as a union of disjoint patterns, so
+ * it can be compiled to one SCMP_CMP_MASKED_EQ per pattern. The functions
+ * work on the low `width` bits (1..64) so tests can check them exhaustively
+ * on small widths; the compiler uses 64. */
+struct sc_pattern {
+	uint64_t mask, value;
+};
+struct sc_patset {
+	struct sc_pattern *p;
+	size_t n, cap;
+};
+/* {v : v op a}; for MASKED_EQ {v : (v & a) == (b & a)}, the way libseccomp
+ * compiles it (bits of b outside the mask are ignored). Datums must fit in
+ * width. */
+void sc_patset_from_cmp(struct sc_patset *s, unsigned width, enum sc_op op, uint64_t a, uint64_t b);
+/* out = x ∩ y (out must differ from both). -E2BIG when it would hold more
+ * than `limit` patterns. */
+int sc_patset_intersect(struct sc_patset *out, const struct sc_patset *x, const struct sc_patset *y,
+			size_t limit);
+void sc_patset_free(struct sc_patset *s);
+bool sc_cmp_holds(unsigned width, enum sc_op op, uint64_t a, uint64_t b, uint64_t v);
+
+/* A rule's argument conditions as alternatives (their OR is the rule's
+ * AND), each with at most one comparison per argument index. A rule with at
+ * most one comparison per argument is its own single alternative; a rule
+ * whose conditions contradict each other has none. arg32: for architectures
+ * whose arguments are 32 bits (libseccomp compares only the low word there),
+ * computed over [0, 2^32) and emitted as low-word comparisons. */
+#define SC_MAX_ALTERNATIVES 1024
+#define SC_MAX_LIBSECCOMP_RULES 4096     /* per filter: calls x alternatives */
+struct sc_alt {
+	struct sc_arg args[6];
+	unsigned n;
+};
+int sc_rule_alternatives(const struct sc_rule *r, bool arg32, struct sc_alt **out, size_t *n,
+			 struct nerr *err);
+/* Whether the alternatives differ between 64-bit and 32-bit arguments. */
+bool sc_rule_width_sensitive(const struct sc_rule *r);
+
+/* Run a compiled filter the way the kernel would, for tests and the fuzzer:
+ * returns the SECCOMP_RET_* value. */
+uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *d);
+
+/* The context with its defaults filled in (native arch, running kernel). */
+void sc_context_resolve(const struct sc_context *in, struct sc_context *out);
+
+/* Compile and cache keyed by a digest the caller computed, storing the
+ * profile's unknown names with the program (shared by prepare_oci). */
+int sc_cache_load(const char *key, struct sc_program *out, char ***unknown);
+void sc_cache_store(const char *key, const struct sc_program *prog, char *const *unknown);
+void sc_key_env(struct sha256 *s, unsigned flags);
+/* sc_program_compile in a child process with a time limit (libseccomp can
+ * loop forever on some profiles); what the prepare functions use. */
+extern unsigned sc_compile_timeout_ms;     /* 10 s; tests lower it */
+int sc_program_compile_guarded(const struct sc_profile *p, unsigned flags, struct sc_program *out,
+			       struct nerr *err);
+void sc_key_final(struct sha256 *s, char out[65]);
+
+/* Kernel flags (SECCOMP_FILTER_FLAG_*) that the installer passes on. */
+#define SC_KFLAGS_HONOURED (SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW)
 
 #endif

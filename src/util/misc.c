@@ -57,3 +57,23 @@ void debug_pause(const char *point)
 	if (want && !strcmp(want, point))
 		raise(SIGSTOP);
 }
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	char *p;
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, 4096, &buf, NULL) < 0)
+		return 0;
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	/* the state is field 3; the start time is field 22 */
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start) != 1)
+		return 0;
+	return start;
+}

@@ -302,6 +302,35 @@ int main(int argc, char **argv)
 		printf("allocated %s MiB\n", arg);
 		return 0;
 	}
+	if (!strcmp(cmd, "getppid")) {
+		/* N raw getppid calls: a syscall-heavy loop with a known count */
+		long n = atol(arg);
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		return 0;
+	}
+	if (!strcmp(cmd, "enosys") && argc > 3) {
+		/* syscall numbers the kernel does not have: a burst of distinct calls */
+		for (long nr = atol(arg); nr < atol(argv[3]); nr++)
+			syscall(nr);
+		return 0;
+	}
+	if (!strcmp(cmd, "opens") && argc > 3) {
+		for (long i = atol(arg); i > 0; i--) {
+			int fd = open(argv[3], O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "syscalls")) {
+		/* one each of a few distinctive calls, after a pause */
+		sleep((unsigned)atoi(arg));
+		syscall(SYS_getppid);
+		syscall(SYS_sched_yield);
+		syscall(SYS_getpriority, 0, 0);
+		return 0;
+	}
 	if (!strcmp(cmd, "sleep")) {
 		sleep((unsigned)atoi(arg));
 		return 0;

@@ -1,0 +1,63 @@
+/* audit: one event model for what happens to and inside a container —
+ * lifecycle, security setup, kernel events — written as JSON lines to the
+ * container's audit file, a host-wide log and (under systemd) journald, and
+ * read back by `nucleus audit tail`. */
+#ifndef NUCLEUS_AUDIT_H
+#define NUCLEUS_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <nucleus/util.h>
+
+#define AUDIT_HOST_LOG_DIR "/var/log/nucleus"
+#define AUDIT_HOST_LOG AUDIT_HOST_LOG_DIR "/audit.jsonl"
+#define AUDIT_HOST_LOG_MAX (16u << 20)   /* rotated beyond this size */
+#define AUDIT_HOST_LOG_KEEP 4            /* audit.jsonl.1 ... .4 */
+
+struct json_t;
+
+/* A writer for one container. Lines go to <state_dir>/audit.jsonl, to the
+ * host-wide log, and to journald when nucleus runs under systemd. */
+struct audit_log;
+int audit_log_open(const char *id, const char *name, const char *path, struct audit_log **out,
+		   struct nerr *err);
+/* Values of environment variables whose names look secret ("TOKEN",
+ * "PASSWORD", "SECRET", "KEY", "CREDENTIAL"...) are never written: they are
+ * replaced by "***" wherever they would appear (argv included). */
+void audit_log_secrets_from_env(struct audit_log *l, char *const *env);
+/* Takes `details` (a JSON object, may be NULL). source: "runtime",
+ * "tracepoint", "lsm", "seccomp". `when` 0: now (CLOCK_REALTIME ns). */
+void audit_log_event(struct audit_log *l, uint64_t when, const char *type, const char *source,
+		     int pid, long uid, const char *comm, struct json_t *details);
+void audit_log_close(struct audit_log *l);
+/* Append one event for a container from another process (stop, kill, rm). */
+void audit_append(const char *path, const char *id, const char *name, const char *type,
+		  struct json_t *details);
+bool env_name_looks_secret(const char *name);
+
+/* The kernel source: BPF-LSM where it loads, tracepoints otherwise. */
+struct audit_kernel;
+int audit_kernel_start(uint64_t cgid, unsigned cgroup_level, pid_t init_pid, size_t ring_bytes,
+		       struct audit_kernel **out, struct nerr *err);
+/* "lsm" or "tracepoint", and why (for the header line and `nucleus info`). */
+const char *audit_kernel_source(const struct audit_kernel *k);
+const char *audit_kernel_reason(const struct audit_kernel *k);
+int audit_kernel_fd(const struct audit_kernel *k);
+/* Write the pending kernel events to the log. */
+void audit_kernel_drain(struct audit_kernel *k, struct audit_log *l);
+void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_t *lost);
+void audit_kernel_stop(struct audit_kernel *k);
+
+/* ---- reading ------------------------------------------------------------------ */
+struct audit_filter {
+	char **types;          /* NULL: every type */
+	uint64_t since_ns;     /* 0: from the start */
+};
+bool audit_line_matches(const char *line, const struct audit_filter *f);
+/* One aligned, human-readable line for a JSON line (colour when asked). */
+void audit_format_human(const char *line, bool colour, char *out, size_t len);
+/* "2026-11-28T10:00:00Z", "10m", "2h" -> CLOCK_REALTIME ns. */
+int audit_parse_since(const char *s, uint64_t *ns);
+
+#endif

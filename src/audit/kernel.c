@@ -1,0 +1,403 @@
+/* The kernel source of audit events (bpf/audit.bpf.c): BPF-LSM where the
+ * kernel runs it, tracepoints where it does not; loaded once, pinned, and
+ * attached while at least one container is audited. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include <nucleus/audit.h>
+#include <nucleus/ebpf.h>
+#include "audit.skel.h"
+#include "audit.version.h"
+#include "audit.h"
+
+struct audit_kernel {
+	uint64_t cgid;
+	char *dir;
+	bool lsm;
+	char reason[160];
+	int scopes_fd, stats_fd, events_fd, ring_fd;
+	struct ring_buffer *ring;
+	struct audit_log *log;        /* where drain writes; set per drain */
+	uint64_t mono_to_real;        /* add to bpf_ktime_get_ns() for CLOCK_REALTIME */
+};
+
+static const char *const map_names[] = { "scopes", "stats", "events", NULL };
+static const char *const lsm_progs[] = {
+	"lsm_exec", "lsm_open", "lsm_connect", "lsm_ptrace", "lsm_mount", "lsm_bpf",
+	"lsm_module_request", "lsm_module_load", "lsm_setuid", "lsm_setgid", NULL,
+};
+static const char *const tp_progs[] = { "tp_exec", "tp_syscall", NULL };
+
+/* The pinned set's directory names its source: ...-lsm or ...-tp-<why>. */
+static char *find_pinned(unsigned level)
+{
+	_cleanup_closedir_ DIR *d = opendir(BPF_PIN_ROOT);
+	_cleanup_free_ char *stem = xasprintf("audit-%s-l%u-", AUDIT_BPF_VERSION, level);
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (str_has_prefix(de->d_name, stem)) {
+			_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, de->d_name);
+			if (bpf_pins_complete(dir, map_names))
+				return steal_ptr(dir);
+		}
+	return NULL;
+}
+
+static int load_variant(unsigned level, bool lsm, struct audit_bpf **out)
+{
+	struct audit_bpf *skel = audit_bpf__open();
+	struct bpf_program *p;
+
+	*out = NULL;
+	if (!skel)
+		return -errno;
+	skel->rodata->cgroup_level = level;
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, str_has_prefix(bpf_program__name(p), lsm ? "lsm_" : "tp_"));
+	int r = audit_bpf__load(skel);
+	if (r < 0) {
+		audit_bpf__destroy(skel);
+		return r;
+	}
+	*out = skel;
+	return 0;
+}
+
+static int pin_all(struct audit_bpf *skel, const char *dir, bool lsm)
+{
+	const char *const *progs = lsm ? lsm_progs : tp_progs;
+	char path[4096];
+	int r;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	for (size_t i = 0; progs[i]; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, progs[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, progs[i]);
+		if (!p || (r = bpf_program__pin(p, path)) < 0)
+			return p ? r : -ENOENT;
+	}
+	for (size_t i = 0; map_names[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_names[i]);
+
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		if (!m || (r = bpf_map__pin(m, path)) < 0)
+			return m ? r : -ENOENT;
+	}
+	return 0;
+}
+
+static int ensure_pinned(unsigned level, char **dir_out, struct nerr *err)
+{
+	struct audit_bpf *skel = NULL;
+	_cleanup_free_ char *dir = find_pinned(level);
+	const char *why = NULL;
+	bool lsm = false;
+	int lock, r = 0;
+
+	if (dir) {
+		*dir_out = steal_ptr(dir);
+		return 0;
+	}
+	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
+		return r < 0 ? r : lock;
+	if ((dir = find_pinned(level)))
+		goto out;
+	bpf_quiet_libbpf();
+	if (!bpf_lsm_active()) {
+		why = "nolsm";
+	} else if ((r = load_variant(level, true, &skel)) == 0) {
+		lsm = true;
+	} else {
+		why = r == -EPERM ? "eperm" : "refused";
+	}
+	if (!lsm && (r = load_variant(level, false, &skel)) < 0) {
+		r = nerr_set(err, -r, "load the audit programs (neither BPF-LSM nor tp_btf tracepoints load)");
+		goto out;
+	}
+	dir = lsm ? xasprintf("%s/audit-%s-l%u-lsm", BPF_PIN_ROOT, AUDIT_BPF_VERSION, level)
+		  : xasprintf("%s/audit-%s-l%u-tp-%s", BPF_PIN_ROOT, AUDIT_BPF_VERSION, level, why);
+	if ((r = pin_all(skel, dir, lsm)) < 0) {
+		remove_tree(dir);
+		r = nerr_set(err, -r, "pin the audit programs in `%s`", dir);
+		goto out;
+	}
+	bpf_unpin_stale("audit", dir);
+	log_debug("audit: loaded and pinned %s", dir);
+out:
+	audit_bpf__destroy(skel);
+	close(lock);
+	if (r == 0)
+		*dir_out = steal_ptr(dir);
+	return r;
+}
+
+/* Links exist exactly while some container is audited. Under the load lock. */
+static int sync_links(struct audit_kernel *k, struct nerr *err)
+{
+	const char *const *progs = k->lsm ? lsm_progs : tp_progs;
+	uint64_t key, next, *prev = NULL;
+	bool any = false;
+
+	/* entries of supervisors that died without cleaning up go first */
+	while (bpf_map_get_next_key(k->scopes_fd, prev, &next) == 0) {
+		struct audit_scope sc;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(k->scopes_fd, &key, &sc) < 0)
+			continue;
+		if (sc.owner_start && proc_start_time((pid_t)sc.owner_pid) != sc.owner_start) {
+			bpf_map_delete_elem(k->scopes_fd, &key);
+			bpf_map_delete_elem(k->stats_fd, &key);
+			bpf_map_delete_elem(k->events_fd, &key);
+			prev = NULL;
+			continue;
+		}
+		any = true;
+	}
+
+	for (size_t i = 0; progs[i]; i++) {
+		char path[4096];
+		int pfd, lfd;
+
+		snprintf(path, sizeof(path), "%s/link_%s", k->dir, progs[i]);
+		if (!any) {
+			unlink(path);
+			continue;
+		}
+		if (access(path, F_OK) == 0)
+			continue;
+		if ((pfd = bpf_pin_open(k->dir, progs[i], err)) < 0)
+			return pfd;
+		lfd = bpf_raw_tracepoint_open(NULL, pfd);
+		close(pfd);
+		if (lfd < 0)
+			return nerr_set(err, -lfd, "attach %s", progs[i]);
+		if (bpf_obj_pin(lfd, path) < 0) {
+			int e = errno;
+			close(lfd);
+			return nerr_set(err, e, "pin `%s`", path);
+		}
+		close(lfd);
+	}
+	return 0;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	static const char *const names[] = {
+		[AK_EXEC] = "exec", [AK_CONNECT] = "connect", [AK_OPEN] = "open", [AK_PTRACE] = "ptrace",
+		[AK_MOUNT] = "mount", [AK_BPF] = "bpf", [AK_MODULE] = "module", [AK_SETUID] = "setuid",
+		[AK_SETGID] = "setgid",
+	};
+	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "unknown";
+}
+
+static json_t *details_of(const struct audit_event *e)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	switch (e->kind) {
+	case AK_EXEC: {
+		json_t *argv = json_array();
+		uint32_t n = e->exec.args_len < AUDIT_ARGS_MAX ? e->exec.args_len : AUDIT_ARGS_MAX;
+
+		for (uint32_t i = 0; i < n;) {
+			size_t len = strnlen(e->exec.args + i, n - i);
+			json_array_append_new(argv, json_stringn(e->exec.args + i, len));
+			i += (uint32_t)len + 1;
+		}
+		return json_pack("{s:s%,s:o,s:b}", "filename", e->exec.filename,
+				 strnlen(e->exec.filename, AUDIT_PATH_MAX), "argv", argv,
+				 "argv_truncated", e->exec.args_len >= AUDIT_ARGS_MAX);
+	}
+	case AK_CONNECT:
+		if (e->connect.family != 2 && e->connect.family != 10)
+			return json_pack("{s:i}", "family", e->connect.family);
+		inet_ntop(e->connect.family == 2 ? AF_INET : AF_INET6, e->connect.addr, addr, sizeof(addr));
+		return json_pack("{s:s,s:s,s:i}", "family", e->connect.family == 2 ? "inet" : "inet6",
+				 "address", addr, "port", e->connect.port);
+	case AK_OPEN:
+		return json_pack("{s:s%,s:i}", "path", e->open.path, strnlen(e->open.path, AUDIT_PATH_MAX),
+				 "flags", e->open.flags);
+	case AK_PTRACE:
+		return json_pack("{s:i,s:i}", "target_pid", e->ptrace.target, "request", e->ptrace.request);
+	case AK_MOUNT:
+		return json_pack("{s:s%,s:s%,s:s%,s:I}", "source", e->mount.source, strnlen(e->mount.source, 64),
+				 "target", e->mount.target, strnlen(e->mount.target, AUDIT_PATH_MAX),
+				 "fstype", e->mount.type, strnlen(e->mount.type, 32), "flags", (json_int_t)e->mount.flags);
+	case AK_BPF:
+		return json_pack("{s:i}", "cmd", e->bpf.cmd);
+	case AK_MODULE:
+		return json_pack("{s:s%,s:s}", "module", e->module.name, strnlen(e->module.name, 64),
+				 "how", e->module.how ? "load" : "request");
+	case AK_SETUID:
+	case AK_SETGID:
+		return json_pack("{s:i,s:i}", "from", e->setid.from, "to", e->setid.to);
+	}
+	return json_object();
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct audit_kernel *k = ctx;
+	const struct audit_event *e = data;
+	char comm[17];
+
+	if (len < sizeof(*e) || !k->log)
+		return 0;
+	memcpy(comm, e->comm, 16);
+	comm[16] = '\0';
+	audit_log_event(k->log, e->ts + k->mono_to_real, kind_name(e->kind),
+			e->source == AS_LSM ? "lsm" : "tracepoint", (int)e->pid, (long)e->uid, comm, details_of(e));
+	return 0;
+}
+
+int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t ring_bytes,
+		       struct audit_kernel **out, struct nerr *err)
+{
+	struct audit_kernel *k = xcalloc(1, sizeof(*k));
+	int *fds[] = { &k->scopes_fd, &k->stats_fd, &k->events_fd };
+	struct audit_scope scope = { 0 };
+	int ncpu = libbpf_num_possible_cpus(), lock = -1, r;
+	_cleanup_free_ struct audit_stats *zero = NULL;
+	char nspath[64];
+	struct stat st;
+	const char *base;
+
+	*out = NULL;
+	k->cgid = cgid;
+	k->ring_fd = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		*fds[i] = -1;
+	k->mono_to_real = realtime_ns() - now_ns();
+	if ((r = ensure_pinned(level, &k->dir, err)) < 0)
+		goto fail;
+	base = strrchr(k->dir, '-');
+	k->lsm = str_has_suffix(k->dir, "-lsm");
+	if (k->lsm)
+		snprintf(k->reason, sizeof(k->reason), "BPF-LSM loads and `bpf` is an active LSM");
+	else if (base && !strcmp(base, "-eperm"))
+		snprintf(k->reason, sizeof(k->reason), "BPF-LSM programs are refused at load (EPERM)");
+	else if (base && !strcmp(base, "-nolsm"))
+		snprintf(k->reason, sizeof(k->reason), "`bpf` is not an active LSM (boot with lsm=...,bpf)");
+	else
+		snprintf(k->reason, sizeof(k->reason), "BPF-LSM programs do not load on this kernel");
+	for (size_t i = 0; map_names[i]; i++)
+		if ((*fds[i] = r = bpf_pin_open(k->dir, map_names[i], err)) < 0)
+			goto fail;
+	k->ring_fd = r = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nucleus_audit", 0, 0,
+					(uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES), NULL);
+	if (r < 0) {
+		r = nerr_set(err, -r, "create the audit ring buffer");
+		goto fail;
+	}
+	k->ring = ring_buffer__new(k->ring_fd, on_event, k, NULL);
+	if (!k->ring) {
+		r = nerr_set(err, errno, "open the audit ring buffer");
+		goto fail;
+	}
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)init_pid);
+	if (stat(nspath, &st) == 0) {
+		scope.pidns_dev = st.st_dev;
+		scope.pidns_ino = st.st_ino;
+	}
+	scope.owner_pid = (uint64_t)getpid();
+	scope.owner_start = proc_start_time(getpid());
+	zero = xcalloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*zero));
+	if ((r = bpf_map_update_elem(k->stats_fd, &cgid, zero, BPF_ANY)) < 0 ||
+	    (r = bpf_map_update_elem(k->events_fd, &cgid, &k->ring_fd, BPF_ANY)) < 0) {
+		r = nerr_set(err, -r, "audit maps");
+		goto fail;
+	}
+	if ((lock = bpf_load_lock(err)) < 0) {
+		r = lock;
+		goto fail;
+	}
+	if ((r = bpf_map_update_elem(k->scopes_fd, &cgid, &scope, BPF_ANY)) < 0) {
+		r = nerr_set(err, -r, "audit scope");
+		goto fail;
+	}
+	if ((r = sync_links(k, err)) < 0)
+		goto fail;
+	close(lock);
+	*out = k;
+	return 0;
+fail:
+	if (lock >= 0)
+		close(lock);
+	audit_kernel_stop(k);
+	return r;
+}
+
+const char *audit_kernel_source(const struct audit_kernel *k)
+{
+	return k->lsm ? "lsm" : "tracepoint";
+}
+
+const char *audit_kernel_reason(const struct audit_kernel *k)
+{
+	return k->reason;
+}
+
+int audit_kernel_fd(const struct audit_kernel *k)
+{
+	return k && k->ring ? ring_buffer__epoll_fd(k->ring) : -1;
+}
+
+void audit_kernel_drain(struct audit_kernel *k, struct audit_log *l)
+{
+	if (!k || !k->ring)
+		return;
+	k->log = l;
+	ring_buffer__consume(k->ring);
+}
+
+void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_t *lost)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	_cleanup_free_ struct audit_stats *s = NULL;
+
+	*events = *lost = 0;
+	if (!k || k->stats_fd < 0 || ncpu <= 0)
+		return;
+	s = xcalloc((size_t)ncpu, sizeof(*s));
+	if (bpf_map_lookup_elem(k->stats_fd, &k->cgid, s) < 0)
+		return;
+	for (int i = 0; i < ncpu; i++) {
+		*events += s[i].events;
+		*lost += s[i].lost;
+	}
+}
+
+void audit_kernel_stop(struct audit_kernel *k)
+{
+	if (!k)
+		return;
+	if (k->scopes_fd >= 0) {
+		int lock = bpf_load_lock(NULL);
+
+		bpf_map_delete_elem(k->scopes_fd, &k->cgid);
+		sync_links(k, NULL);
+		if (lock >= 0)
+			close(lock);
+	}
+	if (k->stats_fd >= 0)
+		bpf_map_delete_elem(k->stats_fd, &k->cgid);
+	if (k->events_fd >= 0)
+		bpf_map_delete_elem(k->events_fd, &k->cgid);
+	ring_buffer__free(k->ring);
+	int fds[] = { k->scopes_fd, k->stats_fd, k->events_fd, k->ring_fd };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(k->dir);
+	free(k);
+}

@@ -1,0 +1,222 @@
+/* nucleus seccomp trace | generate */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <jansson.h>
+#include <nucleus/cli.h>
+#include <nucleus/container.h>
+#include <nucleus/resources.h>
+#include <nucleus/security.h>
+
+static const char seccomp_help[] =
+	"Usage: nucleus seccomp COMMAND\n"
+	"\n"
+	"Commands:\n"
+	"  trace [-o FILE] [--follow] CONTAINER\n"
+	"        Record every syscall a running container makes, from now until Ctrl-C or\n"
+	"        its exit, and write them as NDJSON (one line per syscall, with counts)\n"
+	"  generate TRACE... [-o OUT] [--default-action errno|kill]\n"
+	"        Merge traces into a minimal OCI seccomp profile for --seccomp-profile\n"
+	"\n"
+	"The workflow: record (nucleus run --seccomp-mode trace --seccomp-log t.ndjson, or\n"
+	"nucleus seccomp trace), generate, review, pin its SHA-256, enforce with\n"
+	"--seccomp-profile FILE --seccomp-profile-sha256 HEX. See docs/seccomp.md.\n";
+
+static void print_live(const struct sc_trace_entry *e, void *arg)
+{
+	(void)arg;
+	printf("%-7s %-24s (pid %u %s)\n", sc_trace_abi_name(e->abi), e->name, e->pid, e->comm);
+	fflush(stdout);
+}
+
+static int trace_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct container_state st = { 0 };
+	struct cgroup_host host;
+	struct cgroup cg;
+	struct sc_trace *t = NULL;
+	struct sc_trace_entry *e = NULL;
+	struct sc_trace_stats stats;
+	struct nerr err = { 0 };
+	const char *output = NULL;
+	bool follow = false;
+	sigset_t mask;
+	FILE *out = stdout;
+	size_t n = 0;
+	int c, sfd = -1, pidfd = -1, ep = -1, status = EXIT_RUNTIME;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case 'f': follow = true; break;
+		case 'h': fputs(seccomp_help, stdout); return 0;
+		case ':': return cli_usage_error("seccomp trace", "flag `%s` needs a value", argv[optind - 1]);
+		default: return cli_usage_error("seccomp trace", "unknown flag `%s`", argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("seccomp trace", "give exactly one container");
+	if (cli_lookup(argv[optind], &st) < 0)
+		return EXIT_NO_CONTAINER;
+	if (st.status != STATUS_RUNNING || !state_pid_alive(&st)) {
+		fprintf(stderr, "nucleus: container %s is not running\n", st.name);
+		container_state_free(&st);
+		return 1;
+	}
+	if (output && !(out = fopen(output, "we"))) {
+		fprintf(stderr, "nucleus: seccomp trace: open `%s`: %s\n", output, strerror(errno));
+		container_state_free(&st);
+		return EXIT_RUNTIME;
+	}
+	if (cgroup_host_detect(&host, &err) < 0 || cgroup_open(&cg, &host, st.id, &err) < 0 || cg.v2_fd < 0) {
+		fprintf(stderr, "nucleus: seccomp trace: the container has no cgroup v2 directory: %s\n", err.msg);
+		goto done;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sc_trace_start(cg.id, cgroup_v2_level(&host), false, 0, &t, &err) < 0) {
+		fprintf(stderr, "nucleus: seccomp trace: %s\n", err.msg);
+		goto done;
+	}
+	fprintf(stderr, "nucleus: tracing %s; Ctrl-C to stop\n", st.name);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	{
+		int fds[] = { sfd, pidfd, sc_trace_events_fd(t) };
+		for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+			if (fds[i] >= 0)
+				epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+		}
+	}
+	for (bool stop = false; !stop;) {
+		struct epoll_event evs[4];
+		int k = epoll_wait(ep, evs, 4, -1);
+
+		if (k < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < k; i++) {
+			if (evs[i].data.fd == sfd || evs[i].data.fd == pidfd)
+				stop = true;
+			else
+				sc_trace_drain(t, follow ? print_live : NULL, NULL);
+		}
+	}
+	sc_trace_drain(t, follow ? print_live : NULL, NULL);
+	if (sc_trace_collect(t, &e, &n, &stats, &err) < 0) {
+		fprintf(stderr, "nucleus: seccomp trace: %s\n", err.msg);
+		goto done;
+	}
+	if (follow && out == stdout)
+		printf("\n");
+	sc_trace_write_ndjson(e, n, out);
+	fprintf(stderr, "nucleus: %zu syscalls recorded%s%s\n", n, output ? " in " : "", output ? output : "");
+	if (stats.events_lost)
+		fprintf(stderr, "nucleus: %llu live events lost (ring buffer full); the recorded set is complete\n",
+			(unsigned long long)stats.events_lost);
+	status = 0;
+done:
+	sc_trace_entries_free(e, n);
+	sc_trace_stop(t);
+	if (out && out != stdout)
+		fclose(out);
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	container_state_free(&st);
+	return status;
+}
+
+static int generate_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "base", required_argument, NULL, 'b' },
+		{ "default-action", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_trace_set *set = xcalloc(1, sizeof(*set));
+	struct nerr err = { 0 };
+	const char *output = NULL, *base = NULL;
+	bool kill_default = false;
+	json_t *prof = NULL;
+	int c, status = EXIT_RUNTIME;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case 'b': base = optarg; break;
+		case 'a':
+			if (!strcmp(optarg, "kill"))
+				kill_default = true;
+			else if (strcmp(optarg, "errno")) {
+				free(set);
+				return cli_usage_error("seccomp generate", "--default-action must be errno or kill");
+			}
+			break;
+		case 'h': fputs(seccomp_help, stdout); free(set); return 0;
+		case ':': free(set); return cli_usage_error("seccomp generate", "flag `%s` needs a value", argv[optind - 1]);
+		default: free(set); return cli_usage_error("seccomp generate", "unknown flag `%s`", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		free(set);
+		return cli_usage_error("seccomp generate", "give at least one trace");
+	}
+	for (int i = optind; i < argc; i++)
+		if (sc_trace_read_ndjson(argv[i], set, &err) < 0) {
+			fprintf(stderr, "nucleus: %s\n", err.msg);
+			goto done;
+		}
+	if (base) {
+		fprintf(stderr, "nucleus: seccomp generate: --base is not available in this build\n");
+		goto done;
+	}
+	if (sc_generate(set, kill_default, &prof, &err) < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+		goto done;
+	}
+	if (output ? json_dump_file(prof, output, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0
+		   : json_dumpf(prof, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+		fprintf(stderr, "nucleus: write `%s`: %s\n", output ? output : "stdout", strerror(errno));
+		goto done;
+	}
+	if (!output)
+		putchar('\n');
+	status = 0;
+done:
+	json_decref(prof);
+	free(set);
+	return status;
+}
+
+int cmd_seccomp(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(seccomp_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_RUNTIME : 0;
+	}
+	if (!strcmp(argv[1], "trace"))
+		return trace_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "generate"))
+		return generate_cmd(argc - 1, argv + 1);
+	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate)", argv[1]);
+}

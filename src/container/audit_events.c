@@ -1,0 +1,109 @@
+/* The runtime's own audit events: the source header, lifecycle, and the
+ * security setup the workload gets. */
+#include <errno.h>
+#include <string.h>
+#include <jansson.h>
+#include <nucleus/audit.h>
+#include "internal.h"
+
+static json_t *cap_names(uint64_t mask)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < 64; i++)
+		if ((mask >> i) & 1)
+			json_array_append_new(a, json_string(capability_name(i)));
+	return a;
+}
+
+static json_t *egress_json(const struct egress_config *e)
+{
+	json_t *allow = json_array(), *dns = json_array(), *tcp = json_array(), *udp = json_array();
+	char buf[80];
+
+	for (size_t i = 0; i < e->nallow; i++) {
+		cidr_format(&e->allow[i], buf, sizeof(buf));
+		json_array_append_new(allow, json_string(buf));
+	}
+	for (size_t i = 0; i < e->ndns; i++) {
+		cidr_format(&e->dns[i], buf, sizeof(buf));
+		*strchr(buf, '/') = '\0';
+		json_array_append_new(dns, json_string(buf));
+	}
+	for (size_t i = 0; i < e->ntcp; i++)
+		json_array_append_new(tcp, json_integer(e->tcp_ports[i]));
+	for (size_t i = 0; i < e->nudp; i++)
+		json_array_append_new(udp, json_integer(e->udp_ports[i]));
+	return json_pack("{s:o,s:o,s:o,s:o,s:s}", "allow", allow, "tcp_ports", tcp, "udp_ports", udp,
+			 "dns", dns, "default", "deny");
+}
+
+int audit_container_begin(struct audit_log **out, const struct container_config *cfg,
+			  const struct container_state *st, const struct audit_kernel *k,
+			  const struct sc_program *seccomp, struct nerr *err)
+{
+	struct audit_log *l;
+	json_t *argv = json_array(), *env_keys = json_array();
+	int r;
+
+	if ((r = audit_log_open(st->id, st->name, st->audit_path, &l, err)) < 0)
+		return r;
+	audit_log_secrets_from_env(l, cfg->env);
+	/* the first line says where kernel events come from, and why */
+	audit_log_event(l, st->created_ns, "audit", "runtime", -1, -1, NULL,
+			json_pack("{s:s,s:s}", "source", k ? audit_kernel_source(k) : "none",
+				  "reason", k ? audit_kernel_reason(k) : "no kernel source"));
+	for (size_t i = 0; cfg->argv && cfg->argv[i]; i++)
+		json_array_append_new(argv, json_string(cfg->argv[i]));
+	/* names only: values may be secrets */
+	for (size_t i = 0; cfg->env && cfg->env[i]; i++) {
+		size_t n = strcspn(cfg->env[i], "=");
+		json_array_append_new(env_keys, json_stringn(cfg->env[i], n));
+	}
+	audit_log_event(l, st->created_ns, "create", "runtime", -1, -1, NULL,
+			json_pack("{s:o,s:o,s:s,s:s,s:b,s:I,s:I}", "command", argv, "env", env_keys,
+				  "hostname", st->hostname, "cgroup_layout", st->cgroup_layout,
+				  "rootless", cfg->rootless, "memory_limit", (json_int_t)cfg->limits.memory_max,
+				  "pids_limit", (json_int_t)cfg->limits.pids_max));
+	audit_log_event(l, 0, "capabilities", "runtime", -1, -1, NULL,
+			json_pack("{s:o,s:o,s:o,s:o,s:o}", "bounding", cap_names(cfg->caps.bounding),
+				  "permitted", cap_names(cfg->caps.permitted),
+				  "effective", cap_names(cfg->caps.effective),
+				  "inheritable", cap_names(cfg->caps.inheritable),
+				  "ambient", cap_names(cfg->caps.ambient)));
+	audit_log_event(l, 0, "seccomp", "runtime", -1, -1, NULL,
+			json_pack("{s:s,s:s,s:i,s:b}", "profile",
+				  cfg->seccomp_trace ? "allow-all (trace mode)" :
+				  cfg->seccomp_profile ? cfg->seccomp_profile : "builtin-default",
+				  "filter_sha256", seccomp->key, "instructions", seccomp->len,
+				  "from_cache", seccomp->from_cache));
+	audit_log_event(l, 0, "landlock", "runtime", -1, -1, NULL,
+			json_pack("{s:i,s:s,s:i}", "abi", landlock_abi(),
+				  "rules", cfg->landlock ? cfg->landlock_policy : "default",
+				  "paths", cfg->landlock ? (int)cfg->landlock->nrules : -1));
+	if (cfg->egress.enabled)
+		audit_log_event(l, 0, "egress", "runtime", -1, -1, NULL, egress_json(&cfg->egress));
+	*out = l;
+	return 0;
+}
+
+void audit_container_started(struct audit_log *l, const struct container_state *st)
+{
+	audit_log_event(l, st->started_ns, "start", "runtime", -1, -1, NULL,
+			json_pack("{s:i}", "host_pid", st->pid));
+}
+
+void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k)
+{
+	uint64_t events = 0, lost = 0;
+
+	audit_kernel_counts(k, &events, &lost);
+	if (lost)
+		audit_log_event(l, 0, "audit_lost", "runtime", -1, -1, NULL,
+				json_pack("{s:I,s:I}", "events", (json_int_t)events, "lost", (json_int_t)lost));
+	if (st->oom_killed)
+		audit_log_event(l, st->finished_ns, "oom", "runtime", -1, -1, NULL,
+				json_pack("{s:I}", "memory_limit", (json_int_t)st->memory_limit));
+	audit_log_event(l, st->finished_ns, "exit", "runtime", -1, -1, NULL,
+			json_pack("{s:i,s:b}", "status", st->exit_code, "signaled", st->exit_code > 128));
+}

@@ -1,0 +1,169 @@
+# Audit: kernel events from the active source, lifecycle in order, tail.
+
+audit_json() { # NAME [TYPE...]: the container's events as JSON lines
+	local name=$1 t args=()
+	shift
+	for t in "$@"; do args+=(--type "$t"); done
+	"$NUCLEUS" audit tail --json "${args[@]}" "$name"
+}
+
+# Which source this kernel gives: lsm where BPF-LSM runs, tracepoint otherwise.
+expected_source() {
+	"$NUCLEUS" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"]["source"])' 2>/dev/null ||
+		echo tracepoint
+}
+
+test_audit_exec_connect_open_events() {
+	local out src
+	src=$(expected_source)
+	"$NUCLEUS" run -d --audit --name aud-$$ -- /bin/sh -c \
+		"$PROBE exit 0; cat /proc/sys/kernel/hostname >/dev/null; python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((\"127.0.0.1\", 5353))'; sleep 2" >/dev/null || fail "start"
+	rm_on_exit aud-$$
+	wait_for sh -c "'$NUCLEUS' audit tail --json aud-$$ | grep -q '\"type\":\"connect\"'" || fail "no connect event"
+	out=$(audit_json aud-$$ exec)
+	assert_contains "$out" "\"filename\":\"$PROBE\"" "exec filename"
+	assert_contains "$out" "\"argv\":[\"$PROBE\",\"exit\",\"0\"]" "exec argv"
+	assert_contains "$out" "\"source\":\"$src\"" "source $src"
+	assert_contains "$out" "\"name\":\"aud-$$\"" "container name"
+	out=$(audit_json aud-$$ connect)
+	assert_contains "$out" "\"address\":\"127.0.0.1\",\"port\":5353" "connect destination"
+	assert_contains "$out" "\"comm\":\"python3\"" "comm"
+	out=$(audit_json aud-$$ open)
+	assert_contains "$out" "/proc/sys/kernel/hostname" "a sensitive open"
+	# pids as the container sees them: the shell is pid 1
+	assert_contains "$(audit_json aud-$$ exec | head -1)" "\"pid\":1," "pid inside the container"
+}
+
+test_audit_mount_and_ptrace_attempts() {
+	local out prof
+	# the default seccomp filter stops mount and ptrace before any LSM hook or
+	# tracepoint; with an allow-all filter (trace mode) the attempts reach them
+	"$NUCLEUS" run -d --audit --name audm-$$ --seccomp-mode trace --seccomp-log /dev/null -- /bin/sh -c \
+		"$PROBE syscall mount; $PROBE syscall ptrace; $PROBE syscall bpf; sleep 1" >/dev/null || fail "start"
+	rm_on_exit audm-$$
+	wait_for sh -c "'$NUCLEUS' audit tail --json audm-$$ | grep -q '\"type\":\"bpf\"'" || fail "no bpf event"
+	out=$(audit_json audm-$$ mount ptrace bpf)
+	assert_contains "$out" "\"type\":\"mount\"" "mount attempt"
+	assert_contains "$out" "\"fstype\":\"tmpfs\"" "mount details"
+	assert_contains "$out" "\"type\":\"ptrace\"" "ptrace attempt"
+	assert_contains "$out" "\"type\":\"bpf\"" "bpf attempt"
+}
+
+test_audit_outside_process_not_recorded() {
+	local n
+	cp "$PROBE" /tmp/probe-twin-$$
+	"$NUCLEUS" run -d --audit --name audo-$$ -- "$PROBE" sleep 2 >/dev/null || fail "start"
+	rm_on_exit audo-$$
+	for i in 1 2 3; do /tmp/probe-twin-$$ exit 0; done
+	/tmp/probe-twin-$$ read /proc/sys/kernel/hostname >/dev/null
+	sleep 0.3
+	n=$(audit_json audo-$$ exec open | grep -c probe-twin)
+	assert_eq "$n" 0 "a host process with the same name"
+	rm -f /tmp/probe-twin-$$
+}
+
+test_audit_lifecycle_in_order() {
+	local types
+	"$NUCLEUS" run -d --audit --name audl-$$ -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit audl-$$
+	"$NUCLEUS" stop -t 1 audl-$$ >/dev/null
+	"$NUCLEUS" rm audl-$$ >/dev/null
+	types=$("$NUCLEUS" audit tail --json audl-$$ | python3 -c '
+import json, sys
+print(" ".join(json.loads(l)["type"] for l in sys.stdin if json.loads(l)["source"] == "runtime"))')
+	assert_eq "$types" "audit create capabilities seccomp landlock start stop exit rm" "lifecycle order"
+}
+
+test_audit_header_names_the_source() {
+	local first
+	"$NUCLEUS" run --audit --name audh-$$ -d -- "$PROBE" sleep 1 >/dev/null || fail "start"
+	rm_on_exit audh-$$
+	first=$("$NUCLEUS" audit tail --json audh-$$ | head -1)
+	assert_contains "$first" "\"type\":\"audit\"" "first line"
+	assert_contains "$first" "\"source\":\"$(expected_source)\"" "names the source"
+	assert_contains "$first" "\"reason\":" "says why"
+}
+
+test_audit_secrets_redacted() {
+	local out
+	API_TOKEN=s3cr3t-value-123 "$NUCLEUS" run --audit --name audr-$$ -e API_TOKEN -e PLAIN=visible-value \
+		-d -- /bin/sh -c 'sleep 0.2; /bin/echo s3cr3t-value-123 visible-value' >/dev/null || fail "start"
+	rm_on_exit audr-$$
+	sleep 1
+	out=$("$NUCLEUS" audit tail --json audr-$$)
+	assert_not_contains "$out" "s3cr3t-value-123" "the secret's value"
+	assert_contains "$out" "***" "redacted in argv"
+	assert_contains "$out" "visible-value" "ordinary values stay"
+	assert_not_contains "$(grep audr-$$ /var/log/nucleus/audit.jsonl)" "s3cr3t-value-123" "host log too"
+}
+
+test_audit_egress_denials() {
+	local out
+	# the container's netns has only lo: nothing could leave it even if allowed
+	"$NUCLEUS" run --audit --name aude-$$ -d --egress-allow 10.0.0.0/8 -- python3 -c '
+import socket, time
+try: socket.socket().connect(("192.0.2.1", 443))
+except OSError: pass
+time.sleep(1)' >/dev/null 2>&1 || fail "start"
+	rm_on_exit aude-$$
+	wait_for sh -c "'$NUCLEUS' audit tail --json aude-$$ | grep -q egress_denied" || fail "no event"
+	out=$(audit_json aude-$$ egress_denied egress)
+	assert_contains "$out" "\"address\":\"192.0.2.1\",\"port\":443" "denied destination"
+	assert_contains "$out" "\"allow\":[\"10.0.0.0/8\"]" "the policy at setup"
+}
+
+test_audit_ten_thousand_execs_no_drops() {
+	local n
+	"$NUCLEUS" run --audit --name aud10k-$$ -d -- /bin/sh -c \
+		'i=0; while [ $i -lt 10000 ]; do /bin/true; i=$((i+1)); done' >/dev/null || fail "start"
+	rm_on_exit aud10k-$$
+	wait_for_long() { local i; for i in $(seq 1 1200); do "$@" && return 0; sleep 0.1; done; return 1; }
+	wait_for_long sh -c "'$NUCLEUS' audit tail --json --type exit aud10k-$$ | grep -q exit" || fail "did not finish"
+	n=$(audit_json aud10k-$$ exec | grep -c '"filename":"/bin/true"')
+	assert_eq "$n" 10000 "one exec event per exec"
+	assert_eq "$(audit_json aud10k-$$ audit_lost)" "" "no drops"
+}
+
+test_audit_tiny_ring_drops_reported() {
+	local out
+	# 2,000 sensitive opens in a few milliseconds into a 4 KiB ring (six events)
+	NUCLEUS_RING_BYTES=4096 "$NUCLEUS" run --audit --name audt-$$ -d -- "$PROBE" opens 2000 /proc/sys/kernel/hostname \
+		>/dev/null || fail "start"
+	rm_on_exit audt-$$
+	wait_for sh -c "'$NUCLEUS' audit tail --json --type exit audt-$$ | grep -q exit" || fail "did not finish"
+	out=$(audit_json audt-$$ audit_lost)
+	assert_contains "$out" "\"lost\":" "drops counted and written to the log"
+	local lost got
+	lost=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["lost"])')
+	got=$(audit_json audt-$$ open | grep -c hostname)
+	assert_eq "$((lost + got))" 2000 "every event either arrived or was counted as lost"
+}
+
+test_audit_tail_follow_sees_new_events() {
+	local pid f
+	f=$(mktemp)
+	"$NUCLEUS" run --audit --name audf-$$ -d -- /bin/sh -c "sleep 1; $PROBE exit 0; sleep 1" >/dev/null || fail "start"
+	rm_on_exit audf-$$
+	"$NUCLEUS" audit tail -f --json audf-$$ >"$f" &
+	pid=$!
+	wait_for grep -q "\"filename\":\"$PROBE\"" "$f" || fail "tail -f did not see the exec: $(cat "$f")"
+	wait $pid   # ends when the container does
+	assert_contains "$(cat "$f")" "\"type\":\"exit\"" "tail -f runs to the exit"
+	rm -f "$f"
+}
+
+test_audit_tail_stable_output_and_errors() {
+	local a b
+	"$NUCLEUS" run --audit --name auds-$$ -- "$PROBE" exit 0 || fail "run"
+	# a foreground container is gone, its events remain in the host log
+	a=$("$NUCLEUS" audit tail --type exec auds-$$)
+	b=$("$NUCLEUS" audit tail --type exec auds-$$)
+	assert_eq "$a" "$b" "the same output twice"
+	assert_contains "$a" "exec" "human form"
+	assert_contains "$("$NUCLEUS" audit tail auds-$$ -n 1 --json)" "\"type\":\"exit\"" "-n 1 is the last"
+	assert_status 1 "$NUCLEUS" audit tail never-existed-$$
+	"$NUCLEUS" run -d --name auno-$$ -- "$PROBE" sleep 5 >/dev/null
+	rm_on_exit auno-$$
+	assert_contains "$("$NUCLEUS" audit tail auno-$$ 2>&1)" "has no audit data" "not audited"
+	assert_status 125 "$NUCLEUS" audit tail --since yesterday auds-$$
+}
