@@ -4,7 +4,14 @@
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SHARED=${SHARED_DATA:-$ROOT/../shared/data}
+SHARED=${SHARED_DATA:-}
+if [ -z "$SHARED" ]; then
+	for d in "$ROOT/../shared/data" /work/shared/data; do
+		[ -d "$d" ] && { SHARED=$d; break; }
+	done
+fi
+export SHARED_DATA=${SHARED:-$ROOT/../shared/data}
+SHARED=$SHARED_DATA
 pass=0 failed=0
 
 for t in "$BUILD"/tests/test_*; do

@@ -110,6 +110,8 @@ struct container_state {
 	enum context_mode context_mode;
 	char seccomp_key[65];
 	unsigned seccomp_flags;
+	char *seccomp_profile;       /* absolute path of --seccomp-profile; NULL: built-in */
+	bool seccomp_trace;          /* the allow-all filter of trace mode */
 	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
 	char cgroup_layout[16];
 	bool egress;                 /* an egress policy is attached */
@@ -125,6 +127,13 @@ struct container_state {
 };
 
 void container_state_free(struct container_state *s);
+/* The seccomp filter a container gets: the allow-all filter of trace mode,
+ * an OCI/Docker profile (its SHA-256 checked on the bytes compiled against
+ * `pin_sha256` when given), or the built-in default. Unknown syscall names
+ * are warned about once when `warn`. */
+int container_seccomp_prepare(bool trace, const char *profile, const char *pin_sha256,
+			      uint64_t bounding, unsigned flags, bool warn,
+			      struct sc_program *out, struct nerr *err);
 int state_path(const char *id, const char *file, char *buf, size_t len);
 /* Write state.json atomically (temp file, fsync, rename). */
 int state_write(const struct container_state *s, struct nerr *err);

@@ -251,9 +251,16 @@ bool sc_trace_set_has(const struct sc_trace_set *s, unsigned abi, unsigned nr);
 /* Merge an NDJSON trace into the set. */
 int sc_trace_read_ndjson(const char *path, struct sc_trace_set *s, struct nerr *err);
 /* A minimal OCI profile allowing exactly the set (and execve, which the
- * runtime needs to start the workload under the filter). */
+ * runtime needs to start the workload under the filter). With a resolved
+ * `base` profile: a name the base allows outright is allowed, a name the
+ * base governs by argument conditions (or answers with its own errno) keeps
+ * those rules, and a name the base denies stays denied and is listed in
+ * `denied` (may be NULL; free with strv_free). */
 struct json_t;
-int sc_generate(const struct sc_trace_set *s, bool kill_default, struct json_t **out, struct nerr *err);
+/* A resolved profile as OCI JSON (`nucleus seccomp default`). */
+struct json_t *sc_profile_to_oci(const struct sc_profile *p);
+int sc_generate(const struct sc_trace_set *s, const struct sc_profile *base, bool kill_default,
+		struct json_t **out, char ***denied, struct nerr *err);
 
 /* Under an egress policy: refuse socket(AF_PACKET), which no cgroup BPF
  * hook sees. Stacked on the main filter (after no_new_privs). */

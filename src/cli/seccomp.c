@@ -19,8 +19,12 @@ static const char seccomp_help[] =
 	"  trace [-o FILE] [--follow] CONTAINER\n"
 	"        Record every syscall a running container makes, from now until Ctrl-C or\n"
 	"        its exit, and write them as NDJSON (one line per syscall, with counts)\n"
-	"  generate TRACE... [-o OUT] [--default-action errno|kill]\n"
-	"        Merge traces into a minimal OCI seccomp profile for --seccomp-profile\n"
+	"  generate TRACE... [-o OUT] [--base PROFILE] [--default-action errno|kill]\n"
+	"        Merge traces into a minimal OCI seccomp profile for --seccomp-profile;\n"
+	"        with --base, keep the base's argument rules and never allow what it\n"
+	"        denies (the base is resolved as for a container without capabilities)\n"
+	"  default [-o FILE]\n"
+	"        Print the built-in profile (what runs without --seccomp-profile) as OCI JSON\n"
 	"\n"
 	"The workflow: record (nucleus run --seccomp-mode trace --seccomp-log t.ndjson, or\n"
 	"nucleus seccomp trace), generate, review, pin its SHA-256, enforce with\n"
@@ -156,6 +160,9 @@ static int generate_cmd(int argc, char **argv)
 	const char *output = NULL, *base = NULL;
 	bool kill_default = false;
 	json_t *prof = NULL;
+	struct sc_profile base_prof = { 0 };
+	bool have_base = false;
+	char **denied = NULL;
 	int c, status = EXIT_RUNTIME;
 
 	optind = 0;
@@ -187,12 +194,27 @@ static int generate_cmd(int argc, char **argv)
 			goto done;
 		}
 	if (base) {
-		fprintf(stderr, "nucleus: seccomp generate: --base is not available in this build\n");
-		goto done;
+		/* resolved as for a container without capabilities (the default) */
+		struct sc_context ctx = { .bounding = 0 };
+
+		if (sc_profile_load_oci_file(base, &ctx, &base_prof, &err) < 0) {
+			fprintf(stderr, "nucleus: %s\n", err.msg);
+			goto done;
+		}
+		have_base = true;
 	}
-	if (sc_generate(set, kill_default, &prof, &err) < 0) {
+	if (sc_generate(set, have_base ? &base_prof : NULL, kill_default, &prof, &denied, &err) < 0) {
 		fprintf(stderr, "nucleus: %s\n", err.msg);
 		goto done;
+	}
+	if (denied) {
+		size_t n = strv_len(denied);
+
+		fprintf(stderr, "nucleus: warning: %zu recorded syscall%s denied by the base profile, left denied:",
+			n, n == 1 ? "" : "s");
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", denied[i]);
+		fputc('\n', stderr);
 	}
 	if (output ? json_dump_file(prof, output, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0
 		   : json_dumpf(prof, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
@@ -204,8 +226,54 @@ static int generate_cmd(int argc, char **argv)
 	status = 0;
 done:
 	json_decref(prof);
+	if (have_base)
+		sc_profile_free(&base_prof);
+	strv_free(denied);
 	free(set);
 	return status;
+}
+
+/* The built-in profile as an OCI profile: to review, or to start from. */
+static int default_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_profile p;
+	struct nerr err = { 0 };
+	const char *output = NULL;
+	json_t *j;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case 'h': fputs(seccomp_help, stdout); return 0;
+		case ':': return cli_usage_error("seccomp default", "flag `%s` needs a value", argv[optind - 1]);
+		default: return cli_usage_error("seccomp default", "unknown flag `%s`", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("seccomp default", "takes no arguments");
+	if (sc_profile_builtin_default(&p, &err) < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	j = sc_profile_to_oci(&p);
+	sc_profile_free(&p);
+	r = output ? json_dump_file(j, output, JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+		   : json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (r < 0) {
+		fprintf(stderr, "nucleus: write `%s`: %s\n", output ? output : "stdout", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (!output)
+		putchar('\n');
+	return 0;
 }
 
 int cmd_seccomp(int argc, char **argv)
@@ -218,5 +286,7 @@ int cmd_seccomp(int argc, char **argv)
 		return trace_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "generate"))
 		return generate_cmd(argc - 1, argv + 1);
-	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate)", argv[1]);
+	if (!strcmp(argv[1], "default"))
+		return default_cmd(argc - 1, argv + 1);
+	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default)", argv[1]);
 }

@@ -169,11 +169,16 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		goto out;
 	}
 	/* The same filter the workload got, by its cache key. */
-	if ((rc = sc_program_prepare_builtin(st->seccomp_flags, &at.seccomp, err)) < 0)
+	if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
+					    st->seccomp_flags, false, &at.seccomp, err)) < 0)
 		goto out;
 	if (strcmp(at.seccomp.key, st->seccomp_key)) {
-		rc = nerr_set(err, 0, "the seccomp filter of %s is not the one this nucleus builds; "
-				  "refusing to attach with a different one", st->name);
+		if (st->seccomp_profile)
+			rc = nerr_set(err, 0, "seccomp profile `%s` changed since %s started; "
+					  "refusing to attach with a different filter", st->seccomp_profile, st->name);
+		else
+			rc = nerr_set(err, 0, "the seccomp filter of %s is not the one this nucleus builds; "
+					  "refusing to attach with a different one", st->name);
 		goto out;
 	}
 	if (st->landlock)

@@ -172,6 +172,8 @@ static void cleanup(struct run *r)
 	free(r->staging);
 	free(r->state_dir);
 	free(r->context_path);
+	free(r->st.seccomp_profile);
+	r->st.seccomp_profile = NULL;
 	sc_program_free(&r->seccomp);
 	if (r->mask_set)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
@@ -457,13 +459,14 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 			rc = nerr_set(err, errno, "--seccomp-log `%s`", cfg->seccomp_log);
 			goto out;
 		}
-		struct sc_profile all;
-		sc_profile_allow_all(&all, err);
-		rc = sc_program_prepare(&all, 0, &r.seccomp, err);
-		sc_profile_free(&all);
-	} else {
-		rc = sc_program_prepare_builtin(0, &r.seccomp, err);
 	}
+	if (cfg->seccomp_profile && !(r.st.seccomp_profile = realpath(cfg->seccomp_profile, NULL))) {
+		rc = nerr_set(err, errno, "seccomp profile `%s`", cfg->seccomp_profile);
+		goto out;
+	}
+	r.st.seccomp_trace = cfg->seccomp_trace;
+	rc = container_seccomp_prepare(cfg->seccomp_trace, r.st.seccomp_profile, cfg->seccomp_profile_sha256,
+				       cfg->caps.bounding, 0, true, &r.seccomp, err);
 	if (rc < 0)
 		goto out;
 	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);

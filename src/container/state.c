@@ -32,6 +32,8 @@ void container_state_free(struct container_state *s)
 {
 	strv_free(s->argv);
 	s->argv = NULL;
+	free(s->seccomp_profile);
+	s->seccomp_profile = NULL;
 	if (s->landlock) {
 		landlock_spec_free(s->landlock);
 		free(s->landlock);
@@ -127,6 +129,8 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "context_mode", json_string(s->context_mode == CONTEXT_BIND ? "bind" : "copy"));
 	json_object_set_new(o, "seccomp_key", json_string(s->seccomp_key));
 	json_object_set_new(o, "seccomp_flags", json_integer(s->seccomp_flags));
+	json_object_set_new(o, "seccomp_profile", s->seccomp_profile ? json_string(s->seccomp_profile) : json_null());
+	json_object_set_new(o, "seccomp_trace", json_boolean(s->seccomp_trace));
 	json_object_set_new(o, "memory_limit", json_integer((json_int_t)s->memory_limit));
 	json_object_set_new(o, "pids_limit", json_integer((json_int_t)s->pids_limit));
 	json_object_set_new(o, "cpu_quota_us", json_integer((json_int_t)s->cpu_quota_us));
@@ -194,6 +198,9 @@ static void from_json(json_t *o, struct container_state *s)
 	s->context_mode = !strcmp(buf, "bind") ? CONTEXT_BIND : CONTEXT_COPY;
 	get_str(o, "seccomp_key", s->seccomp_key, sizeof(s->seccomp_key));
 	s->seccomp_flags = (unsigned)get_u64(o, "seccomp_flags");
+	if (json_is_string(json_object_get(o, "seccomp_profile")))
+		s->seccomp_profile = xstrdup(json_string_value(json_object_get(o, "seccomp_profile")));
+	s->seccomp_trace = json_is_true(json_object_get(o, "seccomp_trace"));
 	s->memory_limit = get_u64(o, "memory_limit");
 	s->pids_limit = get_u64(o, "pids_limit");
 	s->cpu_quota_us = get_u64(o, "cpu_quota_us");

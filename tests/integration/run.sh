@@ -8,7 +8,14 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export NUCLEUS=$(cd "$ROOT" && readlink -f "$BUILD/nucleus")
 export PROBE=/usr/local/lib/nucleus-test/probe
 export NUCLEUS_TEST_BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
-export SHARED_DATA=$(cd "$ROOT/.." && pwd)/shared/data
+# The shared test data (Docker's seccomp profile, toml-test) next to the
+# checkout, or where this machine keeps it.
+if [ -z "${SHARED_DATA:-}" ]; then
+	for d in "$ROOT/../shared/data" /work/shared/data; do
+		[ -d "$d" ] && { SHARED_DATA=$(cd "$d" && pwd); break; }
+	done
+fi
+export SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
 FILTER=${TESTS:-}
 
 if [ "$(id -u)" != 0 ]; then

@@ -164,3 +164,48 @@ test_trace_flag_errors() {
 	assert_status 1 "$NUCLEUS" seccomp trace no-such-$$
 	assert_eq "$(leftovers)" "" "nothing created"
 }
+
+# trace -> generate -> enforce on a real workload; then the same workload
+# plus one call the trace never saw, which the generated profile refuses.
+round_trip() { # name workload extra-workload extra-syscall expected-output refusal-marker
+	local log prof out
+	log=$(mktemp) prof=$(mktemp --suffix=.json)
+	out=$("$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- sh -c "$2" 2>/dev/null) || fail "$1: traced run"
+	assert_contains "$out" "$5" "$1: traced output"
+	trace_names "$log" | grep -qx "$4" && fail "$1: $4 was traced; pick another extra call"
+	"$NUCLEUS" seccomp generate "$log" -o "$prof" || fail "$1: generate"
+	out=$("$NUCLEUS" run --seccomp-profile "$prof" -- sh -c "$2" 2>&1) || fail "$1: enforced run: $out"
+	assert_contains "$out" "$5" "$1: enforced output"
+	out=$("$NUCLEUS" run --seccomp-profile "$prof" -- sh -c "$3" 2>&1)
+	assert_contains "$out" "$6" "$1: $4 refused under the generated profile"
+	rm -f "$log" "$prof"
+}
+
+test_trace_round_trip_python_files_and_sockets() {
+	local py='python3 -c "
+import os, socket, threading
+with open(\"/tmp/f\", \"w\") as f: f.write(\"x\" * 4096)
+with open(\"/tmp/f\") as f: n = len(f.read())
+os.rename(\"/tmp/f\", \"/tmp/g\"); os.unlink(\"/tmp/g\")
+srv = socket.socket(); srv.bind((\"127.0.0.1\", 0)); srv.listen()
+def serve():
+    c, _ = srv.accept(); c.sendall(c.recv(100).upper()); c.close()
+t = threading.Thread(target=serve); t.start()
+cl = socket.create_connection(srv.getsockname()); cl.sendall(b\"ping\")
+print(\"io\", n, cl.recv(100).decode()); t.join()
+"'
+	local extra="$py"'
+python3 -c "
+import os
+try:
+    os.getpriority(os.PRIO_PROCESS, 0); print(\"allowed\")
+except PermissionError: print(\"refused\")
+"'
+	round_trip python "$py" "$extra" getpriority "io 4096 PING" refused
+}
+
+test_trace_round_trip_busybox_pipeline() {
+	local bb='busybox seq 1 100 | busybox grep 7 | busybox sort -r | busybox wc -l'
+	# ionice -p 1 asks ioprio_get(2) about pid 1 and reports its error
+	round_trip busybox "$bb" "$bb | busybox ionice -p 1" ioprio_get "19" "ioprio_get: Operation not permitted"
+}
