@@ -105,7 +105,7 @@ bench: all
 	@./tools/deps bench
 	@tools/bench/run $(BUILD)
 
-fuzz:
+fuzz: all
 	@./tools/deps fuzz
 	@tests/fuzz/run.sh $(BUILD) $${FUZZ_SECONDS:-60}
 

@@ -5,6 +5,15 @@
 
 enum log_level log_threshold = LOG_WARN;
 
+/* An error or log line is one line, whatever a user put in a flag value or
+ * a file: control characters become '?'. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			*s = '?';
+}
+
 int nerr_set(struct nerr *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
@@ -19,6 +28,7 @@ int nerr_set(struct nerr *err, int errnum, const char *fmt, ...)
 	va_end(ap);
 	if (errnum && n >= 0 && (size_t)n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
+	one_line(err->msg);
 	err->code = errnum ? errnum : EINVAL;
 	return -err->code;
 }
@@ -35,6 +45,7 @@ int nerr_prefix(struct nerr *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	snprintf(err->msg, sizeof(err->msg), "%s: %s", ctx, old);
+	one_line(err->msg);
 	if (!err->code)
 		err->code = EINVAL;
 	return -err->code;
@@ -72,6 +83,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
+	one_line(line);
 	strcat(line, "\n");
 	/* One write so concurrent writers never interleave within a line. */
 	(void)!write(STDERR_FILENO, line, strlen(line));
