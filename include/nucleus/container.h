@@ -49,6 +49,7 @@ struct container_config {
 	struct egress_config egress;
 	bool audit;                  /* --audit: the audit log and kernel events */
 	bool seccomp_trace;          /* --seccomp-mode trace */
+	bool seccomp_log_denied;     /* --seccomp-log-denied: denials become audit events */
 	const char *seccomp_log;     /* where the trace goes (NDJSON) */
 };
 

@@ -86,8 +86,14 @@ struct sc_program {
 	bool from_cache;
 	unsigned kflags;       /* SECCOMP_FILTER_FLAG_* to install with (from the
 	                        * profile: LOG, SPEC_ALLOW) */
+	unsigned notify_errno; /* SC_FLAG_NOTIFY_DENIED: the errno the supervisor
+	                        * answers a denial with; 0 = no listener */
 };
 #define SC_FLAG_LOG_DENIED 1u  /* SECCOMP_FILTER_FLAG_LOG */
+/* --seccomp-log-denied: a profile whose default action is ERRNO returns
+ * USER_NOTIF instead; the supervisor logs each denial as an audit event and
+ * answers with that errno. A KILL default stays a kill. */
+#define SC_FLAG_NOTIFY_DENIED 2u
 /* Compile a profile, or take the compiled filter from the cache when one
  * exists for the same (profile, arch, libseccomp version, flags). */
 int sc_program_prepare(const struct sc_profile *p, unsigned flags,
@@ -97,7 +103,8 @@ int sc_program_prepare(const struct sc_profile *p, unsigned flags,
 int sc_program_prepare_builtin(unsigned flags, struct sc_program *out, struct nerr *err);
 void sc_program_free(struct sc_program *prog);
 /* Install in the calling thread (after no_new_privs), with prog->kflags plus
- * SECCOMP_FILTER_FLAG_LOG when flags has SC_FLAG_LOG_DENIED. */
+ * SECCOMP_FILTER_FLAG_LOG when flags has SC_FLAG_LOG_DENIED. Returns the
+ * listener fd when the program has notify_errno, else 0. */
 int sc_program_install(const struct sc_program *prog, unsigned flags, struct nerr *err);
 /* Where compiled filters are kept: /var/cache/nucleus/seccomp (root) or
  * $XDG_CACHE_HOME/nucleus/seccomp. NUCLEUS_CACHE_DIR overrides. */

@@ -62,6 +62,8 @@ static const char run_help[] =
 	"                                 built-in one\n"
 	"      --seccomp-profile-sha256 HEX\n"
 	"                                 Refuse the profile unless its SHA-256 is HEX\n"
+	"      --seccomp-log-denied       Write each call the profile denies (its default\n"
+	"                                 errno) to the audit log as seccomp_denied\n"
 	"      --seccomp-mode MODE        enforce (default) or trace: record every syscall\n"
 	"                                 the workload makes (BPF recorder), with an\n"
 	"                                 allow-all filter\n"
@@ -91,7 +93,7 @@ enum {
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
-	OPT_SC_PROFILE, OPT_SC_SHA,
+	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED,
 };
 
 static const struct option run_opts[] = {
@@ -128,6 +130,7 @@ static const struct option run_opts[] = {
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "seccomp-profile", required_argument, NULL, OPT_SC_PROFILE },
 	{ "seccomp-profile-sha256", required_argument, NULL, OPT_SC_SHA },
+	{ "seccomp-log-denied", no_argument, NULL, OPT_SC_LOG_DENIED },
 	{ "caps-policy", required_argument, NULL, OPT_CAPS_POLICY },
 	{ "caps-policy-sha256", required_argument, NULL, OPT_CAPS_SHA },
 	{ "landlock-policy", required_argument, NULL, OPT_LL_POLICY },
@@ -296,6 +299,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_SC_SHA:
 			cfg->seccomp_profile_sha256 = optarg;
+			break;
+		case OPT_SC_LOG_DENIED:
+			cfg->seccomp_log_denied = true;
 			break;
 		case OPT_CAPS_POLICY:
 			cfg->caps_policy = optarg;

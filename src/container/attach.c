@@ -181,6 +181,16 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 					  "refusing to attach with a different one", st->name);
 		goto out;
 	}
+	if (at.seccomp.notify_errno) {
+		/* the same filter, with the denials answered by the kernel with
+		 * the same errno instead of by the container's supervisor (whose
+		 * listener belongs to the workload's filter): as strict, not logged */
+		sc_program_free(&at.seccomp);
+		if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
+						    st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED, false,
+						    &at.seccomp, err)) < 0)
+			goto out;
+	}
 	if (st->landlock)
 		at.landlock = *st->landlock;
 	else

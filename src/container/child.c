@@ -198,8 +198,28 @@ void child_main(struct child_args *a)
 	if (a->cfg->egress.enabled && !a->cfg->egress.allow_raw && sc_install_packet_guard(&err) < 0)
 		fail(a, &err);
 	/* Last: from here on only execve (and reporting its failure) run. */
-	if (sc_program_install(a->seccomp, 0, &err) < 0)
+	if (a->seccomp->notify_errno) {
+		/* --seccomp-log-denied: the listener seccomp(2) returns takes the
+		 * lowest free descriptor; the supervisor is told which, and takes
+		 * it with pidfd_getfd once it exists. Nothing crosses the socket
+		 * after the filter is in force, so a profile that denies sendmsg
+		 * cannot wedge the start. */
+		int next = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+
+		if (next < 0) {
+			nerr_set(&err, errno, "fcntl");
+			fail(a, &err);
+		}
+		close(next);
+		sync_send(a->sync_fd, SYNC_NOTIFY_FD, next, NULL, -1);
+	}
+	r = sc_program_install(a->seccomp, 0, &err);
+	if (r < 0)
 		fail(a, &err);
+	if (r > 0)
+		/* exec only once the supervisor holds the listener (if the profile
+		 * denies recvmsg, that denial was answered by it: the same proof) */
+		(void)wait_for(a, SYNC_NOTIFY_READY);
 
 	r = exec_argv(a->cfg->argv, a->cfg->env, msg, sizeof(msg));
 	sync_send(a->sync_fd, SYNC_EXEC_FAILED, r, msg, -1);

@@ -168,6 +168,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--seccomp-log is only for --seccomp-mode trace");
 	if (c->seccomp_trace && c->mode == MODE_PRODUCTION)
 		return nerr_set(err, 0, "production mode forbids --seccomp-mode trace");
+	if (c->seccomp_trace && c->seccomp_log_denied)
+		return nerr_set(err, 0, "--seccomp-log-denied has nothing to log in trace mode (allow-all)");
 	if (c->seccomp_profile_sha256 && !c->seccomp_profile)
 		return nerr_set(err, 0, "--seccomp-profile-sha256 needs --seccomp-profile");
 	if (c->seccomp_trace && c->seccomp_profile)

@@ -18,6 +18,8 @@ enum sync_type {
 	SYNC_EXEC_FAILED,     /* child -> parent: execve failed (126/127) */
 	SYNC_WARNING,         /* child -> parent: print and go on */
 	SYNC_PID,             /* attach: the workload's host pid */
+	SYNC_NOTIFY_FD,       /* child -> parent: the seccomp listener will be fd `code` */
+	SYNC_NOTIFY_READY,    /* parent -> child: listener taken; exec */
 };
 
 struct sync_msg {
@@ -72,6 +74,20 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 			  const struct sc_program *seccomp, struct nerr *err);
 void audit_container_started(struct audit_log *l, const struct container_state *st);
 void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k);
+
+/* --seccomp-log-denied (seccomp_notify.c). */
+struct sc_notify;
+/* Take fd `remote_fd` of the child once its filter is installed (waits up
+ * to timeout_ms), checking that it is a seccomp listener. */
+int sc_notify_take(pid_t pid, int pidfd, int remote_fd, int timeout_ms, struct nerr *err);
+struct sc_notify *sc_notify_new(int fd, unsigned answer_errno, struct audit_log *log);
+int sc_notify_fd(const struct sc_notify *n);
+/* Quiet: answer without logging (the runtime's own calls before exec). */
+void sc_notify_set_quiet(struct sc_notify *n, bool quiet);
+/* Answer one pending denial (the fd is readable). */
+void sc_notify_ready(void *arg);
+void sc_notify_counts(const struct sc_notify *n, uint64_t *denied, uint64_t *suppressed);
+void sc_notify_free(struct sc_notify *n);
 
 /* -t: relay between the caller's terminal and the container's pty. */
 struct tty_relay *tty_relay_start(int master, struct nerr *err);

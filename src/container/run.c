@@ -2,6 +2,7 @@
  * namespaces, map ids, release it, then forward signals and reap. It
  * stays until the workload ends and cleans up after it. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +44,7 @@ struct run {
 	FILE *trace_log;
 	struct audit_log *audit;
 	struct audit_kernel *audit_kernel;
+	struct sc_notify *notify;
 };
 
 /* Before clone: what the child needs to exist (its staging directory) and
@@ -151,6 +153,8 @@ static void cleanup(struct run *r)
 	r->egress = NULL;
 	audit_kernel_stop(r->audit_kernel);
 	r->audit_kernel = NULL;
+	sc_notify_free(r->notify);
+	r->notify = NULL;
 	audit_log_close(r->audit);
 	r->audit = NULL;
 	if (r->have_cgroup && cgroup_destroy(&r->cg, &e) < 0)
@@ -303,13 +307,13 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	if ((rc = setup_limits(r, err)) < 0)
 		return rc;
 	r->st.egress = r->egress != NULL;
-	r->st.audit = r->cfg->audit;
-	if (r->cfg->audit)
+	r->st.audit = r->cfg->audit || r->cfg->seccomp_log_denied;
+	if (r->st.audit)
 		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->state_dir);
 	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;
 	if ((rc = register_state(r, err)) < 0)
 		return rc;
-	if (r->cfg->audit &&
+	if (r->st.audit &&
 	    (rc = audit_container_begin(&r->audit, r->cfg, &r->st, r->audit_kernel, &r->seccomp, err)) < 0)
 		return rc;
 	if (r->audit)
@@ -319,9 +323,27 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");
 	for (;;) {
+		if (r->notify) {
+			/* a denial before exec must be answered, or the child waits */
+			struct pollfd p[2] = { { .fd = r->sync[0], .events = POLLIN },
+					       { .fd = sc_notify_fd(r->notify), .events = POLLIN } };
+
+			if (poll(p, 2, -1) < 0 && errno != EINTR)
+				return nerr_set(err, errno, "poll");
+			/* the socket first: after exec (EOF) a denial is the workload's */
+			if (!p[0].revents) {
+				if (p[1].revents & POLLIN)
+					sc_notify_ready(r->notify);
+				continue;
+			}
+		}
 		rc = sync_recv(r->sync[0], &m, &fd);
-		if (rc == -EPIPE)
-			return 0;            /* exec succeeded */
+		/* exec succeeded: the socket closed with it (reset when a message
+		 * was left unread: a profile that denies recvmsg) */
+		if (rc == -EPIPE || rc == -ECONNRESET) {
+			sc_notify_set_quiet(r->notify, false);
+			return 0;
+		}
 		if (rc < 0)
 			return nerr_set(err, -rc, "read from the container");
 		switch (m.type) {
@@ -333,6 +355,16 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 			break;
 		case SYNC_WARNING:
 			log_warn("%s", m.text);
+			break;
+		case SYNC_NOTIFY_FD:
+			if (r->notify || !r->seccomp.notify_errno)
+				return nerr_set(err, EPROTO, "unexpected seccomp listener");
+			if ((fd = sc_notify_take(r->pid, r->pidfd, m.code, 5000, err)) < 0)
+				return fd;
+			r->notify = sc_notify_new(fd, r->seccomp.notify_errno, r->audit);
+			sc_notify_set_quiet(r->notify, true);
+			if ((rc = sync_send(r->sync[0], SYNC_NOTIFY_READY, 0, NULL, -1)) < 0)
+				return nerr_set(err, -rc, "release the container");
 			break;
 		case SYNC_EXEC_FAILED:
 			*exit_code = m.code;
@@ -465,10 +497,14 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		goto out;
 	}
 	r.st.seccomp_trace = cfg->seccomp_trace;
+	r.st.seccomp_flags = cfg->seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0;
 	rc = container_seccomp_prepare(cfg->seccomp_trace, r.st.seccomp_profile, cfg->seccomp_profile_sha256,
-				       cfg->caps.bounding, 0, true, &r.seccomp, err);
+				       cfg->caps.bounding, r.st.seccomp_flags, true, &r.seccomp, err);
 	if (rc < 0)
 		goto out;
+	if (cfg->seccomp_log_denied && !r.seccomp.notify_errno)
+		log_warn("--seccomp-log-denied: the profile's default action is not an errno; "
+			 "its denials kill the process and are not logged");
 	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
 	container_gc();
@@ -553,6 +589,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 			{ egress_events_fd(r.egress), egress_ready, r.egress },
 			{ sc_trace_events_fd(r.trace), trace_ready, r.trace },
 			{ audit_kernel_fd(r.audit_kernel), audit_ready, &r },
+			{ sc_notify_fd(r.notify), sc_notify_ready, r.notify },
 		};
 
 		rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, extra, ARRAY_SIZE(extra), exit_code, err);
@@ -564,6 +601,13 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		r.st.exit_code = *exit_code;
 		r.st.finished_ns = realtime_ns();
 		if (r.audit) {
+			uint64_t denied, suppressed;
+
+			sc_notify_counts(r.notify, &denied, &suppressed);
+			if (suppressed)
+				audit_log_event(r.audit, 0, "seccomp_denied_suppressed", "runtime", -1, -1, NULL,
+						json_pack("{s:I,s:I}", "denied", (json_int_t)denied,
+							  "not_logged", (json_int_t)suppressed));
 			audit_kernel_drain(r.audit_kernel, r.audit);
 			audit_container_exited(r.audit, &r.st, r.audit_kernel);
 		}

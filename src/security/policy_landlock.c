@@ -147,6 +147,11 @@ int landlock_policy_parse(const char *text, size_t len, const char *name, struct
 			if ((r = names_to_bits(toml_get(t, "access"), name, "access", landlock_access_from_name,
 					       &access, err)) < 0)
 				goto out;
+			if (!access) {
+				r = nerr_set(err, 0, "%s:%d:%d: rules[%zu].access is empty: a rule grants "
+					     "something (what no rule grants is denied)", name, t->line, t->column, i);
+				goto out;
+			}
 			out->rules = xrealloc(out->rules, (out->nrules + 1) * sizeof(*out->rules));
 			out->rules[out->nrules].path = xstrdup(path);
 			out->rules[out->nrules].access = access;
@@ -177,6 +182,11 @@ int landlock_policy_parse(const char *text, size_t len, const char *name, struct
 			if ((r = names_to_bits(toml_get(t, "access"), name, "network access", net_lookup,
 					       &access, err)) < 0)
 				goto out;
+			if (!access) {
+				r = nerr_set(err, 0, "%s:%d:%d: net[%zu].access is empty: name connect and/or "
+					     "bind (a port no rule names is denied)", name, t->line, t->column, i);
+				goto out;
+			}
 			out->net = xrealloc(out->net, (out->nnet + 1) * sizeof(*out->net));
 			out->net[out->nnet].port = (uint16_t)port->u.integer;
 			out->net[out->nnet].access = access;

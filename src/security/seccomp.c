@@ -22,8 +22,10 @@
 #include <nucleus/security.h>
 #include "seccomp_internal.h"
 
-#define CACHE_MAGIC "NUCSCMP2"
-#define CACHE_HDR 116                 /* magic 8, key 64, kflags 4, n 4, names 4, digest 32 */
+#define CACHE_MAGIC "NUCSCMP3"
+/* magic 8, key 64, kflags 4, n 4, names 4, notify errno 4, digest 32 */
+#define CACHE_HDR 120
+#define CACHE_DIGEST_AT 88
 #define CACHE_MAX_NAMES (64 * 1024)
 
 const char *sc_cache_dir(void)
@@ -437,7 +439,10 @@ static int build_filter(const struct sc_profile *p, unsigned flags, const uint32
 			size_t narches, bool with_native, bool arg32, scmp_filter_ctx *out,
 			struct nerr *err)
 {
-	scmp_filter_ctx ctx = seccomp_init(action_to_scmp(p->default_action));
+	/* --seccomp-log-denied: the default denial goes to the supervisor,
+	 * which logs it and answers with the profile's errno */
+	bool notify = (flags & SC_FLAG_NOTIFY_DENIED) && p->default_action.kind == SC_ERRNO;
+	scmp_filter_ctx ctx = seccomp_init(notify ? SCMP_ACT_NOTIFY : action_to_scmp(p->default_action));
 	int rc;
 
 	*out = NULL;
@@ -540,6 +545,8 @@ int sc_program_compile(const struct sc_profile *p, unsigned flags, struct sc_pro
 	out->len = 0;
 	out->from_cache = false;
 	out->kflags = p->flags & SC_KFLAGS_HONOURED;
+	out->notify_errno = (flags & SC_FLAG_NOTIFY_DENIED) && p->default_action.kind == SC_ERRNO ?
+			    p->default_action.data : 0;
 	if ((rc = build(p, flags, &ctx, err)) < 0)
 		return rc;
 	mfd = memfd_create("nucleus-seccomp", MFD_CLOEXEC);
@@ -577,6 +584,7 @@ struct compile_reply {
 	struct nerr err;
 	int rc;
 	unsigned kflags;
+	uint32_t notify_errno;
 	uint32_t len;
 };
 
@@ -604,6 +612,7 @@ int sc_program_compile_guarded(const struct sc_profile *p, unsigned flags, struc
 		memset(&rep, 0, sizeof(rep));
 		rep.rc = sc_program_compile(p, flags, &prog, &rep.err);
 		rep.kflags = prog.kflags;
+		rep.notify_errno = prog.notify_errno;
 		rep.len = prog.len;
 		if (write_all(wfd, &rep, sizeof(rep)) < 0 ||
 		    (rep.rc == 0 && write_all(wfd, prog.insns, prog.len * sizeof(struct sock_filter)) < 0))
@@ -659,6 +668,7 @@ int sc_program_compile_guarded(const struct sc_profile *p, unsigned flags, struc
 	}
 	out->len = (unsigned short)rep.len;
 	out->kflags = rep.kflags;
+	out->notify_errno = rep.notify_errno;
 	out->from_cache = false;
 	return 0;
 }
@@ -686,7 +696,7 @@ static void cache_digest(const char *buf, size_t len, uint8_t out[32])
 	struct sha256 s;
 
 	sha256_init(&s);
-	sha256_update(&s, buf, 84);
+	sha256_update(&s, buf, CACHE_DIGEST_AT);
 	sha256_update(&s, buf + CACHE_HDR, len - CACHE_HDR);
 	sha256_final(&s, out);
 }
@@ -696,7 +706,7 @@ int sc_cache_load(const char *key, struct sc_program *out, char ***unknown)
 	_cleanup_close_ int dirfd = open(sc_cache_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
-	uint32_t kflags, n, names;
+	uint32_t kflags, n, names, notify_errno;
 	uint8_t digest[32];
 	struct stat st;
 	size_t len;
@@ -718,18 +728,20 @@ int sc_cache_load(const char *key, struct sc_program *out, char ***unknown)
 	memcpy(&kflags, buf + 72, 4);
 	memcpy(&n, buf + 76, 4);
 	memcpy(&names, buf + 80, 4);
+	memcpy(&notify_errno, buf + 84, 4);
 	if (memcmp(buf, CACHE_MAGIC, 8) || memcmp(buf + 8, key, 64) || n == 0 ||
 	    n > BPF_MAXINSNS || names > CACHE_MAX_NAMES ||
 	    len != CACHE_HDR + (size_t)n * sizeof(struct sock_filter) + names ||
-	    (kflags & ~SC_KFLAGS_HONOURED) || (names && buf[len - 1] != '\0'))
+	    (kflags & ~SC_KFLAGS_HONOURED) || notify_errno > 4095 || (names && buf[len - 1] != '\0'))
 		return -EINVAL;
 	cache_digest(buf, len, digest);
-	if (memcmp(digest, buf + 84, 32))
+	if (memcmp(digest, buf + CACHE_DIGEST_AT, 32))
 		return -EINVAL;
 	out->insns = xmalloc((size_t)n * sizeof(struct sock_filter));
 	memcpy(out->insns, buf + CACHE_HDR, (size_t)n * sizeof(struct sock_filter));
 	out->len = (unsigned short)n;
 	out->kflags = kflags;
+	out->notify_errno = notify_errno;
 	out->from_cache = true;
 	if (unknown) {
 		*unknown = NULL;
@@ -761,6 +773,8 @@ void sc_cache_store(const char *key, const struct sc_program *prog, char *const 
 	memcpy(buf + 76, &v, 4);
 	v = (uint32_t)names;
 	memcpy(buf + 80, &v, 4);
+	v = prog->notify_errno;
+	memcpy(buf + 84, &v, 4);
 	memcpy(buf + CACHE_HDR, prog->insns, code);
 	off = CACHE_HDR + code;
 	for (size_t i = 0; unknown && unknown[i]; i++) {
@@ -769,7 +783,7 @@ void sc_cache_store(const char *key, const struct sc_program *prog, char *const 
 		memcpy(buf + off, unknown[i], l);
 		off += l;
 	}
-	cache_digest(buf, len, (uint8_t *)buf + 84);
+	cache_digest(buf, len, (uint8_t *)buf + CACHE_DIGEST_AT);
 	if (mkdir_p(dir, 0700) < 0)
 		return;            /* a cache that cannot be written is only slower */
 	if (write_file_atomic(path, buf, len, 0600) < 0)
@@ -826,13 +840,17 @@ int sc_program_install(const struct sc_program *prog, unsigned flags, struct ner
 {
 	struct sock_fprog fprog = { .len = prog->len, .filter = prog->insns };
 	unsigned kflags = prog->kflags & SC_KFLAGS_HONOURED;
+	long r;
 
 	if (flags & SC_FLAG_LOG_DENIED)
 		kflags |= SECCOMP_FILTER_FLAG_LOG;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, kflags, &fprog) < 0)
+	if (prog->notify_errno)
+		kflags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, kflags, &fprog);
+	if (r < 0)
 		return nerr_set(err, errno, "install seccomp filter%s",
 				errno == EINVAL && kflags ? " (does this kernel know the profile's flags?)" : "");
-	return 0;
+	return prog->notify_errno ? (int)r : 0;
 }
 
 /* ---- a classic BPF interpreter, as the kernel runs seccomp filters ------------- */

@@ -167,3 +167,61 @@ test_audit_tail_stable_output_and_errors() {
 	assert_contains "$("$NUCLEUS" audit tail auno-$$ 2>&1)" "has no audit data" "not audited"
 	assert_status 125 "$NUCLEUS" audit tail --since yesterday auds-$$
 }
+
+test_audit_seccomp_log_denied() {
+	local out n=scd-$$
+	"$NUCLEUS" run -d --name "$n" --seccomp-log-denied -- sh -c \
+		"$PROBE syscall keyctl; echo keyctl=\$?; $PROBE syscall mount; echo mount=\$?; $PROBE syscall fork; echo fork=\$?" >/dev/null || fail "start"
+	rm_on_exit "$n"
+	wait_for sh -c "'$NUCLEUS' ps -a | grep '$n' | grep -q Exited" || fail "did not exit"
+	out=$("$NUCLEUS" logs "$n")
+	assert_contains "$out" "keyctl=1" "keyctl still gets EPERM"
+	assert_contains "$out" "mount=1" "mount still gets EPERM"
+	assert_contains "$out" "fork=0" "fork works"
+	out=$(audit_json "$n" seccomp_denied)
+	assert_eq "$(echo "$out" | wc -l)" 2 "two denials, nothing else: $out"
+	assert_contains "$(echo "$out" | head -1)" '"syscall":"keyctl","nr":250,"arch":"x86_64"' "keyctl event"
+	assert_contains "$(echo "$out" | tail -1)" '"syscall":"mount","nr":165' "mount event"
+	assert_contains "$out" '"source":"seccomp"' "source"
+	assert_contains "$out" '"comm":"probe"' "comm"
+	assert_contains "$out" '"errno":1,"errno_name":"EPERM"' "the answer"
+	assert_not_contains "$out" '"comm":"nucleus"' "the runtime's own calls are not the workload's"
+	# the pid as the container sees it: sh is 1, its children follow
+	assert_not_contains "$out" '"pid":1,' "not the shell"
+}
+
+test_audit_seccomp_log_denied_strict_profile() {
+	# a profile without sendmsg/recvmsg: the start must not wedge, and the
+	# workload's own denial is logged with the profile's errno
+	local log prof n=scd2-$$ out
+	log=$(mktemp) prof=$(mktemp --suffix=.json)
+	"$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- "$PROBE" exit 0 || fail "trace"
+	"$NUCLEUS" seccomp generate "$log" -o "$prof" || fail "generate"
+	python3 - "$prof" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); p["defaultErrnoRet"] = 13
+assert "recvmsg" not in p["syscalls"][0]["names"]
+json.dump(p, open(sys.argv[1], "w"))
+PY
+	timeout 20 "$NUCLEUS" run -d --name "$n" --seccomp-log-denied --seccomp-profile "$prof" -- "$PROBE" syscall keyctl >/dev/null ||
+		fail "start"
+	rm_on_exit "$n"
+	wait_for sh -c "'$NUCLEUS' ps -a | grep '$n' | grep -q 'Exited (13)'" || fail "keyctl not answered with EACCES: $("$NUCLEUS" ps -a)"
+	out=$(audit_json "$n" seccomp_denied)
+	assert_eq "$(echo "$out" | wc -l)" 1 "one denial: $out"
+	assert_contains "$out" '"syscall":"keyctl"' "keyctl"
+	assert_contains "$out" '"errno":13,"errno_name":"EACCES"' "answered with the profile's errno"
+	rm -f "$log" "$prof"
+}
+
+test_audit_seccomp_log_denied_attach_and_errors() {
+	local n=scd3-$$
+	assert_status 125 "$NUCLEUS" run --seccomp-log-denied --seccomp-mode trace --seccomp-log /tmp/x-$$ -- true
+	assert_eq "$(leftovers)" "" "nothing created"
+	"$NUCLEUS" run -d --name "$n" --seccomp-log-denied -- "$PROBE" sleep 30 >/dev/null || fail "start"
+	rm_on_exit "$n"
+	"$NUCLEUS" attach "$n" -- "$PROBE" syscall keyctl
+	assert_eq "$?" 1 "attach: keyctl refused with the same errno"
+	"$NUCLEUS" attach "$n" -- "$PROBE" syscall fork
+	assert_eq "$?" 0 "attach: fork works"
+}

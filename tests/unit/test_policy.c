@@ -114,6 +114,11 @@ static void landlock_errors(void **state)
 	assert_true(ll("colour = 1\n", &s, &e) < 0);
 	assert_non_null(strstr(e.msg, "l.toml:1:1: unknown key `colour`"));
 	assert_true(ll("[[rules]]\npath = \"/x\"\naccess = [\"read\"]\nmode = 1\n", &s, &e) < 0);
+	/* an empty grant: the kernel refuses such a rule (ENOMSG) at start */
+	assert_true(ll("[[net]]\nport = 886\naccess = []\n", &s, &e) < 0);
+	assert_non_null(strstr(e.msg, "net[0].access is empty"));
+	assert_true(ll("[[rules]]\npath = \"/x\"\naccess = []\n", &s, &e) < 0);
+	assert_non_null(strstr(e.msg, "rules[0].access is empty"));
 }
 
 static void pins(void **state)
