@@ -788,8 +788,18 @@ int sc_profile_load_oci(const char *json_text, size_t len, const struct sc_conte
 	rewritten = rewrite_big_integers(json_text, len);
 	root = json_loadb(rewritten ? rewritten : json_text, len,
 			  JSON_REJECT_DUPLICATES, &je);
-	if (!root)
-		return nerr_set(err, 0, "%d:%d: %s", je.line, je.column, je.text);
+	if (!root) {
+		/* jansson quotes the input "near" the error, newlines included */
+		char text[sizeof(je.text) * 4];
+		size_t o = 0;
+
+		for (const char *c = je.text; *c && o + 5 < sizeof(text); c++)
+			o += (unsigned char)*c < 0x20 || *c == 0x7f
+				     ? (size_t)snprintf(text + o, sizeof(text) - o, "\\x%02x", (unsigned char)*c)
+				     : (size_t)snprintf(text + o, sizeof(text) - o, "%c", *c);
+		text[o] = '\0';
+		return nerr_set(err, 0, "%d:%d: %s", je.line, je.column, text);
+	}
 	rc = parse_document(&ps, root);
 	json_decref(root);
 	if (rc < 0)

@@ -558,6 +558,7 @@ static void errors_name_their_path(void **state)
 	} cases[] = {
 		{ "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\n  \"syscalls\": [}", "2:16: " },
 		{ "", "1:0: " },
+		{ "{\"defaultAction\":\"m\\\n\"}", "2:0: invalid escape near '\"m\\\\x0a'" },
 		{ "[1]", "expected a JSON object at the top level" },
 		{ "{}", "defaultAction: missing" },
 		{ "{\"defaultAction\":1}", "defaultAction: expected a string" },
