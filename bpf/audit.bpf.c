@@ -188,7 +188,13 @@ int BPF_PROG(lsm_exec, struct linux_binprm *bprm)
 	if (!e)
 		return 0;
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename), BPF_CORE_READ(bprm, filename));
-	read_args(e);
+	/* mm->arg_start is not set yet (the ELF loader sets it later); the
+	 * strings are already on the new stack at bprm->p: argv, then the
+	 * environment, which argc keeps out of the event */
+	e->exec.argc = BPF_CORE_READ(bprm, argc);
+	e->exec.args_len = 0;
+	if (bpf_probe_read_user(e->exec.args, AUDIT_ARGS_MAX, (void *)BPF_CORE_READ(bprm, p)) == 0)
+		e->exec.args_len = AUDIT_ARGS_MAX;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -240,6 +246,21 @@ int BPF_PROG(lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
 		return ret;
 	e->ptrace.target = BPF_CORE_READ(child, tgid);
 	e->ptrace.request = mode;
+	bpf_ringbuf_submit(e, 0);
+	return ret;
+}
+
+/* PTRACE_TRACEME asks the parent to trace: no access check on a child */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(lsm_ptrace_traceme, struct task_struct *parent, int ret)
+{
+	__u64 cgid;
+	struct audit_event *e = begin(AK_PTRACE, AS_LSM, &cgid);
+
+	if (!e)
+		return ret;
+	e->ptrace.target = BPF_CORE_READ(parent, tgid);
+	e->ptrace.request = 0;     /* PTRACE_TRACEME */
 	bpf_ringbuf_submit(e, 0);
 	return ret;
 }
@@ -350,6 +371,7 @@ int BPF_PROG(tp_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	bpf_probe_read_kernel_str(e->exec.filename, sizeof(e->exec.filename), BPF_CORE_READ(bprm, filename));
 	read_args(e);
+	e->exec.argc = BPF_CORE_READ(bprm, argc);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

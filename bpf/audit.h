@@ -38,6 +38,8 @@ struct audit_event {
 			char filename[AUDIT_PATH_MAX];
 			char args[AUDIT_ARGS_MAX];   /* NUL-separated */
 			__u32 args_len;
+			__u32 argc;                  /* strings that are argv (the rest
+			                              * may be the environment) */
 		} exec;
 		struct {
 			__u16 family, port;

@@ -225,10 +225,10 @@ static __always_inline void report(__u64 cgid, struct egress_counters *c, const 
 	else
 		__builtin_memcpy(e->addr, addr, 16);
 	if (task_context) {
-		struct bpf_pidns_info ns = {};
-
-		if (!bpf_get_ns_current_pid_tgid(pol->pidns_dev, pol->pidns_ino, &ns, sizeof(ns)))
-			e->pid = ns.tgid;
+		/* the host pid: bpf_get_ns_current_pid_tgid is not available to
+		 * cgroup sock_addr programs before Linux 6.x, so userspace turns
+		 * it into the container's view when it reads the event */
+		e->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
 	if (c)

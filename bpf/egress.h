@@ -30,8 +30,6 @@ struct egress_policy {
 	__u16 ntcp, nudp;             /* 0: every port */
 	__u16 tcp_ports[EGRESS_MAX_PORTS];
 	__u16 udp_ports[EGRESS_MAX_PORTS];
-	__u64 pidns_dev;              /* for pids as the container sees them */
-	__u64 pidns_ino;
 };
 
 /* LPM-trie keys: the container's cgroup id is part of the prefix, so one
@@ -62,7 +60,7 @@ struct egress_counters {
 struct egress_event {
 	__u64 cgid;
 	__u64 ts;
-	__u32 pid;                    /* as the container sees it; 0 when unknown */
+	__u32 pid;                    /* host pid (userspace: as the container sees it); 0 when unknown */
 	__u8 family;                  /* 4 or 6 */
 	__u8 proto;                   /* IPPROTO_*; for ES_SOCKET the socket type */
 	__u8 source;

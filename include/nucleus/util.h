@@ -131,6 +131,9 @@ int random_id(char out[33]);
 /* A process's start time (clock ticks since boot, /proc/PID/stat field
  * 22); 0 when it does not exist. pid + start time name a process for good. */
 uint64_t proc_start_time(pid_t pid);
+/* A host pid as its innermost pid namespace sees it (NSpid's last field);
+ * 0 when the process is gone. */
+pid_t proc_ns_pid(pid_t host_pid);
 
 /* Fault injection for crash tests: when NUCLEUS_DEBUG_PAUSE names this
  * point, the process stops itself (SIGSTOP) there. */

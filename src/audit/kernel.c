@@ -27,7 +27,7 @@ struct audit_kernel {
 
 static const char *const map_names[] = { "scopes", "stats", "events", NULL };
 static const char *const lsm_progs[] = {
-	"lsm_exec", "lsm_open", "lsm_connect", "lsm_ptrace", "lsm_mount", "lsm_bpf",
+	"lsm_exec", "lsm_open", "lsm_connect", "lsm_ptrace", "lsm_ptrace_traceme", "lsm_mount", "lsm_bpf",
 	"lsm_module_request", "lsm_module_load", "lsm_setuid", "lsm_setgid", NULL,
 };
 static const char *const tp_progs[] = { "tp_exec", "tp_syscall", NULL };
@@ -207,16 +207,22 @@ static json_t *details_of(const struct audit_event *e)
 	switch (e->kind) {
 	case AK_EXEC: {
 		json_t *argv = json_array();
-		uint32_t n = e->exec.args_len < AUDIT_ARGS_MAX ? e->exec.args_len : AUDIT_ARGS_MAX;
+		uint32_t n = e->exec.args_len < AUDIT_ARGS_MAX ? e->exec.args_len : AUDIT_ARGS_MAX, whole = 0;
+		bool truncated;
 
-		for (uint32_t i = 0; i < n;) {
+		/* argc strings at most: what follows argv may be the environment */
+		for (uint32_t i = 0; i < n && (!e->exec.argc || whole < e->exec.argc);) {
 			size_t len = strnlen(e->exec.args + i, n - i);
+
 			json_array_append_new(argv, json_stringn(e->exec.args + i, len));
+			if (i + len < n)
+				whole++;
 			i += (uint32_t)len + 1;
 		}
+		truncated = e->exec.argc ? whole < e->exec.argc : e->exec.args_len >= AUDIT_ARGS_MAX;
 		return json_pack("{s:s%,s:o,s:b}", "filename", e->exec.filename,
 				 strnlen(e->exec.filename, AUDIT_PATH_MAX), "argv", argv,
-				 "argv_truncated", e->exec.args_len >= AUDIT_ARGS_MAX);
+				 "argv_truncated", truncated);
 	}
 	case AK_CONNECT:
 		if (e->connect.family != 2 && e->connect.family != 10)

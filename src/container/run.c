@@ -613,16 +613,19 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		}
 	}
 out:
+	if (!cfg->landlock)
+		landlock_spec_free(&a.landlock);
+	cleanup(&r);
+	log_debug("run: cleaned up");
+	/* -d: a failed start is reported once nothing of it is left */
 	if (rc < 0 || err->code) {
 		char msg[sizeof(err->msg) + 8];
 
 		snprintf(msg, sizeof(msg), "%d %s", rc < 0 ? 125 : *exit_code, err->msg);
 		notify_caller(&r, msg);
 	}
-	if (!cfg->landlock)
-		landlock_spec_free(&a.landlock);
-	cleanup(&r);
-	log_debug("run: cleaned up");
+	if (r.notify_fd >= 0)
+		close(r.notify_fd);
 	return rc;
 }
 

@@ -132,20 +132,8 @@ static void log_denial(struct sc_notify *n, const struct seccomp_notif *req)
 		fclose(f);
 	}
 	/* the pid as the container sees it, like the kernel events */
-	snprintf(path, sizeof(path), "/proc/%u/status", req->pid);
-	if ((f = fopen(path, "re"))) {
-		char line[256];
-
-		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, "NSpid:", 6)) {
-				char *last = strrchr(line, '\t');
-
-				if (last)
-					pid = atoi(last + 1);
-				break;
-			}
-		fclose(f);
-	}
+	if ((pid = proc_ns_pid((pid_t)req->pid)) == 0)
+		pid = (int)req->pid;
 	name = strcmp(arch, "other") ? sc_trace_syscall_name(abi, (unsigned)nr) : NULL;
 	for (int i = 0; i < 6; i++)
 		snprintf(args[i], sizeof(args[i]), "%#llx", (unsigned long long)req->data.args[i]);

@@ -237,8 +237,6 @@ static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pi
 	struct egress_ratelimit rl = { 0 };
 	int ncpu = libbpf_num_possible_cpus();
 	_cleanup_free_ struct egress_counters *zero = NULL;
-	char nspath[64];
-	struct stat st;
 	int r;
 
 	if (c->private_netns)
@@ -249,11 +247,6 @@ static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pi
 	pol.nudp = (uint16_t)c->nudp;
 	memcpy(pol.tcp_ports, c->tcp_ports, c->ntcp * sizeof(uint16_t));
 	memcpy(pol.udp_ports, c->udp_ports, c->nudp * sizeof(uint16_t));
-	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)pid);
-	if (stat(nspath, &st) == 0) {
-		pol.pidns_dev = st.st_dev;
-		pol.pidns_ino = st.st_ino;
-	}
 	for (size_t i = 0; i < c->nallow; i++)
 		if ((r = put_rule(e, &c->allow[i], EV_ALLOW, err)) < 0)
 			return r;
@@ -295,6 +288,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	char addr[INET6_ADDRSTRLEN] = "";
 	const char *proto;
 	char who[64] = "", comm[17];
+	pid_t pid;
 	static const char *const hooks[] = { "", "connect", "sendmsg", "packet", "socket" };
 	if (len < sizeof(*ev))
 		return 0;
@@ -306,8 +300,9 @@ static int on_event(void *ctx, void *data, size_t len)
 	case 58: proto = "icmpv6"; break;
 	default: proto = "ip"; break;
 	}
-	if (ev->pid)
-		snprintf(who, sizeof(who), " (pid %u %.16s)", ev->pid, ev->comm);
+	pid = ev->pid ? proc_ns_pid((pid_t)ev->pid) : 0;
+	if (pid)
+		snprintf(who, sizeof(who), " (pid %d %.16s)", (int)pid, ev->comm);
 	if (ev->source == ES_SOCKET)
 		log_error("egress denied: %s socket%s", ev->proto == 3 ? "raw" : "packet", who);
 	else if (ev->family == 6)
@@ -317,7 +312,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (e && e->sink) {
 		struct egress_denial d = {
 			.proto = ev->source == ES_SOCKET ? (ev->proto == 3 ? "raw socket" : "packet socket") : proto,
-			.address = ev->source == ES_SOCKET ? "" : addr, .port = ev->dport, .pid = ev->pid,
+			.address = ev->source == ES_SOCKET ? "" : addr, .port = ev->dport, .pid = pid,
 			.comm = comm, .hook = ev->source < ARRAY_SIZE(hooks) ? hooks[ev->source] : "",
 		};
 		memcpy(comm, ev->comm, 16);

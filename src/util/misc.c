@@ -1,5 +1,7 @@
 /* Random ids and clocks. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <signal.h>
@@ -76,4 +78,24 @@ uint64_t proc_start_time(pid_t pid)
 	if (!p || sscanf(p + 1, "%llu", &start) != 1)
 		return 0;
 	return start;
+}
+
+pid_t proc_ns_pid(pid_t host_pid)
+{
+	char path[64], line[256];
+	pid_t pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)host_pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *last = strrchr(line, '\t');
+
+			pid = last ? (pid_t)atoi(last + 1) : 0;
+			break;
+		}
+	fclose(f);
+	return pid;
 }

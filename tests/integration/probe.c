@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,7 +192,7 @@ static int do_write(const char *path)
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
-			"write PATH|mkdir PATH|stat PATH|exec PATH|socket FAMILY TYPE|env NAME|"
+			"write PATH|mkdir PATH|stat PATH|exec PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
 			"wait-signal|kill-self SIG|sleep SECS\n");
 	return 201;
 }
@@ -334,6 +336,32 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sleep")) {
 		sleep((unsigned)atoi(arg));
 		return 0;
+	}
+	if (!strcmp(cmd, "connect") && argc > 3) {
+		/* connect IP PORT [udp]: the errno of connect(2), 0 when it worked */
+		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+		int udp = argc > 4 && !strcmp(argv[4], "udp"), fd, r;
+		socklen_t len;
+
+		if (inet_pton(AF_INET, arg, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)atoi(argv[3]));
+			len = sizeof(*a4);
+		} else if (inet_pton(AF_INET6, arg, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)atoi(argv[3]));
+			len = sizeof(*a6);
+		} else {
+			return usage();
+		}
+		fd = socket(ss.ss_family, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+		if (fd < 0)
+			return errno;
+		r = connect(fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+		close(fd);
+		return r;
 	}
 	if (!strcmp(cmd, "socket") && argc > 3) {
 		int fd = socket(atoi(arg), atoi(argv[3]), 0);

@@ -7,17 +7,27 @@ audit_json() { # NAME [TYPE...]: the container's events as JSON lines
 	"$NUCLEUS" audit tail --json "${args[@]}" "$name"
 }
 
-# Which source this kernel gives: lsm where BPF-LSM runs, tracepoint otherwise.
+# Which source this kernel gives: lsm where BPF-LSM runs, tracepoint
+# otherwise. The VM tier boots with lsm=...,bpf: there it must be lsm.
+# (No python here: the VM tier runs these tests too.)
 expected_source() {
-	"$NUCLEUS" info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"]["source"])' 2>/dev/null ||
-		echo tracepoint
+	if [ "${NUCLEUS_VM:-}" = 1 ]; then
+		echo lsm
+	else
+		"$NUCLEUS" info --json | tr -d ' \n' | sed -n 's/.*"audit":{[^}]*"source":"\([a-z]*\)".*/\1/p'
+	fi
+}
+
+# The types of a container's runtime events, in order.
+runtime_types() {
+	"$NUCLEUS" audit tail --json "$1" | sed -n 's/.*"type":"\([a-z_]*\)","source":"runtime".*/\1/p' | tr '\n' ' ' | sed 's/ $//'
 }
 
 test_audit_exec_connect_open_events() {
 	local out src
 	src=$(expected_source)
 	"$NUCLEUS" run -d --audit --name aud-$$ -- /bin/sh -c \
-		"$PROBE exit 0; cat /proc/sys/kernel/hostname >/dev/null; python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((\"127.0.0.1\", 5353))'; sleep 2" >/dev/null || fail "start"
+		"$PROBE exit 0; cat /proc/sys/kernel/hostname >/dev/null; $PROBE connect 127.0.0.1 5353 udp; sleep 2" >/dev/null || fail "start"
 	rm_on_exit aud-$$
 	wait_for sh -c "'$NUCLEUS' audit tail --json aud-$$ | grep -q '\"type\":\"connect\"'" || fail "no connect event"
 	out=$(audit_json aud-$$ exec)
@@ -27,7 +37,7 @@ test_audit_exec_connect_open_events() {
 	assert_contains "$out" "\"name\":\"aud-$$\"" "container name"
 	out=$(audit_json aud-$$ connect)
 	assert_contains "$out" "\"address\":\"127.0.0.1\",\"port\":5353" "connect destination"
-	assert_contains "$out" "\"comm\":\"python3\"" "comm"
+	assert_contains "$out" "\"comm\":\"probe\"" "comm"
 	out=$(audit_json aud-$$ open)
 	assert_contains "$out" "/proc/sys/kernel/hostname" "a sensitive open"
 	# pids as the container sees them: the shell is pid 1
@@ -41,12 +51,17 @@ test_audit_mount_and_ptrace_attempts() {
 	"$NUCLEUS" run -d --audit --name audm-$$ --seccomp-mode trace --seccomp-log /dev/null -- /bin/sh -c \
 		"$PROBE syscall mount; $PROBE syscall ptrace; $PROBE syscall bpf; sleep 1" >/dev/null || fail "start"
 	rm_on_exit audm-$$
-	wait_for sh -c "'$NUCLEUS' audit tail --json audm-$$ | grep -q '\"type\":\"bpf\"'" || fail "no bpf event"
+	wait_for sh -c "'$NUCLEUS' audit tail --json audm-$$ | grep -q '\"type\":\"exit\"'" || fail "did not exit"
 	out=$(audit_json audm-$$ mount ptrace bpf)
 	assert_contains "$out" "\"type\":\"mount\"" "mount attempt"
 	assert_contains "$out" "\"fstype\":\"tmpfs\"" "mount details"
 	assert_contains "$out" "\"type\":\"ptrace\"" "ptrace attempt"
-	assert_contains "$out" "\"type\":\"bpf\"" "bpf attempt"
+	# The syscall tracepoint sees every bpf(2); the LSM hook only calls the
+	# kernel lets through to it (a kernel with unprivileged BPF disabled
+	# refuses a caller without CAP_BPF before the hook).
+	if [ "$(expected_source)" = tracepoint ] || [ "$(cat /proc/sys/kernel/unprivileged_bpf_disabled)" = 0 ]; then
+		assert_contains "$out" "\"type\":\"bpf\"" "bpf attempt"
+	fi
 }
 
 test_audit_outside_process_not_recorded() {
@@ -68,9 +83,7 @@ test_audit_lifecycle_in_order() {
 	rm_on_exit audl-$$
 	"$NUCLEUS" stop -t 1 audl-$$ >/dev/null
 	"$NUCLEUS" rm audl-$$ >/dev/null
-	types=$("$NUCLEUS" audit tail --json audl-$$ | python3 -c '
-import json, sys
-print(" ".join(json.loads(l)["type"] for l in sys.stdin if json.loads(l)["source"] == "runtime"))')
+	types=$(runtime_types audl-$$)
 	assert_eq "$types" "audit create capabilities seccomp landlock start stop exit rm" "lifecycle order"
 }
 
@@ -100,11 +113,8 @@ test_audit_secrets_redacted() {
 test_audit_egress_denials() {
 	local out
 	# the container's netns has only lo: nothing could leave it even if allowed
-	"$NUCLEUS" run --audit --name aude-$$ -d --egress-allow 10.0.0.0/8 -- python3 -c '
-import socket, time
-try: socket.socket().connect(("192.0.2.1", 443))
-except OSError: pass
-time.sleep(1)' >/dev/null 2>&1 || fail "start"
+	"$NUCLEUS" run --audit --name aude-$$ -d --egress-allow 10.0.0.0/8 -- /bin/sh -c \
+		"$PROBE connect 192.0.2.1 443; sleep 1" >/dev/null 2>&1 || fail "start"
 	rm_on_exit aude-$$
 	wait_for sh -c "'$NUCLEUS' audit tail --json aude-$$ | grep -q egress_denied" || fail "no event"
 	out=$(audit_json aude-$$ egress_denied egress)
@@ -134,7 +144,7 @@ test_audit_tiny_ring_drops_reported() {
 	out=$(audit_json audt-$$ audit_lost)
 	assert_contains "$out" "\"lost\":" "drops counted and written to the log"
 	local lost got
-	lost=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["details"]["lost"])')
+	lost=$(echo "$out" | sed -n 's/.*"lost":\([0-9]*\).*/\1/p')
 	got=$(audit_json audt-$$ open | grep -c hostname)
 	assert_eq "$((lost + got))" 2000 "every event either arrived or was counted as lost"
 }
@@ -194,15 +204,12 @@ test_audit_seccomp_log_denied_strict_profile() {
 	# a profile without sendmsg/recvmsg: the start must not wedge, and the
 	# workload's own denial is logged with the profile's errno
 	local log prof n=scd2-$$ out
-	log=$(mktemp) prof=$(mktemp --suffix=.json)
+	log=$(mktemp) prof=$(mktemp)
 	"$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- "$PROBE" exit 0 || fail "trace"
 	"$NUCLEUS" seccomp generate "$log" -o "$prof" || fail "generate"
-	python3 - "$prof" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1])); p["defaultErrnoRet"] = 13
-assert "recvmsg" not in p["syscalls"][0]["names"]
-json.dump(p, open(sys.argv[1], "w"))
-PY
+	grep -q recvmsg "$prof" && fail "the probe's profile allows recvmsg"
+	sed -i 's/"defaultErrnoRet": *1,/"defaultErrnoRet": 13,/' "$prof"
+	grep -q '"defaultErrnoRet": *13' "$prof" || fail "profile: $(cat "$prof")"
 	timeout 20 "$NUCLEUS" run -d --name "$n" --seccomp-log-denied --seccomp-profile "$prof" -- "$PROBE" syscall keyctl >/dev/null ||
 		fail "start"
 	rm_on_exit "$n"

@@ -38,7 +38,7 @@ except PermissionError: print("chown refused")')
 
 test_caps_policy_errors() {
 	local f err
-	f=$(mktemp --suffix=.toml)
+	f=$(mktemp)
 	printf '[bounding]\nkeep = ["CAP_TELEPORT"]\n' >"$f"
 	err=$("$NUCLEUS" run --caps-policy "$f" -- true 2>&1)
 	assert_status 125 "$NUCLEUS" run --caps-policy "$f" -- true
@@ -123,7 +123,7 @@ test_landlock_policy_missing_path_is_an_error() {
 
 test_landlock_policy_min_abi() {
 	local f err
-	f=$(mktemp --suffix=.toml)
+	f=$(mktemp)
 	printf 'min_abi = 60\n[[rules]]\npath = "/"\naccess = ["read"]\n' >"$f"
 	err=$("$NUCLEUS" run --landlock-policy "$f" -- true 2>&1)
 	assert_status 125 "$NUCLEUS" run --landlock-policy "$f" -- true

@@ -46,7 +46,7 @@ test_seccomp_profile_decides() {
 	# a profile of our own that answers keyctl with EACCES (the built-in
 	# answers EPERM): the probe sees the profile's answer
 	local p
-	p=$(mktemp --suffix=.json)
+	p=$(mktemp)
 	cat >"$p" <<'JSON'
 {"defaultAction": "SCMP_ACT_ALLOW",
  "syscalls": [{"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
@@ -58,7 +58,7 @@ JSON
 
 test_seccomp_unknown_names_one_warning() {
 	local p err
-	p=$(mktemp --suffix=.json)
+	p=$(mktemp)
 	cat >"$p" <<'JSON'
 {"defaultAction": "SCMP_ACT_ERRNO",
  "syscalls": [{"names": ["no_such_call_1"], "action": "SCMP_ACT_ALLOW"},
@@ -92,7 +92,7 @@ test_seccomp_profile_pin() {
 
 test_seccomp_profile_errors_name_the_json_path() {
 	local p err
-	p=$(mktemp --suffix=.json)
+	p=$(mktemp)
 	printf '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["write"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ROUGHLY"}]}]}' >"$p"
 	err=$("$NUCLEUS" run --seccomp-profile "$p" -- true 2>&1)
 	assert_status 125 "$NUCLEUS" run --seccomp-profile "$p" -- true
@@ -125,7 +125,7 @@ test_seccomp_profile_warm_start_is_cached() {
 
 test_seccomp_builtin_as_oci_profile() {
 	local p
-	p=$(mktemp --suffix=.json)
+	p=$(mktemp)
 	"$NUCLEUS" seccomp default -o "$p" || fail "seccomp default"
 	cmp -s "$p" "$CONFIG/seccomp/default.json" || fail "config/seccomp/default.json is not the built-in profile"
 	# the exported profile enforces what the built-in does
@@ -139,7 +139,7 @@ test_seccomp_builtin_as_oci_profile() {
 
 test_seccomp_attach_gets_the_same_profile() {
 	local p n=scp-$$
-	p=$(mktemp --suffix=.json)
+	p=$(mktemp)
 	printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}' >"$p"
 	"$NUCLEUS" run -d --name "$n" --seccomp-profile "$p" -- "$PROBE" sleep 30 >/dev/null || fail "start"
 	rm_on_exit "$n"
@@ -153,7 +153,7 @@ test_seccomp_attach_gets_the_same_profile() {
 
 test_seccomp_generate_base_keeps_rules_and_denials() {
 	local log prof err
-	log=$(mktemp) prof=$(mktemp --suffix=.json)
+	log=$(mktemp) prof=$(mktemp)
 	# the trace sees fork (clone), unshare and getpid
 	"$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- sh -c "
 		$PROBE syscall fork; $PROBE syscall unshare; $PROBE syscall getpid; true" 2>/dev/null || fail "trace"

@@ -169,7 +169,7 @@ test_trace_flag_errors() {
 # plus one call the trace never saw, which the generated profile refuses.
 round_trip() { # name workload extra-workload extra-syscall expected-output refusal-marker
 	local log prof out
-	log=$(mktemp) prof=$(mktemp --suffix=.json)
+	log=$(mktemp) prof=$(mktemp)
 	out=$("$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- sh -c "$2" 2>/dev/null) || fail "$1: traced run"
 	assert_contains "$out" "$5" "$1: traced output"
 	trace_names "$log" | grep -qx "$4" && fail "$1: $4 was traced; pick another extra call"

@@ -9,7 +9,7 @@ BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 
 # Tests that need python3, useradd or setpriv stay on the host tier; the
 # guest has busybox, bash and what VM_BINARIES adds.
-VM_TESTS=${VM_TESTS:-'^test_(pid_namespace|capabilities|no_new_privs|seccomp|hostname|only_|root_and_host|landlock|masked|proc_tunables|sys_absent|dev_nodes|exit_|signals|container_dies|context_|workdir|env_loader|bad_input|cgroup_namespace|time_namespace|namespaces_differ|userns_maps|userns_host|memory_limit|oom_in_state|pids_limit|default_pids|cpu_quota|cpu_limits|io_limit_written|limit_flags|memlock|detach|stop_|kill_sends|rm_refuses|logs_follow|lookup_by|names_are|twenty|attach_runs|attach_to_rootless|crash_recovery)'}
+VM_TESTS=${VM_TESTS:-'^test_(pid_namespace|capabilities|no_new_privs|seccomp_(clone3|denies|socket|docker_profile_enforces|profile|unknown|builtin|attach)|hostname|only_|root_and_host|landlock_(policy_(replaces|missing|min)|denies|and_noexec)|masked|proc_tunables|sys_absent|dev_nodes|exit_|signals|container_dies|context_|workdir|env_loader|bad_input|cgroup_namespace|time_namespace|namespaces_differ|userns_maps|userns_host|memory_limit|oom_in_state|pids_limit|default_pids|cpu_quota|cpu_limits|io_limit_written|limit_flags|memlock|detach|stop_|kill_sends|rm_refuses|logs_follow|lookup_by|names_are|twenty|attach_runs|attach_to_rootless|crash_recovery|audit_(exec_connect|mount_and|outside|lifecycle|header|secrets|egress|tiny|tail_|seccomp_log))'}
 
 payload=$(mktemp -d)
 trap 'rm -rf "$payload"' EXIT
@@ -17,6 +17,9 @@ mkdir -p "$payload/build/tests" "$payload/tests"
 cp "$BUILD/nucleus" "$payload/build/nucleus"
 cp "$BUILD/tests/probe" "$payload/build/tests/probe"
 cp -r "$ROOT/tests/integration" "$payload/tests/"
+cp -r "$ROOT/config" "$payload/config"
+mkdir -p "$payload/tests/fuzz/seeds/seccomp"
+cp "$ROOT/tests/fuzz/seeds/seccomp/docker-default.json" "$payload/tests/fuzz/seeds/seccomp/"
 cat > "$payload/vm-run.sh" <<SCRIPT
 #!/bin/bash
 cd /payload
