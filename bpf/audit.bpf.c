@@ -85,6 +85,8 @@ static __always_inline struct audit_event *begin(__u32 kind, __u32 source, __u64
 	e->ts = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->source = source;
+	e->verdict = 0;
+	e->has_verdict = 0;
 	e->pid = 0;
 	if (!bpf_get_ns_current_pid_tgid(scope->pidns_dev, scope->pidns_ino, &ns, sizeof(ns)))
 		e->pid = ns.tgid;
@@ -193,13 +195,27 @@ int BPF_PROG(lsm_exec, struct linux_binprm *bprm)
 	 * environment, which argc keeps out of the event */
 	e->exec.argc = BPF_CORE_READ(bprm, argc);
 	e->exec.args_len = 0;
-	if (bpf_probe_read_user(e->exec.args, AUDIT_ARGS_MAX, (void *)BPF_CORE_READ(bprm, p)) == 0)
-		e->exec.args_len = AUDIT_ARGS_MAX;
+	{
+		/* up to the end of the new stack: a read past it would fail whole */
+		unsigned long p = BPF_CORE_READ(bprm, p), end = BPF_CORE_READ(bprm, vma, vm_end);
+		unsigned long len = end > p ? end - p : 0;
+
+		if (len > AUDIT_ARGS_MAX)
+			len = AUDIT_ARGS_MAX;
+		if (len && bpf_probe_read_user(e->exec.args, len & (AUDIT_ARGS_MAX - 1) ?: AUDIT_ARGS_MAX,
+					       (void *)p) == 0)
+			e->exec.args_len = len;
+	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-SEC("lsm/file_open")
+/* Attempts are seen at the entry of the LSM layer (fexit on security_*()),
+ * not as a BPF-LSM hook: LSMs run in lsm= order and Landlock or Yama,
+ * listed before bpf, refuse first, so a BPF-LSM program would never see
+ * the attempts that matter most (a mount in a Landlock domain). fexit sees
+ * every call and the layer's final verdict, and changes nothing. */
+SEC("fexit/security_file_open")
 int BPF_PROG(lsm_open, struct file *file, int ret)
 {
 	char path[AUDIT_PATH_MAX];
@@ -208,64 +224,72 @@ int BPF_PROG(lsm_open, struct file *file, int ret)
 	struct audit_event *e;
 
 	if (!scoped())
-		return ret;
+		return 0;
 	if (bpf_d_path((struct path *)&file->f_path, path, sizeof(path)) < 0)
-		return ret;
+		return 0;
 	flags = BPF_CORE_READ(file, f_flags);
 	if (!sensitive(path, flags))
-		return ret;
+		return 0;
 	e = begin(AK_OPEN, AS_LSM, &cgid);
 	if (!e)
-		return ret;
+		return 0;
 	__builtin_memcpy(e->open.path, path, sizeof(path));
 	e->open.flags = flags;
+	e->verdict = ret;
+	e->has_verdict = 1;
 	bpf_ringbuf_submit(e, 0);
-	return ret;
+	return 0;
 }
 
-SEC("lsm/socket_connect")
+SEC("fexit/security_socket_connect")
 int BPF_PROG(lsm_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	__u64 cgid;
 	struct audit_event *e = begin(AK_CONNECT, AS_LSM, &cgid);
 
 	if (!e)
-		return ret;
+		return 0;
 	fill_sockaddr(e, address, false);
+	e->verdict = ret;
+	e->has_verdict = 1;
 	bpf_ringbuf_submit(e, 0);
-	return ret;
+	return 0;
 }
 
-SEC("lsm/ptrace_access_check")
+SEC("fexit/security_ptrace_access_check")
 int BPF_PROG(lsm_ptrace, struct task_struct *child, unsigned int mode, int ret)
 {
 	__u64 cgid;
 	struct audit_event *e = begin(AK_PTRACE, AS_LSM, &cgid);
 
 	if (!e)
-		return ret;
+		return 0;
 	e->ptrace.target = BPF_CORE_READ(child, tgid);
 	e->ptrace.request = mode;
+	e->verdict = ret;
+	e->has_verdict = 1;
 	bpf_ringbuf_submit(e, 0);
-	return ret;
+	return 0;
 }
 
 /* PTRACE_TRACEME asks the parent to trace: no access check on a child */
-SEC("lsm/ptrace_traceme")
+SEC("fexit/security_ptrace_traceme")
 int BPF_PROG(lsm_ptrace_traceme, struct task_struct *parent, int ret)
 {
 	__u64 cgid;
 	struct audit_event *e = begin(AK_PTRACE, AS_LSM, &cgid);
 
 	if (!e)
-		return ret;
+		return 0;
 	e->ptrace.target = BPF_CORE_READ(parent, tgid);
 	e->ptrace.request = 0;     /* PTRACE_TRACEME */
+	e->verdict = ret;
+	e->has_verdict = 1;
 	bpf_ringbuf_submit(e, 0);
-	return ret;
+	return 0;
 }
 
-SEC("lsm/sb_mount")
+SEC("fexit/security_sb_mount")
 int BPF_PROG(lsm_mount, const char *dev_name, const struct path *path, const char *type,
 	     unsigned long flags, void *data, int ret)
 {
@@ -273,7 +297,7 @@ int BPF_PROG(lsm_mount, const char *dev_name, const struct path *path, const cha
 	struct audit_event *e = begin(AK_MOUNT, AS_LSM, &cgid);
 
 	if (!e)
-		return ret;
+		return 0;
 	if (dev_name)
 		bpf_probe_read_kernel_str(e->mount.source, sizeof(e->mount.source), dev_name);
 	if (type)
@@ -281,8 +305,10 @@ int BPF_PROG(lsm_mount, const char *dev_name, const struct path *path, const cha
 	bpf_probe_read_kernel_str(e->mount.target, sizeof(e->mount.target),
 				  BPF_CORE_READ(path, dentry, d_name.name));
 	e->mount.flags = flags;
+	e->verdict = ret;
+	e->has_verdict = 1;
 	bpf_ringbuf_submit(e, 0);
-	return ret;
+	return 0;
 }
 
 /* The bpf hook grew a parameter in newer kernels: no verdict is read here. */

@@ -32,6 +32,8 @@ struct audit_event {
 	__u32 source;
 	__u32 pid;                /* as the container sees it */
 	__u32 uid;                /* as the host sees it */
+	__s32 verdict;            /* the LSM layer's answer (0 or -errno) */
+	__u32 has_verdict;        /* 1: fexit on security_*() saw it */
 	char comm[16];
 	union {
 		struct {

@@ -255,14 +255,23 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct audit_kernel *k = ctx;
 	const struct audit_event *e = data;
+	json_t *details;
 	char comm[17];
 
 	if (len < sizeof(*e) || !k->log)
 		return 0;
 	memcpy(comm, e->comm, 16);
 	comm[16] = '\0';
+	details = details_of(e);
+	/* the LSM layer's answer, where it was seen (refused: an errno name) */
+	if (e->has_verdict && details) {
+		const char *name = e->verdict < 0 ? strerrorname_np(-e->verdict) : NULL;
+
+		json_object_set_new(details, "refused", e->verdict < 0 ? json_string(name ? name : "error")
+								       : json_false());
+	}
 	audit_log_event(k->log, e->ts + k->mono_to_real, kind_name(e->kind),
-			e->source == AS_LSM ? "lsm" : "tracepoint", (int)e->pid, (long)e->uid, comm, details_of(e));
+			e->source == AS_LSM ? "lsm" : "tracepoint", (int)e->pid, (long)e->uid, comm, details);
 	return 0;
 }
 

@@ -56,6 +56,10 @@ test_audit_mount_and_ptrace_attempts() {
 	assert_contains "$out" "\"type\":\"mount\"" "mount attempt"
 	assert_contains "$out" "\"fstype\":\"tmpfs\"" "mount details"
 	assert_contains "$out" "\"type\":\"ptrace\"" "ptrace attempt"
+	if [ "$(expected_source)" = lsm ]; then
+		# seen at the LSM layer's entry, with its answer (Landlock refuses mounts)
+		assert_contains "$(audit_json audm-$$ mount)" "\"refused\":\"EPERM\"" "the mount's verdict"
+	fi
 	# The syscall tracepoint sees every bpf(2); the LSM hook only calls the
 	# kernel lets through to it (a kernel with unprivileged BPF disabled
 	# refuses a caller without CAP_BPF before the hook).

@@ -20,6 +20,8 @@ NUCLEUS=$BUILD/nucleus
 [ -x "$NUCLEUS" ] || bench_die "startup: $NUCLEUS not built (make)"
 # Docker's default profile lives in the shared data beside the repository.
 PROFILE=${BENCH_SECCOMP_PROFILE:-$REPO/../shared/data/seccomp/docker-default.json}
+# (the same file, unchanged, is kept with the fuzz seeds)
+[ -r "$PROFILE" ] || PROFILE=$REPO/tests/fuzz/seeds/seccomp/docker-default.json
 [ -r "$PROFILE" ] || bench_die "startup: seccomp profile not found: $PROFILE (set BENCH_SECCOMP_PROFILE)"
 PROFILE=$(cd "$(dirname "$PROFILE")" && pwd)/$(basename "$PROFILE")
 BUSYBOX=${BENCH_BUSYBOX:-/bin/busybox}
@@ -174,6 +176,15 @@ else bench_warn "runc left out (not installed, or it failed its sanity run)"; fi
 if nucleus_ok; then add host nucleus "$NUCLEUS run -- /bin/true"; else FAILED="$FAILED nucleus"; fi
 if nucleus_ok --rootless; then add host nucleus_rootless "$NUCLEUS run --rootless -- /bin/true"
 else bench_warn "nucleus --rootless left out (failed its sanity run)"; fi
+# The same start with Docker's profile (compiled once, then from the cache):
+# against crun with the same profile.
+if nucleus_ok --seccomp-profile "$PROFILE"; then
+  add host nucleus_docker_profile "$NUCLEUS run --seccomp-profile $PROFILE -- /bin/true"
+else FAILED="$FAILED nucleus_docker_profile"; fi
+# With cgroup limits (memory, cpu, pids written before the workload runs).
+if nucleus_ok --memory 256M --cpus 1 --pids 64; then
+  add host nucleus_limits "$NUCLEUS run --memory 256M --cpus 1 --pids 64 -- /bin/true"
+else FAILED="$FAILED nucleus_limits"; fi
 [ -z "$FAILED" ] || bench_warn "left out after a failed sanity run:$FAILED"
 bench_note "runners: $(cut -f1 "$ORDER" | tr '\n' ' ')"
 
@@ -264,4 +275,5 @@ jq -n \
 bench_note ""
 python3 "$BENCH_LIB/report.py" --label startup --order "$ORDER" \
   --primary nucleus --peer bwrap --peer crun_seccomp \
+  --ratio nucleus_docker_profile/crun_seccomp --ratio nucleus_limits/nucleus \
   --rss "$RSS" --meta "$WORK/meta.json" --json "$OUT/startup.json" "${EXPORTS[@]}"

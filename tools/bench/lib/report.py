@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--order", required=True)
     ap.add_argument("--primary", required=True)
     ap.add_argument("--peer", action="append", default=[])
+    ap.add_argument("--ratio", action="append", default=[],
+                    help="A/B: also print the ratio of two runners' medians")
     ap.add_argument("--rss")
     ap.add_argument("--meta")
     ap.add_argument("--json", required=True)
@@ -156,9 +158,20 @@ def main():
         r = prim["ratio"][peer] if prim else None
         summary += " %s/%s=%s" % (a.primary, peer, fmt_ratio(r))
 
+    extra = {}
+    for pair in a.ratio:
+        x, y = pair.split("/", 1)
+        if stats.get(x) and stats.get(y):
+            extra[pair] = stats[x]["median_ms"] / stats[y]["median_ms"]
+        summary += " %s=%s" % (pair, fmt_ratio(extra.get(pair)))
+    if extra:
+        print()
+        for pair, v in extra.items():
+            print("%s = %.2f" % (pair, v))
+
     doc = {"benchmark": a.label, "unit": "ms", "statistic": "median",
            "primary": a.primary, "peers": a.peer, "order": order,
-           "results": stats, "peak_rss": rss, "summary": summary,
+           "results": stats, "peak_rss": rss, "summary": summary, "ratios": extra,
            "ratio_per_round": {"%s/%s" % (a.primary, p): v for p, v in per_round.items()}}
     if a.meta:
         with open(a.meta) as f:
