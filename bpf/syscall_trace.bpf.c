@@ -29,13 +29,6 @@ struct {
 } traced SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 3 * 1024);
-	__type(key, struct sctrace_key);
-	__type(value, struct sctrace_seen);
-} seen SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 3 * 1024);
 	__type(key, struct sctrace_key);
@@ -61,13 +54,12 @@ struct {
 	__array(values, struct ring);
 } events SEC(".maps");
 
-static __always_inline void record(__u64 cgid, __u32 abi, __u32 nr)
+static __always_inline void record(struct sctrace_state *t, __u64 cgid, __u32 abi, __u32 nr)
 {
 	struct sctrace_key key = { .cgid = cgid, .abi = abi };
 	struct sctrace_counts *c;
-	struct sctrace_seen *s;
 	struct sctrace_stats *st;
-	__u64 bit, old;
+	__u64 bit, old, *words;
 
 	if (nr >= TRACE_MAX_NR) {
 		st = bpf_map_lookup_elem(&stats, &cgid);
@@ -76,9 +68,9 @@ static __always_inline void record(__u64 cgid, __u32 abi, __u32 nr)
 		return;
 	}
 	c = bpf_map_lookup_elem(&counts, &key);
-	s = bpf_map_lookup_elem(&seen, &key);
-	if (!c || !s)
+	if (!c || abi >= ABI_COUNT)
 		return;
+	words = t->seen[abi];
 	/* The compiler knows nr < TRACE_MAX_NR from the test above and drops a
 	 * plain mask; the verifier needs to see one on this very register. */
 	__u64 idx = nr, word;
@@ -87,9 +79,9 @@ static __always_inline void record(__u64 cgid, __u32 abi, __u32 nr)
 	word = idx / 64;
 	bit = 1ull << (idx & 63);
 	/* test first: the atomic (and its cache-line traffic) only once */
-	if (s->bits[word] & bit)
+	if (words[word] & bit)
 		return;
-	old = __sync_fetch_and_or(&s->bits[word], bit);
+	old = __sync_fetch_and_or(&words[word], bit);
 	if (old & bit)
 		return;                   /* another CPU saw it first */
 
@@ -139,7 +131,7 @@ static __always_inline void on_enter(long id, bool btf)
 		abi = ABI_X32;
 	else
 		abi = ABI_X86_64;
-	record(cgid, abi, (__u32)(id & ~(long)X32_SYSCALL_BIT));
+	record(t, cgid, abi, (__u32)(id & ~(long)X32_SYSCALL_BIT));
 }
 
 SEC("tp_btf/sys_enter")
@@ -166,7 +158,7 @@ static __always_inline void on_exec(void)
 	if (!t || t->enabled)
 		return;
 	t->enabled = 1;
-	record(cgid, ABI_X86_64, NR_EXECVE_X86_64);
+	record(t, cgid, ABI_X86_64, NR_EXECVE_X86_64);
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -17,16 +17,15 @@ struct sctrace_state {
 	__u32 pad;
 	__u64 owner_pid;          /* the tracer, for collecting after a crash */
 	__u64 owner_start;
+	/* global, so first-seen is decided once; here rather than in a map of
+	 * its own, so a syscall costs one lookup less */
+	__u64 seen[ABI_COUNT][TRACE_WORDS];
 };
 
 struct sctrace_key {
 	__u64 cgid;
 	__u32 abi;
 	__u32 pad;
-};
-
-struct sctrace_seen {               /* global: first-seen is decided once */
-	__u64 bits[TRACE_WORDS];
 };
 
 struct sctrace_counts {             /* per CPU: counting costs no atomics */

@@ -17,13 +17,13 @@
 struct sc_trace {
 	uint64_t cgid;
 	char *dir;
-	int traced_fd, seen_fd, counts_fd, stats_fd, events_fd, ring_fd;
+	int traced_fd, counts_fd, stats_fd, events_fd, ring_fd;
 	struct ring_buffer *ring;
 	void (*cb)(const struct sc_trace_entry *, void *);
 	void *cb_arg;
 };
 
-static const char *const map_names[] = { "traced", "seen", "counts", "stats", "events", NULL };
+static const char *const map_names[] = { "traced", "counts", "stats", "events", NULL };
 static const char *const abi_names[] = { "x86_64", "x86", "x32" };
 static const uint32_t abi_arch[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 };
 
@@ -150,13 +150,12 @@ static bool owner_alive(const struct sctrace_state *st)
 	return st->owner_start && proc_start_time((pid_t)st->owner_pid) == st->owner_start;
 }
 
-static void remove_entries(int traced, int seen, int counts, int stats, int events, uint64_t cgid)
+static void remove_entries(int traced, int counts, int stats, int events, uint64_t cgid)
 {
 	bpf_map_delete_elem(traced, &cgid);
 	for (uint32_t abi = 0; abi < ABI_COUNT; abi++) {
 		struct sctrace_key k = { .cgid = cgid, .abi = abi };
 
-		bpf_map_delete_elem(seen, &k);
 		bpf_map_delete_elem(counts, &k);
 	}
 	bpf_map_delete_elem(stats, &cgid);
@@ -181,7 +180,7 @@ static int sync_links(struct sc_trace *t, struct nerr *err)
 		if (st.owner_pid && !owner_alive(&st)) {
 			log_debug("trace: collecting the entry of a tracer that died (cgroup %llu)",
 				  (unsigned long long)key);
-			remove_entries(t->traced_fd, t->seen_fd, t->counts_fd, t->stats_fd, t->events_fd, key);
+			remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, key);
 			prev = NULL;       /* the walk restarts after a deletion */
 			continue;
 		}
@@ -247,7 +246,7 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 		   struct sc_trace **out, struct nerr *err)
 {
 	struct sc_trace *t = xcalloc(1, sizeof(*t));
-	int *fds[] = { &t->traced_fd, &t->seen_fd, &t->counts_fd, &t->stats_fd, &t->events_fd };
+	int *fds[] = { &t->traced_fd, &t->counts_fd, &t->stats_fd, &t->events_fd };
 	struct sctrace_state st = { .enabled = !at_exec, .owner_pid = (uint64_t)getpid() };
 	int ncpu = libbpf_num_possible_cpus(), lock = -1, r;
 	void *zero = NULL;
@@ -282,10 +281,8 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 	zero = xcalloc((size_t)ncpu, sizeof(struct sctrace_counts));
 	for (uint32_t abi = 0; abi < ABI_COUNT; abi++) {
 		struct sctrace_key k = { .cgid = cgid, .abi = abi };
-		struct sctrace_seen none = { 0 };
 
-		if ((r = bpf_map_update_elem(t->seen_fd, &k, &none, BPF_ANY)) < 0 ||
-		    (r = bpf_map_update_elem(t->counts_fd, &k, zero, BPF_ANY)) < 0)
+		if ((r = bpf_map_update_elem(t->counts_fd, &k, zero, BPF_ANY)) < 0)
 			goto map_fail;
 	}
 	memset(zero, 0, (size_t)ncpu * sizeof(struct sctrace_stats));
@@ -337,23 +334,24 @@ int sc_trace_collect(struct sc_trace *t, struct sc_trace_entry **out, size_t *n,
 	int ncpu = libbpf_num_possible_cpus();
 	_cleanup_free_ struct sctrace_counts *c = NULL;
 	_cleanup_free_ struct sctrace_stats *s = NULL;
+	struct sctrace_state state;
 
 	*out = NULL;
 	*n = 0;
 	if (ncpu <= 0)
 		return nerr_set(err, EINVAL, "count CPUs");
 	c = xcalloc((size_t)ncpu, sizeof(*c));
+	if (bpf_map_lookup_elem(t->traced_fd, &t->cgid, &state) < 0)
+		return nerr_set(err, errno, "read the trace of cgroup %llu", (unsigned long long)t->cgid);
 	for (uint32_t abi = 0; abi < ABI_COUNT; abi++) {
 		struct sctrace_key k = { .cgid = t->cgid, .abi = abi };
-		struct sctrace_seen seen;
 
-		if (bpf_map_lookup_elem(t->seen_fd, &k, &seen) < 0 ||
-		    bpf_map_lookup_elem(t->counts_fd, &k, c) < 0)
+		if (bpf_map_lookup_elem(t->counts_fd, &k, c) < 0)
 			return nerr_set(err, errno, "read the trace of cgroup %llu", (unsigned long long)t->cgid);
 		for (unsigned nr = 0; nr < TRACE_MAX_NR; nr++) {
 			uint64_t total = 0;
 
-			if (!(seen.bits[nr / 64] & (1ull << (nr % 64))))
+			if (!(state.seen[abi][nr / 64] & (1ull << (nr % 64))))
 				continue;
 			for (int cpu = 0; cpu < ncpu; cpu++)
 				total += c[cpu].n[nr];
@@ -398,15 +396,15 @@ void sc_trace_stop(struct sc_trace *t)
 
 	if (!t)
 		return;
-	if (t->traced_fd >= 0 && t->seen_fd >= 0 && t->counts_fd >= 0 && t->stats_fd >= 0 && t->events_fd >= 0) {
+	if (t->traced_fd >= 0 && t->counts_fd >= 0 && t->stats_fd >= 0 && t->events_fd >= 0) {
 		lock = bpf_load_lock(NULL);
-		remove_entries(t->traced_fd, t->seen_fd, t->counts_fd, t->stats_fd, t->events_fd, t->cgid);
+		remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, t->cgid);
 		sync_links(t, NULL);
 		if (lock >= 0)
 			close(lock);
 	}
 	ring_buffer__free(t->ring);
-	int fds[] = { t->traced_fd, t->seen_fd, t->counts_fd, t->stats_fd, t->events_fd, t->ring_fd };
+	int fds[] = { t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, t->ring_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
