@@ -48,6 +48,9 @@ int audit_kernel_fd(const struct audit_kernel *k);
 void audit_kernel_drain(struct audit_kernel *k, struct audit_log *l);
 void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_t *lost);
 void audit_kernel_stop(struct audit_kernel *k);
+/* The kernel event counters of a running audited container, from the
+ * pinned maps (for `nucleus stats`). -ENOENT when it has none. */
+int audit_totals(uint64_t cgid, unsigned cgroup_level, uint64_t *events, uint64_t *lost);
 
 /* ---- reading ------------------------------------------------------------------ */
 struct audit_filter {

@@ -392,6 +392,29 @@ void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_
 	}
 }
 
+int audit_totals(uint64_t cgid, unsigned level, uint64_t *events, uint64_t *lost)
+{
+	_cleanup_free_ char *dir = find_pinned(level);
+	_cleanup_free_ struct audit_stats *s = NULL;
+	int ncpu = libbpf_num_possible_cpus(), fd, r;
+
+	*events = *lost = 0;
+	if (!dir || ncpu <= 0)
+		return -ENOENT;
+	if ((fd = bpf_pin_open(dir, "stats", NULL)) < 0)
+		return fd;
+	s = xcalloc((size_t)ncpu, sizeof(*s));
+	r = bpf_map_lookup_elem(fd, &cgid, s);
+	close(fd);
+	if (r < 0)
+		return -ENOENT;
+	for (int i = 0; i < ncpu; i++) {
+		*events += s[i].events;
+		*lost += s[i].lost;
+	}
+	return 0;
+}
+
 void audit_kernel_stop(struct audit_kernel *k)
 {
 	if (!k)

@@ -7,6 +7,7 @@
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
 #include <nucleus/network.h>
+#include <nucleus/audit.h>
 
 static const char stats_help[] =
 	"Usage: nucleus stats [OPTIONS] [CONTAINER...]\n"
@@ -26,12 +27,16 @@ struct target {
 	struct cgroup_sample prev, cur;
 	struct egress_totals net;
 	bool have_net;
+	uint64_t audit_events, audit_lost;
+	bool have_audit;
 };
 
 static void sample(struct target *t)
 {
 	cgroup_sample(&t->cg, &t->cur);
 	t->have_net = t->st.egress && egress_totals(t->cg.id, t->st.cgroup_level, &t->net, NULL) == 0;
+	t->have_audit = t->st.audit &&
+			audit_totals(t->cg.id, t->st.cgroup_level, &t->audit_events, &t->audit_lost) == 0;
 }
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
@@ -60,7 +65,7 @@ static json_t *to_json(const struct target *t)
 {
 	const struct cgroup_sample *s = &t->cur;
 
-	json_t *net = json_null();
+	json_t *net = json_null(), *audit = json_null();
 
 	if (t->have_net)
 		net = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
@@ -68,30 +73,34 @@ static json_t *to_json(const struct target *t)
 			"denied_packets", (json_int_t)t->net.deny_pkts, "denied_bytes", (json_int_t)t->net.deny_bytes,
 			"denied_calls", (json_int_t)t->net.deny_calls, "events", (json_int_t)t->net.events,
 			"events_lost", (json_int_t)t->net.events_lost, "events_limited", (json_int_t)t->net.events_limited);
-	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o}",
+	if (t->have_audit)
+		audit = json_pack("{s:I,s:I}", "events", (json_int_t)t->audit_events,
+				  "events_lost", (json_int_t)t->audit_lost);
+	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o,s:o}",
 		"id", t->st.id, "name", t->st.name, "cpu_percent", cpu_percent(t),
 		"memory_usage", (json_int_t)s->memory_usage, "memory_limit", (json_int_t)s->memory_limit,
 		"memory_percent", s->memory_limit ? 100.0 * (double)s->memory_usage / (double)s->memory_limit : 0.0,
 		"pids", (json_int_t)s->pids, "pids_limit", (json_int_t)s->pids_limit,
 		"block_read", (json_int_t)s->blk_read, "block_write", (json_int_t)s->blk_write,
-		"network", net);
+		"network", net, "audit", audit);
 }
 
 static void print_table(struct target *t, size_t n, bool clear)
 {
-	struct table tbl = { .ncols = 8 };
+	struct table tbl = { .ncols = 9 };
 
 	if (clear)
 		fputs("\033[2J\033[H", stdout);
 	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O",
-		  "EGRESS ALLOWED / DENIED");
+		  "EGRESS ALLOWED / DENIED", "AUDIT EVENTS / LOST");
 	for (size_t i = 0; i < n; i++) {
 		const struct cgroup_sample *s = &t[i].cur;
 		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24], net[64];
+		char aud[48];
 
 		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
 		if (!t[i].open) {
-			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--");
+			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--");
 			continue;
 		}
 		human_bytes(s->memory_usage, mu, sizeof(mu));
@@ -115,7 +124,12 @@ static void print_table(struct target *t, size_t n, bool clear)
 				 (unsigned long long)t[i].net.deny_calls);
 		else
 			snprintf(net, sizeof(net), "no policy");
-		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk, net);
+		if (t[i].have_audit)
+			snprintf(aud, sizeof(aud), "%llu / %llu", (unsigned long long)t[i].audit_events,
+				 (unsigned long long)t[i].audit_lost);
+		else
+			snprintf(aud, sizeof(aud), "--");
+		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk, net, aud);
 	}
 	table_print(&tbl, stdout);
 	fflush(stdout);

@@ -141,10 +141,14 @@ test_audit_ten_thousand_execs_no_drops() {
 test_audit_tiny_ring_drops_reported() {
 	local out
 	# 2,000 sensitive opens in a few milliseconds into a 4 KiB ring (six events)
-	NUCLEUS_RING_BYTES=4096 "$NUCLEUS" run --audit --name audt-$$ -d -- "$PROBE" opens 2000 /proc/sys/kernel/hostname \
-		>/dev/null || fail "start"
+	NUCLEUS_RING_BYTES=4096 "$NUCLEUS" run --audit --name audt-$$ -d -- /bin/sh -c \
+		"$PROBE opens 2000 /proc/sys/kernel/hostname; sleep 3" >/dev/null || fail "start"
 	rm_on_exit audt-$$
-	wait_for sh -c "'$NUCLEUS' audit tail --json --type exit audt-$$ | grep -q exit" || fail "did not finish"
+	# while it runs, nucleus stats shows the drops too
+	wait_for sh -c "'$NUCLEUS' stats --no-stream --json audt-$$ | grep -q '\"events_lost\": *[1-9]'" ||
+		fail "stats: $("$NUCLEUS" stats --no-stream --json audt-$$)"
+	wait_for_long() { local i; for i in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; return 1; }
+	wait_for_long sh -c "'$NUCLEUS' audit tail --json --type exit audt-$$ | grep -q exit" || fail "did not finish"
 	out=$(audit_json audt-$$ audit_lost)
 	assert_contains "$out" "\"lost\":" "drops counted and written to the log"
 	local lost got
