@@ -57,5 +57,9 @@ bool bpf_pins_complete(const char *dir, const char *const *names);
 void bpf_unpin_stale(const char *name, const char *keep_dir);
 /* Open a pinned object by dir/name. */
 int bpf_pin_open(const char *dir, const char *name, struct nerr *err);
+/* A ring buffer map of `bytes` (a power of two, pages), by a direct
+ * bpf(2): libbpf's bpf_map_create first probes the kernel for map-name
+ * support with two program loads, which cost a start-up more than the map. */
+int bpf_ringbuf_new(const char *name, uint32_t bytes);
 
 #endif

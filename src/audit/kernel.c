@@ -308,8 +308,8 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(k->dir, map_names[i], err)) < 0)
 			goto fail;
-	k->ring_fd = r = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nucleus_audit", 0, 0,
-					(uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES), NULL);
+	k->ring_fd = r = bpf_ringbuf_new("nucleus_audit",
+					(uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES));
 	if (r < 0) {
 		r = nerr_set(err, -r, "create the audit ring buffer");
 		goto fail;

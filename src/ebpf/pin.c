@@ -4,6 +4,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/bpf.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -84,4 +87,17 @@ int bpf_pin_open(const char *dir, const char *name, struct nerr *err)
 	if (fd < 0)
 		return nerr_set(err, -fd, "open pinned `%s`", path);
 	return fd;
+}
+
+int bpf_ringbuf_new(const char *name, uint32_t bytes)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_RINGBUF;
+	attr.max_entries = bytes;
+	snprintf(attr.map_name, sizeof(attr.map_name), "%s", name);
+	fd = (int)syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
 }

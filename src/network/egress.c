@@ -345,7 +345,7 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
 			goto fail;
-	e->ring_fd = r = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nucleus_egress", 0, 0, EGRESS_RING_BYTES, NULL);
+	e->ring_fd = r = bpf_ringbuf_new("nucleus_egress", EGRESS_RING_BYTES);
 	if (r < 0) {
 		r = nerr_set(err, -r, "create the egress event ring");
 		goto fail;

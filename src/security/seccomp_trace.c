@@ -267,8 +267,8 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 		r = nerr_set(err, EINVAL, "count CPUs");
 		goto fail;
 	}
-	t->ring_fd = r = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nucleus_trace", 0, 0,
-					(uint32_t)(ring_bytes ? ring_bytes : TRACE_RING_BYTES), NULL);
+	t->ring_fd = r = bpf_ringbuf_new("nucleus_trace",
+					(uint32_t)(ring_bytes ? ring_bytes : TRACE_RING_BYTES));
 	if (r < 0) {
 		r = nerr_set(err, -r, "create the trace ring buffer");
 		goto fail;
