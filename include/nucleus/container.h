@@ -37,7 +37,12 @@ struct container_config {
 	enum service_mode mode;
 	enum network_mode network;
 	bool allow_host_network;
+	struct bridge_config bridge; /* --network bridge: --bridge, --subnet, -p */
+	bool bridge_flags;           /* one of those was given */
 	char **dns;
+	char **dns_search;           /* --dns-search */
+	char **add_hosts;            /* --add-host as given */
+	char **extra_hosts;          /* their /etc/hosts lines (validate) */
 	struct cgroup_limits limits;
 	struct rlimit_spec rlimits;
 	struct cap_sets caps;        /* kept by the workload; all zero by default */
@@ -116,6 +121,9 @@ struct container_state {
 	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
 	char cgroup_layout[16];
 	bool egress;                 /* an egress policy is attached */
+	char network[8];             /* none, host, bridge */
+	char **addresses;            /* bridge: the container's addresses */
+	char **ports;                /* bridge: published ports, canonical form */
 	bool audit;
 	char audit_path[256];
 	unsigned cgroup_level;
@@ -135,6 +143,9 @@ void container_state_free(struct container_state *s);
 int container_seccomp_prepare(bool trace, const char *profile, const char *pin_sha256,
 			      uint64_t bounding, unsigned flags, bool warn,
 			      struct sc_program *out, struct nerr *err);
+/* Record a bridge container's addresses and published ports (NULL lease: none). */
+void state_set_network(struct container_state *s, const struct net_lease *l,
+		       const struct port_spec *ports, size_t nports);
 int state_path(const char *id, const char *file, char *buf, size_t len);
 /* Write state.json atomically (temp file, fsync, rename). */
 int state_write(const struct container_state *s, struct nerr *err);

@@ -21,7 +21,9 @@ struct fs_spec {
 	const char *hostname;
 	char **dns;                /* nameservers for resolv.conf */
 	char **dns_search;
-	char **extra_hosts;        /* "name ip" lines for /etc/hosts */
+	char **extra_hosts;        /* "ip\tname" lines for /etc/hosts */
+	char **self_hosts;         /* "ip\thostname" lines naming the container;
+	                            * NULL: 127.0.1.1 */
 };
 
 /* Everything up to and including pivot_root; the cwd is "/" afterwards. */

@@ -23,8 +23,6 @@ static const char run_help[] =
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
 	"  -t, --tty                      Allocate a pseudo-terminal\n"
-	"      --network MODE             none (default: only lo) or host\n"
-	"      --allow-host-network       Accept --network host\n"
 	"      --rootless                 Run in a user namespace mapping only the caller's\n"
 	"                                 uid/gid to root (the default for non-root callers)\n"
 	"      --userns                   As root: map container root to an unprivileged\n"
@@ -48,14 +46,29 @@ static const char run_help[] =
 	"                                 (repeatable)\n"
 	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
 	"\n"
+	"Network (see docs/networking.md):\n"
+	"      --network MODE             none (default: only lo), bridge (a veth on a host\n"
+	"                                 bridge, NAT, IPv4 and IPv6) or host\n"
+	"      --allow-host-network       Accept --network host\n"
+	"      --bridge NAME              The host bridge (default nucleus0; created on first use)\n"
+	"      --subnet CIDR              Its subnet, once per family (default 10.0.42.0/24 and\n"
+	"                                 fd00:6e75:636c::/64)\n"
+	"  -p, --publish [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]\n"
+	"                                 Publish a container port on the host (repeatable;\n"
+	"                                 ranges as 8000-8010:8000-8010)\n"
+	"      --dns IP                   A resolver for resolv.conf (repeatable; bridge\n"
+	"                                 default: 8.8.8.8, 8.8.4.4); under an egress policy\n"
+	"                                 TCP/UDP 53 to it is always allowed\n"
+	"      --dns-search DOMAIN        A search domain for resolv.conf (repeatable)\n"
+	"      --add-host NAME:IP         Add a line to /etc/hosts (repeatable; IP\n"
+	"                                 host-gateway: the bridge's gateway)\n"
+	"\n"
 	"Egress (enforced by BPF on the container's cgroup; see docs/egress.md):\n"
 	"      --egress-allow CIDR        Allow connections to CIDR (repeatable; IPv4 or IPv6;\n"
 	"                                 \"\" denies everything). Any egress flag makes the\n"
 	"                                 default deny\n"
 	"      --egress-tcp-port N        Only these TCP ports of the allowed CIDRs (repeatable)\n"
 	"      --egress-udp-port N        Only these UDP ports of the allowed CIDRs (repeatable)\n"
-	"      --dns IP                   A resolver for resolv.conf; TCP/UDP 53 to it is\n"
-	"                                 always allowed (repeatable)\n"
 	"\n"
 	"Seccomp (see docs/seccomp.md):\n"
 	"      --seccomp-profile FILE     An OCI/Docker JSON seccomp profile instead of the\n"
@@ -93,7 +106,7 @@ enum {
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
-	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED,
+	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
 };
 
 static const struct option run_opts[] = {
@@ -106,6 +119,11 @@ static const struct option run_opts[] = {
 	{ "tty", no_argument, NULL, 't' },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
+	{ "bridge", required_argument, NULL, OPT_BRIDGE },
+	{ "subnet", required_argument, NULL, OPT_SUBNET },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "dns-search", required_argument, NULL, OPT_DNS_SEARCH },
+	{ "add-host", required_argument, NULL, OPT_ADD_HOST },
 	{ "rootless", no_argument, NULL, OPT_ROOTLESS },
 	{ "userns", no_argument, NULL, OPT_USERNS },
 	{ "allow-chroot-fallback", no_argument, NULL, OPT_CHROOT },
@@ -148,7 +166,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:e:w:thd", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:w:thdp:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -187,13 +205,38 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				cfg->network = NETWORK_NONE;
 			else if (!strcmp(optarg, "host"))
 				cfg->network = NETWORK_HOST;
+			else if (!strcmp(optarg, "bridge"))
+				cfg->network = NETWORK_BRIDGE;
 			else {
-				r = nerr_set(err, 0, "invalid --network `%s` (none or host)", optarg);
+				r = nerr_set(err, 0, "invalid --network `%s` (none, bridge or host)", optarg);
 				goto out;
 			}
 			break;
 		case OPT_ALLOW_HOST_NET:
 			cfg->allow_host_network = true;
+			break;
+		case OPT_BRIDGE:
+			cfg->bridge_flags = true;
+			if ((r = bridge_config_set_name(&cfg->bridge, optarg, err)) < 0)
+				goto out;
+			break;
+		case OPT_SUBNET:
+			cfg->bridge_flags = true;
+			if ((r = bridge_config_add_subnet(&cfg->bridge, optarg, err)) < 0)
+				goto out;
+			break;
+		case 'p':
+			cfg->bridge_flags = true;
+			if ((r = bridge_config_add_port(&cfg->bridge, optarg, err)) < 0)
+				goto out;
+			break;
+		case OPT_DNS_SEARCH:
+			if ((r = dns_search_check(optarg, err)) < 0)
+				goto out;
+			strv_push(&cfg->dns_search, optarg);
+			break;
+		case OPT_ADD_HOST:
+			strv_push(&cfg->add_hosts, optarg);
 			break;
 		case OPT_ROOTLESS:
 			cfg->rootless = true;

@@ -11,6 +11,7 @@ void container_config_init(struct container_config *c)
 	c->cgroup_namespace = true;
 	c->mode = MODE_AGENT;
 	c->network = NETWORK_NONE;
+	bridge_config_init(&c->bridge);
 	c->limits.pids_max = 512;
 	rlimits_default(&c->rlimits);
 }
@@ -20,6 +21,10 @@ void container_config_free(struct container_config *c)
 	strv_free(c->argv);
 	strv_free(c->env);
 	strv_free(c->dns);
+	strv_free(c->dns_search);
+	strv_free(c->add_hosts);
+	strv_free(c->extra_hosts);
+	bridge_config_free(&c->bridge);
 	free(c->limits.io);
 	egress_config_free(&c->egress);
 	if (c->landlock) {
@@ -157,6 +162,39 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 					strv_push(&c->dns, ns);
 			}
 		}
+	}
+	if (c->bridge_flags && c->network != NETWORK_BRIDGE)
+		return nerr_set(err, 0, "--bridge, --subnet and --publish need --network bridge");
+	if (c->network == NETWORK_BRIDGE) {
+		int r;
+
+		if (c->rootless)
+			return nerr_set(err, 0, "--network bridge needs root (rootless containers have "
+					"--network none)");
+		if ((r = bridge_config_validate(&c->bridge, err)) < 0)
+			return r;
+		if (!c->dns && c->mode == MODE_PRODUCTION)
+			return nerr_set(err, 0, "production mode needs explicit --dns servers with "
+					"--network bridge");
+		/* agent mode: the original's public resolvers (and, under an
+		 * egress policy, port 53 to them) */
+		for (const char *const *d = net_bridge_default_dns(); !c->dns && *d; d++)
+			egress_add_dns(&c->egress, *d, NULL);
+		if (!c->dns)
+			for (const char *const *d = net_bridge_default_dns(); *d; d++)
+				strv_push(&c->dns, *d);
+	}
+	strv_free(c->extra_hosts);
+	c->extra_hosts = NULL;
+	for (size_t i = 0; c->add_hosts && c->add_hosts[i]; i++) {
+		char gw[64], *line = NULL;
+		int r;
+
+		if (c->network == NETWORK_BRIDGE)
+			bridge_config_gateway(&c->bridge, 4, gw, sizeof(gw));
+		if ((r = add_host_parse(c->add_hosts[i], c->network == NETWORK_BRIDGE ? gw : NULL, &line, err)) < 0)
+			return r;
+		strv_push_take(&c->extra_hosts, line);
 	}
 	c->egress.private_netns = c->network != NETWORK_HOST;
 	/* never run unfiltered when a policy was asked for */

@@ -70,6 +70,9 @@ int container_remove(const char *id, bool force, struct nerr *err)
 		state_release_name(st.name, id);
 	r = remove_tree(dir);
 	close(lock);
+	/* its lease and published ports, now that nobody holds its lock
+	 * (also before its state was written: a crash right after clone) */
+	net_bridge_gc(runtime_dir(), state_supervised);
 	container_state_free(&st);
 	if (r < 0)
 		return nerr_set(err, -r, "remove `%s`", dir);
@@ -99,6 +102,8 @@ void container_gc(void)
 		if (container_remove(ids[i], false, &err) < 0)
 			log_debug("gc: %s", err.msg);
 	}
+	/* leases of containers whose state is gone too, vanished bridges */
+	net_bridge_gc(runtime_dir(), state_supervised);
 }
 
 int container_run_detached(struct container_config *c, int *exit_code, struct nerr *err)

@@ -45,6 +45,8 @@ struct run {
 	struct audit_log *audit;
 	struct audit_kernel *audit_kernel;
 	struct sc_notify *notify;
+	struct net_lease *lease;       /* --network bridge */
+	char **self_hosts;             /* /etc/hosts lines naming it */
 };
 
 /* Before clone: what the child needs to exist (its staging directory) and
@@ -159,6 +161,11 @@ static void cleanup(struct run *r)
 	r->audit = NULL;
 	if (r->have_cgroup && cgroup_destroy(&r->cg, &e) < 0)
 		log_warn("%s", e.msg);
+	/* after the cgroup: nothing of the container runs any more */
+	net_bridge_detach(r->lease);
+	r->lease = NULL;
+	strv_free(r->self_hosts);
+	r->self_hosts = NULL;
 	if (r->staging)
 		rmdir(r->staging);
 	if (r->st.status == STATUS_EXITED && !r->st.remove_on_exit) {
@@ -178,6 +185,7 @@ static void cleanup(struct run *r)
 	free(r->context_path);
 	free(r->st.seccomp_profile);
 	r->st.seccomp_profile = NULL;
+	state_set_network(&r->st, NULL, NULL, 0);
 	sc_program_free(&r->seccomp);
 	if (r->mask_set)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
@@ -304,6 +312,8 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		return nerr_set(err, -rc, "release the container");
 	/* The child builds its root meanwhile; it waits for SYNC_CGROUPS
 	 * before it drops privileges and execs. */
+	if (r->lease && (rc = net_bridge_attach(&r->cfg->bridge, r->lease, r->pid, err)) < 0)
+		return rc;
 	if ((rc = setup_limits(r, err)) < 0)
 		return rc;
 	r->st.egress = r->egress != NULL;
@@ -405,6 +415,8 @@ static void state_init(struct run *r, bool userns)
 	snprintf(st->hostname, sizeof(st->hostname), "%s", cfg->hostname ? cfg->hostname : cfg->name);
 	snprintf(st->workdir, sizeof(st->workdir), "%s",
 		 cfg->workdir ? cfg->workdir : cfg->context ? "/context" : "/");
+	snprintf(st->network, sizeof(st->network), "%s",
+		 cfg->network == NETWORK_HOST ? "host" : cfg->network == NETWORK_BRIDGE ? "bridge" : "none");
 	st->memlock = cfg->rlimits.memlock;
 	st->caps = cfg->caps;
 	st->landlock = cfg->landlock;  /* borrowed, like argv */
@@ -513,6 +525,17 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	snprintf(r.st.cgroup_layout, sizeof(r.st.cgroup_layout), "%s",
 		 r.have_cgroup ? cgroup_layout_name(r.cg_host.layout) : "none");
 	log_debug("run: cgroup ready");
+	if (cfg->network == NETWORK_BRIDGE) {
+		/* every check on the host, an address, the host ports: before
+		 * clone, so bad input leaves nothing behind */
+		cfg->bridge.state_dir = runtime_dir();
+		cfg->bridge.alive = state_supervised;
+		if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r.lease, err)) < 0)
+			goto out;
+		r.self_hosts = net_lease_hosts(r.lease, r.st.hostname);
+		state_set_network(&r.st, r.lease, cfg->bridge.ports, cfg->bridge.nports);
+		log_debug("run: network prepared");
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r.sync) < 0) {
 		rc = nerr_set(err, errno, "socketpair");
 		goto out;
@@ -542,7 +565,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
 		.context_path = r.context_path,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
-		.hostname = a.hostname, .dns = cfg->dns,
+		.hostname = a.hostname, .dns = cfg->dns, .dns_search = cfg->dns_search,
+		.extra_hosts = cfg->extra_hosts, .self_hosts = r.self_hosts,
 	};
 	if (!cfg->landlock)
 		landlock_default_spec(&a.landlock, cfg->context_mode == CONTEXT_COPY, cfg->context != NULL);

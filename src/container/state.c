@@ -1,5 +1,6 @@
 /* The state store: one directory per container under the runtime dir. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -34,6 +35,9 @@ void container_state_free(struct container_state *s)
 	s->argv = NULL;
 	free(s->seccomp_profile);
 	s->seccomp_profile = NULL;
+	strv_free(s->addresses);
+	strv_free(s->ports);
+	s->addresses = s->ports = NULL;
 	if (s->landlock) {
 		landlock_spec_free(s->landlock);
 		free(s->landlock);
@@ -100,6 +104,51 @@ bool state_pid_alive(const struct container_state *s)
 	return s->pid > 0 && s->pid_start && proc_start_time(s->pid) == s->pid_start;
 }
 
+void state_set_network(struct container_state *s, const struct net_lease *l,
+		       const struct port_spec *ports, size_t nports)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	strv_free(s->addresses);
+	strv_free(s->ports);
+	s->addresses = s->ports = NULL;
+	if (!l)
+		return;
+	cidr_format(&l->addr4, a, sizeof(a));
+	strv_push(&s->addresses, a);
+	if (l->addr6.family) {
+		cidr_format(&l->addr6, a, sizeof(a));
+		strv_push(&s->addresses, a);
+	}
+	for (size_t i = 0; i < nports; i++) {
+		char p[96];
+
+		port_spec_format(&ports[i], p, sizeof(p));
+		strv_push(&s->ports, p);
+	}
+}
+
+static json_t *strv_json(char **v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static char **json_strv(json_t *a)
+{
+	char **v = NULL;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a, i, e)
+		if (json_is_string(e))
+			strv_push(&v, json_string_value(e));
+	return v;
+}
+
 static json_t *to_json(const struct container_state *s)
 {
 	json_t *o = json_object(), *argv = json_array();
@@ -137,6 +186,9 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "cpu_period_us", json_integer((json_int_t)s->cpu_period_us));
 	json_object_set_new(o, "cgroup_layout", json_string(s->cgroup_layout));
 	json_object_set_new(o, "egress", json_boolean(s->egress));
+	json_object_set_new(o, "network", json_string(s->network));
+	json_object_set_new(o, "addresses", strv_json(s->addresses));
+	json_object_set_new(o, "ports", strv_json(s->ports));
 	json_object_set_new(o, "audit", json_boolean(s->audit));
 	json_object_set_new(o, "audit_path", json_string(s->audit_path));
 	json_object_set_new(o, "cgroup_level", json_integer(s->cgroup_level));
@@ -207,6 +259,9 @@ static void from_json(json_t *o, struct container_state *s)
 	s->cpu_period_us = get_u64(o, "cpu_period_us");
 	get_str(o, "cgroup_layout", s->cgroup_layout, sizeof(s->cgroup_layout));
 	s->egress = json_is_true(json_object_get(o, "egress"));
+	get_str(o, "network", s->network, sizeof(s->network));
+	s->addresses = json_strv(json_object_get(o, "addresses"));
+	s->ports = json_strv(json_object_get(o, "ports"));
 	s->audit = json_is_true(json_object_get(o, "audit"));
 	get_str(o, "audit_path", s->audit_path, sizeof(s->audit_path));
 	s->cgroup_level = (unsigned)get_u64(o, "cgroup_level");

@@ -25,9 +25,18 @@ static int put(int etc, const char *name, const char *text, struct nerr *err)
 
 static char *hosts_text(const struct fs_spec *s)
 {
-	char *t = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-			    "127.0.1.1\t%s\n", s->hostname);
+	char *t = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 
+	if (!s->self_hosts) {
+		char *n = xasprintf("%s127.0.1.1\t%s\n", t, s->hostname);
+		free(t);
+		t = n;
+	}
+	for (size_t i = 0; s->self_hosts && s->self_hosts[i]; i++) {
+		char *n = xasprintf("%s%s\n", t, s->self_hosts[i]);
+		free(t);
+		t = n;
+	}
 	for (size_t i = 0; s->extra_hosts && s->extra_hosts[i]; i++) {
 		char *n = xasprintf("%s%s\n", t, s->extra_hosts[i]);
 		free(t);

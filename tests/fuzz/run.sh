@@ -24,7 +24,7 @@ done
 
 pass=0 failed=0
 targets=("$@")
-[ ${#targets[@]} = 0 ] && targets=(toml seccomp policy run_args)
+[ ${#targets[@]} = 0 ] && targets=(toml seccomp policy run_args portspec)
 
 # The whole library, instrumented for coverage and the sanitizers (the
 # skeleton headers come from the normal build).
@@ -71,7 +71,15 @@ seed() { # target dir
 		printf -- '-e\0A=1\0-w\0/tmp\0--hostname\0h\0--context\0/tmp\0true' >"$d/env"
 		printf -- '--egress-allow\00010.0.0.0/8\0--egress-tcp-port\000443\0--dns\0001.1.1.1\0true' >"$d/egress"
 		printf -- '--io-limit\0008:0 riops=10 wbps=1M\0--pids\00016\0--seccomp-mode\0trace\0--seccomp-log\0/tmp/x\0true' >"$d/limits"
-		printf -- '--caps-policy\0/x.toml\0--landlock-policy-sha256\0abc\0-d\0--rm\0-t\0true' >"$d/policies" ;;
+		printf -- '--caps-policy\0/x.toml\0--landlock-policy-sha256\0abc\0-d\0--rm\0-t\0true' >"$d/policies"
+		printf -- '--network\0bridge\0--subnet\00010.9.0.0/24\0-p\0127.0.0.1:8080:80/tcp\0--add-host\0db:host-gateway\0--dns-search\0a.example\0true' >"$d/bridge" ;;
+	portspec)
+		cp tests/fuzz/regress/portspec/* "$d"/ 2>/dev/null
+		printf '\0008080:80' >"$d/p1"; printf '\000[::]:8000-8010:9000-9010/udp' >"$d/p2"
+		printf '\000127.0.0.1:53:53/udp' >"$d/p3"; printf '\00110.0.42.0/24' >"$d/s1"
+		printf '\001fd00:1::/64' >"$d/s2"; printf '\002db:10.0.0.1' >"$d/h1"
+		printf '\002v6:2001:db8::1' >"$d/h2"; printf '\003corp.example' >"$d/d1"
+		printf '\004id 0123456789abcdef0123456789abcdef\nports 8080:80/tcp\n' >"$d/l1" ;;
 	esac
 }
 

@@ -1,0 +1,283 @@
+/* The address allocator: one lease file per container address, under
+ *   <state>/.net/ns-<netns inode>/<bridge>/<IPv4 address>
+ * holding the container's id and its published ports, and a tombstone
+ *   <state>/.net/ns-<netns inode>/<bridge>/.released-<IPv4 address>
+ * for an address whose container has ended while its veth may still exist
+ * (the kernel removes it with the container's network namespace, a few ms
+ * later, or later still when something else keeps that namespace): the
+ * address is not handed out again until the veth is gone. Every change and
+ * every decision made from the leases happens under an flock on
+ * <state>/.net/lock, so concurrent starts never pick the same address or
+ * port. Host state (bridges, forwarding, nftables) belongs to a network
+ * namespace, hence the ns-<inode> level. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include "net_internal.h"
+
+void lease_recs_free(struct lease_rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].ports);
+	free(r);
+}
+
+int ipam_open(struct ipam *ip, const char *state_dir, struct nerr *err)
+{
+	struct stat st;
+	_cleanup_free_ char *lock = NULL;
+	int r;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->lock_fd = -1;
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return nerr_set(err, errno, "stat /proc/self/ns/net");
+	ip->root = xasprintf("%s/.net", state_dir ? state_dir : "/run/nucleus");
+	ip->nsdir = xasprintf("%s/ns-%llu", ip->root, (unsigned long long)st.st_ino);
+	if ((r = mkdir_p(ip->root, 0700)) < 0) {
+		nerr_set(err, -r, "create `%s`", ip->root);
+		goto fail;
+	}
+	lock = xasprintf("%s/lock", ip->root);
+	ip->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (ip->lock_fd < 0) {
+		r = nerr_set(err, errno, "open `%s`", lock);
+		goto fail;
+	}
+	while ((r = flock(ip->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		r = nerr_set(err, errno, "lock `%s`", lock);
+		goto fail;
+	}
+	if (mkdir(ip->nsdir, 0700) < 0 && errno != EEXIST) {
+		r = nerr_set(err, errno, "create `%s`", ip->nsdir);
+		goto fail;
+	}
+	return 0;
+fail:
+	ipam_close(ip);
+	return r;
+}
+
+void ipam_close(struct ipam *ip)
+{
+	if (ip->lock_fd >= 0)
+		close(ip->lock_fd);
+	ip->lock_fd = -1;
+	free(ip->root);
+	free(ip->nsdir);
+	ip->root = ip->nsdir = NULL;
+}
+
+char *ipam_path(struct ipam *ip, const char *bridge, const char *file)
+{
+	return file ? xasprintf("%s/%s/%s", ip->nsdir, bridge, file) : xasprintf("%s/%s", ip->nsdir, bridge);
+}
+
+static bool is_lease_name(const char *name)
+{
+	uint8_t a[4];
+
+	return inet_pton(AF_INET, name, a) == 1;
+}
+
+#define TOMBSTONE ".released-"
+
+char *lease_format(const char *id, const struct cidr *a4, const struct cidr *a6,
+		   const struct port_spec *ports, size_t nports)
+{
+	char buf[128];
+	char *t;
+
+	cidr_format(a4, buf, sizeof(buf));
+	t = xasprintf("id %s\naddr4 %s\n", id, buf);
+	if (a6 && a6->family) {
+		char *n;
+		cidr_format(a6, buf, sizeof(buf));
+		n = xasprintf("%saddr6 %s\n", t, buf);
+		free(t);
+		t = n;
+	}
+	for (size_t i = 0; i < nports; i++) {
+		char *n;
+		port_spec_format(&ports[i], buf, sizeof(buf));
+		n = xasprintf("%sport %s\n", t, buf);
+		free(t);
+		t = n;
+	}
+	return t;
+}
+
+int lease_parse(const char *text, struct lease_rec *r)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+	char *save = NULL;
+
+	r->id[0] = '\0';
+	r->ports = NULL;
+	r->nports = 0;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (str_has_prefix(l, "id ")) {
+			snprintf(r->id, sizeof(r->id), "%s", l + 3);
+		} else if (str_has_prefix(l, "port ")) {
+			struct port_spec p;
+			if (port_spec_parse(l + 5, &p, NULL) < 0)
+				continue;
+			r->ports = xrealloc(r->ports, (r->nports + 1) * sizeof(p));
+			r->ports[r->nports++] = p;
+		}
+	}
+	return r->id[0] ? 0 : -EINVAL;
+}
+
+/* Leases (tombstones false) or tombstones (true) of a bridge; r.name is
+ * the address either way. */
+static int list_files(struct ipam *ip, const char *bridge, bool tombstones, struct lease_rec **out, size_t *n,
+		      struct nerr *err)
+{
+	_cleanup_free_ char *dir = ipam_path(ip, bridge, NULL);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct lease_rec *v = NULL;
+	size_t cnt = 0, skip = tombstones ? strlen(TOMBSTONE) : 0;
+	struct dirent *de;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : nerr_set(err, errno, "open `%s`", dir);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *text = NULL;
+		struct lease_rec r = { 0 };
+
+		if (tombstones && !str_has_prefix(de->d_name, TOMBSTONE))
+			continue;
+		if (!is_lease_name(de->d_name + skip) || strlen(de->d_name + skip) >= sizeof(r.name))
+			continue;
+		strcpy(r.name, de->d_name + skip);
+		if (read_file_at(dirfd(d), de->d_name, 1 << 16, &text, NULL) < 0)
+			continue;
+		/* a lease without an id was cut short by a crash: nobody's */
+		if (lease_parse(text, &r) < 0)
+			r.id[0] = '\0';
+		v = xrealloc(v, (cnt + 1) * sizeof(*v));
+		v[cnt++] = r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int ipam_list(struct ipam *ip, const char *bridge, struct lease_rec **out, size_t *n, struct nerr *err)
+{
+	return list_files(ip, bridge, false, out, n, err);
+}
+
+int ipam_tombstones(struct ipam *ip, const char *bridge, struct lease_rec **out, size_t *n, struct nerr *err)
+{
+	return list_files(ip, bridge, true, out, n, err);
+}
+
+char **ipam_bridges(struct ipam *ip)
+{
+	_cleanup_closedir_ DIR *d = opendir(ip->nsdir);
+	char **v = xcalloc(1, sizeof(char *));   /* non-NULL even when empty */
+	struct dirent *de;
+
+	if (!d)
+		return v;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && valid_ifname(de->d_name))
+			strv_push(&v, de->d_name);
+	return v;
+}
+
+size_t ipam_count(struct ipam *ip)
+{
+	_cleanup_strv_ char **br = ipam_bridges(ip);
+	size_t n = 0;
+
+	for (size_t i = 0; br[i]; i++) {
+		_cleanup_free_ char *dir = ipam_path(ip, br[i], NULL);
+		_cleanup_closedir_ DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d)))
+			n += is_lease_name(de->d_name);
+	}
+	return n;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lowest free index in [2, hosts]: the used ones sorted, the first gap. */
+int ipam_pick(const struct lease_rec *r, size_t n, uint32_t hosts, uint32_t *index)
+{
+	_cleanup_free_ uint32_t *used = xcalloc(n + 1, sizeof(uint32_t));
+	uint32_t want = 2;
+
+	for (size_t i = 0; i < n; i++)
+		used[i] = r[i].index;
+	qsort(used, n, sizeof(uint32_t), cmp_u32);
+	for (size_t i = 0; i < n; i++) {
+		if (used[i] < want)
+			continue;
+		if (used[i] > want)
+			break;
+		want++;
+	}
+	if (want > hosts)
+		return -ENOSPC;
+	*index = want;
+	return 0;
+}
+
+int ipam_write(struct ipam *ip, const char *bridge, const char *name, const char *text, struct nerr *err)
+{
+	_cleanup_free_ char *dir = ipam_path(ip, bridge, NULL);
+	_cleanup_free_ char *path = ipam_path(ip, bridge, name);
+	_cleanup_close_ int fd = -1;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "create `%s`", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return nerr_set(err, errno, "create lease `%s`", path);
+	if (write_all(fd, text, strlen(text)) < 0) {
+		int e = errno;
+		unlink(path);
+		return nerr_set(err, e, "write lease `%s`", path);
+	}
+	return 0;
+}
+
+void ipam_remove(struct ipam *ip, const char *bridge, const char *name)
+{
+	_cleanup_free_ char *path = ipam_path(ip, bridge, name);
+
+	unlink(path);
+}
+
+void ipam_release(struct ipam *ip, const char *bridge, const char *name)
+{
+	_cleanup_free_ char *path = ipam_path(ip, bridge, name);
+	_cleanup_free_ char *tomb = xasprintf("%s/%s/" TOMBSTONE "%s", ip->nsdir, bridge, name);
+
+	if (rename(path, tomb) < 0)
+		unlink(path);
+}
+
+void ipam_bury(struct ipam *ip, const char *bridge, const char *name)
+{
+	_cleanup_free_ char *tomb = xasprintf("%s/%s/" TOMBSTONE "%s", ip->nsdir, bridge, name);
+
+	unlink(tomb);
+}
