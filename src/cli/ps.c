@@ -48,6 +48,29 @@ static void status_text(const struct container_state *st, enum container_status 
 	}
 }
 
+/* Published ports as docker shows them: "127.0.0.1:8080->80/tcp, ..." */
+static char *ports_text(char **ports)
+{
+	char *t = xstrdup("");
+
+	for (size_t i = 0; ports && ports[i]; i++) {
+		/* canonical form [HOSTIP:]HOST[-END]:CONT[-END]/PROTO */
+		const char *slash = strrchr(ports[i], '/'), *colon;
+		char *n;
+		int hlen;
+
+		if (!slash)
+			continue;
+		for (colon = slash; colon > ports[i] && *colon != ':'; colon--)
+			;
+		hlen = (int)(colon - ports[i]);
+		n = xasprintf("%s%s%.*s->%s", t, *t ? ", " : "", hlen, ports[i], colon + 1);
+		free(t);
+		t = n;
+	}
+	return t;
+}
+
 static void command_text(char **argv, char *buf, size_t len)
 {
 	char full[512] = "";
@@ -73,7 +96,7 @@ int cmd_ps(int argc, char **argv)
 	struct nerr err = { 0 };
 	bool all = false, quiet = false, json = false;
 	json_t *arr = NULL;
-	struct table tbl = { .ncols = 6 };
+	struct table tbl = { .ncols = 7 };
 	int c;
 
 	optind = 0;
@@ -95,7 +118,7 @@ int cmd_ps(int argc, char **argv)
 	if (json)
 		arr = json_array();
 	else if (!quiet)
-		table_add(&tbl, "CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PID");
+		table_add(&tbl, "CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PID", "PORTS");
 	for (size_t i = 0; ids && ids[i]; i++) {
 		struct container_state st = { 0 };
 		enum container_status s;
@@ -119,6 +142,15 @@ int cmd_ps(int argc, char **argv)
 			for (size_t k = 0; st.argv && st.argv[k]; k++)
 				json_array_append_new(a, json_string(st.argv[k]));
 			json_object_set_new(o, "command", a);
+			json_object_set_new(o, "network", json_string(st.network[0] ? st.network : "none"));
+			a = json_array();
+			for (size_t k = 0; st.addresses && st.addresses[k]; k++)
+				json_array_append_new(a, json_string(st.addresses[k]));
+			json_object_set_new(o, "addresses", a);
+			a = json_array();
+			for (size_t k = 0; st.ports && st.ports[k]; k++)
+				json_array_append_new(a, json_string(st.ports[k]));
+			json_object_set_new(o, "ports", a);
 			json_array_append_new(arr, o);
 		} else if (quiet) {
 			printf("%.12s\n", st.id);
@@ -130,7 +162,9 @@ int cmd_ps(int argc, char **argv)
 			command_text(st.argv, cmd, sizeof(cmd));
 			snprintf(shortid, sizeof(shortid), "%.12s", st.id);
 			snprintf(pid, sizeof(pid), "%d", s == STATUS_RUNNING ? (int)st.pid : 0);
-			table_add(&tbl, shortid, st.name, cmd, created, status, pid);
+			_cleanup_free_ char *ports = ports_text(st.ports);
+
+			table_add(&tbl, shortid, st.name, cmd, created, status, pid, ports);
 		}
 		container_state_free(&st);
 	}

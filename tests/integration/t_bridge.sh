@@ -174,6 +174,11 @@ test_bridge_published_port_from_outside_host_and_loopback() {
 	out=$(from_host tcp:127.0.0.1:8080 tcp:127.0.0.1:8081 tcp:$H4:8080 udp:127.0.0.1:5353)
 	assert_eq "$(echo $out)" "tcp:127.0.0.1:8080=ok tcp:127.0.0.1:8081=ok tcp:$H4:8080=ok udp:127.0.0.1:5353=ok" \
 		"the host reaches it, through 127.0.0.1 too"
+	out=$(in_host "$NUCLEUS" ps)
+	assert_contains "$out" "8080->80/tcp, 127.0.0.1:8081->80/tcp, 5353->53/udp" "ps shows the published ports"
+	out=$(in_host "$NUCLEUS" ps --json)
+	assert_contains "$out" '"network": "bridge"' "ps --json: the network mode"
+	assert_contains "$out" "\"10.213.$N." "ps --json: the address"
 	in_host "$NUCLEUS" rm -f web-$$ >/dev/null || fail "rm"
 	out=$(from_host tcp:127.0.0.1:8080)
 	assert_not_contains "$out" "=ok" "unpublished with the container"
