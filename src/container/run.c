@@ -228,6 +228,7 @@ static int setup_limits(struct run *r, struct nerr *err)
 	if (cgroup_create_limits(&r->cg, &r->cfg->limits, &e) < 0 ||
 	    cgroup_join_v1(&r->cg, r->pid, &e) < 0)
 		return cgroup_failed(r, &e, "resource limits", err);
+	log_debug("run: limits set");
 	if (r->cfg->seccomp_trace) {
 		if ((rc = sc_trace_start(r->cg.id, cgroup_v2_level(&r->cg_host), true, ring_bytes(),
 					 &r->trace, err)) < 0)

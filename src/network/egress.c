@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -169,6 +170,76 @@ out:
 	egress_bpf__destroy(skel);
 	close(lock);
 	return r;
+}
+
+/* ---- the anchor: keep the kernel's cgroup-BPF static keys on ----------------------------
+ * The kernel runs cgroup programs of an attach type only while some program
+ * of that type is attached anywhere (a static key per type). Switching a key
+ * patches kernel text and waits for every CPU: the first policy container's
+ * 8 attaches, and its cgroup's release, cost milliseconds each run (see
+ * docs/egress.md). So the programs are also attached to an empty cgroup of
+ * nucleus's own, next to the containers' (.egress-anchor-<version>), where
+ * they never run: no process ever enters it. Every policy container after
+ * the first then only attaches. The price is the host's: with the keys on,
+ * each socket operation and packet outside any container also checks its
+ * cgroup's (empty) program array. It stays until reboot, like the pins;
+ * rmdir it to drop it. */
+#define ANCHOR_PREFIX ".egress-anchor-"
+
+static bool anchor_complete(int anchor)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		__u32 cnt = 0;
+
+		if (bpf_prog_query(anchor, progs[i].type, 0, NULL, NULL, &cnt) < 0 || cnt == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Best effort: without it a run is slower, never less safe. */
+static void ensure_anchor(int cgroup_fd, const char *dir)
+{
+	_cleanup_free_ char *name = xasprintf(ANCHOR_PREFIX "%s", EGRESS_BPF_VERSION);
+	_cleanup_close_ int parent = openat(cgroup_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int anchor = -1;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int lock;
+
+	if (parent < 0)
+		return;
+	anchor = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (anchor >= 0 && anchor_complete(anchor))
+		return;
+	if ((lock = bpf_load_lock(NULL)) < 0)
+		return;
+	if (anchor < 0 && mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+		goto out;
+	if (anchor < 0)
+		anchor = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (anchor < 0)
+		goto out;
+	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+		__u32 cnt = 0;
+		int pfd;
+
+		if (bpf_prog_query(anchor, progs[i].type, 0, NULL, NULL, &cnt) == 0 && cnt > 0)
+			continue;
+		if ((pfd = bpf_pin_open(dir, progs[i].name, NULL)) < 0)
+			goto out;
+		if (bpf_prog_attach(pfd, anchor, progs[i].type, BPF_F_ALLOW_MULTI) < 0)
+			log_debug("egress: anchor: attach %s: %s", progs[i].name, strerror(errno));
+		close(pfd);
+	}
+	/* other builds' anchors hold their programs: let them go */
+	d = fdopendir(dup(parent));
+	while (d && (de = readdir(d)))
+		if (str_has_prefix(de->d_name, ANCHOR_PREFIX) && strcmp(de->d_name, name))
+			unlinkat(parent, de->d_name, AT_REMOVEDIR);
+	log_debug("egress: anchor %s attached", name);
+out:
+	close(lock);
 }
 
 /* ---- one container --------------------------------------------------------------------- */
@@ -342,6 +413,7 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 	}
 	if ((r = ensure_pinned(cgroup_level, dir, err)) < 0)
 		goto fail;
+	log_debug("egress: programs pinned");
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
 			goto fail;
@@ -355,8 +427,11 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 		r = nerr_set(err, errno, "open the egress event ring");
 		goto fail;
 	}
+	log_debug("egress: maps and ring open");
 	if ((r = fill_policy(e, c, pid, err)) < 0)
 		goto fail;
+	log_debug("egress: policy in the maps");
+	ensure_anchor(cgroup_fd, dir);
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
 		int pfd = bpf_pin_open(dir, progs[i].name, err);
 

@@ -278,6 +278,24 @@ test_egress_nothing_left_but_pinned_programs() {
 	assert_eq "$(ls "$dir" | wc -l)" 14 "the pinned set: 8 programs, 6 maps"
 }
 
+# The anchor keeps the kernel's per-type static keys on: the 8 programs on
+# an empty cgroup of nucleus's own; another build's anchor is let go.
+test_egress_anchor_holds_the_programs_and_no_process() {
+	local v2 anchor stale
+	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	stale=$v2/nucleus/.egress-anchor-0000000000000000
+	# as if this build ran for the first time, after another one
+	rmdir "$v2"/nucleus/.egress-anchor-* 2>/dev/null
+	mkdir -p "$stale" || fail "make a stale anchor"
+	"$NUCLEUS" run --egress-allow 192.0.2.1/32 -- true || fail "run"
+	anchor=$(ls -d "$v2"/nucleus/.egress-anchor-* | grep -v 0000000000000000)
+	[ -n "$anchor" ] || fail "no anchor under $v2/nucleus"
+	assert_eq "$(bpftool cgroup show "$anchor" | grep -c multi)" 8 "8 programs on the anchor"
+	assert_eq "$(cat "$anchor/cgroup.procs")" "" "no process in the anchor"
+	[ -d "$stale" ] && { rmdir "$stale"; fail "another build's anchor was kept"; }
+	return 0
+}
+
 test_egress_refused_without_cgroup_v2() {
 	local out user=nucleus-eg$$
 	useradd -M -s /usr/sbin/nologin "$user" || fail "useradd"

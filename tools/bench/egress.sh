@@ -6,9 +6,12 @@
 #
 # 1. start-up: `nucleus run -- /bin/true` against the same with ten
 #    --egress-allow prefixes (pinned set already loaded), interleaved rounds,
-#    in two states: nothing else attached ("first": each attach switches the
-#    kernel's cgroup-BPF static keys) and another policy container running
-#    ("held"); then, separately, a cold load (the egress-* pins removed first).
+#    in two states: no other container ("anchored": the egress anchor keeps
+#    the kernel's cgroup-BPF static keys on, see docs/egress.md) and another
+#    policy container running ("held"); then, separately, a cold load (the
+#    egress-* pins and the anchor removed first: the first run after boot).
+# 1b. host cost of the anchor: a UDP sendto loop outside any container, with
+#    the anchor (static keys on) against without it, alternating rounds.
 # 2. throughput: iperf3 from a nucleus container (in a network namespace of
 #    this script's) to a server in another one over a veth pair, both ends
 #    pinned to one CPU, under: no filter, nucleus's BPF allowlist of 1,000
@@ -143,12 +146,12 @@ got=$("$NUCLEUS" run "${EGRESS10[@]}" -- python3 -c "$PROBE" udp 192.0.2.1 9 1 2
 got=$("$NUCLEUS" run "${EGRESS10[@]}" -- python3 -c "$PROBE" udp 203.0.113.1 9 1 2>/dev/null) || true
 case "$got" in EPERM|"") fail "start-up sanity: allowed UDP connect gave '${got:-nothing}'" ;; esac
 
-# Two states, interleaved round by round. "first": no other cgroup BPF
-# program of these attach types on the host, so attaching flips the kernel's
-# per-type static keys on (and the cgroup's release flips them off again),
-# which patches kernel text on every CPU. "held": another nucleus container
-# with a policy is running (started and stopped by this script each round),
-# so the keys are on already and an attach is only the attach.
+# Two states, interleaved round by round. "anchored": no other container
+# with a policy; the anchor cgroup's programs keep the kernel's per-type
+# static keys on (without it each run would flip 8 keys on at attach and off
+# at release, patching kernel text on every CPU). "held": another nucleus
+# container with a policy is running (started and stopped by this script
+# each round). Both should cost the same: an attach is only the attach.
 PAIRS_FIRST=(nucleus "$NUCLEUS run -- /bin/true" nucleus_egress10 "$NUCLEUS run ${EGRESS10[*]} -- /bin/true")
 PAIRS_HELD=(nucleus_held "$NUCLEUS run -- /bin/true" nucleus_egress10_held "$NUCLEUS run ${EGRESS10[*]} -- /bin/true")
 printf '%s\t%s\n' "${PAIRS_FIRST[@]}" > "$WORK/order-first.tsv"
@@ -185,7 +188,7 @@ for (( r = 1; r <= BENCH_ROUNDS; r++ )); do
 done
 # report.py's own summary line is not this benchmark's: keep it out of the output.
 bench_note ""
-bench_note "state first (no other cgroup BPF program attached while timing):"
+bench_note "state anchored (no other policy container while timing; the anchor holds the keys):"
 python3 "$BENCH_LIB/report.py" --label egress-startup --order "$WORK/order-first.tsv" \
   --primary nucleus_egress10 --peer nucleus --json "$WORK/startup-first.json" "${EXPORTS_FIRST[@]}" |
   grep -v '^bench-' | sed '/^$/d; s/^/  /' || bench_die "egress: start-up report failed"
@@ -198,13 +201,15 @@ python3 "$BENCH_LIB/report.py" --label egress-startup --order "$WORK/order-held.
 # Cold load: the pins removed (under nucleus's load lock, the pin directory),
 # then one timed run, COLD_RUNS times; the warm runs in the same hyperfine
 # are the reference. Nothing but the egress-* pins is touched.
+V2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+ANCHOR_GLOB="$V2/nucleus/.egress-anchor-*"
 cat > "$WORK/unpin" <<EOF
 #!/bin/sh
-exec flock $PIN_ROOT sh -c 'rm -rf $PIN_ROOT/egress-*'
+exec flock $PIN_ROOT sh -c 'rm -rf $PIN_ROOT/egress-*; rmdir $ANCHOR_GLOB 2>/dev/null; true'
 EOF
 chmod +x "$WORK/unpin"
 bench_note ""
-bench_note "-- cold load: $COLD_RUNS runs with the $PIN_ROOT/egress-* pins removed before each"
+bench_note "-- cold load: $COLD_RUNS runs with the $PIN_ROOT/egress-* pins and the anchor removed before each"
 PINS_REMOVED=1
 hyperfine -N --style basic --warmup 1 --runs "$COLD_RUNS" --export-json "$WORK/cold.json" \
   --prepare "$WORK/unpin" -n cold "$NUCLEUS run ${EGRESS10[*]} -- /bin/true" \
@@ -212,6 +217,33 @@ hyperfine -N --style basic --warmup 1 --runs "$COLD_RUNS" --export-json "$WORK/c
   >"$WORK/cold.log" 2>&1 || { cat "$WORK/cold.log" >&2; bench_die "egress: cold-load timing failed"; }
 compgen -G "$PIN_ROOT/egress-*" >/dev/null || bench_die "egress: the cold runs left no pinned set"
 PINS_REMOVED=0
+
+# ==== 1b. host cost of the anchor ================================================
+# A process outside any container, with the keys on (the anchor) and off (the
+# anchor removed, so no program of these types is attached anywhere: only
+# when no other policy container runs, which this script checks each round).
+ANCHOR_ROUNDS=${BENCH_EGRESS_ANCHOR_ROUNDS:-6}
+ANCHOR_CALLS=${BENCH_EGRESS_ANCHOR_CALLS:-300000}
+bench_note ""
+bench_note "-- host cost of the anchor: $ANCHOR_ROUNDS rounds of $ANCHOR_CALLS UDP sendto() on 127.0.0.1 outside any container, CPU $CPU"
+"${BENCH_CC:-gcc}" -O2 -Wall -Wextra -o "$WORK/sendto_loop" "$BENCH_LIB/sendto_loop.c" ||
+  bench_die "egress: could not build $BENCH_LIB/sendto_loop.c"
+: > "$WORK/anchor.tsv"
+for (( r = 1; r <= ANCHOR_ROUNDS; r++ )); do
+  for keys in $( [ $((r % 2)) = 1 ] && echo "on off" || echo "off on" ); do
+    if [ "$keys" = on ]; then
+      "$NUCLEUS" run "${EGRESS10[@]}" -- /bin/true || bench_die "egress: a policy run (to make the anchor) failed"
+      compgen -G "$ANCHOR_GLOB" >/dev/null || bench_die "egress: no anchor after a policy run"
+    else
+      flock "$PIN_ROOT" sh -c "rmdir $ANCHOR_GLOB 2>/dev/null; true"
+      sleep 0.2   # the cgroup's release (and the keys' switch) is deferred work
+    fi
+    if [ "$CPU" = none ]; then ns=$("$WORK/sendto_loop" "$ANCHOR_CALLS")
+    else ns=$(taskset -c "$CPU" "$WORK/sendto_loop" "$ANCHOR_CALLS"); fi || bench_die "egress: sendto_loop failed"
+    printf '%s\t%d\t%s\n' "$keys" "$r" "$ns" >> "$WORK/anchor.tsv"
+  done
+done
+"$NUCLEUS" run "${EGRESS10[@]}" -- /bin/true >/dev/null || true   # leave the anchor as a run would
 
 # ==== 2. throughput ==============================================================
 bench_note ""
@@ -503,7 +535,7 @@ def state(name, plain, pol):
     return {"plain": a, "policy": b, "delta_ms": b["median_ms"] - a["median_ms"],
             "ratio": b["median_ms"] / a["median_ms"], "delta_ms_per_round": deltas}
 
-first = state("first", "nucleus", "nucleus_egress10")
+first = state("first", "nucleus", "nucleus_egress10")   # the anchored state
 held = state("held", "nucleus_held", "nucleus_egress10_held")
 cold = {r["command"]: r for r in json.load(open(os.path.join(work, "cold.json")))["results"]}
 cold_med = med(cold["cold"]["times"]) * 1e3
@@ -512,16 +544,32 @@ cold_cost = cold_med - warm_med
 
 print()
 print("start-up, median of pooled rounds (ms):   plain   +10 CIDRs   delta   ratio  target delta <= +0.50")
-for label, s in (("first (no other cgroup BPF on host)", first), ("held (another policy running)", held)):
+for label, s in (("anchored (no other policy container)", first), ("held (another policy running)", held)):
     print("  %-37s %7.2f %9.2f %+7.2f %7.3f  %s" % (
         label, s["plain"]["median_ms"], s["policy"]["median_ms"], s["delta_ms"], s["ratio"],
         "met" if s["delta_ms"] <= 0.5 else "NOT met"))
     d = s["delta_ms_per_round"]
     print("      delta per round: median %+.2f, spread %+.2f..%+.2f over %d rounds"
           % (med(d), min(d), max(d), len(d)))
-print("  cold load (the egress-* pins removed before each run, n=%d): %.2f ms against %.2f ms warm"
+print("  cold load (the egress-* pins and the anchor removed before each run, n=%d): %.2f ms against %.2f ms warm"
       % (len(cold["cold"]["times"]), cold_med, warm_med))
-print("      in the same hyperfine: loading, verifying and pinning cost %.2f ms" % cold_cost)
+print("      in the same hyperfine: loading, verifying, pinning and anchoring cost %.2f ms" % cold_cost)
+
+anc = {"on": [], "off": []}
+anc_pr = []
+rows_a = {}
+for line in open(os.path.join(work, "anchor.tsv")):
+    k, r, v = line.split()
+    anc[k].append(float(v))
+    rows_a.setdefault(int(r), {})[k] = float(v)
+for r in sorted(rows_a):
+    if "on" in rows_a[r] and "off" in rows_a[r]:
+        anc_pr.append(rows_a[r]["on"] / rows_a[r]["off"])
+anchor_ratio = med(anc["on"]) / med(anc["off"])
+print()
+print("host cost of the anchor, sendto() outside any container (ns per call, median of %d rounds):" % len(anc["on"]))
+print("  keys on (anchor) %.1f   keys off %.1f   on/off %.3f   per round %s"
+      % (med(anc["on"]), med(anc["off"]), anchor_ratio, " ".join("%.3f" % x for x in anc_pr)))
 
 # -- throughput
 rows = {}
@@ -600,7 +648,8 @@ print("targets: bpf/nofilter >= 0.97: %s (%s); bpf ahead of iptables: %s (%s)" %
     "n/a" if b_ipt is None else ("met" if b_ipt > 1 else "NOT met"), fmt(b_ipt, "%.3f")))
 
 summary = ("bench-egress: startup_delta_ms=%.2f startup_delta_held_ms=%.2f startup_ratio=%.3f cold_load_ms=%.2f"
-           % (first["delta_ms"], held["delta_ms"], first["ratio"], cold_cost))
+           " anchor_host_on/off=%.3f"
+           % (first["delta_ms"], held["delta_ms"], first["ratio"], cold_cost, anchor_ratio))
 for c in cfgs:
     if c in tp:
         summary += " %s_gbps=%.2f" % (c, tp[c]["gbps_median"])
@@ -612,7 +661,9 @@ for c in cfgs:
 meta = json.load(open(os.path.join(work, "meta.json")))
 doc = {"benchmark": "egress", "summary": summary, "meta": meta,
        "startup": {"unit": "ms", "statistic": "median", "cidrs": cidrs.split(),
-                   "target_delta_ms": 0.5, "first": first, "held": held,
+                   "target_delta_ms": 0.5, "anchored": first, "held": held,
+                   "anchor_host_cost": {"unit": "ns per sendto", "on": anc["on"], "off": anc["off"],
+                                        "on/off": anchor_ratio, "on/off_per_round": anc_pr},
                    "cold": {"n": len(cold["cold"]["times"]), "cold_median_ms": cold_med,
                             "warm_median_ms": warm_med, "load_cost_ms": cold_cost,
                             "cold_times_ms": [x * 1e3 for x in cold["cold"]["times"]],
