@@ -512,6 +512,8 @@ static int inside_netns(void *arg)
 		return -errno;
 	write_str("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
 	write_str("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+	/* eth0 (still down) answers for its addresses from the start */
+	write_str("/proc/sys/net/ipv6/conf/eth0/accept_dad", "0");
 	return 0;
 }
 
@@ -545,6 +547,20 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 		if ((r = write_str(rl, "1")) < 0) {
 			r = nerr_set(err, -r, "write %s", rl);
 			goto out;
+		}
+		/* The host solicits a container's address for forwarded traffic
+		 * (NAT, published ports) from the bridge's link-local address,
+		 * and sends nothing while that is tentative: without this, the
+		 * first IPv6 connection through a new bridge stalled for the
+		 * ~1 s of duplicate address detection that starts when its first
+		 * port comes up. Nothing else owns addresses on the bridge. */
+		if (v6) {
+			_cleanup_free_ char *dad = xasprintf("/proc/sys/net/ipv6/conf/%s/accept_dad", l->bridge);
+
+			if ((r = write_str(dad, "0")) < 0) {
+				r = nerr_set(err, -r, "write %s", dad);
+				goto out;
+			}
 		}
 	}
 	l->mtu = p->bridge.mtu;
