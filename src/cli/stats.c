@@ -29,12 +29,43 @@ struct target {
 	bool have_net;
 	uint64_t audit_events, audit_lost;
 	bool have_audit;
+	uint64_t rx_bytes, tx_bytes;   /* its network namespace, lo left out */
+	bool have_io;
 };
+
+/* Bytes through the container's interfaces but lo, as docker's NET I/O:
+ * /proc/PID/net/dev of its init shows its own namespace. Host networking
+ * has no counters of its own. */
+static bool net_io(const struct container_state *st, uint64_t *rx, uint64_t *tx)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	*rx = *tx = 0;
+	if (!strcmp(st->network, "host") || !state_pid_alive(st))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)st->pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char name[32];
+		unsigned long long r, t, skip;
+
+		if (sscanf(line, " %31[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", name, &r,
+			   &skip, &skip, &skip, &skip, &skip, &skip, &skip, &t) != 10 || !strcmp(name, "lo"))
+			continue;
+		*rx += r;
+		*tx += t;
+	}
+	fclose(f);
+	return true;
+}
 
 static void sample(struct target *t)
 {
 	cgroup_sample(&t->cg, &t->cur);
 	t->have_net = t->st.egress && egress_totals(t->cg.id, t->st.cgroup_level, &t->net, NULL) == 0;
+	t->have_io = net_io(&t->st, &t->rx_bytes, &t->tx_bytes);
 	t->have_audit = t->st.audit &&
 			audit_totals(t->cg.id, t->st.cgroup_level, &t->audit_events, &t->audit_lost) == 0;
 }
@@ -76,31 +107,35 @@ static json_t *to_json(const struct target *t)
 	if (t->have_audit)
 		audit = json_pack("{s:I,s:I}", "events", (json_int_t)t->audit_events,
 				  "events_lost", (json_int_t)t->audit_lost);
-	return json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o,s:o}",
+	json_t *o = json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o,s:o}",
 		"id", t->st.id, "name", t->st.name, "cpu_percent", cpu_percent(t),
 		"memory_usage", (json_int_t)s->memory_usage, "memory_limit", (json_int_t)s->memory_limit,
 		"memory_percent", s->memory_limit ? 100.0 * (double)s->memory_usage / (double)s->memory_limit : 0.0,
 		"pids", (json_int_t)s->pids, "pids_limit", (json_int_t)s->pids_limit,
 		"block_read", (json_int_t)s->blk_read, "block_write", (json_int_t)s->blk_write,
 		"network", net, "audit", audit);
+
+	json_object_set_new(o, "net_rx_bytes", t->have_io ? json_integer((json_int_t)t->rx_bytes) : json_null());
+	json_object_set_new(o, "net_tx_bytes", t->have_io ? json_integer((json_int_t)t->tx_bytes) : json_null());
+	return o;
 }
 
 static void print_table(struct target *t, size_t n, bool clear)
 {
-	struct table tbl = { .ncols = 9 };
+	struct table tbl = { .ncols = 10 };
 
 	if (clear)
 		fputs("\033[2J\033[H", stdout);
-	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "BLOCK I/O",
+	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "NET I/O", "BLOCK I/O",
 		  "EGRESS ALLOWED / DENIED", "AUDIT EVENTS / LOST");
 	for (size_t i = 0; i < n; i++) {
 		const struct cgroup_sample *s = &t[i].cur;
 		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24], net[64];
-		char aud[48];
+		char aud[48], rx[32], tx[32], nio[72];
 
 		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
 		if (!t[i].open) {
-			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--");
+			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--", "--");
 			continue;
 		}
 		human_bytes(s->memory_usage, mu, sizeof(mu));
@@ -116,6 +151,9 @@ static void print_table(struct target *t, size_t n, bool clear)
 		human_bytes(s->blk_read, br, sizeof(br));
 		human_bytes(s->blk_write, bw, sizeof(bw));
 		snprintf(blk, sizeof(blk), s->have_blk ? "%s / %s" : "--", br, bw);
+		human_bytes(t[i].rx_bytes, rx, sizeof(rx));
+		human_bytes(t[i].tx_bytes, tx, sizeof(tx));
+		snprintf(nio, sizeof(nio), t[i].have_io ? "%s / %s" : "--", rx, tx);
 		snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(&t[i]));
 		snprintf(pids, sizeof(pids), "%llu", (unsigned long long)s->pids);
 		if (t[i].have_net)
@@ -129,7 +167,7 @@ static void print_table(struct target *t, size_t n, bool clear)
 				 (unsigned long long)t[i].audit_lost);
 		else
 			snprintf(aud, sizeof(aud), "--");
-		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, blk, net, aud);
+		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, nio, blk, net, aud);
 	}
 	table_print(&tbl, stdout);
 	fflush(stdout);
