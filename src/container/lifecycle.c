@@ -39,14 +39,21 @@ int container_remove(const char *id, bool force, struct nerr *err)
 			return nerr_set(err, 0, "container %s is running: stop it first, or remove it with --force",
 					have_state ? st.name : id);
 		}
-		/* The supervisor reaps and cleans up once the init is gone. */
-		if (have_state && state_pid_alive(&st))
-			kill(st.pid, SIGKILL);
-		if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&cg, &host, id, NULL) == 0) {
-			cgroup_kill_all(&cg, NULL);
-			cgroup_close(&cg);
+		/* The supervisor reaps and cleans up once the init is gone. It
+		 * may still be starting (no state, no cgroup yet): keep killing
+		 * what appears until it lets go. */
+		for (int waited = 0; lock == -EWOULDBLOCK && waited < 10000; waited += 10) {
+			struct container_state now = { 0 };
+
+			if (state_read(id, &now, NULL) == 0 && state_pid_alive(&now))
+				kill(now.pid, SIGKILL);
+			container_state_free(&now);
+			if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&cg, &host, id, NULL) == 0) {
+				cgroup_kill_all(&cg, NULL);
+				cgroup_close(&cg);
+			}
+			lock = wait_unsupervised(id, 10);
 		}
-		lock = wait_unsupervised(id, 10000);
 	}
 	state_path(id, NULL, dir, sizeof(dir));
 	if (lock < 0 && access(dir, F_OK) < 0) {

@@ -521,7 +521,10 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	snprintf(r.st.seccomp_key, sizeof(r.st.seccomp_key), "%s", r.seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r.seccomp.from_cache ? "cached" : "compiled");
 	container_gc();
-	if ((rc = prepare_dirs(&r, err)) < 0 || (rc = setup_membership(&r, err)) < 0)
+	if ((rc = prepare_dirs(&r, err)) < 0)
+		goto out;
+	debug_pause("prepared");
+	if ((rc = setup_membership(&r, err)) < 0)
 		goto out;
 	snprintf(r.st.cgroup_layout, sizeof(r.st.cgroup_layout), "%s",
 		 r.have_cgroup ? cgroup_layout_name(r.cg_host.layout) : "none");

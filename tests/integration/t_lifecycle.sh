@@ -252,6 +252,29 @@ test_crash_recovery_by_rm() {
 	done
 }
 
+# rm -f of a container that is still starting (its directory exists, its
+# cgroup and process not yet): what appears is killed, the start fails,
+# and nothing is left.
+test_rm_force_while_starting() {
+	local pid id rm out
+	NUCLEUS_DEBUG_PAUSE=prepared "$NUCLEUS" run --name racing-$$ -- "$PROBE" sleep 30 >/dev/null 2>&1 &
+	pid=$!
+	wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || fail "supervisor never paused"
+	id=$(cd "$RUNTIME_DIR" && ls -d [0-9a-f]*[0-9a-f] 2>/dev/null | head -1)
+	[ -n "$id" ] || fail "no state directory"
+	"$NUCLEUS" rm -f "${id:0:12}" >"$RUNTIME_DIR.rmout" 2>&1 &
+	rm=$!
+	sleep 0.3
+	kill -CONT $pid
+	wait $rm || fail "rm -f failed: $(cat "$RUNTIME_DIR.rmout")"
+	rm -f "$RUNTIME_DIR.rmout"
+	wait $pid
+	assert_ne "$?" 0 "the interrupted start does not report success"
+	assert_eq "$(leftovers)" "" "nothing left"
+	if live_in_cgroup "$id"; then fail "a process of $id lives on"; fi
+	return 0
+}
+
 # The next run, or ps, collects what a crashed supervisor left.
 test_crash_recovery_by_gc() {
 	crash_at cloned >/dev/null || fail "crash"
