@@ -301,7 +301,7 @@ test_egress_refused_without_cgroup_v2() {
 	useradd -M -s /usr/sbin/nologin "$user" || fail "useradd"
 	out=$(cd /tmp && setpriv --reuid="$user" --regid="$user" --clear-groups env -i PATH=/usr/bin:/bin \
 		"$NUCLEUS" run --egress-allow 10.0.0.0/8 -- true 2>&1; echo "st=$?")
-	rm -rf "/tmp/nucleus-$(id -u "$user")"
+	rm -rf "/tmp/nucleus-$(id -u "$user")" "/tmp/nucleus-cache-$(id -u "$user")"
 	userdel "$user"
 	assert_contains "$out" "st=125" "refused, never unfiltered"
 	assert_contains "$out" "cgroup" "says why"

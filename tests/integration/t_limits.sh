@@ -130,7 +130,7 @@ test_require_cgroup_fails_when_unavailable() {
 	useradd -M -s /usr/sbin/nologin "$user" || fail "useradd"
 	out=$(cd /tmp && setpriv --reuid="$user" --regid="$user" --clear-groups env -i PATH=/usr/bin:/bin \
 		"$NUCLEUS" run --require-cgroup -- true 2>&1; echo "st=$?")
-	rm -rf "/tmp/nucleus-$(id -u "$user")"
+	rm -rf "/tmp/nucleus-$(id -u "$user")" "/tmp/nucleus-cache-$(id -u "$user")"
 	userdel "$user"
 	assert_contains "$out" "st=125" "fatal with --require-cgroup"
 	assert_contains "$out" "cgroup" "says why"
