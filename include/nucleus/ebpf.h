@@ -61,5 +61,12 @@ int bpf_pin_open(const char *dir, const char *name, struct nerr *err);
  * bpf(2): libbpf's bpf_map_create first probes the kernel for map-name
  * support with two program loads, which cost a start-up more than the map. */
 int bpf_ringbuf_new(const char *name, uint32_t bytes);
+/* bpf_ringbuf_new() and a libbpf consumer (*ring) calling fn(ctx, ...) for
+ * each record; *fd gets the map, -1 on failure (the caller closes it after
+ * ring_buffer__free). `what` names it in errors ("create the audit ring
+ * buffer"). Returns 0 or -errno. */
+struct ring_buffer;
+int bpf_ring_open(const char *name, uint32_t bytes, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		  struct ring_buffer **ring, int *fd, const char *what, struct nerr *err);
 
 #endif

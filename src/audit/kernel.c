@@ -308,17 +308,9 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(k->dir, map_names[i], err)) < 0)
 			goto fail;
-	k->ring_fd = r = bpf_ringbuf_new("nucleus_audit",
-					(uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES));
-	if (r < 0) {
-		r = nerr_set(err, -r, "create the audit ring buffer");
+	if ((r = bpf_ring_open("nucleus_audit", (uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES),
+			       on_event, k, &k->ring, &k->ring_fd, "audit", err)) < 0)
 		goto fail;
-	}
-	k->ring = ring_buffer__new(k->ring_fd, on_event, k, NULL);
-	if (!k->ring) {
-		r = nerr_set(err, errno, "open the audit ring buffer");
-		goto fail;
-	}
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)init_pid);
 	if (stat(nspath, &st) == 0) {
 		scope.pidns_dev = st.st_dev;

@@ -11,6 +11,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <nucleus/ebpf.h>
 
 int bpffs_ensure(struct nerr *err)
@@ -87,6 +88,21 @@ int bpf_pin_open(const char *dir, const char *name, struct nerr *err)
 	if (fd < 0)
 		return nerr_set(err, -fd, "open pinned `%s`", path);
 	return fd;
+}
+
+int bpf_ring_open(const char *name, uint32_t bytes, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		  struct ring_buffer **ring, int *fd, const char *what, struct nerr *err)
+{
+	int r;
+
+	*ring = NULL;
+	if ((*fd = r = bpf_ringbuf_new(name, bytes)) < 0) {
+		*fd = -1;
+		return nerr_set(err, -r, "create the %s ring buffer", what);
+	}
+	if (!(*ring = ring_buffer__new(*fd, fn, ctx, NULL)))
+		return nerr_set(err, errno, "open the %s ring buffer", what);
+	return 0;
 }
 
 int bpf_ringbuf_new(const char *name, uint32_t bytes)

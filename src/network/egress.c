@@ -417,16 +417,9 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
 			goto fail;
-	e->ring_fd = r = bpf_ringbuf_new("nucleus_egress", EGRESS_RING_BYTES);
-	if (r < 0) {
-		r = nerr_set(err, -r, "create the egress event ring");
+	if ((r = bpf_ring_open("nucleus_egress", EGRESS_RING_BYTES, on_event, e, &e->ring, &e->ring_fd,
+			       "egress event", err)) < 0)
 		goto fail;
-	}
-	e->ring = ring_buffer__new(e->ring_fd, on_event, e, NULL);
-	if (!e->ring) {
-		r = nerr_set(err, errno, "open the egress event ring");
-		goto fail;
-	}
 	log_debug("egress: maps and ring open");
 	if ((r = fill_policy(e, c, pid, err)) < 0)
 		goto fail;

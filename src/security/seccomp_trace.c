@@ -267,17 +267,9 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 		r = nerr_set(err, EINVAL, "count CPUs");
 		goto fail;
 	}
-	t->ring_fd = r = bpf_ringbuf_new("nucleus_trace",
-					(uint32_t)(ring_bytes ? ring_bytes : TRACE_RING_BYTES));
-	if (r < 0) {
-		r = nerr_set(err, -r, "create the trace ring buffer");
+	if ((r = bpf_ring_open("nucleus_trace", (uint32_t)(ring_bytes ? ring_bytes : TRACE_RING_BYTES),
+			       on_event, t, &t->ring, &t->ring_fd, "trace", err)) < 0)
 		goto fail;
-	}
-	t->ring = ring_buffer__new(t->ring_fd, on_event, t, NULL);
-	if (!t->ring) {
-		r = nerr_set(err, errno, "open the trace ring buffer");
-		goto fail;
-	}
 	zero = xcalloc((size_t)ncpu, sizeof(struct sctrace_counts));
 	for (uint32_t abi = 0; abi < ABI_COUNT; abi++) {
 		struct sctrace_key k = { .cgid = cgid, .abi = abi };
