@@ -30,6 +30,9 @@ struct egress_policy {
 	__u16 ntcp, nudp;             /* 0: every port */
 	__u16 tcp_ports[EGRESS_MAX_PORTS];
 	__u16 udp_ports[EGRESS_MAX_PORTS];
+	/* userspace only: the supervisor that owns the entries (pid and start
+	 * time), so a SIGKILLed one's are collected, as audit and trace do */
+	__u64 owner_pid, owner_start;
 };
 
 /* LPM-trie keys: the container's cgroup id is part of the prefix, so one

@@ -60,6 +60,9 @@ struct egress_totals {
 	uint64_t allow_pkts, allow_bytes, deny_pkts, deny_bytes, deny_calls;
 	uint64_t events, events_lost, events_limited;
 };
+/* Drop the entries of supervisors that died without egress_detach()
+ * (SIGKILL): `rm` calls it; every egress_attach() does the same. */
+void egress_gc(unsigned cgroup_level);
 /* Counters of a running container (summed over CPUs); -ENOENT without a policy. */
 int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err);
 

@@ -80,6 +80,8 @@ int container_remove(const char *id, bool force, struct nerr *err)
 	/* its lease and published ports, now that nobody holds its lock
 	 * (also before its state was written: a crash right after clone) */
 	net_bridge_gc(runtime_dir(), state_supervised);
+	if (have_state && st.egress)
+		egress_gc(st.cgroup_level);
 	container_state_free(&st);
 	if (r < 0)
 		return nerr_set(err, -r, "remove `%s`", dir);

@@ -172,6 +172,56 @@ out:
 	return r;
 }
 
+/* ---- entries of supervisors that died without detaching (SIGKILL) -------------------- */
+
+/* Every rule of one container in an LPM trie (its cgid follows prefixlen). */
+static void forget_rules(int fd, size_t key_size, uint64_t cgid)
+{
+	uint8_t key[sizeof(struct egress_key6)], next[sizeof(struct egress_key6)];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		uint64_t c;
+
+		memcpy(key, next, key_size);
+		memcpy(&c, key + sizeof(uint32_t), sizeof(c));
+		if (c == cgid && bpf_map_delete_elem(fd, key) == 0) {
+			prev = NULL;           /* the walk starts over after a delete */
+			continue;
+		}
+		prev = key;
+	}
+}
+
+static void forget(const struct egress *e, uint64_t cgid)
+{
+	bpf_map_delete_elem(e->policy_fd, &cgid);
+	bpf_map_delete_elem(e->counters_fd, &cgid);
+	bpf_map_delete_elem(e->ratelimit_fd, &cgid);
+	bpf_map_delete_elem(e->events_fd, &cgid);
+	forget_rules(e->rules4_fd, sizeof(struct egress_key4), cgid);
+	forget_rules(e->rules6_fd, sizeof(struct egress_key6), cgid);
+}
+
+static void collect_dead(const struct egress *e)
+{
+	uint64_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(e->policy_fd, prev, &next) == 0) {
+		struct egress_policy p;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(e->policy_fd, &key, &p) < 0 || !p.owner_start ||
+		    proc_start_time((pid_t)p.owner_pid) == p.owner_start)
+			continue;
+		log_debug("egress: collecting the entries of a supervisor that died (cgroup %llu)",
+			  (unsigned long long)key);
+		forget(e, key);
+		prev = NULL;
+	}
+}
+
 /* ---- the anchor: keep the kernel's cgroup-BPF static keys on ----------------------------
  * The kernel runs cgroup programs of an attach type only while some program
  * of that type is attached anywhere (a static key per type). Switching a key
@@ -314,6 +364,8 @@ static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pi
 		pol.flags |= EG_PRIVATE_NETNS;
 	if (c->allow_raw)
 		pol.flags |= EG_ALLOW_RAW;
+	pol.owner_pid = (uint64_t)getpid();
+	pol.owner_start = proc_start_time(getpid());
 	pol.ntcp = (uint16_t)c->ntcp;
 	pol.nudp = (uint16_t)c->nudp;
 	memcpy(pol.tcp_ports, c->tcp_ports, c->ntcp * sizeof(uint16_t));
@@ -421,6 +473,7 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 			       "egress event", err)) < 0)
 		goto fail;
 	log_debug("egress: maps and ring open");
+	collect_dead(e);
 	if ((r = fill_policy(e, c, pid, err)) < 0)
 		goto fail;
 	log_debug("egress: policy in the maps");
@@ -484,6 +537,23 @@ void egress_detach(struct egress *e)
 	free(e->verdicts4);
 	free(e->verdicts6);
 	free(e);
+}
+
+void egress_gc(unsigned cgroup_level)
+{
+	_cleanup_free_ char *dir = pin_dir(cgroup_level);
+	struct egress e = { 0 };
+	int *fds[] = { &e.policy_fd, &e.rules4_fd, &e.rules6_fd, &e.counters_fd, &e.ratelimit_fd, &e.events_fd };
+	bool open = true;
+
+	for (size_t i = 0; map_names[i]; i++)
+		if ((*fds[i] = bpf_pin_open(dir, map_names[i], NULL)) < 0)
+			open = false;
+	if (open)
+		collect_dead(&e);
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 }
 
 int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err)
