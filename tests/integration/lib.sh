@@ -98,3 +98,16 @@ rm_on_exit() {
 	RM_ON_EXIT="$RM_ON_EXIT $*"
 	trap '"$NUCLEUS" rm -f $RM_ON_EXIT >/dev/null 2>&1' EXIT
 }
+
+# A veth seconds old stalls its first IPv6 exchange for ~1 s in the kernel
+# (a host's long-lived uplink does not), which the clients' 1-2 s timeouts
+# would turn into flakes: exchange once from namespace NS with a TCP server
+# at [ADDR]:PORT before measuring anything. NS ADDR PORT
+warm_ipv6() {
+	local i
+	for i in 1 2 3; do
+		nsenter --net=/run/netns/$1 python3 "$(dirname "${BASH_SOURCE[0]}")/netclient.py" \
+			"tcp:[$2]:$3" | grep -q =ok && return 0
+	done
+	return 1
+}

@@ -35,11 +35,7 @@ bridge_setup() {
 		$R4:80/tcp $R4:5353/udp [$R6]:80/tcp >"$SLOG.out" 2>&1 &
 	SERVER=$!
 	wait_for grep -q ready "$SLOG.out" || fail "servers did not start: $(cat "$SLOG.out")"
-	# The "uplink" is seconds old; a host's real one is not. Its first
-	# IPv6 exchange stalls for ~1 s (in the kernel, with or without
-	# nucleus), which the 2 s client timeouts would turn into flakes:
-	# warm it up from the host, as a long-lived uplink would be.
-	for i in 1 2 3; do from_host tcp:[$R6]:80 | grep -q =ok && break; done
+	warm_ipv6 $NSH $R6 80 || fail "no IPv6 between the test's namespaces"
 }
 
 bridge_teardown() {

@@ -26,6 +26,7 @@ egress_setup() {
 		127.0.0.1:80/tcp >"$SLOG.out" 2>&1 &
 	SERVER=$!
 	wait_for grep -q ready "$SLOG.out" || fail "servers did not start: $(cat "$SLOG.out")"
+	warm_ipv6 $NSH $R6 80 || fail "no IPv6 between the test's namespaces"
 }
 
 egress_teardown() {
@@ -276,6 +277,36 @@ test_egress_nothing_left_but_pinned_programs() {
 		assert_eq "$e" 0 "entries left in $m"
 	done
 	assert_eq "$(ls "$dir" | wc -l)" 14 "the pinned set: 8 programs, 6 maps"
+}
+
+# A supervisor SIGKILLed with a policy attached leaves map entries; `rm`
+# collects them, and so does the next policy run (a crash before state.json
+# leaves rm nothing to go by).
+test_egress_entries_of_a_killed_supervisor_are_collected() {
+	local dir point pid id m e
+	for point in running cloned; do
+		NUCLEUS_DEBUG_PAUSE=$point "$NUCLEUS" run --name egk-$point-$$ --egress-allow 192.0.2.7/32 \
+			-- "$PROBE" sleep 30 >/dev/null 2>&1 &
+		pid=$!
+		wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || fail "supervisor never paused at $point"
+		id=$(cd "$RUNTIME_DIR" && ls -d [0-9a-f]*[0-9a-f] 2>/dev/null | head -1)
+		dir=$(ls -d /sys/fs/bpf/nucleus/egress-* | head -1)
+		[ "$point" = cloned ] || assert_eq "$(bpftool map dump pinned "$dir/policy" | grep -c '"key"')" 1 \
+			"the running container's entry"
+		kill -KILL $pid
+		wait $pid 2>/dev/null
+		if [ "$point" = running ]; then
+			"$NUCLEUS" rm "${id:0:12}" >/dev/null || fail "rm"
+		else
+			"$NUCLEUS" run --egress-allow 192.0.2.8/32 -- true || fail "the next policy run"
+		fi
+		for m in policy rules4 counters ratelimit events; do
+			e=$(bpftool map dump pinned "$dir/$m" 2>/dev/null | grep -c '"key"')
+			assert_eq "$e" 0 "entries left in $m after a crash at $point"
+		done
+		"$NUCLEUS" rm "${id:0:12}" >/dev/null 2>&1
+	done
+	return 0
 }
 
 # The anchor keeps the kernel's per-type static keys on: the 8 programs on
