@@ -60,11 +60,9 @@ PIDS=()                              # readers this run started in the backgroun
 
 cleanup() {
   set +e
-  local p link
+  local p
   for p in ${PIDS[@]+"${PIDS[@]}"}; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  for link in /run/nucleus/.names/"$TAG"-*; do
-    [ -L "$link" ] && "$NUCLEUS" rm -f "${link##*/}" >/dev/null 2>&1
-  done
+  bench_rm_named "$TAG"
   rm -rf "$BIN"
   rmdir "$BIN_PARENT" 2>/dev/null       # only when no other run uses it
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -76,14 +74,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== audit: what --audit costs, and how fast audit tail -f sees an event"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
-T0=$(date +%s)
-
-# Time a private copy of the binary: a concurrent `make` may rewrite it.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
+bench_start "== audit: what --audit costs, and how fast audit tail -f sees an event"
 
 mkdir -p "$BIN_PARENT"
 mkdir "$BIN"

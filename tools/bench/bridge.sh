@@ -130,13 +130,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== bridge: start-up cost of --network bridge, and container vs host throughput"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
-T0=$(date +%s)
-# Time a private copy of the binary: a concurrent `make` may rewrite it.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
+bench_start "== bridge: start-up cost of --network bridge, and container vs host throughput"
 
 for n in "$NSH" "$NSO"; do
   ip netns add "$n"

@@ -92,14 +92,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== egress: start-up cost and throughput of an egress allowlist"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
-T0=$(date +%s)
-
-# Time a private copy of the binary: a concurrent `make` may rewrite it.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
+bench_start "== egress: start-up cost and throughput of an egress allowlist"
 
 # Container dirs in /run/nucleus (dot entries are nucleus's own indexes).
 nucleus_leftovers() {

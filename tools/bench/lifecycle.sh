@@ -173,20 +173,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== lifecycle: ps -a over $ENTRIES containers against runc list; the supervisor's memory against bwrap's"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
-T0=$(date +%s)
+bench_start "== lifecycle: ps -a over $ENTRIES containers against runc list; the supervisor's memory against bwrap's"
 
 mkdir -p "$RUNDIR"
 mount -t tmpfs -o mode=0711,size=256m,nosuid,nodev,noexec tmpfs "$RUNDIR"
 MOUNTED=1
 mkdir -m 0711 "$NROOT" "$NROOT0"
 mkdir -m 0700 "$RROOT" "$RROOT0"
-
-# Time a private copy of the binary: a concurrent `make` may rewrite it.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
 
 FAILED=""
 fail() { bench_warn "$*"; FAILED="$FAILED; $*"; }

@@ -70,15 +70,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== startup: wall time of /bin/true under each runner"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
+bench_start "== startup: wall time of /bin/true under each runner"
 
 # ---- helpers ------------------------------------------------------------------
-# Time a private copy of the binary: a concurrent `make` may rewrite
-# $BUILD/nucleus while the rounds run.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
 "${CC:-cc}" -O2 -Wall -Wextra -o "$WORK/maxrss" "$BENCH_LIB/maxrss.c"
 MAXRSS=$WORK/maxrss
 

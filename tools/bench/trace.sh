@@ -68,10 +68,7 @@ HOLDER=""
 cleanup() {
   set +e
   if [ -n "$HOLDER" ]; then "$NUCLEUS" rm -f "$HOLDER" >/dev/null 2>&1; fi
-  local link
-  for link in /run/nucleus/.names/"$TAG"-*; do
-    [ -L "$link" ] && "$NUCLEUS" rm -f "${link##*/}" >/dev/null 2>&1
-  done
+  bench_rm_named "$TAG"
   rm -rf "$BIN"
   rmdir "$BIN_PARENT" 2>/dev/null       # only when no other run uses it
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -83,14 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_note "== trace: what the seccomp trace recorder costs"
-bench_check_load "at start"
-LOAD_START=$(bench_loadavg)
-T0=$(date +%s)
-
-# Time a private copy of the binary: a concurrent `make` may rewrite it.
-cp "$NUCLEUS" "$WORK/nucleus"
-NUCLEUS=$WORK/nucleus
+bench_start "== trace: what the seccomp trace recorder costs"
 
 # The loop, static so the same file runs on the host and in the container.
 "$CC_STATIC" -static -O2 -Wall -Wextra -o "$WORK/getppid_loop" "$BENCH_LIB/getppid_loop.c" ||

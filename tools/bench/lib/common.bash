@@ -86,3 +86,26 @@ bench_rotate() {
     printf '%s\n%s\n' "${pairs[2*j]}" "${pairs[2*j+1]}"
   done
 }
+
+# The common start of a benchmark: its title, the load check, LOAD_START and
+# T0, and (when WORK and NUCLEUS are set) a private copy of the nucleus
+# binary to time: a concurrent `make` may rewrite $BUILD/nucleus meanwhile.
+bench_start() { # TITLE
+  bench_note "$1"
+  bench_check_load "at start"
+  LOAD_START=$(bench_loadavg)
+  T0=$(date +%s)
+  if [ -n "${WORK:-}" ] && [ -n "${NUCLEUS:-}" ]; then
+    cp "$NUCLEUS" "$WORK/nucleus"
+    NUCLEUS=$WORK/nucleus
+  fi
+}
+
+# Remove (rm -f) the containers of this run: those named PREFIX-*.
+bench_rm_named() { # PREFIX
+  local link
+  for link in /run/nucleus/.names/"$1"-*; do
+    [ -L "$link" ] && "$NUCLEUS" rm -f "${link##*/}" >/dev/null 2>&1
+  done
+  return 0
+}
