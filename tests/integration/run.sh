@@ -6,7 +6,10 @@ BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 export NUCLEUS=$(cd "$ROOT" && readlink -f "$BUILD/nucleus")
-export PROBE=/usr/local/lib/nucleus-test/probe
+# A directory of its own per run, so two runs on one host do not remove
+# each other's probe.
+PROBE_DIR=$(mktemp -d /usr/local/lib/nucleus-test.XXXXXX)
+export PROBE=$PROBE_DIR/probe
 export NUCLEUS_TEST_BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 # The shared test data (Docker's seccomp profile, toml-test) next to the
 # checkout, or where this machine keeps it.
@@ -26,10 +29,10 @@ fi
 
 # The probe must live in a directory the default Landlock rules let the
 # container execute from; it is removed again when the run ends.
-mkdir -p "$(dirname "$PROBE")"
+chmod 0755 "$PROBE_DIR"
 cp "$NUCLEUS_TEST_BUILD/tests/probe" "$PROBE"
 chmod 0755 "$PROBE"
-trap 'rm -rf /usr/local/lib/nucleus-test' EXIT
+trap 'rm -rf "$PROBE_DIR"' EXIT
 
 . "$HERE/lib.sh"
 
