@@ -24,6 +24,9 @@ struct container_config {
 	enum context_mode context_mode;
 	const char *workdir;         /* NULL: /context with a context, else / */
 	const char *hostname;        /* NULL: the name */
+	char **allow_exec;           /* --allow-exec paths, canonical */
+	char **exec_paths;           /* what is mounted executable: --allow-exec and
+	                              * the policy's execute grants (container_exec_plan) */
 	bool tty;
 	bool rootless;               /* user namespace with a single-id map */
 	bool userns;                 /* root: map to a subordinate range */
@@ -62,8 +65,15 @@ void container_config_init(struct container_config *c);
 void container_config_free(struct container_config *c);
 /* Validate what can be validated without touching the system. */
 int container_config_validate(struct container_config *c, struct nerr *err);
-/* Check the pins, then parse the policy files named in the config. */
+/* Check the pins, then parse the policy files named in the config; then
+ * plan the executable paths (container_exec_plan). */
 int container_config_load_policies(struct container_config *c, struct nerr *err);
+/* One --allow-exec argument: /tmp, /context or beneath, canonical. */
+int exec_path_parse(const char *arg, char **out, struct nerr *err);
+/* c->exec_paths from --allow-exec and the Landlock policy's execute grants
+ * on the workspaces (/tmp, /context); a grant nucleus cannot honour (on
+ * /dev, /proc, /sys) is an error. */
+int container_exec_plan(struct container_config *c, struct nerr *err);
 
 /* Names of environment variables a workload may not be given: they change
  * how the dynamic loader or libc behave. */

@@ -15,6 +15,7 @@ struct fs_spec {
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
 	const char *context_path;  /* the same directory by absolute path */
 	enum context_mode context_mode;
+	char **exec_paths;         /* /tmp, /context or subtrees mounted without noexec */
 	bool userns;               /* bind host device nodes instead of mknod */
 	bool allow_chroot;         /* chroot when pivot_root is refused */
 	bool proc_rw;              /* /proc/sys etc. writable (never by default) */
@@ -29,7 +30,8 @@ struct fs_spec {
 /* Everything up to and including pivot_root; the cwd is "/" afterwards. */
 int fs_setup(const struct fs_spec *s, struct nerr *err);
 /* Check the finished mount table: everything read-only except the
- * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc). */
+ * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc), and
+ * nothing writable executable except the exec paths. */
 int fs_audit(const struct fs_spec *s, struct nerr *err);
 
 /* Copy a directory tree (modes and times kept, symlinks copied as links,

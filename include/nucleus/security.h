@@ -184,6 +184,8 @@ int landlock_abi(void);
  * /tmp and (copy mode) /context, devices as needed. */
 void landlock_default_spec(struct landlock_spec *s, bool context_writable, bool have_context);
 void landlock_spec_free(struct landlock_spec *s);
+/* Grant read and execute beneath path (--allow-exec). */
+void landlock_spec_allow_exec(struct landlock_spec *s, const char *path);
 /* Apply in the calling thread after pivot_root. `abi_used` reports the ABI
  * enforced; unenforceable parts are returned as a warning string (or NULL). */
 int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning, struct nerr *err);

@@ -17,6 +17,10 @@ static const char run_help[] =
 	"      --name NAME                Name of the container (default: the short id)\n"
 	"      --context DIR              Make DIR available at /context\n"
 	"      --context-mode MODE        copy (default: a writable copy) or bind (read-only)\n"
+	"      --allow-exec PATH          Let the workload run programs it finds or builds under\n"
+	"                                 PATH: /tmp, /context, or a directory beneath them\n"
+	"                                 (repeatable; by default only the read-only system\n"
+	"                                 directories are executable)\n"
 	"  -e, --env KEY[=VALUE]          Set an environment variable (KEY alone: the caller's\n"
 	"                                 value); LD_* and GLIBC_TUNABLES are refused\n"
 	"  -w, --workdir DIR              Working directory (default: /context with a\n"
@@ -107,12 +111,14 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
+	OPT_ALLOW_EXEC,
 };
 
 static const struct option run_opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "context", required_argument, NULL, OPT_CONTEXT },
 	{ "context-mode", required_argument, NULL, OPT_CONTEXT_MODE },
+	{ "allow-exec", required_argument, NULL, OPT_ALLOW_EXEC },
 	{ "env", required_argument, NULL, 'e' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
@@ -188,6 +194,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			break;
+		case OPT_ALLOW_EXEC: {
+			char *p;
+
+			if ((r = exec_path_parse(optarg, &p, err)) < 0)
+				goto out;
+			strv_push_take(&cfg->allow_exec, p);
+			break;
+		}
 		case 'e':
 			strv_push(&user_env, optarg);
 			break;

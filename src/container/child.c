@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <linux/close_range.h>
@@ -74,6 +75,16 @@ static int setup_tty(struct child_args *a, struct nerr *err)
 
 static int exec_search(char *const *argv, char *const *env, char *msg, size_t len);
 
+/* EACCES on a noexec mount: say which flag lifts it. */
+static void noexec_hint(const char *path, char *msg, size_t len)
+{
+	struct statvfs sv;
+	size_t n = strlen(msg);
+
+	if (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOEXEC) && n < len)
+		snprintf(msg + n, len - n, " (mounted noexec: see --allow-exec)");
+}
+
 int exec_argv(char *const *argv, char *const *env, char *msg, size_t len)
 {
 	int e = exec_search(argv, env, msg, len);
@@ -89,9 +100,14 @@ static int exec_search(char *const *argv, char *const *env, char *msg, size_t le
 	bool eacces = false;
 
 	if (strchr(cmd, '/')) {
+		int e;
+
 		execve(cmd, argv, env);
-		snprintf(msg, len, "exec `%s`: %s", cmd, strerror(errno));
-		return errno;
+		e = errno;
+		snprintf(msg, len, "exec `%s`: %s", cmd, strerror(e));
+		if (e == EACCES)
+			noexec_hint(cmd, msg, len);
+		return e;
 	}
 	for (size_t i = 0; env[i]; i++)
 		if (str_has_prefix(env[i], "PATH="))

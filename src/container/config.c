@@ -24,6 +24,8 @@ void container_config_free(struct container_config *c)
 	strv_free(c->dns_search);
 	strv_free(c->add_hosts);
 	strv_free(c->extra_hosts);
+	strv_free(c->allow_exec);
+	strv_free(c->exec_paths);
 	bridge_config_free(&c->bridge);
 	free(c->limits.io);
 	egress_config_free(&c->egress);
@@ -255,6 +257,6 @@ int container_config_load_policies(struct container_config *cfg, struct nerr *er
 			return nerr_set(err, 0, "Landlock policy `%s` needs ABI %d; this kernel has ABI %d",
 					ll, cfg->landlock->min_abi, landlock_abi());
 	}
-	return 0;
+	return container_exec_plan(cfg, err);
 }
 

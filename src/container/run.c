@@ -305,6 +305,7 @@ static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 static int release_child(struct run *r, const struct userns_map *map, int *exit_code, struct nerr *err)
 {
 	struct sync_msg m;
+	bool released = true;
 	int rc, fd;
 
 	if (map && (rc = userns_write_maps(r->pid, map, err)) < 0)
@@ -331,8 +332,13 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		egress_set_sink(r->egress, egress_to_audit, r);
 	log_debug("run: state and cgroups ready");
 	debug_pause("registered");
-	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0)
-		return nerr_set(err, -rc, "release the container");
+	/* A child that failed while building its root has closed its end;
+	 * its message is still queued: read it rather than report the pipe. */
+	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0) {
+		if (rc != -EPIPE && rc != -ECONNRESET)
+			return nerr_set(err, -rc, "release the container");
+		released = false;
+	}
 	for (;;) {
 		if (r->notify) {
 			/* a denial before exec must be answered, or the child waits */
@@ -352,6 +358,8 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		/* exec succeeded: the socket closed with it (reset when a message
 		 * was left unread: a profile that denies recvmsg) */
 		if (rc == -EPIPE || rc == -ECONNRESET) {
+			if (!released)
+				return nerr_set(err, EPIPE, "the container exited before it was released");
 			sc_notify_set_quiet(r->notify, false);
 			return 0;
 		}
@@ -563,17 +571,23 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	a.hostname = r.st.hostname;
 	a.workdir = r.st.workdir;
 	a.seccomp = &r.seccomp;
-	if (cfg->landlock)
-		a.landlock = *cfg->landlock;
 	a.fs = (struct fs_spec){
 		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
-		.context_path = r.context_path,
+		.context_path = r.context_path, .exec_paths = cfg->exec_paths,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
 		.hostname = a.hostname, .dns = cfg->dns, .dns_search = cfg->dns_search,
 		.extra_hosts = cfg->extra_hosts, .self_hosts = r.self_hosts,
 	};
 	if (!cfg->landlock)
 		landlock_default_spec(&a.landlock, cfg->context_mode == CONTEXT_COPY, cfg->context != NULL);
+	/* --allow-exec: the rules grant what the mounts allow (a policy file's
+	 * own execute grants made its mounts executable: container_exec_plan) */
+	for (size_t i = 0; cfg->allow_exec && cfg->allow_exec[i]; i++)
+		landlock_spec_allow_exec(cfg->landlock ? cfg->landlock : &a.landlock, cfg->allow_exec[i]);
+	if (cfg->landlock)
+		a.landlock = *cfg->landlock;
+	else if (cfg->allow_exec)
+		r.st.landlock = &a.landlock;   /* attach rebuilds from what state says */
 
 	r.pid = clone_child(&r, ns_clone_flags(&ns), err);
 	if (r.pid < 0) {
@@ -641,9 +655,9 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		}
 	}
 out:
+	cleanup(&r);      /* may write state.json, which names the rules */
 	if (!cfg->landlock)
 		landlock_spec_free(&a.landlock);
-	cleanup(&r);
 	log_debug("run: cleaned up");
 	/* -d: a failed start is reported once nothing of it is left */
 	if (rc < 0 || err->code) {

@@ -57,8 +57,9 @@ static json_t *landlock_to_json(const struct landlock_spec *l)
 	for (size_t i = 0; i < l->nnet; i++)
 		json_array_append_new(net, json_pack("{s:i,s:I}", "port", l->net[i].port,
 						     "access", (json_int_t)l->net[i].access));
-	o = json_pack("{s:i,s:o,s:o,s:b,s:I}", "min_abi", l->min_abi, "rules", rules, "net", net,
-		      "restrict_net", l->restrict_net, "scopes", (json_int_t)l->scopes);
+	o = json_pack("{s:i,s:o,s:o,s:b,s:I,s:b}", "min_abi", l->min_abi, "rules", rules, "net", net,
+		      "restrict_net", l->restrict_net, "scopes", (json_int_t)l->scopes,
+		      "best_effort", l->best_effort);
 	return o;
 }
 
@@ -74,6 +75,7 @@ static struct landlock_spec *landlock_from_json(json_t *o)
 	l->min_abi = (int)json_integer_value(json_object_get(o, "min_abi"));
 	l->restrict_net = json_is_true(json_object_get(o, "restrict_net"));
 	l->scopes = (uint64_t)json_integer_value(json_object_get(o, "scopes"));
+	l->best_effort = json_is_true(json_object_get(o, "best_effort"));
 	json_array_foreach(json_object_get(o, "rules"), i, v) {
 		const char *p = json_string_value(json_object_get(v, "path"));
 		if (!p)

@@ -15,6 +15,10 @@ static bool writable_ok(const struct fs_spec *s, const char *mnt)
 			return true;
 	if (s->context_fd >= 0 && s->context_mode == CONTEXT_COPY && !strcmp(mnt, "/context"))
 		return true;
+	/* an executable subtree of /tmp or of a copied /context */
+	if (strv_contains(s->exec_paths, mnt) &&
+	    (str_has_prefix(mnt, "/tmp/") || (s->context_mode == CONTEXT_COPY && str_has_prefix(mnt, "/context/"))))
+		return true;
 	/* masked /proc files are /dev/null binds, themselves harmless */
 	if (str_has_prefix(mnt, "/proc/") && !str_has_prefix(mnt, "/proc/sys") &&
 	    strcmp(mnt, "/proc/bus") && strcmp(mnt, "/proc/irq") && strcmp(mnt, "/proc/fs"))
@@ -54,8 +58,15 @@ int fs_audit(const struct fs_spec *s, struct nerr *err)
 		}
 		if (!mnt || !opts)
 			continue;
-		if (!opt_has(opts, "ro") && !writable_ok(s, mnt))
+		bool writable = !opt_has(opts, "ro");
+
+		if (writable && !writable_ok(s, mnt))
 			r = nerr_set(err, EPERM, "mount audit: `%s` is writable", mnt);
+		/* what the workload can write (and the context it was given)
+		 * cannot be executed unless it was made executable */
+		else if ((writable || !strcmp(mnt, "/context") || str_has_prefix(mnt, "/context/")) &&
+			 !opt_has(opts, "noexec") && !strv_contains(s->exec_paths, mnt))
+			r = nerr_set(err, EPERM, "mount audit: `%s` allows execution (noexec expected)", mnt);
 		else if (!opt_has(opts, "nosuid") && strcmp(mnt, "/"))
 			r = nerr_set(err, EPERM, "mount audit: `%s` allows setuid", mnt);
 	}

@@ -40,6 +40,16 @@ int fs_make_readonly(const char *path, bool recursive, struct nerr *err)
 	return 0;
 }
 
+static int make_noexec(const char *path, struct nerr *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOEXEC };
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) < 0 &&
+	    mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return nerr_set(err, errno, "make `%s` noexec", path);
+	return 0;
+}
+
 int fs_bind(const char *src, const char *dst, bool readonly, struct nerr *err)
 {
 	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -81,6 +91,13 @@ static int bind_host_dirs(const struct fs_spec *s, int root, struct nerr *err)
 	return 0;
 }
 
+/* Writable mounts are noexec unless made executable (--allow-exec or a
+ * Landlock policy's execute grant; see container/workspace.c). */
+static unsigned long noexec_unless(const struct fs_spec *s, const char *path)
+{
+	return strv_contains(s->exec_paths, path) ? 0 : MS_NOEXEC;
+}
+
 static int setup_tmp(const struct fs_spec *s, int root, struct nerr *err)
 {
 	_cleanup_free_ char *dst = xasprintf("%s/tmp", s->staging);
@@ -88,7 +105,7 @@ static int setup_tmp(const struct fs_spec *s, int root, struct nerr *err)
 
 	if ((r = fs_mkdir_at(root, "tmp", 01777, err)) < 0)
 		return r;
-	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") < 0)
+	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | noexec_unless(s, "/tmp"), "mode=1777") < 0)
 		return nerr_set(err, errno, "mount tmpfs on /tmp");
 	return 0;
 }
@@ -111,6 +128,10 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 		 * directory the supervisor validated. */
 		if ((r = fs_bind(s->context_path, dst, true, err)) < 0)
 			return nerr_prefix(err, "context");
+		/* the same rule as a copy: no code from the context runs unless
+		 * it is made executable */
+		if (noexec_unless(s, "/context") && (r = make_noexec(dst, err)) < 0)
+			return nerr_prefix(err, "context");
 		if (fstat(s->context_fd, &want) < 0 || stat(dst, &got) < 0 ||
 		    want.st_dev != got.st_dev || want.st_ino != got.st_ino)
 			return nerr_set(err, ESTALE, "context `%s` changed while the container started",
@@ -118,13 +139,70 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 		return 0;
 	}
 	/* A tmpfs of its own, so the root stays read-only while /context is not. */
-	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | noexec_unless(s, "/context"), "mode=0755") < 0)
 		return nerr_set(err, errno, "mount tmpfs on /context");
 	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return nerr_set(err, errno, "open /context");
 	if ((r = copy_tree(s->context_fd, dfd, err)) < 0)
 		return nerr_prefix(err, "copy context");
+	return 0;
+}
+
+/* A subtree of /tmp or /context made executable: bound over itself, the
+ * bind without noexec. Each component is opened without following
+ * symlinks (a copied context may hold any), created where the workspace
+ * is writable, and the bind goes through the descriptor. */
+static int setup_exec_subtree(const struct fs_spec *s, int root, const char *path, struct nerr *err)
+{
+	bool writable = str_has_prefix(path, "/tmp/") || s->context_mode == CONTEXT_COPY;
+	_cleanup_free_ char *copy = xstrdup(path + 1);
+	_cleanup_close_ int dir = fcntl(root, F_DUPFD_CLOEXEC, 3);
+	char *save = NULL;
+
+	if (dir < 0)
+		return nerr_set(err, errno, "dup");
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (writable && mkdirat(dir, c, 0755) < 0 && errno != EEXIST)
+			return nerr_set(err, errno, "--allow-exec `%s`: mkdir", path);
+		next = openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return nerr_set(err, errno == ELOOP || errno == ENOTDIR ? ENOTDIR : errno,
+					"--allow-exec `%s`: `%s`%s", path, c,
+					errno == ENOENT ? " does not exist in the context" :
+					errno == ELOOP || errno == ENOTDIR ? " is not a directory (symlinks are not followed)" : "");
+		close(dir);
+		dir = next;
+	}
+	/* a clone of the subtree, made executable while detached, then
+	 * attached over the directory itself: no path is resolved again */
+	_cleanup_close_ int tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					     AT_RECURSIVE);
+	struct mount_attr attr = { .attr_clr = MOUNT_ATTR_NOEXEC };
+
+	if (tree < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: open_tree", path);
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: make it executable", path);
+	if (move_mount(tree, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: attach", path);
+	return 0;
+}
+
+static int setup_exec_paths(const struct fs_spec *s, int root, struct nerr *err)
+{
+	int r;
+
+	for (size_t i = 0; s->exec_paths && s->exec_paths[i]; i++) {
+		const char *p = s->exec_paths[i];
+
+		if (!strcmp(p, "/tmp") || !strcmp(p, "/context"))
+			continue;    /* mounted executable */
+		if ((r = setup_exec_subtree(s, root, p, err)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -175,7 +253,8 @@ int fs_setup(const struct fs_spec *s, struct nerr *err)
 		return r;
 	log_debug("fs: etc");
 	if ((r = setup_tmp(s, root, err)) < 0 ||
-	    (r = setup_context(s, root, err)) < 0)
+	    (r = setup_context(s, root, err)) < 0 ||
+	    (r = setup_exec_paths(s, root, err)) < 0)
 		return r;
 	log_debug("fs: tmp, context");
 	if ((r = fs_setup_dev(s, root, err)) < 0)

@@ -107,6 +107,11 @@ void landlock_default_spec(struct landlock_spec *s, bool context_writable, bool 
 	add_path(s, "/dev/pts", FS_WRITE_FILE | FS_IOCTL_DEV);
 }
 
+void landlock_spec_allow_exec(struct landlock_spec *s, const char *path)
+{
+	add_path(s, path, FS_READ | FS_EXECUTE);
+}
+
 void landlock_spec_free(struct landlock_spec *s)
 {
 	for (size_t i = 0; i < s->nrules; i++)

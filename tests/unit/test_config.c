@@ -125,6 +125,59 @@ static void environment_rules(void **state)
 	strv_free(env);
 }
 
+static void exec_paths(void **state)
+{
+	struct container_config c;
+	struct landlock_spec l = { 0 };
+	struct nerr e = { 0 };
+	char *p = NULL;
+
+	assert_int_equal(exec_path_parse("/tmp/", &p, &e), 0);
+	assert_string_equal(p, "/tmp");
+	free(p);
+	assert_int_equal(exec_path_parse("/context/bin", &p, &e), 0);
+	free(p);
+	assert_true(exec_path_parse("/tmpx", &p, &e) < 0);
+	assert_true(exec_path_parse("/usr/bin", &p, &e) < 0);
+	assert_true(exec_path_parse("/tmp//x", &p, &e) < 0);
+	assert_true(exec_path_parse("/tmp/./x", &p, &e) < 0);
+	assert_true(exec_path_parse("/tmp/x/..", &p, &e) < 0);
+	assert_true(exec_path_parse("tmp", &p, &e) < 0);
+
+	/* --allow-exec entries covered by a broader one are dropped */
+	container_config_init(&c);
+	c.context = "/somewhere";
+	strv_push(&c.allow_exec, "/tmp/a/b");
+	strv_push(&c.allow_exec, "/tmp/a");
+	strv_push(&c.allow_exec, "/context/bin");
+	assert_int_equal(container_exec_plan(&c, &e), 0);
+	assert_int_equal(strv_len(c.exec_paths), 2);
+	assert_string_equal(c.exec_paths[0], "/tmp/a");
+	assert_string_equal(c.exec_paths[1], "/context/bin");
+
+	/* a policy's execute grants: beneath a workspace, above one, elsewhere */
+	c.landlock = &l;
+	c.landlock_policy = "p.toml";
+	strv_free(c.allow_exec);
+	c.allow_exec = NULL;
+	landlock_spec_allow_exec(&l, "/usr");
+	landlock_spec_allow_exec(&l, "/context/tools");
+	assert_int_equal(container_exec_plan(&c, &e), 0);
+	assert_int_equal(strv_len(c.exec_paths), 1);
+	assert_string_equal(c.exec_paths[0], "/context/tools");
+	landlock_spec_allow_exec(&l, "/");
+	assert_int_equal(container_exec_plan(&c, &e), 0);
+	assert_int_equal(strv_len(c.exec_paths), 2);
+	assert_true(strv_contains(c.exec_paths, "/tmp"));
+	assert_true(strv_contains(c.exec_paths, "/context"));
+	landlock_spec_allow_exec(&l, "/proc/self");
+	assert_true(container_exec_plan(&c, &e) < 0);
+	assert_non_null(strstr(e.msg, "never makes executable"));
+	landlock_spec_free(&l);
+	c.landlock = NULL;
+	container_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +185,7 @@ int main(void)
 		cmocka_unit_test(command_starts_at_first_operand),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(environment_rules),
+		cmocka_unit_test(exec_paths),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
