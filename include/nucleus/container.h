@@ -28,6 +28,7 @@ struct container_config {
 	char **exec_paths;           /* what is mounted executable: --allow-exec and
 	                              * the policy's execute grants (container_exec_plan) */
 	bool tty;
+	bool init;                   /* --init: a minimal init as pid 1 */
 	bool rootless;               /* user namespace with a single-id map */
 	bool userns;                 /* root: map to a subordinate range */
 	bool allow_chroot_fallback;

@@ -27,6 +27,8 @@ static const char run_help[] =
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
 	"  -t, --tty                      Allocate a pseudo-terminal\n"
+	"      --init                     Run a minimal init as pid 1 that reaps orphans and\n"
+	"                                 forwards signals to COMMAND\n"
 	"      --rootless                 Run in a user namespace mapping only the caller's\n"
 	"                                 uid/gid to root (the default for non-root callers)\n"
 	"      --userns                   As root: map container root to an unprivileged\n"
@@ -100,6 +102,12 @@ static const char run_help[] =
 	"                                 Refuse the policy unless its SHA-256 is HEX\n"
 	"  -h, --help                     Show this help\n"
 	"\n"
+	"Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to nucleus\n"
+	"are passed to the container's pid 1. A pid 1 that neither handles nor ignores\n"
+	"the signal (a command without handlers, which the kernel would not let it\n"
+	"stop) ends the container as the signal would end an ordinary process, so\n"
+	"Ctrl-C and kill work; with --init the init passes it on to COMMAND.\n"
+	"\n"
 	"The exit status is the command's; 128+N when it was killed by signal N;\n"
 	"125 when nucleus failed, 126 when the command cannot be executed, 127 when it\n"
 	"is not found.\n";
@@ -111,7 +119,7 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
-	OPT_ALLOW_EXEC,
+	OPT_ALLOW_EXEC, OPT_INIT,
 };
 
 static const struct option run_opts[] = {
@@ -123,6 +131,7 @@ static const struct option run_opts[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "tty", no_argument, NULL, 't' },
+	{ "init", no_argument, NULL, OPT_INIT },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
@@ -213,6 +222,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case 't':
 			cfg->tty = true;
+			break;
+		case OPT_INIT:
+			cfg->init = true;
 			break;
 		case OPT_NETWORK:
 			if (!strcmp(optarg, "none"))

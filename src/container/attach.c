@@ -248,7 +248,7 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 	{
 		int status = 125;
 
-		rc = supervise_loop(mid_pidfd, work_pidfd >= 0 ? work_pidfd : mid_pidfd, relay, sfd, NULL, 0, &status, err);
+		rc = supervise_loop(mid_pidfd, work_pidfd >= 0 ? work_pidfd : mid_pidfd, 0, relay, sfd, NULL, 0, &status, err);
 		if (err->code && err->code != ENOEXEC)
 			rc = -err->code;
 		else if (rc == 0)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <linux/close_range.h>
 #include "internal.h"
@@ -136,6 +137,54 @@ static int exec_search(char *const *argv, char *const *env, char *msg, size_t le
 	return ENOENT;
 }
 
+/* --init: pid 1 stays as a minimal init (reaps orphans, forwards every
+ * signal to the command, exits with its status); the command runs as its
+ * child, in a process group of its own that owns the terminal. The init
+ * is forked after every restriction is in force, so it has them too.
+ * Returns in the command's process. */
+static void become_init(struct child_args *a)
+{
+	sigset_t all, saved;
+	pid_t cmd;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+	cmd = fork();
+	if (cmd < 0) {
+		struct nerr err = { 0 };
+
+		nerr_set(&err, errno, "--init: fork");
+		fail(a, &err);
+	}
+	if (cmd == 0) {
+		setpgid(0, 0);
+		if (a->cfg->tty)
+			tcsetpgrp(STDIN_FILENO, getpid());   /* SIGTTOU is blocked */
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+		return;
+	}
+	/* Nothing but 0-2, as after an exec: the command's exec (or its
+	 * failure) is what the supervisor waits for on the sync socket, and
+	 * no descriptor of the runtime may live on in the container. */
+	syscall(SYS_close_range, 3, ~0U, 0);
+	prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si), status;
+		pid_t p;
+
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(cmd, sig);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+			if (p == cmd)
+				_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
 void child_main(struct child_args *a)
 {
 	struct nerr err = { 0 };
@@ -144,6 +193,15 @@ void child_main(struct child_args *a)
 	int r;
 
 	sigprocmask(SIG_SETMASK, &a->orig_mask, NULL);
+	/* The workload starts with default dispositions: a signal ignored by
+	 * whoever started nucleus (a background job ignores SIGINT) must not
+	 * make the container immune to it. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			signal(sig, SIG_DFL);
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(125);
 	/* Wait for the parent: maps written, cgroups joined. EOF means it died. */
@@ -237,6 +295,8 @@ void child_main(struct child_args *a)
 		 * denies recvmsg, that denial was answered by it: the same proof) */
 		(void)wait_for(a, SYNC_NOTIFY_READY);
 
+	if (a->cfg->init)
+		become_init(a);
 	r = exec_argv(a->cfg->argv, a->cfg->env, msg, sizeof(msg));
 	sync_send(a->sync_fd, SYNC_EXEC_FAILED, r, msg, -1);
 	_exit(r);

@@ -55,14 +55,17 @@ void __attribute__((noreturn)) child_main(struct child_args *a);
  * return a signalfd for them; the previous mask goes to *orig. */
 int forward_signals_block(sigset_t *orig);
 /* Wait for wait_pidfd to exit, forwarding signals to signal_pidfd and
- * relaying the tty; *exit_code gets the status (128+N for a signal). */
+ * relaying the tty; *exit_code gets the status (128+N for a signal).
+ * `init` (>0) is the host pid of the container's pid-namespace init that
+ * signal_pidfd names: a signal it has no handler for ends the container
+ * (exit 128+N), as it would end an ordinary process. */
 struct tty_relay;
 struct loop_extra {
 	int fd;                        /* -1: none */
 	void (*ready)(void *arg);
 	void *arg;
 };
-int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
+int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 

@@ -634,7 +634,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 			{ sc_notify_fd(r.notify), sc_notify_ready, r.notify },
 		};
 
-		rc = supervise_loop(r.pidfd, r.pidfd, r.tty, sfd, extra, ARRAY_SIZE(extra), exit_code, err);
+		rc = supervise_loop(r.pidfd, r.pidfd, r.pid, r.tty, sfd, extra, ARRAY_SIZE(extra), exit_code, err);
 	}
 	log_debug("run: workload exited");
 	if (rc == 0) {

@@ -1,6 +1,10 @@
 /* The supervising loop shared by run and attach: forward signals, relay the
  * tty, reap. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -25,6 +29,53 @@ int forward_signals_block(sigset_t *orig)
 	return fd < 0 ? -errno : fd;
 }
 
+/* One bit of a /proc/<pid>/status signal mask line ("SigCgt:\t...hex"). */
+static bool mask_has(const char *status, const char *field, int sig)
+{
+	const char *p = strstr(status, field);
+	unsigned long long m;
+
+	return p && sscanf(p + strlen(field), " %llx", &m) == 1 && (m >> (sig - 1)) & 1;
+}
+
+/* A pid namespace's init gets a signal from outside only when it has a
+ * handler (or blocks it): a program run as pid 1 without one (sleep) would ignore Ctrl-C
+ * and `kill`. When the init neither catches nor ignores a signal whose
+ * default is to terminate, the supervisor ends the container as the
+ * signal would have ended an ordinary process. */
+static bool init_ignores_by_default(pid_t init, int sig)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (sig == SIGWINCH)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)init);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (mask_has(buf, "SigCgt:", sig) || mask_has(buf, "SigIgn:", sig) || mask_has(buf, "SigBlk:", sig))
+		return false;     /* handled, ignored on purpose, or queued */
+	/* An init waiting in sigwaitinfo (tini, dumb-init, --init) has the
+	 * waited signals out of SigBlk for the wait, and gets them. */
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)init);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (atol(buf) == SYS_rt_sigtimedwait)
+				return false;
+		}
+	}
+	return true;
+}
+
 int wait_status(const siginfo_t *si)
 {
 	if (si->si_code == CLD_EXITED)
@@ -32,9 +83,10 @@ int wait_status(const siginfo_t *si)
 	return 128 + si->si_status;
 }
 
-int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int sfd,
+int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err)
 {
+	int ended_by = 0;     /* the signal the supervisor ended the init for */
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
 	int in = -1, master = -1;
@@ -82,13 +134,26 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 					continue;
 				if (si.ssi_signo == SIGWINCH && tty)
 					tty_relay_resize(tty);
-				else if (!exited)
-					syscall(SYS_pidfd_send_signal, signal_pidfd, si.ssi_signo, NULL, 0);
+				else if (!exited) {
+					int sig = (int)si.ssi_signo;
+					/* asked before sending: an init woken by the
+					 * signal is briefly in neither state */
+					bool dropped = init > 0 && !ended_by && init_ignores_by_default(init, sig);
+
+					syscall(SYS_pidfd_send_signal, signal_pidfd, sig, NULL, 0);
+					if (dropped) {
+						log_debug("init has no handler for signal %d: ending the container", sig);
+						ended_by = sig;
+						syscall(SYS_pidfd_send_signal, signal_pidfd, SIGKILL, NULL, 0);
+					}
+				}
 			} else if (fd == wait_pidfd && !exited) {
 				siginfo_t si = { 0 };
 
 				if (waitid(P_PIDFD, (id_t)wait_pidfd, &si, WEXITED) == 0) {
 					*exit_code = wait_status(&si);
+					if (ended_by && si.si_code == CLD_KILLED && si.si_status == SIGKILL)
+						*exit_code = 128 + ended_by;
 					exited = true;
 					epoll_ctl(ep, EPOLL_CTL_DEL, wait_pidfd, NULL);
 				}
