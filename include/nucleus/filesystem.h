@@ -13,6 +13,8 @@ enum context_mode { CONTEXT_COPY, CONTEXT_BIND };
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
+	int context_mount_fd;      /* copy mode: the copy, made by the supervisor
+	                            * (fs_context_copy); -1: the child copies */
 	const char *context_path;  /* the same directory by absolute path */
 	enum context_mode context_mode;
 	char **exec_paths;         /* /tmp, /context or subtrees mounted without noexec */
@@ -33,6 +35,12 @@ int fs_setup(const struct fs_spec *s, struct nerr *err);
  * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc), and
  * nothing writable executable except the exec paths. */
 int fs_audit(const struct fs_spec *s, struct nerr *err);
+
+/* Copy mode, as root: the context copied into a detached tmpfs (noexec
+ * unless `exec`), owned by uid:gid (the container's root); *mount_fd is
+ * the mount, for fs_spec.context_mount_fd. Charged to the caller, not to
+ * the container. */
+int fs_context_copy(int context_fd, bool exec, uid_t uid, gid_t gid, int *mount_fd, struct nerr *err);
 
 /* Copy a directory tree (modes and times kept, symlinks copied as links,
  * never followed; devices, fifos and sockets skipped). */

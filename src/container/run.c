@@ -32,6 +32,7 @@ struct run {
 	bool have_cgroup;
 	struct sc_program seccomp;
 	int context_fd;
+	int context_mount_fd;          /* copy mode as root: the copy */
 	char *context_path;            /* absolute, symlinks resolved */
 	int sync[2];
 	int pidfd;
@@ -147,6 +148,8 @@ static void cleanup(struct run *r)
 			close(r->sync[i]);
 	if (r->context_fd >= 0)
 		close(r->context_fd);
+	if (r->context_mount_fd >= 0)
+		close(r->context_mount_fd);
 	finish_trace(r);
 	if (r->trace_log)
 		fclose(r->trace_log);
@@ -474,7 +477,7 @@ static void report_oom(struct run *r, int *exit_code)
 
 int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
 {
-	struct run r = { .cfg = cfg, .context_fd = -1, .sync = { -1, -1 }, .pidfd = -1,
+	struct run r = { .cfg = cfg, .context_fd = -1, .context_mount_fd = -1, .sync = { -1, -1 }, .pidfd = -1,
 			 .lock_fd = -1, .notify_fd = notify_fd };
 	struct child_args a = { 0 };
 	struct userns_map map;
@@ -503,6 +506,22 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		if (r.context_fd < 0 || !r.context_path) {
 			rc = nerr_set(err, errno, "context directory `%s`", cfg->context);
 			goto out;
+		}
+		/* As root, the supervisor copies with its own rights (so --userns
+		 * reads what the caller can) and the container's root owns the
+		 * copy; an ordinary user's child copies as that same user. */
+		if (cfg->context_mode == CONTEXT_COPY && geteuid() == 0) {
+			uid_t uid = 0;
+			gid_t gid = 0;
+
+			if (cfg->userns) {
+				uid = map.uid[0].outside;
+				gid = map.gid[0].outside;
+			}
+			if ((rc = fs_context_copy(r.context_fd, strv_contains(cfg->exec_paths, "/context"), uid, gid,
+						  &r.context_mount_fd, err)) < 0)
+				goto out;
+			log_debug("run: context copied");
 		}
 	}
 	if (cfg->seccomp_trace) {
@@ -572,7 +591,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	a.workdir = r.st.workdir;
 	a.seccomp = &r.seccomp;
 	a.fs = (struct fs_spec){
-		.staging = r.staging, .context_fd = r.context_fd, .context_mode = cfg->context_mode,
+		.staging = r.staging, .context_fd = r.context_fd, .context_mount_fd = r.context_mount_fd,
+		.context_mode = cfg->context_mode,
 		.context_path = r.context_path, .exec_paths = cfg->exec_paths,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
 		.hostname = a.hostname, .dns = cfg->dns, .dns_search = cfg->dns_search,

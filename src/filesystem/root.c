@@ -138,6 +138,12 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 					s->context_path);
 		return 0;
 	}
+	if (s->context_mount_fd >= 0) {
+		/* the copy the supervisor made */
+		if (move_mount(s->context_mount_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return nerr_set(err, errno, "attach the context copy");
+		return 0;
+	}
 	/* A tmpfs of its own, so the root stays read-only while /context is not. */
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | noexec_unless(s, "/context"), "mode=0755") < 0)
 		return nerr_set(err, errno, "mount tmpfs on /context");

@@ -174,3 +174,38 @@ test_workspace_attach_keeps_the_grant() {
 	st=$?
 	assert_eq "$st" 126 "and nothing else"
 }
+
+test_context_userns_copy_reads_what_the_caller_can() {
+	local ctx out
+	ctx=$(mktemp -d)
+	echo secret >"$ctx/rootonly"
+	chmod 0600 "$ctx/rootonly"
+	mkdir "$ctx/sub"
+	echo pub >"$ctx/sub/pub"
+	out=$("$NUCLEUS" run --userns --context "$ctx" -- sh -c \
+		'cat /context/rootonly; stat -c "%u:%g %n" /context /context/rootonly /context/sub /context/sub/pub;
+		 echo more >>/context/sub/pub && echo new >/context/sub/new && echo wrote' 2>&1)
+	assert_eq "$?" 0 "run --userns with a root-only file in the context ($out)"
+	assert_contains "$out" "secret" "the root-only file was copied"
+	assert_contains "$out" "0:0 /context/rootonly" "owned by the container's root"
+	assert_contains "$out" "0:0 /context/sub/pub" "nested files too"
+	assert_contains "$out" "wrote" "the container's root can change the copy"
+	assert_eq "$(cat "$ctx/sub/pub")" "pub" "the host's file is unchanged"
+	rm -rf "$ctx"
+}
+
+test_workspace_context_copy_not_charged_to_memory() {
+	local ctx out st
+	ctx=$(mktemp -d)
+	dd if=/dev/urandom of="$ctx/big" bs=1M count=96 status=none
+	out=$("$NUCLEUS" run --memory 64M --context "$ctx" -- sh -c 'wc -c </context/big' 2>&1)
+	st=$?
+	assert_eq "$st" 0 "a 96M context under --memory 64M ($out)"
+	assert_contains "$out" "100663296" "the whole file is there"
+	# what the workload writes is its own, and the limit holds
+	"$NUCLEUS" run --memory 64M --context "$ctx" -- sh -c \
+		'dd if=/dev/zero of=/context/more bs=1M count=128 status=none' >/dev/null 2>&1
+	st=$?
+	assert_ne "$st" 0 "the workload's own 128M under --memory 64M"
+	rm -rf "$ctx"
+}
