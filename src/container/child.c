@@ -217,10 +217,6 @@ void child_main(struct child_args *a)
 		if (!a->cfg->rootless)
 			setgroups(0, NULL);
 	}
-	if (a->cfg->cgroup_namespace && unshare(CLONE_NEWCGROUP) < 0) {
-		nerr_set(&err, errno, "create the cgroup namespace");
-		fail(a, &err);
-	}
 	if (sethostname(a->hostname, strlen(a->hostname)) < 0) {
 		nerr_set(&err, errno, "sethostname");
 		fail(a, &err);
@@ -252,6 +248,12 @@ void child_main(struct child_args *a)
 	if (wait_for(a, SYNC_CGROUPS) < 0)
 		_exit(125);
 	log_debug("child: cgroups ready");
+	/* Only now: the supervisor has joined it to every hierarchy (v1 ones
+	 * after clone), so each is rooted at the container's own cgroup. */
+	if (a->cfg->cgroup_namespace && unshare(CLONE_NEWCGROUP) < 0) {
+		nerr_set(&err, errno, "create the cgroup namespace");
+		fail(a, &err);
+	}
 	/* Only 0-2 reach the workload; the sync socket closes at exec. */
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
 		nerr_set(&err, errno, "close_range");
