@@ -29,6 +29,7 @@ struct container_config {
 	                              * the policy's execute grants (container_exec_plan) */
 	bool tty;
 	bool init;                   /* --init: a minimal init as pid 1 */
+	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
 	bool rootless;               /* user namespace with a single-id map */
 	bool userns;                 /* root: map to a subordinate range */
 	bool allow_chroot_fallback;

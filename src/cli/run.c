@@ -27,6 +27,8 @@ static const char run_help[] =
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
 	"  -t, --tty                      Allocate a pseudo-terminal\n"
+	"      --allow-memfd-exec         Let the workload execute memfds (by default\n"
+	"                                 vm.memfd_noexec is 2 in its pid namespace)\n"
 	"      --init                     Run a minimal init as pid 1 that reaps orphans and\n"
 	"                                 forwards signals to COMMAND\n"
 	"      --rootless                 Run in a user namespace mapping only the caller's\n"
@@ -119,7 +121,7 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
-	OPT_ALLOW_EXEC, OPT_INIT,
+	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC,
 };
 
 static const struct option run_opts[] = {
@@ -132,6 +134,7 @@ static const struct option run_opts[] = {
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "tty", no_argument, NULL, 't' },
 	{ "init", no_argument, NULL, OPT_INIT },
+	{ "allow-memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
@@ -225,6 +228,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_INIT:
 			cfg->init = true;
+			break;
+		case OPT_MEMFD_EXEC:
+			cfg->allow_memfd_exec = true;
 			break;
 		case OPT_NETWORK:
 			if (!strcmp(optarg, "none"))

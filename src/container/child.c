@@ -217,6 +217,13 @@ void child_main(struct child_args *a)
 		if (!a->cfg->rootless)
 			setgroups(0, NULL);
 	}
+	/* Since 6.3 per pid namespace: no memfd can be made executable, so
+	 * memfd_create + execveat cannot run code that never was a file. */
+	if (!a->cfg->allow_memfd_exec && !a->userns && write_str("/proc/sys/vm/memfd_noexec", "2") < 0 &&
+	    errno != ENOENT) {
+		nerr_set(&err, errno, "set vm.memfd_noexec (--allow-memfd-exec runs without)");
+		fail(a, &err);
+	}
 	if (sethostname(a->hostname, strlen(a->hostname)) < 0) {
 		nerr_set(&err, errno, "sethostname");
 		fail(a, &err);

@@ -303,6 +303,35 @@ static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 	return (pid_t)pid;
 }
 
+/* vm.memfd_noexec = 2 in the pid namespace of `pidfd` (Linux >= 6.3; the
+ * value belongs to the writer's active pid namespace, so the writer is a
+ * grandchild forked after setns). Only host root may write it. */
+static int memfd_noexec_for(int pidfd, struct nerr *err)
+{
+	pid_t helper;
+	int status;
+
+	if (geteuid() != 0 || access("/proc/sys/vm/memfd_noexec", F_OK) < 0)
+		return 0;     /* rootless: see docs/security.md; old kernels: none */
+	helper = fork();
+	if (helper < 0)
+		return nerr_set(err, errno, "fork");
+	if (helper == 0) {
+		pid_t in;
+
+		if (setns(pidfd, CLONE_NEWPID) < 0)
+			_exit(1);
+		if ((in = fork()) == 0)
+			_exit(write_str("/proc/sys/vm/memfd_noexec", "2") < 0 ? 2 : 0);
+		if (in < 0 || waitpid(in, &status, 0) < 0)
+			_exit(1);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+	if (waitpid(helper, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return nerr_set(err, EPERM, "set vm.memfd_noexec in the container (--allow-memfd-exec runs without)");
+	return 0;
+}
+
 /* Between clone and the child's exec: map, join, release, then wait for
  * EOF (exec happened) or a message saying why not. */
 static int release_child(struct run *r, const struct userns_map *map, int *exit_code, struct nerr *err)
@@ -312,6 +341,11 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	int rc, fd;
 
 	if (map && (rc = userns_write_maps(r->pid, map, err)) < 0)
+		return rc;
+	/* A user-namespaced child is not host root and cannot write the
+	 * sysctl: a helper of the supervisor's, joined to its pid namespace,
+	 * does (before the workload can run). */
+	if (map && !r->cfg->allow_memfd_exec && (rc = memfd_noexec_for(r->pidfd, err)) < 0)
 		return rc;
 	if ((rc = sync_send(r->sync[0], SYNC_GO, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");

@@ -153,18 +153,6 @@ test_cgroup_namespace() {
 	assert_contains "$out" "/nucleus/" "host cgroup path visible"
 }
 
-# Every hierarchy (v1 controllers too) is rooted at the container's own
-# cgroup, every time: the namespace is created only after the supervisor
-# has joined the child to all of them.
-test_cgroup_namespace_every_hierarchy_50_runs() {
-	local i bad=0 out
-	for i in $(seq 1 50); do
-		out=$("$NUCLEUS" run -- cat /proc/self/cgroup) || fail "run $i"
-		echo "$out" | grep -qv ':/$' && { bad=$((bad + 1)); last=$out; }
-	done
-	assert_eq "$bad" 0 "runs with a host cgroup path (last: ${last:-})"
-}
-
 test_time_namespace() {
 	local host inside
 	host=$(readlink /proc/self/ns/time)
