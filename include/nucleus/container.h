@@ -30,6 +30,8 @@ struct container_config {
 	bool tty;
 	bool init;                   /* --init: a minimal init as pid 1 */
 	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
+	uint64_t tmpfs_size;         /* /tmp, and what a copied /context may grow by;
+	                              * 0 until validate: 1G, at most --memory */
 	bool rootless;               /* user namespace with a single-id map */
 	bool userns;                 /* root: map to a subordinate range */
 	bool allow_chroot_fallback;

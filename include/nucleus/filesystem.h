@@ -10,6 +10,10 @@
 
 enum context_mode { CONTEXT_COPY, CONTEXT_BIND };
 
+/* The size of /tmp, and what a copied /context may grow by, unless
+ * --tmpfs-size says otherwise (and at most --memory). */
+#define TMPFS_SIZE_DEFAULT (1ull << 30)
+
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
@@ -18,6 +22,7 @@ struct fs_spec {
 	const char *context_path;  /* the same directory by absolute path */
 	enum context_mode context_mode;
 	char **exec_paths;         /* /tmp, /context or subtrees mounted without noexec */
+	uint64_t tmpfs_size;       /* /tmp's size; what a copied /context may grow by */
 	bool userns;               /* bind host device nodes instead of mknod */
 	bool allow_chroot;         /* chroot when pivot_root is refused */
 	bool proc_rw;              /* /proc/sys etc. writable (never by default) */
@@ -37,10 +42,15 @@ int fs_setup(const struct fs_spec *s, struct nerr *err);
 int fs_audit(const struct fs_spec *s, struct nerr *err);
 
 /* Copy mode, as root: the context copied into a detached tmpfs (noexec
- * unless `exec`), owned by uid:gid (the container's root); *mount_fd is
+ * unless `exec`, capped at its content plus `grow`), owned by uid:gid (the
+ * container's root); *mount_fd is
  * the mount, for fs_spec.context_mount_fd. Charged to the caller, not to
  * the container. */
-int fs_context_copy(int context_fd, bool exec, uid_t uid, gid_t gid, int *mount_fd, struct nerr *err);
+int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid, int *mount_fd,
+		    struct nerr *err);
+/* Cap a copied context's tmpfs at what it holds plus `grow` bytes. The
+ * mount is a path (the child's copy) or a detached mount fd (path NULL). */
+int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *err);
 
 /* Copy a directory tree (modes and times kept, symlinks copied as links,
  * never followed; devices, fifos and sockets skipped). */

@@ -53,6 +53,8 @@ static const char run_help[] =
 	"      --io-limit SPEC            \"MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE\"\n"
 	"                                 (repeatable)\n"
 	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
+	"      --tmpfs-size SIZE          Size of /tmp, and how much a copied /context may grow\n"
+	"                                 (default 1G, at most --memory)\n"
 	"\n"
 	"Network (see docs/networking.md):\n"
 	"      --network MODE             none (default: only lo), bridge (a veth on a host\n"
@@ -121,7 +123,7 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
-	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC,
+	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE,
 };
 
 static const struct option run_opts[] = {
@@ -157,6 +159,7 @@ static const struct option run_opts[] = {
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "io-limit", required_argument, NULL, OPT_IO_LIMIT },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
+	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
 	{ "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
 	{ "egress-tcp-port", required_argument, NULL, OPT_EGRESS_TCP },
 	{ "egress-udp-port", required_argument, NULL, OPT_EGRESS_UDP },
@@ -338,6 +341,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			cfg->rlimits.memlock = v;
+			break;
+		case OPT_TMPFS_SIZE:
+			if (parse_size(optarg, &v) < 0 || v < 4096) {
+				r = nerr_set(err, 0, "invalid --tmpfs-size `%s`: expected a size such as 64M or 1G "
+						 "(at least 4K)", optarg);
+				goto out;
+			}
+			cfg->tmpfs_size = v;
 			break;
 		case OPT_EGRESS_ALLOW:
 			if ((r = egress_add_allow(&cfg->egress, optarg, err)) < 0)

@@ -143,6 +143,16 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		if (!S_ISDIR(st.st_mode))
 			return nerr_set(err, 0, "context `%s` is not a directory", c->context);
 	}
+	if (c->tmpfs_size && c->limits.memory_max && c->tmpfs_size > c->limits.memory_max) {
+		char t[32], m[32];
+
+		format_size(c->tmpfs_size, t, sizeof(t));
+		format_size(c->limits.memory_max, m, sizeof(m));
+		return nerr_set(err, 0, "--tmpfs-size %s is more than --memory %s (tmpfs pages are memory)", t, m);
+	}
+	if (!c->tmpfs_size)
+		c->tmpfs_size = c->limits.memory_max && c->limits.memory_max < TMPFS_SIZE_DEFAULT ?
+				c->limits.memory_max : TMPFS_SIZE_DEFAULT;
 	if (c->workdir && c->workdir[0] != '/')
 		return nerr_set(err, 0, "the working directory `%s` is not an absolute path", c->workdir);
 	if (c->rootless && c->userns)

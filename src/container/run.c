@@ -552,8 +552,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 				uid = map.uid[0].outside;
 				gid = map.gid[0].outside;
 			}
-			if ((rc = fs_context_copy(r.context_fd, strv_contains(cfg->exec_paths, "/context"), uid, gid,
-						  &r.context_mount_fd, err)) < 0)
+			if ((rc = fs_context_copy(r.context_fd, strv_contains(cfg->exec_paths, "/context"),
+						  cfg->tmpfs_size, uid, gid, &r.context_mount_fd, err)) < 0)
 				goto out;
 			log_debug("run: context copied");
 		}
@@ -627,7 +627,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	a.fs = (struct fs_spec){
 		.staging = r.staging, .context_fd = r.context_fd, .context_mount_fd = r.context_mount_fd,
 		.context_mode = cfg->context_mode,
-		.context_path = r.context_path, .exec_paths = cfg->exec_paths,
+		.context_path = r.context_path, .exec_paths = cfg->exec_paths, .tmpfs_size = cfg->tmpfs_size,
 		.userns = userns, .allow_chroot = cfg->allow_chroot_fallback,
 		.hostname = a.hostname, .dns = cfg->dns, .dns_search = cfg->dns_search,
 		.extra_hosts = cfg->extra_hosts, .self_hosts = r.self_hosts,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <nucleus/filesystem.h>
 
 #define MAX_DEPTH 256
@@ -49,7 +50,38 @@ static int chown_tree(int dir, uid_t uid, gid_t gid, int depth, struct nerr *err
 	return 0;
 }
 
-int fs_context_copy(int context_fd, bool exec, uid_t uid, gid_t gid, int *mount_fd, struct nerr *err)
+int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *err)
+{
+	struct statfs sf;
+	char opt[64];
+	uint64_t used;
+	int r;
+
+	if ((path ? statfs(path, &sf) : fstatfs(mount_fd, &sf)) < 0)
+		return nerr_set(err, errno, "context: statfs");
+	used = (uint64_t)(sf.f_blocks - sf.f_bfree) * (uint64_t)sf.f_bsize;
+	snprintf(opt, sizeof(opt), "%llu", (unsigned long long)(used + grow));
+	if (path) {
+		char data[80];
+
+		snprintf(data, sizeof(data), "size=%s", opt);
+		if (mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0)
+			return nerr_set(err, errno, "context: cap the tmpfs");
+		return 0;
+	}
+	_cleanup_close_ int fs = fspick(mount_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	if (fs < 0)
+		return nerr_set(err, errno, "context: reopen the tmpfs");
+	r = fsconfig(fs, FSCONFIG_SET_STRING, "size", opt, 0);
+	if (r == 0)
+		r = fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0);
+	if (r < 0)
+		return nerr_set(err, errno, "context: cap the tmpfs");
+	return 0;
+}
+
+int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid, int *mount_fd,
+		    struct nerr *err)
 {
 	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	_cleanup_close_ int mnt = -1, root = -1;
@@ -70,6 +102,8 @@ int fs_context_copy(int context_fd, bool exec, uid_t uid, gid_t gid, int *mount_
 	if ((r = copy_tree(context_fd, root, err)) < 0)
 		return nerr_prefix(err, "copy context");
 	if ((uid || gid) && (r = chown_tree(root, uid, gid, 0, err)) < 0)
+		return r;
+	if ((r = fs_context_cap(NULL, mnt, grow, err)) < 0)
 		return r;
 	*mount_fd = steal_fd(mnt);
 	return 0;

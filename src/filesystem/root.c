@@ -105,7 +105,10 @@ static int setup_tmp(const struct fs_spec *s, int root, struct nerr *err)
 
 	if ((r = fs_mkdir_at(root, "tmp", 01777, err)) < 0)
 		return r;
-	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | noexec_unless(s, "/tmp"), "mode=1777") < 0)
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)s->tmpfs_size);
+	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | noexec_unless(s, "/tmp"), opts) < 0)
 		return nerr_set(err, errno, "mount tmpfs on /tmp");
 	return 0;
 }
@@ -152,7 +155,7 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 		return nerr_set(err, errno, "open /context");
 	if ((r = copy_tree(s->context_fd, dfd, err)) < 0)
 		return nerr_prefix(err, "copy context");
-	return 0;
+	return fs_context_cap(dst, -1, s->tmpfs_size, err);
 }
 
 /* A subtree of /tmp or /context made executable: bound over itself, the

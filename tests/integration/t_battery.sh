@@ -48,3 +48,21 @@ test_battery_memfd_exec_refused() {
 		assert_eq "$(memfd_exec_status --allow-memfd-exec)" 0 "--allow-memfd-exec relaxes it"
 	fi
 }
+
+# Every tmpfs nucleus mounts has a size: /tmp (default 1G, at most
+# --memory), and a copied /context grows by at most as much.
+test_battery_tmpfs_sizes() {
+	local ctx out
+	assert_eq "$("$NUCLEUS" run -- stat -f -c '%b*%S' /tmp | bc)" 1073741824 "default /tmp size"
+	assert_eq "$("$NUCLEUS" run --memory 64M -- stat -f -c '%b*%S' /tmp | bc)" 67108864 "/tmp under --memory 64M"
+	assert_status 1 "$NUCLEUS" run --tmpfs-size 8M -- dd if=/dev/zero of=/tmp/f bs=1M count=16 status=none
+	assert_status 0 "$NUCLEUS" run --tmpfs-size 8M -- dd if=/dev/zero of=/tmp/f bs=1M count=4 status=none
+	ctx=$(mktemp -d)
+	dd if=/dev/zero of="$ctx/data" bs=1M count=4 status=none
+	assert_status 0 "$NUCLEUS" run --context "$ctx" --tmpfs-size 2M -- dd if=/dev/zero of=/context/more bs=1M count=1 status=none
+	assert_status 1 "$NUCLEUS" run --context "$ctx" --tmpfs-size 2M -- dd if=/dev/zero of=/context/more bs=1M count=3 status=none
+	out=$("$NUCLEUS" run --memory 64M --tmpfs-size 128M -- true 2>&1)
+	assert_status 125 "$NUCLEUS" run --memory 64M --tmpfs-size 128M -- true
+	assert_contains "$out" "--tmpfs-size 128M is more than --memory 64M" "message"
+	rm -rf "$ctx"
+}
