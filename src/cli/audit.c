@@ -175,7 +175,7 @@ int cmd_audit(int argc, char **argv)
 	argv++;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fn:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":fn:h", opts)) != -1) {
 		switch (c) {
 		case 'f': follow = true; break;
 		case 'j': json = true; break;
@@ -190,8 +190,8 @@ int cmd_audit(int argc, char **argv)
 				return cli_usage_error("audit tail", "invalid --since `%s`", optarg);
 			break;
 		case 'h': fputs(audit_help, stdout); return 0;
-		case ':': return cli_usage_error("audit tail", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("audit tail", "unknown flag `%s`", argv[optind - 1]);
+		case ':': return cli_usage_error("audit tail", "%s", cli_opterror());
+		default: return cli_usage_error("audit tail", "%s", cli_opterror());
 		}
 	}
 	everything = optind >= argc;

@@ -48,15 +48,15 @@ int cmd_stop(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:t:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:t:h", opts)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_u64(optarg, 0, 86400, &timeout) < 0)
 				return cli_usage_error("stop", "invalid timeout `%s`", optarg);
 			break;
 		case 'h': fputs(stop_help, stdout); return 0;
-		case ':': return cli_usage_error("stop", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("stop", "unknown flag `%s`", argv[optind - 1]);
+		case ':': return cli_usage_error("stop", "%s", cli_opterror());
+		default: return cli_usage_error("stop", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc)
@@ -92,15 +92,15 @@ int cmd_kill(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:s:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:s:h", opts)) != -1) {
 		switch (c) {
 		case 's':
 			if ((sig = signal_parse(optarg)) < 0)
 				return cli_usage_error("kill", "invalid signal `%s`", optarg);
 			break;
 		case 'h': fputs(kill_help, stdout); return 0;
-		case ':': return cli_usage_error("kill", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("kill", "unknown flag `%s`", argv[optind - 1]);
+		case ':': return cli_usage_error("kill", "%s", cli_opterror());
+		default: return cli_usage_error("kill", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc)
@@ -137,11 +137,11 @@ int cmd_rm(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+fh", opts)) != -1) {
 		switch (c) {
 		case 'f': force = true; break;
 		case 'h': fputs(rm_help, stdout); return 0;
-		default: return cli_usage_error("rm", "unknown flag `%s`", argv[optind - 1]);
+		default: return cli_usage_error("rm", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc)

@@ -101,13 +101,13 @@ int cmd_ps(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+aqh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+aqh", opts)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
 		case 'j': json = true; break;
 		case 'h': fputs(ps_help, stdout); return 0;
-		default: return cli_usage_error("ps", "unknown flag `%s`", argv[optind - 1]);
+		default: return cli_usage_error("ps", "%s", cli_opterror());
 		}
 	}
 	if (optind < argc)

@@ -59,13 +59,13 @@ static int trace_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:fh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:fh", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'f': follow = true; break;
 		case 'h': fputs(seccomp_help, stdout); return 0;
-		case ':': return cli_usage_error("seccomp trace", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("seccomp trace", "unknown flag `%s`", argv[optind - 1]);
+		case ':': return cli_usage_error("seccomp trace", "%s", cli_opterror());
+		default: return cli_usage_error("seccomp trace", "%s", cli_opterror());
 		}
 	}
 	if (optind + 1 != argc)
@@ -167,7 +167,7 @@ static int generate_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:h", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'b': base = optarg; break;
@@ -180,8 +180,8 @@ static int generate_cmd(int argc, char **argv)
 			}
 			break;
 		case 'h': fputs(seccomp_help, stdout); free(set); return 0;
-		case ':': free(set); return cli_usage_error("seccomp generate", "flag `%s` needs a value", argv[optind - 1]);
-		default: free(set); return cli_usage_error("seccomp generate", "unknown flag `%s`", argv[optind - 1]);
+		case ':': free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
+		default: free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc) {
@@ -248,12 +248,12 @@ static int default_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:h", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'h': fputs(seccomp_help, stdout); return 0;
-		case ':': return cli_usage_error("seccomp default", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("seccomp default", "unknown flag `%s`", argv[optind - 1]);
+		case ':': return cli_usage_error("seccomp default", "%s", cli_opterror());
+		default: return cli_usage_error("seccomp default", "%s", cli_opterror());
 		}
 	}
 	if (optind != argc)
