@@ -51,3 +51,174 @@ test_cli_bare_nucleus_is_help() {
 	assert_eq "$(status_err "$NUCLEUS" no-such-verb)" \
 		"125|nucleus: unknown command \`no-such-verb\` (see 'nucleus --help')" "unknown command"
 }
+
+# Seconds since $1 (an $EPOCHREALTIME), with millisecond precision.
+elapsed_ms() {
+	echo $(( (${EPOCHREALTIME/./} - ${1/./}) / 1000 ))
+}
+
+test_cli_stop_in_parallel() {
+	local n=clistop-$$ i t0 ms out rc
+	# the probe is the container's pid 1: without a handler, SIGTERM does
+	# not reach it, so each stop waits its whole timeout
+	for i in 1 2 3; do
+		"$NUCLEUS" run -d --name $n-$i -- "$PROBE" sleep 60 >/dev/null || fail "start $i"
+	done
+	rm_on_exit $n-1 $n-2 $n-3
+	t0=$EPOCHREALTIME
+	out=$("$NUCLEUS" stop -t 2 $n-1 $n-2 $n-3)
+	rc=$?
+	ms=$(elapsed_ms "$t0")
+	assert_eq "$rc" 0 "stop status"
+	assert_eq "$(echo "$out" | sort | tr '\n' ' ')" "$n-1 $n-2 $n-3 " "each name once"
+	# one after the other would take 6 s
+	[ "$ms" -lt 4000 ] || fail "stopping three took ${ms} ms, not about 2 s"
+	[ "$ms" -ge 1900 ] || fail "stopped in ${ms} ms, before the timeout"
+	for i in 1 2 3; do
+		assert_contains "$("$NUCLEUS" ps -a --filter name="^$n-$i\$" --format '{{.Status}}')" \
+			"Exited (137)" "$n-$i killed after the timeout"
+	done
+}
+
+test_cli_stop_some_unknown() {
+	local n=clistopu-$$ out err rc
+	"$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 >/dev/null || fail "start"
+	rm_on_exit $n
+	out=$("$NUCLEUS" stop -t 0 no-such-$$ $n 2>/tmp/stopu-$$.err)
+	rc=$?
+	err=$(cat /tmp/stopu-$$.err)
+	rm -f /tmp/stopu-$$.err
+	assert_eq "$rc" 1 "status with an unknown container"
+	assert_eq "$out" "$n" "the known one is stopped and named"
+	assert_contains "$err" "no-such-$$" "the unknown one is named on stderr"
+	assert_eq "$("$NUCLEUS" ps -a --filter name="^$n\$" --format '{{.State}}')" exited "stopped"
+}
+
+test_cli_ps_no_trunc() {
+	local n=clint-$$ id line
+	id=$("$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 a-long-argument-to-cut) || fail "start"
+	rm_on_exit $n
+	line=$("$NUCLEUS" ps | grep " $n ")
+	assert_contains "$line" "${id:0:12} " "short id"
+	assert_not_contains "$line" "$id" "the full id only with --no-trunc"
+	assert_not_contains "$line" "a-long-argument-to-cut" "the command is cut"
+	line=$("$NUCLEUS" ps --no-trunc | grep " $n ")
+	assert_contains "$line" "$id " "full id"
+	assert_contains "$line" "\"$PROBE sleep 60 a-long-argument-to-cut\"" "full command"
+	assert_eq "$("$NUCLEUS" ps -q --no-trunc | grep -c "^$id\$")" 1 "-q --no-trunc: the full id"
+}
+
+test_cli_ps_format() {
+	local n=clifmt-$$ id out pid
+	id=$("$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60) || fail "start"
+	rm_on_exit $n
+	out=$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.ID}}|{{.Names}}|{{.State}}|{{.Networks}}|{{.Ports}}|{{ .Command }}')
+	assert_eq "$out" "${id:0:12}|$n|running|none||\"${PROBE:0:17}...\"" "placeholders"
+	pid=$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Pid}}')
+	assert_eq "$(cat /proc/"$pid"/cmdline | tr '\0' ' ')" "$PROBE sleep 60 " "{{.Pid}} is the container's init"
+	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Status}}')" "Up " "{{.Status}}"
+	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.RunningFor}}')" " ago" "{{.RunningFor}}"
+	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.CreatedAt}}')" "$(date +%Y-%m-%d)" "{{.CreatedAt}}"
+	# table: a header, columns aligned at \t
+	out=$("$NUCLEUS" ps --filter name="^$n\$" --format 'table {{.Names}}\t{{.State}}')
+	assert_eq "$(echo "$out" | head -1)" "$(printf '%-*sSTATE' $(( ${#n} + 3 )) NAMES)" "table header"
+	assert_eq "$(echo "$out" | sed -n 2p)" "$n   running" "table row"
+	# without table: no header, a real tab
+	assert_eq "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Names}}\t{{.State}}')" "$n	running" "\\t"
+	# {{json .}}
+	echo "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{json .}}')" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+assert d["Names"] == sys.argv[1] and d["State"] == "running" and d["ID"] == sys.argv[2][:12], d
+' "$n" "$id" || fail "{{json .}}"
+	# an unknown placeholder is an error, and says which
+	assert_status 125 "$NUCLEUS" ps --format '{{.Image}}'
+	assert_contains "$("$NUCLEUS" ps --format '{{.Image}}' 2>&1)" "unknown placeholder \`{{.Image}}\`" "names it"
+	assert_status 125 "$NUCLEUS" ps --format '{{.ID'
+	assert_eq "$("$NUCLEUS" ps --format '{{.Image}}' 2>/dev/null)" "" "nothing listed"
+}
+
+test_cli_ps_filter() {
+	local n=clifl-$$ a b c
+	a=$("$NUCLEUS" run -d --name $n-run -- "$PROBE" sleep 60) || fail "start"
+	b=$("$NUCLEUS" run -d --name $n-exit -- "$PROBE" exit 3) || fail "start"
+	c=$("$NUCLEUS" run -d --name other-$$ -- "$PROBE" sleep 60) || fail "start"
+	rm_on_exit $n-run $n-exit other-$$
+	wait_for sh -c "'$NUCLEUS' ps -a --filter name=$n-exit --format '{{.State}}' | grep -q exited" || fail "exit"
+	local f='{{.Names}}'
+	assert_eq "$("$NUCLEUS" ps --filter name=$n --format "$f")" "$n-run" "name, running only"
+	assert_eq "$("$NUCLEUS" ps -a --filter name=$n --format "$f" | sort | tr '\n' ' ')" "$n-exit $n-run " "name with -a"
+	# status implies -a, as docker
+	assert_eq "$("$NUCLEUS" ps --filter status=exited --filter name=$n --format "$f")" "$n-exit" "status=exited"
+	assert_eq "$("$NUCLEUS" ps --filter status=running --filter name="$$" --format "$f" | sort | tr '\n' ' ')" \
+		"$n-run other-$$ " "status=running"
+	# the same key ORs
+	assert_eq "$("$NUCLEUS" ps -a --filter name=$n-exit --filter name=other-$$ --format "$f" | sort | tr '\n' ' ')" \
+		"$n-exit other-$$ " "name OR name"
+	assert_eq "$("$NUCLEUS" ps --filter status=exited --filter status=running --filter name=$n --format "$f" | sort | tr '\n' ' ')" \
+		"$n-exit $n-run " "status OR status"
+	# different keys AND
+	assert_eq "$("$NUCLEUS" ps -a --filter name=$n --filter status=created --format "$f")" "" "name AND status"
+	assert_eq "$("$NUCLEUS" ps -a --filter id="${c:0:10}" --format "$f")" "other-$$" "id"
+	assert_eq "$("$NUCLEUS" ps -a --filter id="${c:0:10}" --filter name=$n --format "$f")" "" "id AND name"
+	assert_eq "$("$NUCLEUS" ps -a -f name="^$n-run\$" -q)" "${a:0:12}" "-f"
+	# bad filters are errors
+	assert_status 125 "$NUCLEUS" ps --filter bogus=1
+	assert_contains "$("$NUCLEUS" ps --filter bogus=1 2>&1)" "name, id and status" "says the keys"
+	assert_status 125 "$NUCLEUS" ps --filter status=sleeping
+	assert_status 125 "$NUCLEUS" ps --filter name
+	assert_eq "$("$NUCLEUS" ps -a --filter bogus=1 2>/dev/null)" "" "nothing listed"
+	: "$b"
+}
+
+test_cli_ps_json_supervisor_pid() {
+	local n=clisup-$$ j pid sup
+	"$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 >/dev/null || fail "start"
+	rm_on_exit $n
+	j=$("$NUCLEUS" ps --json)
+	pid=$(echo "$j" | python3 -c 'import json,sys; print([c["pid"] for c in json.load(sys.stdin) if c["name"] == sys.argv[1]][0])' $n)
+	sup=$(echo "$j" | python3 -c 'import json,sys; print([c["supervisor_pid"] for c in json.load(sys.stdin) if c["name"] == sys.argv[1]][0])' $n)
+	[ "$sup" -gt 0 ] || fail "supervisor_pid [$sup]"
+	assert_eq "$(awk '/^PPid:/ {print $2}' /proc/"$pid"/status)" "$sup" "the init's parent is the supervisor"
+	assert_eq "$(cat /proc/"$sup"/comm)" "nucleus" "a nucleus process"
+	"$NUCLEUS" stop -t 0 $n >/dev/null
+	assert_eq "$("$NUCLEUS" ps -a --json | python3 -c 'import json,sys; print([c["supervisor_pid"] for c in json.load(sys.stdin) if c["name"] == sys.argv[1]][0])' $n)" \
+		0 "none once it has exited"
+}
+
+test_cli_ps_redacts_secrets() {
+	local n=clisec-$$ out
+	"$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 API_TOKEN=s3cr3t-tok --db-password=hunter2-pw \
+		PLAIN=visible-value >/dev/null || fail "start"
+	rm_on_exit $n
+	for out in "$("$NUCLEUS" ps --no-trunc)" "$("$NUCLEUS" ps --format '{{.Command}}' --no-trunc)" \
+		"$("$NUCLEUS" ps --json)" "$("$NUCLEUS" ps --format '{{json .}}' --no-trunc)" "$("$NUCLEUS" ps)"; do
+		assert_not_contains "$out" "s3cr3t-tok" "the token's value"
+		assert_not_contains "$out" "hunter2-pw" "the password's value"
+	done
+	out=$("$NUCLEUS" ps --no-trunc --filter name="^$n\$" --format '{{.Command}}')
+	assert_eq "$out" "\"$PROBE sleep 60 API_TOKEN=*** --db-password=*** PLAIN=visible-value\"" "as the audit log marks them"
+	assert_contains "$("$NUCLEUS" ps --json)" '"API_TOKEN=***"' "--json"
+}
+
+# 100k arguments: building and reading argv must stay linear.
+test_cli_many_arguments_fast() {
+	local n=climany-$$ t0 ms args
+	args=$(printf 'a %.0s' $(seq 100000))
+	t0=$EPOCHREALTIME
+	# shellcheck disable=SC2086
+	"$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 $args >/dev/null || fail "start"
+	ms=$(elapsed_ms "$t0")
+	rm_on_exit $n
+	[ "$ms" -lt 500 ] || fail "run with 100k arguments took ${ms} ms"
+	t0=$EPOCHREALTIME
+	"$NUCLEUS" ps -a >/dev/null || fail "ps -a"
+	ms=$(elapsed_ms "$t0")
+	[ "$ms" -lt 500 ] || fail "ps -a took ${ms} ms"
+	t0=$EPOCHREALTIME
+	"$NUCLEUS" ps -a --no-trunc --json >/dev/null || fail "ps -a --json"
+	ms=$(elapsed_ms "$t0")
+	[ "$ms" -lt 500 ] || fail "ps -a --no-trunc --json took ${ms} ms"
+	assert_eq "$("$NUCLEUS" ps --json | python3 -c 'import json,sys; print([len(c["command"]) for c in json.load(sys.stdin) if c["name"] == sys.argv[1]][0])' $n)" \
+		100003 "every argument kept"
+}
