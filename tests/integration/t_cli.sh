@@ -222,3 +222,25 @@ test_cli_many_arguments_fast() {
 	assert_eq "$("$NUCLEUS" ps --json | python3 -c 'import json,sys; print([len(c["command"]) for c in json.load(sys.stdin) if c["name"] == sys.argv[1]][0])' $n)" \
 		100003 "every argument kept"
 }
+
+# The Lockdown line is the bracketed word of securityfs' lockdown file,
+# whatever the mode; the longest line the kernel writes was cut short.
+test_cli_info_lockdown() {
+	local want got
+	want=$(unshare -m sh -c 'mountpoint -q /sys/kernel/security ||
+		mount -t securityfs securityfs /sys/kernel/security; cat /sys/kernel/security/lockdown' |
+		sed -n 's/.*\[\(.*\)\].*/\1/p')
+	if [ -n "$want" ]; then
+		assert_eq "$("$NUCLEUS" info | sed -n 's/^Lockdown: *//p')" "$want" "this host's lockdown"
+	fi
+	# a private securityfs stand-in in confidentiality mode
+	got=$(unshare -m sh -c 'mount -t tmpfs nucleus-test /sys/kernel/security &&
+		echo "none integrity [confidentiality]" >/sys/kernel/security/lockdown &&
+		echo "lockdown,capability,landlock" >/sys/kernel/security/lsm && "$1" info' sh "$NUCLEUS")
+	assert_eq "$(echo "$got" | sed -n 's/^Lockdown: *//p')" "confidentiality" "confidentiality mode"
+	got=$(unshare -m sh -c 'mount -t tmpfs nucleus-test /sys/kernel/security &&
+		echo "none integrity [confidentiality]" >/sys/kernel/security/lockdown &&
+		echo "lockdown,capability,landlock" >/sys/kernel/security/lsm && "$1" info --json' sh "$NUCLEUS")
+	assert_eq "$(echo "$got" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lockdown"])')" \
+		"confidentiality" "--json"
+}
