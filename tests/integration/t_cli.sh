@@ -244,3 +244,55 @@ test_cli_info_lockdown() {
 	assert_eq "$(echo "$got" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lockdown"])')" \
 		"confidentiality" "--json"
 }
+
+test_cli_audit_unknown_type() {
+	local out err rc
+	out=$("$NUCLEUS" audit tail --type bogus 2>/tmp/audt-$$.err)
+	rc=$?
+	err=$(cat /tmp/audt-$$.err)
+	rm -f /tmp/audt-$$.err
+	assert_eq "$rc" 125 "status"
+	assert_eq "$out" "" "nothing listed"
+	assert_eq "$(echo "$err" | wc -l | tr -d ' ')" 1 "one line"
+	assert_contains "$err" "unknown event type \`bogus\`" "names it"
+	assert_contains "$err" "exec, connect" "names the known types"
+	assert_contains "$err" "seccomp_denied" "runtime types too"
+}
+
+# Every type an audited container's log holds is one --type accepts (so
+# the list of known types cannot fall behind the events).
+test_cli_audit_types_known() {
+	local n=cliaty-$$ t types
+	"$NUCLEUS" run --audit --name $n -d -- /bin/sh -c 'cat /etc/hostname >/dev/null; sleep 60' >/dev/null ||
+		fail "start"
+	rm_on_exit $n
+	sleep 0.5
+	"$NUCLEUS" kill -s TERM $n >/dev/null
+	"$NUCLEUS" stop -t 1 $n >/dev/null
+	types=$("$NUCLEUS" audit tail --json $n | python3 -c '
+import json, sys
+print(" ".join(sorted({json.loads(l)["type"] for l in sys.stdin if l.strip()})))')
+	assert_contains " $types " " create " "the log has events"
+	assert_contains " $types " " exec " "kernel events too"
+	for t in $types; do
+		[ -n "$("$NUCLEUS" audit tail --type "$t" $n)" ] || fail "--type $t: refused or empty"
+	done
+}
+
+# NO_COLOR (no-color.org): set and not empty, no ANSI colour on a terminal.
+test_cli_no_color() {
+	local n=clicol-$$ out
+	"$NUCLEUS" run --audit --name $n -d -- /bin/true >/dev/null || fail "start"
+	rm_on_exit $n
+	wait_for sh -c "'$NUCLEUS' ps -a --filter name='^$n\$' --format '{{.State}}' | grep -q exited" || fail "exit"
+	out=$(env -u NO_COLOR script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
+	assert_contains "$out" $'\033[' "colour on a terminal"
+	assert_contains "$out" "create" "the event"
+	out=$(NO_COLOR= script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
+	assert_contains "$out" $'\033[' "an empty NO_COLOR changes nothing"
+	out=$(NO_COLOR=1 script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
+	assert_contains "$out" "create" "the event"
+	assert_not_contains "$out" $'\033[' "NO_COLOR=1"
+	# not a terminal: never colour
+	assert_not_contains "$("$NUCLEUS" audit tail --type create $n)" $'\033[' "a pipe"
+}
