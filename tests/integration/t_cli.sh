@@ -115,7 +115,7 @@ test_cli_ps_format() {
 	out=$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.ID}}|{{.Names}}|{{.State}}|{{.Networks}}|{{.Ports}}|{{ .Command }}')
 	assert_eq "$out" "${id:0:12}|$n|running|none||\"${PROBE:0:17}...\"" "placeholders"
 	pid=$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Pid}}')
-	assert_eq "$(cat /proc/"$pid"/cmdline | tr '\0' ' ')" "$PROBE sleep 60 " "{{.Pid}} is the container's init"
+	assert_eq "$(tr '\0' ' ' </proc/"$pid"/cmdline)" "$PROBE sleep 60 " "{{.Pid}} is the container's init"
 	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Status}}')" "Up " "{{.Status}}"
 	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.RunningFor}}')" " ago" "{{.RunningFor}}"
 	assert_contains "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.CreatedAt}}')" "$(date +%Y-%m-%d)" "{{.CreatedAt}}"
@@ -126,7 +126,7 @@ test_cli_ps_format() {
 	# without table: no header, a real tab
 	assert_eq "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{.Names}}\t{{.State}}')" "$n	running" "\\t"
 	# {{json .}}
-	echo "$("$NUCLEUS" ps --filter name="^$n\$" --format '{{json .}}')" | python3 -c '
+	"$NUCLEUS" ps --filter name="^$n\$" --format '{{json .}}' | python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read())
 assert d["Names"] == sys.argv[1] and d["State"] == "running" and d["ID"] == sys.argv[2][:12], d
@@ -288,11 +288,121 @@ test_cli_no_color() {
 	out=$(env -u NO_COLOR script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
 	assert_contains "$out" $'\033[' "colour on a terminal"
 	assert_contains "$out" "create" "the event"
-	out=$(NO_COLOR= script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
+	out=$(NO_COLOR='' script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
 	assert_contains "$out" $'\033[' "an empty NO_COLOR changes nothing"
 	out=$(NO_COLOR=1 script -qec "$NUCLEUS audit tail --type create $n" /dev/null)
 	assert_contains "$out" "create" "the event"
 	assert_not_contains "$out" $'\033[' "NO_COLOR=1"
 	# not a terminal: never colour
 	assert_not_contains "$("$NUCLEUS" audit tail --type create $n)" $'\033[' "a pipe"
+}
+
+CLI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Each command as the man page names it: "run", ..., "seccomp trace",
+# "audit tail" (from the usage lines, so new commands are found).
+cli_commands() {
+	local v usage s
+	for v in $("$NUCLEUS" --help | awk '/^Commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'); do
+		usage=$("$NUCLEUS" "$v" --help 2>&1)
+		if echo "$usage" | grep -q '^Commands:'; then
+			for s in $(echo "$usage" | awk '/^Commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }'); do
+				echo "$v $s"
+			done
+		else
+			echo "$usage" | sed -n -E 's/^Usage: nucleus (([a-z]+ ?)+).*/\1/p' | sed 's/ *$//' | grep . ||
+				echo "$v"
+		fi
+	done
+}
+
+# Every flag a command's --help lists, one per line.
+cli_help_flags() { # COMMAND...
+	"$NUCLEUS" "$@" --help | sed -n -E 's/^  (-[A-Za-z]), (--[a-z0-9-]+).*/\1\n\2/p; s/^      (--[a-z0-9-]+).*/\1/p'
+}
+
+# The man page's section of a command, its \- as -.
+man_section() { # COMMAND
+	sed 's/\\-/-/g' "$CLI_ROOT/docs/nucleus.1" | awk -v a=".SS \"nucleus $1 " -v b=".SS \"nucleus $1\"" '
+		index($0, a) == 1 || $0 == b { on = 1; next } /^\.S[SH]/ { on = 0 } on'
+}
+
+# The man page lists every command and, in its section, an entry (a .TP
+# tag) for every flag its --help shows: a new flag without one fails here.
+test_cli_man_page_complete() {
+	local cmd f section tags missing="" ncmd=0
+	while read -r cmd; do
+		ncmd=$((ncmd + 1))
+		# shellcheck disable=SC2086
+		section=$(man_section "$cmd")
+		[ -n "$section" ] || { missing="$missing [no section for nucleus $cmd]"; continue; }
+		tags=$(echo "$section" | awk 'prev == ".TP" { print } { prev = $0 }')
+		# shellcheck disable=SC2086
+		for f in $(cli_help_flags $cmd); do
+			echo "$tags" | grep -qE -- "(^|[^a-zA-Z0-9-])$f([^a-zA-Z0-9-]|\$)" ||
+				missing="$missing [nucleus $cmd $f]"
+		done
+	done < <(cli_commands)
+	[ "$ncmd" -ge 14 ] || fail "only $ncmd commands found: $(cli_commands | tr '\n' ',')"
+	[ -z "$missing" ] || fail "not in docs/nucleus.1:$missing"
+	# the run flags are really there (the derivation itself works)
+	assert_contains "$(cli_help_flags run)" "--network" "run flags from --help"
+	assert_contains "$(cli_commands | tr '\n' ',')" "seccomp trace,seccomp generate,seccomp default," "sub-commands"
+}
+
+test_cli_man_page_renders() {
+	local out err
+	command -v man >/dev/null || fail "man is not installed (tools/deps installs man-db)"
+	err=$(MANWIDTH=80 man --warnings -l "$CLI_ROOT/docs/nucleus.1" 2>&1 >/dev/null)
+	assert_eq "$err" "" "man -l warnings"
+	err=$(groff -man -Tutf8 -ww -z "$CLI_ROOT/docs/nucleus.1" 2>&1)
+	assert_eq "$err" "" "groff -ww warnings"
+	out=$(MANWIDTH=80 man -l "$CLI_ROOT/docs/nucleus.1" 2>/dev/null)
+	assert_contains "$out" "nucleus - a minimal container runtime" "NAME"
+	assert_contains "$out" "--seccomp-profile-sha256 HEX" "a run flag"
+}
+
+# Completion of COMP_WORDS as given; prints COMPREPLY, sorted, on one line.
+complete_words() { # SCRIPT WORD...
+	local script=$1 bindir
+	shift
+	bindir=$(mktemp -d)
+	ln -s "$NUCLEUS" "$bindir/nucleus"
+	PATH=$bindir:$PATH bash -c '
+		. "$1"
+		shift
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMPREPLY=()
+		_nucleus
+		[ ${#COMPREPLY[@]} = 0 ] || printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' sh "$script" "$@"
+	rm -rf "$bindir"
+}
+
+test_cli_install_man_and_completion() {
+	local d n=clicomp-$$ s
+	d=$(mktemp -d)
+	make -s -C "$CLI_ROOT" -o all install DESTDIR="$d" PREFIX=/usr BUILD="$NUCLEUS_TEST_BUILD" >/dev/null ||
+		{ rm -rf "$d"; fail "make install"; }
+	s=$d/usr/share/bash-completion/completions/nucleus
+	cmp -s "$d/usr/bin/nucleus" "$NUCLEUS" || { rm -rf "$d"; fail "the binary"; }
+	cmp -s "$d/usr/share/man/man1/nucleus.1" "$CLI_ROOT/docs/nucleus.1" || { rm -rf "$d"; fail "the man page"; }
+	cmp -s "$s" "$CLI_ROOT/contrib/completion/nucleus.bash" || { rm -rf "$d"; fail "the completion"; }
+	assert_contains "$(MANWIDTH=80 man -l "$d/usr/share/man/man1/nucleus.1" 2>/dev/null)" "nucleus run" "installed page renders"
+	# the installed completion script
+	assert_eq "$(complete_words "$s" nucleus st)" "stats stop " "nucleus st"
+	assert_eq "$(complete_words "$s" nucleus run --ne)" "--network " "nucleus run --ne"
+	assert_eq "$(complete_words "$s" nucleus run --network b)" "bridge " "--network values"
+	assert_eq "$(complete_words "$s" nucleus seccomp g)" "generate " "seccomp sub-commands"
+	assert_eq "$(complete_words "$s" nucleus ps --filter status=ex)" "status=exited " "ps --filter"
+	# the flags are --help's, all of them
+	assert_eq "$(complete_words "$s" nucleus run -)" "$(cli_help_flags run | sort | tr '\n' ' ')" "every run flag"
+	# after the command, its own flags are not nucleus's
+	assert_eq "$(complete_words "$s" nucleus run -d -- sh --ne)" "" "the command's arguments"
+	# container names
+	"$NUCLEUS" run -d --name $n -- "$PROBE" sleep 60 >/dev/null || { rm -rf "$d"; fail "start"; }
+	rm_on_exit $n
+	assert_eq "$(complete_words "$s" nucleus stop clicomp-)" "$n " "a running container's name"
+	assert_eq "$(complete_words "$s" nucleus logs -n 5 clicomp-)" "$n " "after a flag's value"
+	rm -rf "$d"
 }
