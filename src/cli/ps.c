@@ -560,7 +560,7 @@ int cmd_ps(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case OPT_JSON: json = true; break;
 		case OPT_NO_TRUNC: no_trunc = true; break;
-		case OPT_FORMAT: format = optarg; break;
+		case OPT_FORMAT: format = *optarg ? optarg : NULL; break;   /* "": the default */
 		case 'f':
 			if ((status = filter_add(&filters, optarg)))
 				goto out;
