@@ -116,6 +116,9 @@ demo:
 
 install: all
 	install -D -m 0755 $(BUILD)/nucleus $(DESTDIR)$(PREFIX)/bin/nucleus
+	install -D -m 0644 docs/nucleus.1 $(DESTDIR)$(PREFIX)/share/man/man1/nucleus.1
+	install -D -m 0644 contrib/completion/nucleus.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nucleus
 
 clean:
 	rm -rf $(BUILD)

@@ -45,11 +45,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	log_init_from_env();
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_RUNTIME;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	/* as docker: the bare command is a request for help, not an error */
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;
 	}

@@ -26,6 +26,7 @@ int audit_log_open(const char *id, const char *name, const char *path, struct au
  * "PASSWORD", "SECRET", "KEY", "CREDENTIAL"...) are never written: they are
  * replaced by "***" wherever they would appear (argv included). */
 void audit_log_secrets_from_env(struct audit_log *l, char *const *env);
+#define AUDIT_REDACTED "***"
 /* Takes `details` (a JSON object, may be NULL). source: "runtime",
  * "tracepoint", "lsm", "seccomp". `when` 0: now (CLOCK_REALTIME ns). */
 void audit_log_event(struct audit_log *l, uint64_t when, const char *type, const char *source,
@@ -34,6 +35,8 @@ void audit_log_close(struct audit_log *l);
 /* Append one event for a container from another process (stop, kill, rm). */
 void audit_append(const char *path, const char *id, const char *name, const char *type,
 		  struct json_t *details);
+/* The rule for "looks secret", shared by everything that shows arguments
+ * (`nucleus ps` shows KEY=*** for such a KEY). */
 bool env_name_looks_secret(const char *name);
 
 /* The kernel source: BPF-LSM where it loads, tracepoints otherwise. */

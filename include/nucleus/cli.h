@@ -42,6 +42,18 @@ void table_print(struct table *t, FILE *out);
 /* "3 seconds", "About a minute", "2 hours" (docker's wording). */
 void human_duration(uint64_t ns, char *buf, size_t len);
 
+struct option;
+/* getopt_long for every verb, with one difference: a long flag must be
+ * spelled out in full. getopt_long takes any unambiguous abbreviation, so
+ * adding a flag could change what an existing command line means (`--user`
+ * read as `--userns`). Returns as getopt_long (callers set optind = 0 and
+ * opterr = 0 first); '?' also for an abbreviated flag, ':' (when shortopts
+ * begins with ':') only for an exactly named flag without its value. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* After '?' or ':' from cli_getopt: "unknown flag `--user`",
+ * "flag `--name` needs a value", ... */
+const char *cli_opterror(void);
+
 /* Print "nucleus: <msg>" and return EXIT_RUNTIME. */
 int cli_fail(const struct nerr *err);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

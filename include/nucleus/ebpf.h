@@ -33,7 +33,10 @@ void bpf_quiet_libbpf(void);
  * short-lived child, so the host's mounts stay as they are. */
 struct host_security {
 	char lsm[256];         /* "" when unknown */
-	char lockdown[32];     /* "none", "integrity", "confidentiality", "" */
+	/* "none", "integrity", "confidentiality", "": the bracketed word of
+	 * the kernel's line, which is read whole first (its longest,
+	 * "none integrity [confidentiality]", is 32 characters) */
+	char lockdown[64];
 };
 void host_security_read(struct host_security *hs);
 /* `bpf` is among the active LSMs: BPF-LSM programs would run. */

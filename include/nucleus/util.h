@@ -72,6 +72,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- string vectors (NULL-terminated) ---------------------------------- */
 size_t strv_len(char *const *v);
+/* Appending is amortized O(1): strv_push remembers the vector it grew last.
+ * A vector may be changed in place (elements replaced, sorted); to shorten
+ * one, set every slot from its new end on to NULL. */
 void strv_push(char ***v, const char *s);      /* copies s */
 void strv_push_take(char ***v, char *s);       /* takes ownership of s */
 void strv_free(char **v);

@@ -116,7 +116,7 @@ static void redact(json_t *v, char *const *secrets)
 					size_t n = strlen(secrets[j]);
 
 					while ((p = strstr(copy, secrets[j]))) {
-						char *fixed = xasprintf("%.*s***%s", (int)(p - copy), copy, p + n);
+						char *fixed = xasprintf("%.*s" AUDIT_REDACTED "%s", (int)(p - copy), copy, p + n);
 						free(copy);
 						copy = fixed;
 					}

@@ -33,7 +33,7 @@ int cmd_attach(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:te:ih", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:te:ih", opts)) != -1) {
 		switch (c) {
 		case 't': tty = true; break;
 		case 'i': break;   /* stdin is always passed through */
@@ -44,7 +44,7 @@ int cmd_attach(int argc, char **argv)
 			return cli_usage_error("attach", "flag `%s` needs a value", argv[optind - 1]);
 		default:
 			strv_free(user_env);
-			return cli_usage_error("attach", "unknown flag `%s`", argv[optind - 1]);
+			return cli_usage_error("attach", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc) {

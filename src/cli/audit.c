@@ -21,11 +21,50 @@ static const char audit_help[] =
 	"  -f, --follow        Keep printing new events as they happen\n"
 	"  -n, --lines N       Only the last N events (default: all; with -f: 10)\n"
 	"      --json          Print the JSON lines as they are stored\n"
-	"      --type T        Only events of type T (repeatable): exec, connect, open,\n"
-	"                      mount, ptrace, bpf, module, setuid, setgid, egress_denied,\n"
-	"                      seccomp_denied, create, start, exit, oom, stop, kill, rm ...\n"
+	"      --type T        Only events of type T (repeatable; the types are below)\n"
 	"      --since TIME    Only events after TIME (RFC 3339, or 30s, 10m, 2h, 1d ago)\n"
 	"  -h, --help          Show this help\n";
+
+/* Every type an audit log holds: what the kernel source reports, then what
+ * the runtime writes. A --type outside these would silently match nothing. */
+static const char *const kernel_types[] = {
+	"exec", "connect", "open", "mount", "ptrace", "bpf", "module", "setuid", "setgid", NULL,
+};
+static const char *const runtime_types[] = {
+	"audit", "audit_lost", "create", "capabilities", "seccomp", "landlock", "egress", "start",
+	"exit", "oom", "stop", "kill", "rm", "egress_denied", "seccomp_denied",
+	"seccomp_denied_suppressed", NULL,
+};
+
+static void types_text(const char *const *types, const char *sep, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; types[i]; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? sep : "", types[i]);
+}
+
+static bool known_type(const char *t)
+{
+	return strv_contains((char *const *)kernel_types, t) || strv_contains((char *const *)runtime_types, t);
+}
+
+static void print_help(void)
+{
+	char k[512], r[512];
+
+	types_text(kernel_types, " ", k, sizeof(k));
+	types_text(runtime_types, " ", r, sizeof(r));
+	fputs(audit_help, stdout);
+	printf("\nEvent types:\n  kernel:  %s\n  runtime: %s\n", k, r);
+}
+
+/* Colour on a terminal, unless NO_COLOR asks for none (no-color.org). */
+static bool want_colour(void)
+{
+	const char *no = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && !(no && *no);
+}
 
 struct source {
 	char *path;
@@ -166,7 +205,7 @@ int cmd_audit(int argc, char **argv)
 
 	if (argc < 2 || strcmp(argv[1], "tail")) {
 		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-			fputs(audit_help, stdout);
+			print_help();
 			return 0;
 		}
 		return cli_usage_error("audit", "expected `tail`");
@@ -175,7 +214,7 @@ int cmd_audit(int argc, char **argv)
 	argv++;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fn:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":fn:h", opts)) != -1) {
 		switch (c) {
 		case 'f': follow = true; break;
 		case 'j': json = true; break;
@@ -184,14 +223,25 @@ int cmd_audit(int argc, char **argv)
 				return cli_usage_error("audit tail", "invalid --lines `%s`", optarg);
 			have_last = true;
 			break;
-		case 't': strv_push(&filter.types, optarg); break;
-		case 's':
-			if (audit_parse_since(optarg, &filter.since_ns) < 0)
-				return cli_usage_error("audit tail", "invalid --since `%s`", optarg);
+		case 't':
+			if (!known_type(optarg)) {
+				char k[512], r[512];
+
+				types_text(kernel_types, ", ", k, sizeof(k));
+				types_text(runtime_types, ", ", r, sizeof(r));
+				strv_free(filter.types);
+				return cli_usage_error("audit tail", "unknown event type `%s` (%s, %s)", optarg, k, r);
+			}
+			strv_push(&filter.types, optarg);
 			break;
-		case 'h': fputs(audit_help, stdout); return 0;
-		case ':': return cli_usage_error("audit tail", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("audit tail", "unknown flag `%s`", argv[optind - 1]);
+		case 's':
+			if (audit_parse_since(optarg, &filter.since_ns) < 0) {
+				strv_free(filter.types);
+				return cli_usage_error("audit tail", "invalid --since `%s`", optarg);
+			}
+			break;
+		case 'h': strv_free(filter.types); print_help(); return 0;
+		default: strv_free(filter.types); return cli_usage_error("audit tail", "%s", cli_opterror());
 		}
 	}
 	everything = optind >= argc;
@@ -216,7 +266,7 @@ int cmd_audit(int argc, char **argv)
 		last = 10, have_last = true;
 	if (have_last && count > last)
 		from = count - last;
-	print_lines(lines, from, json, isatty(STDOUT_FILENO));
+	print_lines(lines, from, json, want_colour());
 	strv_free(lines);
 	lines = NULL;
 	if (follow) {
@@ -233,13 +283,13 @@ int cmd_audit(int argc, char **argv)
 				(void)!read(in, ev, sizeof(ev));
 			for (size_t i = 0; i < nsrc; i++)
 				read_new(&srcs[i], &lines, &filter);
-			print_lines(lines, 0, json, isatty(STDOUT_FILENO));
+			print_lines(lines, 0, json, want_colour());
 			strv_free(lines);
 			lines = NULL;
 		}
 		for (size_t i = 0; i < nsrc; i++)
 			read_new(&srcs[i], &lines, &filter);
-		print_lines(lines, 0, json, isatty(STDOUT_FILENO));
+		print_lines(lines, 0, json, want_colour());
 		strv_free(lines);
 		close(in);
 	}

@@ -1,4 +1,5 @@
-/* Shared by the verbs: error printing, version. */
+/* Shared by the verbs: flag parsing, error printing, version. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 #include <seccomp.h>
@@ -9,6 +10,102 @@
 #ifndef NUCLEUS_COMMIT
 #define NUCLEUS_COMMIT "unknown"
 #endif
+
+static char opt_error[160];
+
+const char *cli_opterror(void)
+{
+	return opt_error[0] ? opt_error : "invalid flag";
+}
+
+/* The long option named exactly by `name` (up to '=' or its end). */
+static const struct option *long_exact(const struct option *longopts, const char *name)
+{
+	size_t len = strcspn(name, "=");
+
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return o;
+	return NULL;
+}
+
+/* Some no_argument long option whose val is `val` begins with `name`
+ * (up to '='): what getopt_long took `--name=VALUE` for. */
+static bool long_noarg_prefix(const struct option *longopts, const char *name, int val)
+{
+	size_t len = strcspn(name, "=");
+
+	for (const struct option *o = longopts; o && o->name; o++)
+		if (o->has_arg == no_argument && o->val == val && !strncmp(o->name, name, len))
+			return true;
+	return false;
+}
+
+static bool is_long(const char *elem)
+{
+	return elem[0] == '-' && elem[1] == '-' && elem[2];
+}
+
+static int opt_fail(int c)
+{
+	/* what a user typed, on one line */
+	for (char *p = opt_error; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return c;
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	const char *elem;
+	int idx = -1, c;
+
+	opt_error[0] = '\0';
+	c = getopt_long(argc, argv, shortopts, longopts, &idx);
+	if (c == -1)
+		return c;
+	if (c != '?' && c != ':') {
+		if (idx < 0)
+			return c;
+		/* `--name VALUE`: optarg is the element after the flag's own */
+		if (longopts[idx].has_arg != no_argument && optind >= 2 && optarg == argv[optind - 1])
+			elem = argv[optind - 2];
+		else
+			elem = argv[optind - 1];
+		if (is_long(elem) && long_exact(longopts, elem + 2) == &longopts[idx])
+			return c;
+		/* getopt_long took an abbreviation: a flag added later would
+		 * change what this command line means */
+		snprintf(opt_error, sizeof(opt_error), "unknown flag `%.*s`", (int)strcspn(elem, "="), elem);
+		return opt_fail('?');
+	}
+	/* Both errors below advanced optind past the element of a long flag. */
+	elem = optind >= 1 && optind <= argc ? argv[optind - 1] : "";
+	if (c == ':') {
+		if (!is_long(elem)) {
+			snprintf(opt_error, sizeof(opt_error), "flag `-%c` needs a value", optopt);
+		} else if (long_exact(longopts, elem + 2)) {
+			snprintf(opt_error, sizeof(opt_error), "flag `%s` needs a value", elem);
+		} else {
+			snprintf(opt_error, sizeof(opt_error), "unknown flag `%s`", elem);
+			c = '?';
+		}
+		return opt_fail(c);
+	}
+	/* '?': an unknown or ambiguous long flag (optopt 0), a long flag given
+	 * a value it does not take (`--all=1`), or an unknown short flag */
+	if (optopt == 0 || (is_long(elem) && strchr(elem, '=') &&
+			    long_noarg_prefix(longopts, elem + 2, optopt))) {
+		if (optopt && long_exact(longopts, elem + 2))
+			snprintf(opt_error, sizeof(opt_error), "flag `%.*s` takes no value",
+				 (int)strcspn(elem, "="), elem);
+		else
+			snprintf(opt_error, sizeof(opt_error), "unknown flag `%.*s`", (int)strcspn(elem, "="), elem);
+	} else {
+		snprintf(opt_error, sizeof(opt_error), "unknown flag `-%c`", optopt);
+	}
+	return opt_fail('?');
+}
 
 int cli_fail(const struct nerr *err)
 {

@@ -204,14 +204,14 @@ int cmd_info(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", opts)) != -1) {
 		if (c == 'j')
 			json = true;
 		else if (c == 'h') {
 			fputs(info_help, stdout);
 			return 0;
 		} else
-			return cli_usage_error("info", "unknown flag `%s`", argv[optind - 1]);
+			return cli_usage_error("info", "%s", cli_opterror());
 	}
 	if (optind < argc)
 		return cli_usage_error("info", "unexpected argument `%s`", argv[optind]);

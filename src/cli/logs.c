@@ -67,7 +67,7 @@ int cmd_logs(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:fn:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:fn:h", opts)) != -1) {
 		switch (c) {
 		case 'f': follow = true; break;
 		case 'n':
@@ -81,7 +81,7 @@ int cmd_logs(int argc, char **argv)
 			break;
 		case 'h': fputs(logs_help, stdout); return 0;
 		case ':': return cli_usage_error("logs", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("logs", "unknown flag `%s`", argv[optind - 1]);
+		default: return cli_usage_error("logs", "%s", cli_opterror());
 		}
 	}
 	if (optind + 1 != argc)

@@ -1,7 +1,10 @@
 /* nucleus ps */
 #include <getopt.h>
+#include <regex.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
+#include <nucleus/audit.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 
@@ -11,20 +14,25 @@ static const char ps_help[] =
 	"List running containers (with -a, also those that exited and wait for 'nucleus rm').\n"
 	"\n"
 	"Options:\n"
-	"  -a, --all     Show all containers\n"
-	"  -q, --quiet   Only show ids\n"
-	"      --json    Print JSON\n"
-	"  -h, --help    Show this help\n";
+	"  -a, --all             Show all containers\n"
+	"  -q, --quiet           Only show ids\n"
+	"      --no-trunc        Do not truncate ids and commands\n"
+	"  -f, --filter KEY=VAL  Only containers that match (repeatable: the same key\n"
+	"                        ORs, different keys AND): name=REGEX, id=REGEX,\n"
+	"                        status=created|running|exited|dead (implies -a)\n"
+	"      --format TEMPLATE Print with a docker-style template: {{.ID}} {{.Names}}\n"
+	"                        {{.Command}} {{.Status}} {{.State}} {{.CreatedAt}}\n"
+	"                        {{.RunningFor}} {{.Ports}} {{.Networks}} {{.Pid}},\n"
+	"                        {{json .}}; a `table ` prefix aligns columns at \\t and\n"
+	"                        prints a header; `json`: one JSON object per line\n"
+	"      --json            Print JSON\n"
+	"  -h, --help            Show this help\n";
 
-/* What a container is now: the state file, checked against reality. */
-static enum container_status live_status(const struct container_state *st, const char *id)
-{
-	if (st->status == STATUS_EXITED)
-		return STATUS_EXITED;
-	if (!state_supervised(id))
-		return STATUS_DEAD;
-	return st->status;
-}
+/* docker's state names (the state file says "creating") */
+static const char *const state_names[] = {
+	[STATUS_CREATING] = "created", [STATUS_RUNNING] = "running",
+	[STATUS_EXITED] = "exited", [STATUS_DEAD] = "dead",
+};
 
 static void status_text(const struct container_state *st, enum container_status s, char *buf, size_t len)
 {
@@ -71,109 +79,571 @@ static char *ports_text(char **ports)
 	return t;
 }
 
-static void command_text(char **argv, char *buf, size_t len)
+/* An argument as ps shows it: KEY=VALUE (also --flag=VALUE) with a
+ * secret-looking KEY, by the rule the audit log applies to -e names, keeps
+ * only the KEY. */
+static char *shown_arg(const char *arg)
 {
-	char full[512] = "";
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
 
-	for (size_t i = 0; argv && argv[i]; i++) {
-		strncat(full, i ? " " : "", sizeof(full) - strlen(full) - 1);
-		strncat(full, argv[i], sizeof(full) - strlen(full) - 1);
+	if (!eq || eq == arg || !eq[1])
+		return xstrdup(arg);
+	key = strndup(arg, (size_t)(eq - arg));
+	if (key && env_name_looks_secret(key))
+		return xasprintf("%s=%s", key, AUDIT_REDACTED);
+	return xstrdup(arg);
+}
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = 2 * (b->len + n + 1);
+		b->s = xrealloc(b->s, b->cap);
 	}
-	if (strlen(full) > 20)
-		snprintf(buf, len, "\"%.17s...\"", full);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Display width: count UTF-8 lead bytes only. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+#define COMMAND_WIDTH 20
+
+/* The command, quoted; cut to 20 characters unless no_trunc. Linear in
+ * its length, and stops early when cut: argv may have 100k elements. */
+static char *command_text(char **argv, bool no_trunc)
+{
+	struct buf b = { 0 };
+	char *out;
+
+	buf_puts(&b, "");
+	for (size_t i = 0; argv && argv[i] && (no_trunc || width(b.s) <= COMMAND_WIDTH); i++) {
+		_cleanup_free_ char *a = shown_arg(argv[i]);
+
+		if (i)
+			buf_puts(&b, " ");
+		buf_puts(&b, a);
+	}
+	if (!no_trunc && width(b.s) > COMMAND_WIDTH) {
+		size_t cut = 0, w = 0;
+
+		/* 17 characters, not bytes, then "..." */
+		while (b.s[cut] && (w < COMMAND_WIDTH - 3 || ((unsigned char)b.s[cut] & 0xc0) == 0x80)) {
+			if (((unsigned char)b.s[cut] & 0xc0) != 0x80)
+				w++;
+			cut++;
+		}
+		out = xasprintf("\"%.*s...\"", (int)cut, b.s);
+	} else {
+		out = xasprintf("\"%s\"", b.s);
+	}
+	free(b.s);
+	return out;
+}
+
+/* ---- one container, as the placeholders see it ------------------------- */
+struct row {
+	const struct container_state *st;
+	enum container_status s;
+	bool supervised;
+	bool no_trunc;
+};
+
+static char *f_id(const struct row *r) { return xasprintf("%.*s", r->no_trunc ? 64 : 12, r->st->id); }
+static char *f_names(const struct row *r) { return xstrdup(r->st->name); }
+static char *f_command(const struct row *r) { return command_text(r->st->argv, r->no_trunc); }
+static char *f_state(const struct row *r) { return xstrdup(state_names[r->s]); }
+static char *f_ports(const struct row *r) { return ports_text(r->st->ports); }
+static char *f_networks(const struct row *r) { return xstrdup(r->st->network[0] ? r->st->network : "none"); }
+static char *f_pid(const struct row *r) { return xasprintf("%d", r->s == STATUS_RUNNING ? (int)r->st->pid : 0); }
+
+static char *f_status(const struct row *r)
+{
+	char b[96];
+
+	status_text(r->st, r->s, b, sizeof(b));
+	return xstrdup(b);
+}
+
+static char *f_running_for(const struct row *r)
+{
+	char d[64];
+
+	human_duration(realtime_ns() - r->st->created_ns, d, sizeof(d));
+	return xasprintf("%s ago", d);
+}
+
+/* As docker: "2024-01-02 15:04:05 +0100 CET" */
+static char *f_created_at(const struct row *r)
+{
+	time_t t = (time_t)(r->st->created_ns / 1000000000ull);
+	struct tm tm;
+	char b[64];
+
+	localtime_r(&t, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
+	return xstrdup(b);
+}
+
+static const struct field {
+	const char *name, *header;
+	char *(*get)(const struct row *r);
+} fields[] = {
+	{ "ID", "CONTAINER ID", f_id },
+	{ "Names", "NAMES", f_names },
+	{ "Command", "COMMAND", f_command },
+	{ "CreatedAt", "CREATED AT", f_created_at },
+	{ "RunningFor", "CREATED", f_running_for },
+	{ "Status", "STATUS", f_status },
+	{ "State", "STATE", f_state },
+	{ "Pid", "PID", f_pid },
+	{ "Ports", "PORTS", f_ports },
+	{ "Networks", "NETWORKS", f_networks },
+};
+
+/* ---- --format: a small subset of Go templates ----------------------------- */
+enum seg_kind { SEG_TEXT, SEG_FIELD, SEG_JSON_FIELD, SEG_JSON_ALL };
+
+struct seg {
+	enum seg_kind kind;
+	char *text;                /* SEG_TEXT */
+	const struct field *f;     /* SEG_FIELD, SEG_JSON_FIELD */
+};
+
+struct tmpl {
+	bool table;
+	struct seg *segs;
+	size_t n;
+};
+
+static void tmpl_free(struct tmpl *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->segs[i].text);
+	free(t->segs);
+	t->segs = NULL;
+	t->n = 0;
+}
+
+static void tmpl_add(struct tmpl *t, enum seg_kind kind, char *text, const struct field *f)
+{
+	t->segs = xrealloc(t->segs, (t->n + 1) * sizeof(*t->segs));
+	t->segs[t->n++] = (struct seg){ kind, text, f };
+}
+
+static const struct field *field_named(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (strlen(fields[i].name) == len && !strncmp(fields[i].name, name, len))
+			return &fields[i];
+	return NULL;
+}
+
+static int tmpl_parse(const char *format, struct tmpl *t, struct nerr *err)
+{
+	struct buf text = { 0 };
+	const char *p;
+
+	memset(t, 0, sizeof(*t));
+	if (!strcmp(format, "json"))
+		format = "{{json .}}";
+	else if (!strcmp(format, "table"))
+		format = "table {{.ID}}\\t{{.Names}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Pid}}\\t{{.Ports}}";
+	if (!strncmp(format, "table ", 6)) {
+		t->table = true;
+		format += 6;
+		format += strspn(format, " ");
+	}
+	buf_puts(&text, "");
+	for (p = format; *p;) {
+		const char *open = strstr(p, "{{"), *close, *a, *e;
+		size_t n;
+
+		if (!open) {
+			open = p + strlen(p);
+		}
+		/* literal text, with docker's \t and \n */
+		for (; p < open; p++) {
+			if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n')) {
+				buf_puts(&text, p[1] == 't' ? "\t" : "\n");
+				p++;
+			} else {
+				buf_add(&text, p, 1);
+			}
+		}
+		if (!*p)
+			break;
+		if (!(close = strstr(open + 2, "}}"))) {
+			free(text.s);
+			tmpl_free(t);
+			return nerr_set(err, 0, "--format: `{{` without `}}`");
+		}
+		if (text.len) {
+			tmpl_add(t, SEG_TEXT, text.s, NULL);
+			text = (struct buf){ 0 };
+			buf_puts(&text, "");
+		}
+		a = open + 2;
+		e = close;
+		while (a < e && *a == ' ')
+			a++;
+		while (e > a && e[-1] == ' ')
+			e--;
+		n = (size_t)(e - a);
+		if (n == 6 && !strncmp(a, "json .", 6)) {
+			tmpl_add(t, SEG_JSON_ALL, NULL, NULL);
+		} else {
+			bool json = n > 6 && !strncmp(a, "json .", 6);
+			const char *name = json ? a + 6 : a + 1;
+			const struct field *f = NULL;
+
+			if (json || (n > 1 && *a == '.'))
+				f = field_named(name, (size_t)(e - name));
+			if (!f) {
+				char known[256] = "";
+
+				for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+					snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s.%s",
+						 i ? " " : "", fields[i].name);
+				free(text.s);
+				tmpl_free(t);
+				return nerr_set(err, 0, "--format: unknown placeholder `{{%.*s}}` (known: %s, json .)",
+						(int)(close - open - 2), open + 2, known);
+			}
+			tmpl_add(t, json ? SEG_JSON_FIELD : SEG_FIELD, NULL, f);
+		}
+		p = close + 2;
+	}
+	if (text.len)
+		tmpl_add(t, SEG_TEXT, text.s, NULL);
 	else
-		snprintf(buf, len, "\"%s\"", full);
+		free(text.s);
+	return 0;
+}
+
+static json_t *row_json(const struct row *r)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		_cleanup_free_ char *v = fields[i].get(r);
+
+		json_object_set_new(o, fields[i].name, json_string(v));
+	}
+	return o;
+}
+
+/* One container (or, without one, the header) through the template. */
+static char *tmpl_render(const struct tmpl *t, const struct row *r)
+{
+	struct buf b = { 0 };
+
+	buf_puts(&b, "");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct seg *s = &t->segs[i];
+		char *v = NULL;
+
+		switch (s->kind) {
+		case SEG_TEXT:
+			buf_puts(&b, s->text);
+			continue;
+		case SEG_FIELD:
+			v = r ? s->f->get(r) : xstrdup(s->f->header);
+			break;
+		case SEG_JSON_FIELD: {
+			_cleanup_free_ char *raw = r ? s->f->get(r) : xstrdup(s->f->header);
+			json_t *j = json_string(raw);
+
+			v = j ? json_dumps(j, JSON_ENCODE_ANY) : xstrdup("null");
+			json_decref(j);
+			break;
+		}
+		case SEG_JSON_ALL:
+			if (r) {
+				json_t *o = row_json(r);
+				v = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+				json_decref(o);
+			} else {
+				v = xstrdup("");
+			}
+			break;
+		}
+		buf_puts(&b, v ? v : "");
+		free(v);
+	}
+	return b.s;
+}
+
+/* As docker's tabwriter (minimum width 10, padding 3): cells end at a tab;
+ * the last cell of a line is not aligned. */
+static void print_aligned(char **lines, FILE *out)
+{
+	size_t *w = NULL, nw = 0;
+
+	for (size_t i = 0; lines && lines[i]; i++) {
+		size_t c = 0;
+
+		for (char *p = lines[i], *tab; (tab = strchr(p, '\t')); p = tab + 1, c++) {
+			size_t cw;
+
+			*tab = '\0';
+			cw = width(p);
+			*tab = '\t';
+			if (c >= nw) {
+				w = xrealloc(w, (c + 1) * sizeof(*w));
+				while (nw <= c)
+					w[nw++] = 0;
+			}
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	}
+	for (size_t i = 0; lines && lines[i]; i++) {
+		size_t c = 0;
+		char *p, *tab;
+
+		for (p = lines[i]; (tab = strchr(p, '\t')); p = tab + 1, c++) {
+			size_t cw, col = w[c] + 3 < 10 ? 10 : w[c] + 3;
+
+			*tab = '\0';
+			cw = width(p);
+			fprintf(out, "%s%*s", p, (int)(col - cw), "");
+			*tab = '\t';
+		}
+		fprintf(out, "%s\n", p);
+	}
+	free(w);
+}
+
+/* ---- --filter ------------------------------------------------------------------ */
+struct filters {
+	regex_t *names, *ids;
+	size_t nnames, nids;
+	unsigned statuses;     /* bits of enum container_status; 0: any */
+};
+
+static void filters_free(struct filters *f)
+{
+	for (size_t i = 0; i < f->nnames; i++)
+		regfree(&f->names[i]);
+	for (size_t i = 0; i < f->nids; i++)
+		regfree(&f->ids[i]);
+	free(f->names);
+	free(f->ids);
+}
+
+static int filter_add(struct filters *f, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	regex_t **set;
+	size_t *n;
+
+	if (!eq)
+		return cli_usage_error("ps", "invalid filter `%s`: expected KEY=VALUE", spec);
+	if (!strncmp(spec, "status=", 7)) {
+		for (size_t s = 0; s < ARRAY_SIZE(state_names); s++) {
+			if (!strcmp(eq + 1, state_names[s])) {
+				f->statuses |= 1u << s;
+				return 0;
+			}
+		}
+		return cli_usage_error("ps", "invalid filter `%s`: status is created, running, exited or dead", spec);
+	}
+	if (!strncmp(spec, "name=", 5)) {
+		set = &f->names;
+		n = &f->nnames;
+	} else if (!strncmp(spec, "id=", 3)) {
+		set = &f->ids;
+		n = &f->nids;
+	} else {
+		return cli_usage_error("ps", "invalid filter `%s`: the keys are name, id and status", spec);
+	}
+	*set = xrealloc(*set, (*n + 1) * sizeof(regex_t));
+	if (regcomp(&(*set)[*n], eq + 1, REG_EXTENDED | REG_NOSUB) != 0)
+		return cli_usage_error("ps", "invalid filter `%s`: not a regular expression", spec);
+	(*n)++;
+	return 0;
+}
+
+static bool any_match(const regex_t *set, size_t n, const char *s)
+{
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (regexec(&set[i], s, 0, NULL, 0) == 0)
+			return true;
+	return false;
+}
+
+static bool filters_match(const struct filters *f, const struct container_state *st, enum container_status s)
+{
+	return (!f->statuses || (f->statuses & (1u << s))) && any_match(f->names, f->nnames, st->name) &&
+	       any_match(f->ids, f->nids, st->id);
+}
+
+static json_t *container_json(const struct row *r)
+{
+	const struct container_state *st = r->st;
+	char status[96];
+	json_t *o, *a;
+
+	status_text(st, r->s, status, sizeof(status));
+	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:b,s:b,s:I,s:s}", "id", st->id, "name", st->name,
+		      "status", container_status_name(r->s), "pid", r->s == STATUS_RUNNING ? st->pid : 0,
+		      "supervisor_pid", r->supervised ? st->supervisor : 0, "exit_code", st->exit_code,
+		      "oom_killed", st->oom_killed, "detached", st->detached,
+		      "created_ns", (json_int_t)st->created_ns, "state", status);
+	a = json_array();
+	for (size_t k = 0; st->argv && st->argv[k]; k++) {
+		_cleanup_free_ char *shown = shown_arg(st->argv[k]);
+
+		json_array_append_new(a, json_string(shown));
+	}
+	json_object_set_new(o, "command", a);
+	json_object_set_new(o, "network", json_string(st->network[0] ? st->network : "none"));
+	a = json_array();
+	for (size_t k = 0; st->addresses && st->addresses[k]; k++)
+		json_array_append_new(a, json_string(st->addresses[k]));
+	json_object_set_new(o, "addresses", a);
+	a = json_array();
+	for (size_t k = 0; st->ports && st->ports[k]; k++)
+		json_array_append_new(a, json_string(st->ports[k]));
+	json_object_set_new(o, "ports", a);
+	return o;
 }
 
 int cmd_ps(int argc, char **argv)
 {
+	enum { OPT_JSON = 1000, OPT_NO_TRUNC, OPT_FORMAT };
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' }, { "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "json", no_argument, NULL, OPT_JSON }, { "no-trunc", no_argument, NULL, OPT_NO_TRUNC },
+		{ "filter", required_argument, NULL, 'f' }, { "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	_cleanup_strv_ char **ids = NULL;
+	_cleanup_strv_ char **lines = NULL;
+	struct filters filters = { 0 };
+	struct tmpl tmpl = { 0 };
 	struct nerr err = { 0 };
-	bool all = false, quiet = false, json = false;
+	const char *format = NULL;
+	bool all = false, quiet = false, json = false, no_trunc = false;
 	json_t *arr = NULL;
 	struct table tbl = { .ncols = 7 };
-	int c;
+	int c, status = 0;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+aqh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:aqf:h", opts)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
-		case 'j': json = true; break;
-		case 'h': fputs(ps_help, stdout); return 0;
-		default: return cli_usage_error("ps", "unknown flag `%s`", argv[optind - 1]);
+		case OPT_JSON: json = true; break;
+		case OPT_NO_TRUNC: no_trunc = true; break;
+		case OPT_FORMAT: format = *optarg ? optarg : NULL; break;   /* "": the default */
+		case 'f':
+			if ((status = filter_add(&filters, optarg)))
+				goto out;
+			break;
+		case 'h': fputs(ps_help, stdout); goto out;
+		default: status = cli_usage_error("ps", "%s", cli_opterror()); goto out;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("ps", "unexpected argument `%s`", argv[optind]);
+	if (optind < argc) {
+		status = cli_usage_error("ps", "unexpected argument `%s`", argv[optind]);
+		goto out;
+	}
+	if (json && format) {
+		status = cli_usage_error("ps", "--json and --format cannot be combined");
+		goto out;
+	}
+	if (format && quiet) {
+		fprintf(stderr, "nucleus: ps: warning: ignoring --format, because --quiet is given\n");
+		format = NULL;
+	}
+	if (format && tmpl_parse(format, &tmpl, &err) < 0) {
+		status = cli_usage_error("ps", "%s", err.msg);
+		goto out;
+	}
+	/* as docker: asking for a status shows the containers not running */
+	if (filters.statuses)
+		all = true;
 	container_gc();
-	if (state_list(&ids, &err) < 0)
-		return cli_fail(&err);
+	if (state_list(&ids, &err) < 0) {
+		status = cli_fail(&err);
+		goto out;
+	}
 	if (json)
 		arr = json_array();
-	else if (!quiet)
+	else if (format && tmpl.table)
+		strv_push_take(&lines, tmpl_render(&tmpl, NULL));
+	else if (!quiet && !format)
 		table_add(&tbl, "CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PID", "PORTS");
 	for (size_t i = 0; ids && ids[i]; i++) {
 		struct container_state st = { 0 };
-		enum container_status s;
-		char status[96], created[64], cmd[64];
+		struct row r = { .st = &st, .no_trunc = no_trunc };
 
 		if (state_read(ids[i], &st, NULL) < 0)
 			continue;
-		s = live_status(&st, ids[i]);
-		if (!all && s != STATUS_RUNNING) {
+		/* what it is now: the state file, checked against reality */
+		r.supervised = state_supervised(ids[i]);
+		r.s = st.status == STATUS_EXITED ? STATUS_EXITED : !r.supervised ? STATUS_DEAD : st.status;
+		if ((!all && r.s != STATUS_RUNNING) || !filters_match(&filters, &st, r.s)) {
 			container_state_free(&st);
 			continue;
 		}
-		status_text(&st, s, status, sizeof(status));
 		if (json) {
-			json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:b,s:b,s:I,s:s}", "id", st.id, "name", st.name,
-					      "status", container_status_name(s), "pid", s == STATUS_RUNNING ? st.pid : 0,
-					      "exit_code", st.exit_code, "oom_killed", st.oom_killed,
-					      "detached", st.detached, "created_ns", (json_int_t)st.created_ns,
-					      "state", status);
-			json_t *a = json_array();
-			for (size_t k = 0; st.argv && st.argv[k]; k++)
-				json_array_append_new(a, json_string(st.argv[k]));
-			json_object_set_new(o, "command", a);
-			json_object_set_new(o, "network", json_string(st.network[0] ? st.network : "none"));
-			a = json_array();
-			for (size_t k = 0; st.addresses && st.addresses[k]; k++)
-				json_array_append_new(a, json_string(st.addresses[k]));
-			json_object_set_new(o, "addresses", a);
-			a = json_array();
-			for (size_t k = 0; st.ports && st.ports[k]; k++)
-				json_array_append_new(a, json_string(st.ports[k]));
-			json_object_set_new(o, "ports", a);
-			json_array_append_new(arr, o);
+			json_array_append_new(arr, container_json(&r));
 		} else if (quiet) {
-			printf("%.12s\n", st.id);
+			printf("%.*s\n", no_trunc ? 64 : 12, st.id);
+		} else if (format) {
+			char *line = tmpl_render(&tmpl, &r);
+
+			if (tmpl.table)
+				strv_push_take(&lines, line);
+			else {
+				puts(line);
+				free(line);
+			}
 		} else {
-			char d[64], shortid[13], pid[16];
+			_cleanup_free_ char *id = f_id(&r), *cmd = f_command(&r), *created = f_running_for(&r);
+			_cleanup_free_ char *st_text = f_status(&r), *pid = f_pid(&r), *ports = f_ports(&r);
 
-			human_duration(realtime_ns() - st.created_ns, d, sizeof(d));
-			snprintf(created, sizeof(created), "%s ago", d);
-			command_text(st.argv, cmd, sizeof(cmd));
-			snprintf(shortid, sizeof(shortid), "%.12s", st.id);
-			snprintf(pid, sizeof(pid), "%d", s == STATUS_RUNNING ? (int)st.pid : 0);
-			_cleanup_free_ char *ports = ports_text(st.ports);
-
-			table_add(&tbl, shortid, st.name, cmd, created, status, pid, ports);
+			table_add(&tbl, id, st.name, cmd, created, st_text, pid, ports);
 		}
 		container_state_free(&st);
 	}
-	if (!json && !quiet)
-		table_print(&tbl, stdout);
 	if (json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(arr);
+	} else if (format && tmpl.table) {
+		print_aligned(lines, stdout);
+	} else if (!quiet && !format) {
+		table_print(&tbl, stdout);
 	}
-	return 0;
+out:
+	tmpl_free(&tmpl);
+	filters_free(&filters);
+	return status;
 }

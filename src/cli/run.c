@@ -187,7 +187,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:e:w:thdp:", run_opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:e:w:thdp:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -408,10 +408,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			r = nerr_set(err, 0, "flag `%s` needs a value", argv[optind - 1]);
 			goto out;
 		default:
-			if (optopt && optopt < 256)
-				r = nerr_set(err, 0, "unknown flag `-%c`", optopt);
-			else
-				r = nerr_set(err, 0, "unknown flag `%s`", argv[optind - 1]);
+			r = nerr_set(err, 0, "%s", cli_opterror());
 			goto out;
 		}
 	}

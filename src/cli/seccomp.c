@@ -16,19 +16,47 @@ static const char seccomp_help[] =
 	"Usage: nucleus seccomp COMMAND\n"
 	"\n"
 	"Commands:\n"
-	"  trace [-o FILE] [--follow] CONTAINER\n"
-	"        Record every syscall a running container makes, from now until Ctrl-C or\n"
-	"        its exit, and write them as NDJSON (one line per syscall, with counts)\n"
-	"  generate TRACE... [-o OUT] [--base PROFILE] [--default-action errno|kill]\n"
-	"        Merge traces into a minimal OCI seccomp profile for --seccomp-profile;\n"
-	"        with --base, keep the base's argument rules and never allow what it\n"
-	"        denies (the base is resolved as for a container without capabilities)\n"
-	"  default [-o FILE]\n"
-	"        Print the built-in profile (what runs without --seccomp-profile) as OCI JSON\n"
+	"  trace      Record every syscall a running container makes, as NDJSON\n"
+	"  generate   Merge traces into a minimal OCI seccomp profile\n"
+	"  default    Print the built-in profile as OCI JSON\n"
 	"\n"
 	"The workflow: record (nucleus run --seccomp-mode trace --seccomp-log t.ndjson, or\n"
 	"nucleus seccomp trace), generate, review, pin its SHA-256, enforce with\n"
-	"--seccomp-profile FILE --seccomp-profile-sha256 HEX. See docs/seccomp.md.\n";
+	"--seccomp-profile FILE --seccomp-profile-sha256 HEX. See docs/seccomp.md.\n"
+	"Run 'nucleus seccomp COMMAND --help' for the options of a command.\n";
+
+static const char trace_help[] =
+	"Usage: nucleus seccomp trace [OPTIONS] CONTAINER\n"
+	"\n"
+	"Record every syscall a running container makes, from now until Ctrl-C or its\n"
+	"exit, and write them as NDJSON (one line per syscall, with counts).\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE   Write the trace to FILE (default: stdout)\n"
+	"  -f, --follow        Also print each syscall as it happens\n"
+	"  -h, --help          Show this help\n";
+
+static const char generate_help[] =
+	"Usage: nucleus seccomp generate [OPTIONS] TRACE...\n"
+	"\n"
+	"Merge traces into a minimal OCI seccomp profile for --seccomp-profile.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE             Write the profile to FILE (default: stdout)\n"
+	"      --base PROFILE            Keep the base profile's argument rules and never\n"
+	"                                allow what it denies (resolved as for a container\n"
+	"                                without capabilities)\n"
+	"      --default-action ACTION   errno (default) or kill\n"
+	"  -h, --help                    Show this help\n";
+
+static const char default_help[] =
+	"Usage: nucleus seccomp default [OPTIONS]\n"
+	"\n"
+	"Print the built-in profile (what runs without --seccomp-profile) as OCI JSON.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE   Write the profile to FILE (default: stdout)\n"
+	"  -h, --help          Show this help\n";
 
 static void print_live(const struct sc_trace_entry *e, void *arg)
 {
@@ -59,13 +87,13 @@ static int trace_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:fh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:fh", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'f': follow = true; break;
-		case 'h': fputs(seccomp_help, stdout); return 0;
-		case ':': return cli_usage_error("seccomp trace", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("seccomp trace", "unknown flag `%s`", argv[optind - 1]);
+		case 'h': fputs(trace_help, stdout); return 0;
+		case ':': return cli_usage_error("seccomp trace", "%s", cli_opterror());
+		default: return cli_usage_error("seccomp trace", "%s", cli_opterror());
 		}
 	}
 	if (optind + 1 != argc)
@@ -167,7 +195,7 @@ static int generate_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:h", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'b': base = optarg; break;
@@ -179,9 +207,9 @@ static int generate_cmd(int argc, char **argv)
 				return cli_usage_error("seccomp generate", "--default-action must be errno or kill");
 			}
 			break;
-		case 'h': fputs(seccomp_help, stdout); free(set); return 0;
-		case ':': free(set); return cli_usage_error("seccomp generate", "flag `%s` needs a value", argv[optind - 1]);
-		default: free(set); return cli_usage_error("seccomp generate", "unknown flag `%s`", argv[optind - 1]);
+		case 'h': fputs(generate_help, stdout); free(set); return 0;
+		case ':': free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
+		default: free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
 		}
 	}
 	if (optind >= argc) {
@@ -248,12 +276,12 @@ static int default_cmd(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":o:h", opts)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
-		case 'h': fputs(seccomp_help, stdout); return 0;
-		case ':': return cli_usage_error("seccomp default", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("seccomp default", "unknown flag `%s`", argv[optind - 1]);
+		case 'h': fputs(default_help, stdout); return 0;
+		case ':': return cli_usage_error("seccomp default", "%s", cli_opterror());
+		default: return cli_usage_error("seccomp default", "%s", cli_opterror());
 		}
 	}
 	if (optind != argc)

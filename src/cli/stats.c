@@ -187,12 +187,12 @@ int cmd_stats(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", opts)) != -1) {
 		switch (c) {
 		case 'n': stream = false; break;
 		case 'j': json = true; break;
 		case 'h': fputs(stats_help, stdout); return 0;
-		default: return cli_usage_error("stats", "unknown flag `%s`", argv[optind - 1]);
+		default: return cli_usage_error("stats", "%s", cli_opterror());
 		}
 	}
 	cgroup_host_detect(&host, NULL);

@@ -100,13 +100,36 @@ size_t strv_len(char *const *v)
 	return n;
 }
 
+/* Vectors of 100k arguments are built one strv_push at a time: a scan for
+ * the end and a realloc per push made that quadratic. The vector grown last
+ * is remembered with its length and capacity (checked against its contents:
+ * see util.h for how to shorten one), and capacity doubles. */
+static _Thread_local struct {
+	char **v;
+	size_t len, cap;
+} grown;
+
 void strv_push_take(char ***v, char *s)
 {
-	size_t n = strv_len(*v);
+	size_t n, cap;
 
-	*v = xrealloc(*v, (n + 2) * sizeof(char *));
+	if (*v && *v == grown.v && grown.len < grown.cap && !(*v)[grown.len] &&
+	    (!grown.len || (*v)[grown.len - 1])) {
+		n = grown.len;
+		cap = grown.cap;
+	} else {
+		n = strv_len(*v);
+		cap = n + 1;   /* all that is known to be allocated */
+	}
+	if (n + 2 > cap) {
+		cap = n < 4 ? 8 : 2 * (n + 2);
+		*v = xrealloc(*v, cap * sizeof(char *));
+	}
 	(*v)[n] = s;
 	(*v)[n + 1] = NULL;
+	grown.v = *v;
+	grown.len = n + 1;
+	grown.cap = cap;
 }
 
 void strv_push(char ***v, const char *s)
@@ -116,6 +139,8 @@ void strv_push(char ***v, const char *s)
 
 void strv_free(char **v)
 {
+	if (v && v == grown.v)
+		grown.v = NULL;
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
