@@ -72,7 +72,8 @@ struct audit_kernel;
 int audit_container_begin(struct audit_log **out, const struct container_config *cfg,
 			  const struct container_state *st, const struct audit_kernel *k,
 			  const struct sc_program *seccomp, struct nerr *err);
-void audit_container_started(struct audit_log *l, const struct container_state *st);
+void audit_container_started(struct audit_log *l, pid_t host_pid);
+void audit_container_failed(struct audit_log *l, int status, const char *why);
 void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k);
 
 /* --seccomp-log-denied (seccomp_notify.c). */

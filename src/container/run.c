@@ -331,6 +331,10 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		egress_set_sink(r->egress, egress_to_audit, r);
 	log_debug("run: state and cgroups ready");
 	debug_pause("registered");
+	/* before the release: the workload's exec is the first kernel event,
+	 * and it must not precede its start in the log */
+	if (r->audit)
+		audit_container_started(r->audit, r->pid);
 	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");
 	for (;;) {
@@ -596,6 +600,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		/* The child reported and exits; make sure of it, then reap. */
 		syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)r.pidfd, &si, WEXITED);
+		if (r.audit)       /* its start is in the log: so is its end */
+			audit_container_failed(r.audit, rc > 0 ? *exit_code : 125, err->msg);
 		if (rc > 0)
 			rc = 0;      /* exec failure: exit_code and message are set */
 		goto out;
@@ -608,8 +614,6 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	if ((rc = state_write(&r.st, err)) < 0)
 		goto out;
 	log_debug("run: workload started");
-	if (r.audit)
-		audit_container_started(r.audit, &r.st);
 	notify_caller(&r, "ok");
 	debug_pause("running");
 	{

@@ -1,0 +1,21 @@
+# The workload's stdio: the detached log and its streams, -i and -t, the
+# environment attach starts from, what /etc holds, what a context copy
+# leaves out, and the order of the audit log's first events.
+
+test_audit_start_precedes_the_first_exec() {
+	local i out start exec
+	for i in $(seq 1 10); do
+		"$NUCLEUS" run --audit --name aso$i-$$ -- /bin/true || fail "run $i"
+		out=$("$NUCLEUS" audit tail --json aso$i-$$)
+		start=$(echo "$out" | grep -n '"type":"start"' | head -1)
+		exec=$(echo "$out" | grep -n '"type":"exec"' | head -1)
+		[ -n "$start" ] && [ -n "$exec" ] || fail "run $i: no start or no exec: $out"
+		[ "${start%%:*}" -lt "${exec%%:*}" ] || fail "run $i: exec written before start: $out"
+		# and by time, which is how `audit tail` orders several sources
+		start=$(echo "$start" | sed 's/.*"time":"\([^"]*\)".*/\1/')
+		exec=$(echo "$exec" | sed 's/.*"time":"\([^"]*\)".*/\1/')
+		[[ "$start" < "$exec" ]] || fail "run $i: exec at $exec, before start at $start"
+	done
+	out=$("$NUCLEUS" audit tail --json aso1-$$ aso2-$$ | sed -n 's/.*"name":"aso1-[0-9]*","type":"\(start\|exec\)".*/\1/p')
+	assert_eq "$(echo $out)" "start exec" "merged by time"
+}
