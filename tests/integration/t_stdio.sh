@@ -2,6 +2,16 @@
 # environment attach starts from, what /etc holds, what a context copy
 # leaves out, and the order of the audit log's first events.
 
+test_etc_has_services_protocols_os_release() {
+	assert_contains "$("$NUCLEUS" run -- getent services http)" "80/tcp" "getent services"
+	assert_status 0 "$NUCLEUS" run -- grep -q '^tcp[[:space:]]' /etc/protocols
+	if [ -e /etc/os-release ]; then
+		assert_eq "$("$NUCLEUS" run -- cat /etc/os-release)" "$(cat /etc/os-release)" "os-release"
+		assert_status 0 "$NUCLEUS" run -- test -f /etc/os-release -a ! -L /etc/os-release
+	fi
+	assert_status 30 "$NUCLEUS" run -- "$PROBE" write /etc/services
+}
+
 test_audit_start_precedes_the_first_exec() {
 	local i out start exec
 	for i in $(seq 1 10); do
