@@ -24,6 +24,7 @@ struct fs_spec {
 	char **extra_hosts;        /* "ip\tname" lines for /etc/hosts */
 	char **self_hosts;         /* "ip\thostname" lines naming the container;
 	                            * NULL: 127.0.1.1 */
+	struct copy_skipped *copy_skipped;  /* out, copy mode: what was left out (may be NULL) */
 };
 
 /* Everything up to and including pivot_root; the cwd is "/" afterwards. */
@@ -32,8 +33,16 @@ int fs_setup(const struct fs_spec *s, struct nerr *err);
  * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc). */
 int fs_audit(const struct fs_spec *s, struct nerr *err);
 
+/* What a copy cannot carry: fifos, sockets and device nodes. */
+struct copy_skipped {
+	unsigned fifos, sockets, devices;
+	char example[2][256];      /* the first two, relative to the top */
+};
 /* Copy a directory tree (modes and times kept, symlinks copied as links,
- * never followed; devices, fifos and sockets skipped). */
-int copy_tree(int src_dirfd, int dst_dirfd, struct nerr *err);
+ * never followed; devices, fifos and sockets skipped and counted in
+ * *skipped when it is not NULL). */
+int copy_tree(int src_dirfd, int dst_dirfd, struct copy_skipped *skipped, struct nerr *err);
+/* The one-line warning about what was skipped; NULL when nothing was. */
+char *copy_skipped_message(const struct copy_skipped *s);
 
 #endif

@@ -12,6 +12,23 @@ test_etc_has_services_protocols_os_release() {
 	assert_status 30 "$NUCLEUS" run -- "$PROBE" write /etc/services
 }
 
+test_context_copy_warns_about_what_it_skips() {
+	local ctx err out
+	ctx=$(mktemp -d)
+	err=$(mktemp)
+	mkdir "$ctx/run"
+	echo data >"$ctx/file"
+	mkfifo "$ctx/fifo"
+	"$PROBE" bind-unix "$ctx/run/app.sock" || fail "no socket"
+	out=$("$NUCLEUS" run --context "$ctx" -- cat /context/file 2>"$err") || fail "the run failed: $(cat "$err")"
+	assert_eq "$out" "data" "the rest is copied"
+	assert_eq "$(grep -c warning "$err")" 1 "one warning line: $(cat "$err")"
+	assert_contains "$(cat "$err")" "nucleus: warning: context copy skipped 1 fifo, 1 socket" "what"
+	assert_contains "$(cat "$err")" "run/app.sock" "where"
+	assert_eq "$("$NUCLEUS" run --context "$ctx" --context-mode bind -- true 2>&1)" "" "bind mode skips nothing"
+	rm -rf "$ctx" "$err"
+}
+
 test_audit_start_precedes_the_first_exec() {
 	local i out start exec
 	for i in $(seq 1 10); do
