@@ -111,6 +111,7 @@ struct container_state {
 	bool detached;
 	bool remove_on_exit;         /* foreground runs and --rm */
 	char **argv;
+	char **env;                  /* the workload's environment: attach starts from it */
 	/* what attach needs to rebuild the same restrictions */
 	bool rootless, userns, has_context;
 	enum context_mode context_mode;

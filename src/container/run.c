@@ -409,6 +409,7 @@ static void state_init(struct run *r, bool userns)
 	st->detached = cfg->detach;
 	st->remove_on_exit = !cfg->detach || cfg->remove;
 	st->argv = cfg->argv;          /* borrowed; never freed through st */
+	st->env = cfg->env;            /* borrowed, like argv */
 	st->rootless = cfg->rootless;
 	st->userns = userns && !cfg->rootless;
 	st->has_context = cfg->context != NULL;

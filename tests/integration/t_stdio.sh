@@ -2,6 +2,15 @@
 # environment attach starts from, what /etc holds, what a context copy
 # leaves out, and the order of the audit log's first events.
 
+test_attach_gets_the_run_environment() {
+	"$NUCLEUS" run -d --name ste-$$ -e FOO=bar -e KEEP=1 -- sleep 30 >/dev/null || fail "start"
+	rm_on_exit ste-$$
+	assert_eq "$("$NUCLEUS" attach ste-$$ -- sh -c 'echo $FOO $KEEP $HOSTNAME')" "bar 1 ste-$$" "the run's -e"
+	assert_eq "$("$NUCLEUS" attach -e FOO=baz ste-$$ -- sh -c 'echo $FOO $KEEP')" "baz 1" "attach's -e wins"
+	assert_status 125 "$NUCLEUS" attach -e LD_PRELOAD=x ste-$$ -- true
+	"$NUCLEUS" rm -f ste-$$ >/dev/null
+}
+
 test_etc_has_services_protocols_os_release() {
 	assert_contains "$("$NUCLEUS" run -- getent services http)" "80/tcp" "getent services"
 	assert_status 0 "$NUCLEUS" run -- grep -q '^tcp[[:space:]]' /etc/protocols
