@@ -22,7 +22,11 @@ static const char run_help[] =
 	"  -w, --workdir DIR              Working directory (default: /context with a\n"
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
-	"  -t, --tty                      Allocate a pseudo-terminal\n"
+	"  -t, --tty                      Allocate a pseudo-terminal (with -d, its output\n"
+	"                                 goes to the log)\n"
+	"  -i, --interactive              Keep stdin open. Foreground runs always pass stdin\n"
+	"                                 on; with -d stdin is a pipe that stays open (nothing\n"
+	"                                 is written to it), without -i it is /dev/null\n"
 	"      --rootless                 Run in a user namespace mapping only the caller's\n"
 	"                                 uid/gid to root (the default for non-root callers)\n"
 	"      --userns                   As root: map container root to an unprivileged\n"
@@ -31,8 +35,8 @@ static const char run_help[] =
 	"      --time-namespace           Give the container its own time namespace\n"
 	"      --disable-cgroup-namespace Let the container see the host's cgroup paths\n"
 	"      --require-cgroup           Fail instead of running without a cgroup\n"
-	"  -d, --detach                   Run in the background; print the id. Output goes to\n"
-	"                                 the container's log ('nucleus logs')\n"
+	"  -d, --detach                   Run in the background; print the id. stdout and\n"
+	"                                 stderr go to the container's log ('nucleus logs')\n"
 	"      --rm                       With -d: remove the container when it exits\n"
 	"                                 (foreground runs are always removed)\n"
 	"\n"
@@ -117,6 +121,7 @@ static const struct option run_opts[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "tty", no_argument, NULL, 't' },
+	{ "interactive", no_argument, NULL, 'i' },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
@@ -166,7 +171,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:e:w:thdp:", run_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:w:tihdp:", run_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -199,6 +204,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case 't':
 			cfg->tty = true;
+			break;
+		case 'i':
+			cfg->interactive = true;
 			break;
 		case OPT_NETWORK:
 			if (!strcmp(optarg, "none"))

@@ -66,6 +66,24 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, struct tty_relay *tty, int 
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
+/* -d: the workload's stdout and stderr, and the supervisor's own messages,
+ * pumped into container.log (logfile.c). */
+struct log_pump;
+struct cgroup;
+#define LOG_PUMP_EXTRAS 4
+/* Before clone: pipes for the workload's output made its 1 and 2, stdin
+ * /dev/null or (keep_stdin) a pipe held open and never written. */
+int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, struct nerr *err);
+/* After clone: the supervisor's own stdout and stderr go to the log as stderr. */
+void log_pump_started(struct log_pump *p);
+/* -d -t: the pty master is the workload's output. */
+void log_pump_set_tty(struct log_pump *p, int master);
+/* The pipes for supervise_loop (fd -1 where there is none). */
+void log_pump_extras(struct log_pump *p, struct loop_extra x[LOG_PUMP_EXTRAS]);
+/* After the workload's exit: everything it wrote, with a short bound. */
+void log_pump_drain(struct log_pump *p, const struct cgroup *cg);
+void log_pump_close(struct log_pump *p);
+
 /* Audit events of the runtime (audit_events.c). */
 struct audit_log;
 struct audit_kernel;
