@@ -32,6 +32,8 @@ struct container_config {
 	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
 	uint64_t tmpfs_size;         /* /tmp, and what a copied /context may grow by;
 	                              * 0 until validate: 1G, at most --memory */
+	bool interactive;            /* -i: with -d, stdin stays open (a pipe nobody
+	                              * writes); foreground runs always pass stdin */
 	bool rootless;               /* user namespace with a single-id map */
 	bool userns;                 /* root: map to a subordinate range */
 	bool allow_chroot_fallback;
@@ -125,6 +127,7 @@ struct container_state {
 	bool detached;
 	bool remove_on_exit;         /* foreground runs and --rm */
 	char **argv;
+	char **env;                  /* the workload's environment: attach starts from it */
 	/* what attach needs to rebuild the same restrictions */
 	bool rootless, userns, has_context;
 	enum context_mode context_mode;
@@ -180,6 +183,24 @@ bool state_supervised(const char *id);
 /* The container's init still runs (pid and start time both match). */
 bool state_pid_alive(const struct container_state *s);
 const char *container_status_name(enum container_status st);
+
+/* ---- container.log (-d) -------------------------------------------------------
+ * One JSON object a line, docker's json-file idea:
+ *   {"stream":"stdout"|"stderr","log":TEXT,"time":"<RFC 3339, ns>"}
+ * A line of output is one record; what a read left without a newline is a
+ * record of its own (a reader just concatenates). */
+/* Write what was read from `stream` as records (invalid UTF-8 becomes
+ * U+FFFD). Returns how many bytes at the end begin a UTF-8 character the
+ * next read may complete (left out; always 0 when `final`). */
+size_t log_encode(FILE *out, const char *stream, const char *data, size_t len, uint64_t time_ns, bool final);
+struct log_record {
+	char *text;                  /* may hold NULs: use len */
+	size_t len;
+	bool is_stderr;
+	char time[48];
+};
+/* Parse one line of the log; -EINVAL when it is not a record. */
+int log_decode(const char *line, size_t len, struct log_record *r);
 
 /* Remove everything of a container nobody looks after: cgroups, name, state.
  * `force` kills a live one first. */

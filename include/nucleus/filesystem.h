@@ -32,6 +32,7 @@ struct fs_spec {
 	char **extra_hosts;        /* "ip\tname" lines for /etc/hosts */
 	char **self_hosts;         /* "ip\thostname" lines naming the container;
 	                            * NULL: 127.0.1.1 */
+	struct copy_skipped *copy_skipped;  /* out, copy mode: what was left out (may be NULL) */
 };
 
 /* Everything up to and including pivot_root; the cwd is "/" afterwards. */
@@ -41,19 +42,28 @@ int fs_setup(const struct fs_spec *s, struct nerr *err);
  * nothing writable executable except the exec paths. */
 int fs_audit(const struct fs_spec *s, struct nerr *err);
 
+/* What a copy cannot carry: fifos, sockets and device nodes. */
+struct copy_skipped {
+	unsigned fifos, sockets, devices;
+	char example[2][256];      /* the first two, relative to the top */
+};
+
 /* Copy mode, as root: the context copied into a detached tmpfs (noexec
  * unless `exec`, capped at its content plus `grow`), owned by uid:gid (the
  * container's root); *mount_fd is
  * the mount, for fs_spec.context_mount_fd. Charged to the caller, not to
  * the container. */
-int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid, int *mount_fd,
-		    struct nerr *err);
+int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid,
+		    struct copy_skipped *skipped, int *mount_fd, struct nerr *err);
 /* Cap a copied context's tmpfs at what it holds plus `grow` bytes. The
  * mount is a path (the child's copy) or a detached mount fd (path NULL). */
 int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *err);
 
 /* Copy a directory tree (modes and times kept, symlinks copied as links,
- * never followed; devices, fifos and sockets skipped). */
-int copy_tree(int src_dirfd, int dst_dirfd, struct nerr *err);
+ * never followed; devices, fifos and sockets skipped and counted in
+ * *skipped when it is not NULL). */
+int copy_tree(int src_dirfd, int dst_dirfd, struct copy_skipped *skipped, struct nerr *err);
+/* The one-line warning about what was skipped; NULL when nothing was. */
+char *copy_skipped_message(const struct copy_skipped *s);
 
 #endif

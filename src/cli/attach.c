@@ -10,10 +10,12 @@ static const char attach_help[] =
 	"Run COMMAND (default /bin/sh) inside a running container: in all its namespaces\n"
 	"and its cgroup, with the same (empty) capabilities, no_new_privs, Landlock rules\n"
 	"and seccomp filter as its workload. Nothing is gained by attaching.\n"
+	"COMMAND gets the container's environment (its run's -e), then the -e given here.\n"
 	"\n"
 	"Options:\n"
 	"  -t, --tty                  Allocate a pseudo-terminal\n"
-	"  -e, --env KEY[=VALUE]      Set an environment variable\n"
+	"  -i, --interactive          Accepted for docker's habits: stdin is always passed\n"
+	"  -e, --env KEY[=VALUE]      Set an environment variable (over the container's)\n"
 	"  -h, --help                 Show this help\n";
 
 int cmd_attach(int argc, char **argv)
@@ -51,26 +53,41 @@ int cmd_attach(int argc, char **argv)
 		strv_free(user_env);
 		return cli_usage_error("attach", "no container given");
 	}
-	env_defaults(&env, tty);
-	for (size_t i = 0; user_env && user_env[i]; i++) {
-		if (env_add(&env, user_env[i], &err) < 0) {
-			strv_free(user_env);
-			fprintf(stderr, "nucleus: attach: %s\n", err.msg);
-			return EXIT_RUNTIME;
+	/* the flags are checked before the container is looked up */
+	{
+		_cleanup_strv_ char **check = NULL;
+
+		for (size_t i = 0; user_env && user_env[i]; i++) {
+			if (env_add(&check, user_env[i], &err) < 0) {
+				strv_free(user_env);
+				fprintf(stderr, "nucleus: attach: %s\n", err.msg);
+				return EXIT_RUNTIME;
+			}
 		}
 	}
-	strv_free(user_env);
-	if (cli_lookup(argv[optind], &st) < 0)
+	if (cli_lookup(argv[optind], &st) < 0) {
+		strv_free(user_env);
 		return EXIT_NO_CONTAINER;
+	}
+	/* As docker exec: the workload's environment (a container started
+	 * before it was kept gets the defaults), the hostname, then -e. */
+	env_defaults(&env, tty);
+	for (size_t i = 0; st.env && st.env[i]; i++)
+		if (strchr(st.env[i], '='))
+			(void)env_add(&env, st.env[i], &err);
+	{
+		_cleanup_free_ char *h = xasprintf("HOSTNAME=%s", st.hostname);
+		env_add(&env, h, &err);
+	}
+	for (size_t i = 0; user_env && user_env[i]; i++)
+		env_add(&env, user_env[i], &err);
+	strv_free(user_env);
+	nerr_clear(&err);
 	for (int i = optind + 1; i < argc; i++)
 		if (i > optind + 1 || strcmp(argv[i], "--"))
 			strv_push(&cmd, argv[i]);
 	if (!cmd)
 		strv_push(&cmd, "/bin/sh");
-	{
-		_cleanup_free_ char *h = xasprintf("HOSTNAME=%s", st.hostname);
-		env_add(&env, h, &err);
-	}
 	r = container_attach(&st, cmd, env, tty, &exit_code, &err);
 	if (r < 0)
 		exit_code = cli_fail(&err);

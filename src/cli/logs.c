@@ -10,14 +10,16 @@
 static const char logs_help[] =
 	"Usage: nucleus logs [OPTIONS] CONTAINER\n"
 	"\n"
-	"Show what a detached container wrote to stdout and stderr.\n"
+	"Show what a detached container wrote: its stdout on stdout, its stderr (and the\n"
+	"runtime's messages about it) on stderr.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --follow      Keep printing new output until the container exits\n"
-	"  -n, --tail N      Only the last N lines\n"
+	"  -n, --tail N      Only the last N lines (\"all\": everything)\n"
+	"  -t, --timestamps  Begin each line with the time it was written (RFC 3339)\n"
 	"  -h, --help        Show this help\n";
 
-/* Offset where the last n lines start. */
+/* Offset where the last n records (lines of the log) start. */
 static off_t tail_offset(int fd, uint64_t n)
 {
 	char buf[8192];
@@ -43,33 +45,86 @@ static off_t tail_offset(int fd, uint64_t n)
 	return 0;
 }
 
-static int copy_out(int fd)
+struct reader {
+	char *partial;           /* a record the supervisor is still writing */
+	size_t len;
+	bool timestamps;
+	bool mid_line[3];        /* per output fd: the last text did not end a line */
+};
+
+static void emit(struct reader *rd, const struct log_record *r)
+{
+	int fd = r->is_stderr ? STDERR_FILENO : STDOUT_FILENO;
+
+	if (rd->timestamps && !rd->mid_line[fd] && r->len) {
+		char ts[64];
+
+		snprintf(ts, sizeof(ts), "%s ", r->time);
+		write_all(fd, ts, strlen(ts));
+	}
+	write_all(fd, r->text, r->len);
+	if (r->len)
+		rd->mid_line[fd] = r->text[r->len - 1] != '\n';
+}
+
+static void emit_line(struct reader *rd, const char *line, size_t len)
+{
+	struct log_record r;
+
+	if (!len)
+		return;
+	if (log_decode(line, len, &r) < 0) {
+		/* not a record: shown as it is rather than lost */
+		write_all(STDOUT_FILENO, line, len);
+		write_all(STDOUT_FILENO, "\n", 1);
+		return;
+	}
+	emit(rd, &r);
+	free(r.text);
+}
+
+/* Everything complete that is there now. */
+static void copy_out(int fd, struct reader *rd)
 {
 	char buf[65536];
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-			return -EPIPE;
-	return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		size_t start = 0;
+
+		rd->partial = xrealloc(rd->partial, rd->len + (size_t)n);
+		memcpy(rd->partial + rd->len, buf, (size_t)n);
+		rd->len += (size_t)n;
+		for (size_t i = 0; i < rd->len; i++) {
+			if (rd->partial[i] == '\n') {
+				emit_line(rd, rd->partial + start, i - start);
+				start = i + 1;
+			}
+		}
+		memmove(rd->partial, rd->partial + start, rd->len - start);
+		rd->len -= start;
+	}
 }
 
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' }, { "tail", required_argument, NULL, 'n' },
+		{ "timestamps", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct container_state st = { 0 };
+	struct reader rd = { 0 };
 	uint64_t tail = 0;
 	bool follow = false, have_tail = false;
 	int c, fd;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:fn:h", opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:fn:th", opts)) != -1) {
 		switch (c) {
 		case 'f': follow = true; break;
+		case 't': rd.timestamps = true; break;
 		case 'n':
 			if (!strcmp(optarg, "all")) {
 				have_tail = false;
@@ -101,17 +156,17 @@ int cmd_logs(int argc, char **argv)
 		return 1;
 	}
 	lseek(fd, have_tail ? tail_offset(fd, tail) : 0, SEEK_SET);
-	copy_out(fd);
+	copy_out(fd, &rd);
 	/* -f: until nobody looks after the container any more, then drain. */
 	while (follow && state_supervised(st.id)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		if (copy_out(fd) < 0)
-			break;
+		copy_out(fd, &rd);
 	}
 	if (follow)
-		copy_out(fd);
+		copy_out(fd, &rd);
+	free(rd.partial);
 	close(fd);
 	container_state_free(&st);
 	return 0;

@@ -26,7 +26,11 @@ static const char run_help[] =
 	"  -w, --workdir DIR              Working directory (default: /context with a\n"
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
-	"  -t, --tty                      Allocate a pseudo-terminal\n"
+	"  -t, --tty                      Allocate a pseudo-terminal (with -d, its output\n"
+	"                                 goes to the log)\n"
+	"  -i, --interactive              Keep stdin open. Foreground runs always pass stdin\n"
+	"                                 on; with -d stdin is a pipe that stays open (nothing\n"
+	"                                 is written to it), without -i it is /dev/null\n"
 	"      --allow-memfd-exec         Let the workload execute memfds (by default\n"
 	"                                 vm.memfd_noexec is 2 in its pid namespace)\n"
 	"      --init                     Run a minimal init as pid 1 that reaps orphans and\n"
@@ -39,8 +43,8 @@ static const char run_help[] =
 	"      --time-namespace           Give the container its own time namespace\n"
 	"      --disable-cgroup-namespace Let the container see the host's cgroup paths\n"
 	"      --require-cgroup           Fail instead of running without a cgroup\n"
-	"  -d, --detach                   Run in the background; print the id. Output goes to\n"
-	"                                 the container's log ('nucleus logs')\n"
+	"  -d, --detach                   Run in the background; print the id. stdout and\n"
+	"                                 stderr go to the container's log ('nucleus logs')\n"
 	"      --rm                       With -d: remove the container when it exits\n"
 	"                                 (foreground runs are always removed)\n"
 	"\n"
@@ -137,6 +141,7 @@ static const struct option run_opts[] = {
 	{ "tty", no_argument, NULL, 't' },
 	{ "init", no_argument, NULL, OPT_INIT },
 	{ "allow-memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
+	{ "interactive", no_argument, NULL, 'i' },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "allow-host-network", no_argument, NULL, OPT_ALLOW_HOST_NET },
 	{ "bridge", required_argument, NULL, OPT_BRIDGE },
@@ -187,7 +192,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:e:w:thdp:", run_opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -234,6 +239,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_MEMFD_EXEC:
 			cfg->allow_memfd_exec = true;
+			break;
+		case 'i':
+			cfg->interactive = true;
 			break;
 		case OPT_NETWORK:
 			if (!strcmp(optarg, "none"))

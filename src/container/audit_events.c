@@ -87,10 +87,19 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 	return 0;
 }
 
-void audit_container_started(struct audit_log *l, const struct container_state *st)
+/* Written as the workload is released to exec, before anything it does can
+ * be recorded: the log's order and its times agree. */
+void audit_container_started(struct audit_log *l, pid_t host_pid)
 {
-	audit_log_event(l, st->started_ns, "start", "runtime", -1, -1, NULL,
-			json_pack("{s:i}", "host_pid", st->pid));
+	audit_log_event(l, 0, "start", "runtime", -1, -1, NULL, json_pack("{s:i}", "host_pid", host_pid));
+}
+
+/* Released, but it never ran the command (126/127), or its last steps
+ * before exec failed (125). */
+void audit_container_failed(struct audit_log *l, int status, const char *why)
+{
+	audit_log_event(l, 0, "exit", "runtime", -1, -1, NULL,
+			json_pack("{s:i,s:b,s:s}", "status", status, "signaled", false, "error", why));
 }
 
 void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k)

@@ -231,8 +231,17 @@ void child_main(struct child_args *a)
 	if (a->cfg->network == NETWORK_NONE && net_loopback_up(&err) < 0)
 		fail(a, &err);
 	log_debug("child: namespaces ready");
-	if (fs_setup(&a->fs, &err) < 0)
-		fail(a, &err);
+	{
+		struct copy_skipped skipped = { 0 };
+		_cleanup_free_ char *warn = NULL;
+
+		a->fs.copy_skipped = &skipped;
+		if (fs_setup(&a->fs, &err) < 0)
+			fail(a, &err);
+		a->fs.copy_skipped = NULL;
+		if ((warn = copy_skipped_message(&skipped)))
+			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
+	}
 	log_debug("child: root ready");
 	if (fs_audit(&a->fs, &err) < 0)
 		fail(a, &err);

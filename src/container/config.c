@@ -227,9 +227,6 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 				"it cannot be combined with --seccomp-profile");
 	if (c->seccomp_trace || c->audit)
 		c->require_cgroup = true;    /* the recorder and audit key on the cgroup */
-	if (c->detach && c->tty)
-		return nerr_set(err, 0, "-t cannot be combined with -d: a detached container has no terminal "
-				"(use 'nucleus attach -t' to get one inside it)");
 	if (c->remove && !c->detach)
 		log_debug("--rm without -d: foreground containers are always removed");
 	if (c->mode == MODE_PRODUCTION) {

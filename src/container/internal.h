@@ -69,13 +69,32 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_rela
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
+/* -d: the workload's stdout and stderr, and the supervisor's own messages,
+ * pumped into container.log (logfile.c). */
+struct log_pump;
+struct cgroup;
+#define LOG_PUMP_EXTRAS 4
+/* Before clone: pipes for the workload's output made its 1 and 2, stdin
+ * /dev/null or (keep_stdin) a pipe held open and never written. */
+int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, struct nerr *err);
+/* After clone: the supervisor's own stdout and stderr go to the log as stderr. */
+void log_pump_started(struct log_pump *p);
+/* -d -t: the pty master is the workload's output. */
+void log_pump_set_tty(struct log_pump *p, int master);
+/* The pipes for supervise_loop (fd -1 where there is none). */
+void log_pump_extras(struct log_pump *p, struct loop_extra x[LOG_PUMP_EXTRAS]);
+/* After the workload's exit: everything it wrote, with a short bound. */
+void log_pump_drain(struct log_pump *p, const struct cgroup *cg);
+void log_pump_close(struct log_pump *p);
+
 /* Audit events of the runtime (audit_events.c). */
 struct audit_log;
 struct audit_kernel;
 int audit_container_begin(struct audit_log **out, const struct container_config *cfg,
 			  const struct container_state *st, const struct audit_kernel *k,
 			  const struct sc_program *seccomp, struct nerr *err);
-void audit_container_started(struct audit_log *l, const struct container_state *st);
+void audit_container_started(struct audit_log *l, pid_t host_pid);
+void audit_container_failed(struct audit_log *l, int status, const char *why);
 void audit_container_exited(struct audit_log *l, const struct container_state *st, struct audit_kernel *k);
 
 /* --seccomp-log-denied (seccomp_notify.c). */

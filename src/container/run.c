@@ -40,6 +40,7 @@ struct run {
 	sigset_t orig_mask;
 	bool mask_set;
 	struct tty_relay *tty;
+	struct log_pump *log;          /* -d: the workload's output into container.log */
 	struct egress *egress;
 	struct sc_trace *trace;
 	FILE *trace_log;
@@ -181,6 +182,9 @@ static void cleanup(struct run *r)
 		if (r->state_dir && remove_tree(r->state_dir) < 0)
 			log_warn("cannot remove `%s`", r->state_dir);
 	}
+	/* before the lock goes: `logs -f` stops reading when it does */
+	log_pump_close(r->log);
+	r->log = NULL;
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 	free(r->staging);
@@ -369,6 +373,10 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		egress_set_sink(r->egress, egress_to_audit, r);
 	log_debug("run: state and cgroups ready");
 	debug_pause("registered");
+	/* before the release: the workload's exec is the first kernel event,
+	 * and it must not precede its start in the log */
+	if (r->audit)
+		audit_container_started(r->audit, r->pid);
 	/* A child that failed while building its root has closed its end;
 	 * its message is still queued: read it rather than report the pipe. */
 	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0) {
@@ -406,7 +414,10 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 		case SYNC_TTY:
 			if (fd < 0)
 				return nerr_set(err, EPROTO, "no pty received");
-			r->tty = tty_relay_start(fd, err);
+			if (r->log)
+				log_pump_set_tty(r->log, fd);
+			else
+				r->tty = tty_relay_start(fd, err);
 			sync_send(r->sync[0], SYNC_TTY_READY, 0, NULL, -1);
 			break;
 		case SYNC_WARNING:
@@ -450,6 +461,7 @@ static void state_init(struct run *r, bool userns)
 	st->detached = cfg->detach;
 	st->remove_on_exit = !cfg->detach || cfg->remove;
 	st->argv = cfg->argv;          /* borrowed; never freed through st */
+	st->env = cfg->env;            /* borrowed, like argv */
 	st->rootless = cfg->rootless;
 	st->userns = userns && !cfg->rootless;
 	st->has_context = cfg->context != NULL;
@@ -470,18 +482,12 @@ static void state_init(struct run *r, bool userns)
 		snprintf(st->log_path, sizeof(st->log_path), "%s/%s/container.log", runtime_dir(), cfg->id);
 }
 
-/* -d: the workload's stdio is the log file; the supervisor's own messages
- * go there too from now on. */
+/* -d: the workload's stdout and stderr are pipes the supervisor pumps into
+ * the log; its own messages go there too from now on. Its stdin is
+ * /dev/null, or with -i a pipe kept open, as docker's -di. */
 static int redirect_to_log(struct run *r, struct nerr *err)
 {
-	_cleanup_close_ int log = open(r->st.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	_cleanup_close_ int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (log < 0 || null < 0)
-		return nerr_set(err, errno, "open `%s`", r->st.log_path);
-	if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
-		return nerr_set(err, errno, "redirect to `%s`", r->st.log_path);
-	return 0;
+	return log_pump_open(r->st.log_path, r->cfg->interactive, &r->log, err);
 }
 
 static void notify_caller(struct run *r, const char *msg)
@@ -552,9 +558,14 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 				uid = map.uid[0].outside;
 				gid = map.gid[0].outside;
 			}
+			struct copy_skipped skipped = { 0 };
+			_cleanup_free_ char *warn = NULL;
+
 			if ((rc = fs_context_copy(r.context_fd, strv_contains(cfg->exec_paths, "/context"),
-						  cfg->tmpfs_size, uid, gid, &r.context_mount_fd, err)) < 0)
+						  cfg->tmpfs_size, uid, gid, &skipped, &r.context_mount_fd, err)) < 0)
 				goto out;
+			if ((warn = copy_skipped_message(&skipped)))
+				log_warn("%s", warn);
 			log_debug("run: context copied");
 		}
 	}
@@ -654,6 +665,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	}
 	close(r.sync[1]);
 	r.sync[1] = -1;
+	log_pump_started(r.log);
 	log_debug("run: cloned %d", (int)r.pid);
 	debug_pause("cloned");
 
@@ -664,6 +676,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		/* The child reported and exits; make sure of it, then reap. */
 		syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)r.pidfd, &si, WEXITED);
+		if (r.audit)       /* its start is in the log: so is its end */
+			audit_container_failed(r.audit, rc > 0 ? *exit_code : 125, err->msg);
 		if (rc > 0)
 			rc = 0;      /* exec failure: exit_code and message are set */
 		goto out;
@@ -676,19 +690,19 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	if ((rc = state_write(&r.st, err)) < 0)
 		goto out;
 	log_debug("run: workload started");
-	if (r.audit)
-		audit_container_started(r.audit, &r.st);
 	notify_caller(&r, "ok");
 	debug_pause("running");
 	{
-		struct loop_extra extra[] = {
+		struct loop_extra extra[4 + LOG_PUMP_EXTRAS] = {
 			{ egress_events_fd(r.egress), egress_ready, r.egress },
 			{ sc_trace_events_fd(r.trace), trace_ready, r.trace },
 			{ audit_kernel_fd(r.audit_kernel), audit_ready, &r },
 			{ sc_notify_fd(r.notify), sc_notify_ready, r.notify },
 		};
 
+		log_pump_extras(r.log, extra + 4);
 		rc = supervise_loop(r.pidfd, r.pidfd, r.pid, r.tty, sfd, extra, ARRAY_SIZE(extra), exit_code, err);
+		log_pump_drain(r.log, r.have_cgroup ? &r.cg : NULL);
 	}
 	log_debug("run: workload exited");
 	if (rc == 0) {

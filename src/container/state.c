@@ -33,6 +33,8 @@ void container_state_free(struct container_state *s)
 {
 	strv_free(s->argv);
 	s->argv = NULL;
+	strv_free(s->env);
+	s->env = NULL;
 	free(s->seccomp_profile);
 	s->seccomp_profile = NULL;
 	strv_free(s->addresses);
@@ -174,6 +176,8 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "detached", json_boolean(s->detached));
 	json_object_set_new(o, "remove_on_exit", json_boolean(s->remove_on_exit));
 	json_object_set_new(o, "command", argv);
+	/* values included (the file is 0600): attach starts from them */
+	json_object_set_new(o, "env", strv_json(s->env));
 	json_object_set_new(o, "rootless", json_boolean(s->rootless));
 	json_object_set_new(o, "userns", json_boolean(s->userns));
 	json_object_set_new(o, "has_context", json_boolean(s->has_context));
@@ -245,6 +249,7 @@ static void from_json(json_t *o, struct container_state *s)
 	json_array_foreach(argv, i, v)
 		if (json_is_string(v))
 			strv_push(&s->argv, json_string_value(v));
+	s->env = json_strv(json_object_get(o, "env"));
 	s->rootless = json_is_true(json_object_get(o, "rootless"));
 	s->userns = json_is_true(json_object_get(o, "userns"));
 	s->has_context = json_is_true(json_object_get(o, "has_context"));

@@ -80,8 +80,8 @@ int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *e
 	return 0;
 }
 
-int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid, int *mount_fd,
-		    struct nerr *err)
+int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid,
+		    struct copy_skipped *skipped, int *mount_fd, struct nerr *err)
 {
 	_cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	_cleanup_close_ int mnt = -1, root = -1;
@@ -99,7 +99,7 @@ int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t g
 		return nerr_set(err, errno, "context: mount the tmpfs");
 	if ((root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return nerr_set(err, errno, "context: open the tmpfs");
-	if ((r = copy_tree(context_fd, root, err)) < 0)
+	if ((r = copy_tree(context_fd, root, skipped, err)) < 0)
 		return nerr_prefix(err, "copy context");
 	if ((uid || gid) && (r = chown_tree(root, uid, gid, 0, err)) < 0)
 		return r;

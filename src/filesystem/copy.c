@@ -49,7 +49,57 @@ static int copy_file(int sdir, int ddir, const char *name, const struct stat *st
 	return 0;
 }
 
-static int copy_dir(int sdir, int ddir, int depth, struct nerr *err)
+/* Where the copy is, for naming what it skips. */
+struct walk {
+	struct copy_skipped *skipped;
+	char path[4096];           /* relative to the top, "" there */
+};
+
+static void skip(struct walk *w, const char *name, mode_t mode)
+{
+	struct copy_skipped *s = w->skipped;
+	unsigned seen;
+
+	log_debug("context: skipping special file `%s%s`", w->path, name);
+	if (!s)
+		return;
+	seen = s->fifos + s->sockets + s->devices;
+	if (S_ISFIFO(mode))
+		s->fifos++;
+	else if (S_ISSOCK(mode))
+		s->sockets++;
+	else
+		s->devices++;
+	if (seen < ARRAY_SIZE(s->example))
+		snprintf(s->example[seen], sizeof(s->example[seen]), "%s%s", w->path, name);
+}
+
+static void count(char *buf, size_t len, unsigned n, const char *what)
+{
+	size_t used = strlen(buf);
+
+	if (n)
+		snprintf(buf + used, len - used, "%s%u %s%s", used ? ", " : "", n, what, n == 1 ? "" : "s");
+}
+
+char *copy_skipped_message(const struct copy_skipped *s)
+{
+	char what[128] = "";
+	unsigned n = s->fifos + s->sockets + s->devices;
+
+	if (!n)
+		return NULL;
+	count(what, sizeof(what), s->fifos, "fifo");
+	count(what, sizeof(what), s->sockets, "socket");
+	count(what, sizeof(what), s->devices, "device");
+	if (n == 1)
+		return xasprintf("context copy skipped %s (`%s`): only files, directories and symlinks "
+				 "are copied", what, s->example[0]);
+	return xasprintf("context copy skipped %s (e.g. `%s`, `%s`): only files, directories and "
+			 "symlinks are copied", what, s->example[0], s->example[1]);
+}
+
+static int copy_dir(int sdir, int ddir, int depth, struct walk *w, struct nerr *err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -85,7 +135,11 @@ static int copy_dir(int sdir, int ddir, int depth, struct nerr *err)
 			d2 = openat(ddir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s2 < 0 || d2 < 0)
 				return nerr_set(err, errno, "open directory `%s`", de->d_name);
-			r = copy_dir(s2, d2, depth + 1, err);
+			size_t at = strlen(w->path);
+
+			snprintf(w->path + at, sizeof(w->path) - at, "%s/", de->d_name);
+			r = copy_dir(s2, d2, depth + 1, w, err);
+			w->path[at] = '\0';
 			if (r == 0) {
 				fchmod(d2, st.st_mode & 07777);
 				futimens(d2, times);
@@ -100,7 +154,7 @@ static int copy_dir(int sdir, int ddir, int depth, struct nerr *err)
 			if (symlinkat(target, ddir, de->d_name) < 0)
 				return nerr_set(err, errno, "symlink `%s`", de->d_name);
 		} else {
-			log_debug("context: skipping special file `%s`", de->d_name);
+			skip(w, de->d_name, st.st_mode);
 		}
 		if (r < 0)
 			return r;
@@ -108,15 +162,17 @@ static int copy_dir(int sdir, int ddir, int depth, struct nerr *err)
 	return 0;
 }
 
-int copy_tree(int src_dirfd, int dst_dirfd, struct nerr *err)
+int copy_tree(int src_dirfd, int dst_dirfd, struct copy_skipped *skipped, struct nerr *err)
 {
 	_cleanup_close_ int s = openat(src_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ struct walk *w = xcalloc(1, sizeof(*w));
 	struct stat st;
 	int r;
 
 	if (s < 0)
 		return nerr_set(err, errno, "open context");
-	r = copy_dir(s, dst_dirfd, 0, err);
+	w->skipped = skipped;
+	r = copy_dir(s, dst_dirfd, 0, w, err);
 	if (r == 0 && fstat(s, &st) == 0)
 		fchmod(dst_dirfd, st.st_mode & 07777);
 	return r;

@@ -14,6 +14,15 @@ static const char *const etc_binds[] = {
 	"/etc/pki/tls/certs", "/etc/localtime",
 };
 
+/* Host files copied in, content only (read-only with the rest of the
+ * root): the tables `getent services` and getservbyname read, and what
+ * the distribution is. The first of a name that exists wins (os-release
+ * may live only in /usr/lib). */
+static const struct { const char *name, *src; } etc_copies[] = {
+	{ "services", "/etc/services" }, { "protocols", "/etc/protocols" },
+	{ "os-release", "/etc/os-release" }, { "os-release", "/usr/lib/os-release" },
+};
+
 static int put(int etc, const char *name, const char *text, struct nerr *err)
 {
 	int r = write_file_at(etc, name, text, strlen(text), 0644);
@@ -115,6 +124,19 @@ int fs_setup_etc(const struct fs_spec *s, int root, struct nerr *err)
 	    (r = put(etc, "hostname", hostname, err)) < 0 ||
 	    (r = put(etc, "resolv.conf", resolv, err)) < 0)
 		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(etc_copies); i++) {
+		_cleanup_free_ char *text = NULL;
+		size_t len;
+
+		if (faccessat(etc, etc_copies[i].name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		/* the host's path, read on the host's side (its os-release is
+		 * often a link into /usr/lib): nothing the container controls */
+		if (read_file(etc_copies[i].src, 1 << 20, &text, &len) < 0)
+			continue;
+		if ((r = write_file_at(etc, etc_copies[i].name, text, len, 0644)) < 0)
+			return nerr_set(err, -r, "write /etc/%s", etc_copies[i].name);
+	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
 		const char *src = etc_binds[i];

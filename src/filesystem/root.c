@@ -153,7 +153,7 @@ static int setup_context(const struct fs_spec *s, int root, struct nerr *err)
 	dfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return nerr_set(err, errno, "open /context");
-	if ((r = copy_tree(s->context_fd, dfd, err)) < 0)
+	if ((r = copy_tree(s->context_fd, dfd, s->copy_skipped, err)) < 0)
 		return nerr_prefix(err, "copy context");
 	return fs_context_cap(dst, -1, s->tmpfs_size, err);
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/sched.h>
 
@@ -192,7 +193,7 @@ static int do_write(const char *path)
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
-			"write PATH|mkdir PATH|stat PATH|exec PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
+			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
 			"wait-signal|kill-self SIG|sleep SECS\n");
 	return 201;
 }
@@ -244,6 +245,14 @@ int main(int argc, char **argv)
 		return do_write(arg);
 	if (!strcmp(cmd, "mkdir"))
 		return result(mkdir(arg, 0755));
+	if (!strcmp(cmd, "bind-unix")) {
+		/* the socket file stays behind, as a server's does when it dies */
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", arg);
+		return result(fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	}
 	if (!strcmp(cmd, "stat"))
 		return do_stat(arg);
 	if (!strcmp(cmd, "exec")) {

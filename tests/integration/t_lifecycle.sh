@@ -26,7 +26,7 @@ test_stop_terminates_gracefully() {
 	local out
 	"$NUCLEUS" run -d --name stop-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
 	rm_on_exit stop-$$
-	wait_for grep -q ready "$RUNTIME_DIR/$(container_id stop-$$)/container.log" || fail "not ready"
+	wait_for sh -c "'$NUCLEUS' logs stop-$$ | grep -q ready" || fail "not ready"
 	out=$("$NUCLEUS" stop stop-$$)
 	assert_eq "$out" "stop-$$" "stop prints the name"
 	assert_contains "$("$NUCLEUS" ps -a)" "Exited (115)" "SIGTERM handled by the workload"
@@ -51,7 +51,7 @@ test_stop_kills_the_whole_cgroup_after_timeout() {
 test_kill_sends_signals() {
 	"$NUCLEUS" run -d --name kill-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
 	rm_on_exit kill-$$
-	wait_for grep -q ready "$RUNTIME_DIR/$(container_id kill-$$)/container.log" || fail "not ready"
+	wait_for sh -c "'$NUCLEUS' logs kill-$$ | grep -q ready" || fail "not ready"
 	assert_eq "$("$NUCLEUS" kill -s USR1 kill-$$)" "kill-$$" "kill prints the name"
 	wait_for sh -c "'$NUCLEUS' ps -a | grep -q 'Exited (110)'" || fail "USR1 did not arrive"
 	assert_status 1 "$NUCLEUS" kill kill-$$
@@ -78,10 +78,12 @@ test_rm_refuses_running_without_force() {
 test_logs_follow_and_tail() {
 	local out pid
 	"$NUCLEUS" run -d --name logs-$$ -- /bin/sh -c 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; echo err >&2' >/dev/null
-	out=$("$NUCLEUS" logs -f logs-$$)
-	assert_eq "$(echo $out)" "line1 line2 line3 line4 line5 late err" "logs -f until exit"
-	assert_eq "$("$NUCLEUS" logs -n 2 logs-$$ | tr '\n' ' ')" "late err " "--tail 2"
-	assert_eq "$("$NUCLEUS" logs --tail 0 logs-$$)" "" "--tail 0"
+	out=$("$NUCLEUS" logs -f logs-$$ 2>/dev/null)
+	assert_eq "$(echo $out)" "line1 line2 line3 line4 line5 late" "logs -f until exit"
+	# the last two lines are one on each stream
+	assert_eq "$("$NUCLEUS" logs -n 2 logs-$$ 2>/dev/null)" "late" "--tail 2, stdout"
+	assert_eq "$("$NUCLEUS" logs -n 2 logs-$$ 2>&1 >/dev/null)" "err" "--tail 2, stderr"
+	assert_eq "$("$NUCLEUS" logs --tail 0 logs-$$ 2>&1)" "" "--tail 0"
 	"$NUCLEUS" rm logs-$$ >/dev/null
 	assert_status 1 "$NUCLEUS" logs no-such-container-$$
 }

@@ -135,7 +135,7 @@ test_common_programs_run() {
 	assert_eq "$(probe -- awk 'BEGIN { print 6*7 }')" "42" "awk"
 	assert_eq "$(probe -- sh -c 'echo b a | tr " " "\n" | sort | head -1')" "a" "coreutils"
 	assert_eq "$(probe -- ls /etc | sort | tr '\n' ' ')" \
-		"alternatives group hostname hosts ld.so.cache localtime nsswitch.conf passwd resolv.conf ssl " \
+		"alternatives group hostname hosts ld.so.cache localtime nsswitch.conf os-release passwd protocols resolv.conf services ssl " \
 		"minimal /etc"
 }
 

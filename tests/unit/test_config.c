@@ -65,6 +65,25 @@ static void command_starts_at_first_operand(void **state)
 	container_config_free(&c);
 }
 
+/* docker's habits: -it, -dt and -dit all parse */
+static void interactive_and_tty_combined(void **state)
+{
+	const char *combos[] = { "-it", "-dt", "-dit", "-di" };
+	struct container_config c;
+	struct nerr e;
+
+	for (size_t i = 0; i < sizeof(combos) / sizeof(*combos); i++) {
+		assert_int_equal(parse(&c, &e, 3, (char *[]){ "run", (char *)combos[i], "sh", NULL }), 0);
+		assert_int_equal(c.interactive, strchr(combos[i], 'i') != NULL);
+		assert_int_equal(c.tty, strchr(combos[i], 't') != NULL);
+		assert_int_equal(c.detach, strchr(combos[i], 'd') != NULL);
+		container_config_free(&c);
+	}
+	assert_int_equal(parse(&c, &e, N("--interactive", "sh"), ARGS("--interactive", "sh")), 0);
+	assert_true(c.interactive);
+	container_config_free(&c);
+}
+
 static void errors(void **state)
 {
 	struct container_config c;
@@ -183,6 +202,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(basic_flags),
 		cmocka_unit_test(command_starts_at_first_operand),
+		cmocka_unit_test(interactive_and_tty_combined),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(environment_rules),
 		cmocka_unit_test(exec_paths),

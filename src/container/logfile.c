@@ -1,0 +1,375 @@
+/* The log of a detached container: the supervisor reads the workload's
+ * stdout and stderr (and its own messages) from pipes and writes each line
+ * as a JSON record that keeps its stream, so `logs` can give stderr back
+ * on stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <jansson.h>
+#include "internal.h"
+
+/* ---- the format ----------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 when it is not
+ * valid: the rules of RFC 3629 (and jansson's), no overlongs, no
+ * surrogates, nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t want;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		want = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		want = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		want = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < want)
+		return 0;
+	for (size_t i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return want;
+}
+
+/* Bytes at the end of data that begin a UTF-8 character the next read may
+ * complete (0-3). */
+static size_t utf8_incomplete_tail(const unsigned char *s, size_t n)
+{
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char c = s[n - back];
+		size_t want;
+
+		if ((c & 0xc0) == 0x80)
+			continue;            /* a continuation byte: look further back */
+		want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return want > back ? back : 0;
+	}
+	return 0;
+}
+
+/* One record; invalid UTF-8 becomes U+FFFD, as docker's json-file does. */
+static void put_record(FILE *out, const char *stream, const char *ts, const unsigned char *s, size_t n)
+{
+	_cleanup_free_ char *clean = xmalloc(n * 3 + 1);
+	size_t m = 0;
+	json_t *o;
+	char *text;
+
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(s + i, n - i);
+
+		if (k) {
+			memcpy(clean + m, s + i, k);
+			m += k;
+			i += k;
+		} else {
+			memcpy(clean + m, "\xef\xbf\xbd", 3);
+			m += 3;
+			i++;
+		}
+	}
+	o = json_pack("{s:s,s:s%,s:s}", "stream", stream, "log", clean, m, "time", ts);
+	text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (text)
+		fprintf(out, "%s\n", text);
+	free(text);
+}
+
+size_t log_encode(FILE *out, const char *stream, const char *data, size_t len, uint64_t time_ns, bool final)
+{
+	const unsigned char *s = (const unsigned char *)data;
+	size_t start = 0, keep = 0;
+	char ts[64];
+
+	format_rfc3339(time_ns, ts, sizeof(ts));
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n') {
+			put_record(out, stream, ts, s + start, i + 1 - start);
+			start = i + 1;
+		}
+	}
+	if (start < len) {
+		if (!final)
+			keep = utf8_incomplete_tail(s + start, len - start);
+		if (len - start > keep)
+			put_record(out, stream, ts, s + start, len - start - keep);
+	}
+	return keep;
+}
+
+int log_decode(const char *line, size_t len, struct log_record *r)
+{
+	json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+	json_t *text;
+	const char *stream, *t;
+
+	memset(r, 0, sizeof(*r));
+	if (!o)
+		return -EINVAL;
+	text = json_object_get(o, "log");
+	stream = json_string_value(json_object_get(o, "stream"));
+	t = json_string_value(json_object_get(o, "time"));
+	if (!json_is_string(text)) {
+		json_decref(o);
+		return -EINVAL;
+	}
+	r->len = json_string_length(text);
+	r->text = xmalloc(r->len + 1);
+	memcpy(r->text, json_string_value(text), r->len);
+	r->text[r->len] = '\0';
+	r->is_stderr = stream && !strcmp(stream, "stderr");
+	snprintf(r->time, sizeof(r->time), "%s", t ? t : "");
+	json_decref(o);
+	return 0;
+}
+
+/* ---- the pump -------------------------------------------------------------- */
+
+struct log_stream {
+	struct log_pump *pump;
+	int fd;                  /* read end; -1 once it ended */
+	const char *name;        /* "stdout" or "stderr" */
+	char carry[4];           /* a UTF-8 character the last read cut in two */
+	size_t ncarry;
+};
+
+struct log_pump {
+	int log;                 /* container.log, O_APPEND */
+	struct log_stream out, err, tty, self;
+	struct log_stream *all[LOG_PUMP_EXTRAS];
+	int stdin_w;             /* -d -i: the workload's stdin, held open */
+	int self_w;              /* the supervisor's own stdout/stderr */
+};
+
+static void stream_init(struct log_stream *s, struct log_pump *p, int fd, const char *name)
+{
+	s->pump = p;
+	s->fd = fd;
+	s->name = name;
+	s->ncarry = 0;
+}
+
+/* Read what is there once; at the end (EOF, or EIO from a pty master
+ * whose slaves are all closed) pass on what was kept and let go. Returns
+ * bytes read, 0 when nothing was there, -1 when the stream ended. */
+static ssize_t stream_pump(struct log_stream *s)
+{
+	char buf[65536 + sizeof(s->carry)];
+	_cleanup_free_ char *text = NULL;
+	size_t tlen = 0;
+	size_t total;
+	ssize_t n;
+	FILE *mem;
+
+	if (s->fd < 0)
+		return -1;
+	memcpy(buf, s->carry, s->ncarry);
+	do
+		n = read(s->fd, buf + s->ncarry, sizeof(buf) - sizeof(s->carry));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0 && !s->ncarry) {
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	if (!(mem = open_memstream(&text, &tlen)))
+		return 0;
+	total = s->ncarry + (n > 0 ? (size_t)n : 0);
+	s->ncarry = log_encode(mem, s->name, buf, total, realtime_ns(), n <= 0);
+	fclose(mem);
+	memcpy(s->carry, buf + total - s->ncarry, s->ncarry);
+	/* one write per read: `logs -f` never sees half a burst's order */
+	write_all(s->pump->log, text, tlen);
+	if (n <= 0) {
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	return n;
+}
+
+static void stream_ready(void *arg)
+{
+	stream_pump(arg);
+}
+
+/* 0, 1 and 2 exist, so the descriptors made below are none of them. */
+static int stdio_present(struct nerr *err)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (open("/dev/null", O_RDWR) != fd)
+			return nerr_set(err, errno, "open /dev/null");
+	}
+	return 0;
+}
+
+int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, struct nerr *err)
+{
+	struct log_pump *p;
+	int o[2] = { -1, -1 }, e[2] = { -1, -1 }, s[2] = { -1, -1 }, in[2] = { -1, -1 }, rc;
+
+	*out = NULL;
+	if ((rc = stdio_present(err)) < 0)
+		return rc;
+	p = xcalloc(1, sizeof(*p));
+	p->stdin_w = p->self_w = -1;
+	stream_init(&p->out, p, -1, "stdout");
+	stream_init(&p->err, p, -1, "stderr");
+	stream_init(&p->tty, p, -1, "stdout");
+	stream_init(&p->self, p, -1, "stderr");
+	p->all[0] = &p->out, p->all[1] = &p->err, p->all[2] = &p->tty, p->all[3] = &p->self;
+	p->log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (p->log < 0) {
+		rc = nerr_set(err, errno, "open `%s`", path);
+		goto fail;
+	}
+	/* the supervisor's own end never blocks: a message it cannot write
+	 * while the pipe is full is lost, the supervisor is not */
+	if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 || pipe2(s, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (keep_stdin ? pipe2(in, O_CLOEXEC) : (in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC))) < 0) {
+		rc = nerr_set(err, errno, "create the log pipes");
+		goto fail;
+	}
+	fcntl(o[0], F_SETFL, O_NONBLOCK);
+	fcntl(e[0], F_SETFL, O_NONBLOCK);
+	/* until clone, 0-2 are the workload's; log_pump_started takes 1 and 2 back */
+	if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) {
+		rc = nerr_set(err, errno, "redirect to `%s`", path);
+		goto fail;
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	p->out.fd = o[0];
+	p->err.fd = e[0];
+	p->self.fd = s[0];
+	p->self_w = s[1];
+	p->stdin_w = in[1];
+	*out = p;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (o[i] >= 0) close(o[i]);
+		if (e[i] >= 0) close(e[i]);
+		if (s[i] >= 0) close(s[i]);
+		if (in[i] >= 0) close(in[i]);
+	}
+	if (p->log >= 0)
+		close(p->log);
+	free(p);
+	return rc;
+}
+
+void log_pump_started(struct log_pump *p)
+{
+	if (!p)
+		return;
+	/* Only the workload holds the write ends now: they end with it. */
+	dup2(p->self_w, 1);
+	dup2(p->self_w, 2);
+	close(p->self_w);
+	p->self_w = -1;
+}
+
+void log_pump_set_tty(struct log_pump *p, int master)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+
+	/* no terminal to take the size from: the usual default */
+	ioctl(master, TIOCSWINSZ, &ws);
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	if (p->tty.fd >= 0)
+		close(p->tty.fd);
+	p->tty.fd = master;
+}
+
+void log_pump_extras(struct log_pump *p, struct loop_extra x[LOG_PUMP_EXTRAS])
+{
+	for (size_t i = 0; i < LOG_PUMP_EXTRAS; i++) {
+		struct log_stream *s = p ? p->all[i] : NULL;
+
+		x[i] = (struct loop_extra){ s ? s->fd : -1, stream_ready, s };
+	}
+}
+
+void log_pump_drain(struct log_pump *p, const struct cgroup *cg)
+{
+	uint64_t deadline = now_ns() + 2000000000ull;
+	struct log_stream *s[3];
+
+	if (!p)
+		return;
+	s[0] = &p->out, s[1] = &p->err, s[2] = &p->tty;
+	/* The workload's end closes with its last process (the pid namespace
+	 * dies with its init): read up to EOF. Something outside that still
+	 * holds a write end must not keep the supervisor: once the cgroup is
+	 * empty and nothing came for 100 ms, or after 2 s of it, stop. */
+	for (;;) {
+		struct pollfd pfd[ARRAY_SIZE(s)];
+		struct log_stream *who[ARRAY_SIZE(s)];
+		nfds_t n = 0;
+		int r;
+
+		for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+			if (s[i]->fd >= 0) {
+				pfd[n] = (struct pollfd){ .fd = s[i]->fd, .events = POLLIN };
+				who[n++] = s[i];
+			}
+		if (!n || now_ns() > deadline)
+			break;
+		r = poll(pfd, n, 100);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r == 0 && (!cg || !cgroup_populated(cg)))
+			break;
+		for (nfds_t i = 0; r > 0 && i < n; i++)
+			if (pfd[i].revents)
+				stream_pump(who[i]);
+	}
+	while (stream_pump(&p->self) > 0)
+		;
+}
+
+void log_pump_close(struct log_pump *p)
+{
+	int null;
+
+	if (!p)
+		return;
+	/* the supervisor's last words, then nobody reads its stderr any more */
+	while (stream_pump(&p->self) > 0)
+		;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	for (size_t i = 0; i < LOG_PUMP_EXTRAS; i++)
+		if (p->all[i]->fd >= 0)
+			close(p->all[i]->fd);
+	if (p->stdin_w >= 0)
+		close(p->stdin_w);
+	if (p->self_w >= 0)
+		close(p->self_w);
+	close(p->log);
+	free(p);
+}
