@@ -197,10 +197,11 @@ void child_main(struct child_args *a)
 	 * whoever started nucleus (a background job ignores SIGINT) must not
 	 * make the container immune to it. */
 	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
+		/* the kernel's view: glibc hides its own signals 32 and 33 */
+		struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa, dfl = { 0 };
 
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			signal(sig, SIG_DFL);
+		if (syscall(SYS_rt_sigaction, sig, NULL, &sa, sizeof(uint64_t)) == 0 && sa.handler == SIG_IGN)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
 	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(125);

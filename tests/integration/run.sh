@@ -8,7 +8,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 export NUCLEUS=$(cd "$ROOT" && readlink -f "$BUILD/nucleus")
 # A directory of its own per run, so two runs on one host do not remove
 # each other's probe.
-PROBE_DIR=$(mktemp -d /usr/local/lib/nucleus-test.XXXXXX)
+mkdir -p /usr/local/lib
+PROBE_DIR=$(mktemp -d /usr/local/lib/nucleus-test.XXXXXX) || exit 1
 export PROBE=$PROBE_DIR/probe
 export NUCLEUS_TEST_BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 # The shared test data (Docker's seccomp profile, toml-test) next to the
