@@ -257,6 +257,30 @@ test_battery_state_killed_supervisor_keeps_record() {
 	assert_contains "$("$NUCLEUS" rm $n 2>&1)" "no such container" "removed"
 }
 
+# What a kept record must not hold: its published port and address (a
+# bridge in a network namespace of the test's own). A container publishing
+# the same port starts at once, with no rm in between.
+test_battery_state_killed_supervisor_frees_port() {
+	local ns=nuc-st-$$ n=pt-$$ sub sup id out
+	sub=10.217.$(( ($$ + RANDOM) % 200 + 20 )).0/24
+	ip netns add $ns || fail "ip netns add"
+	STATE_NS=$ns STATE_INO=$(stat -L -c %i /run/netns/$ns)
+	trap 'nsenter --net=/run/netns/$STATE_NS "$NUCLEUS" rm -f pt-$$ >/dev/null 2>&1; ip netns del $STATE_NS; rm -rf "$RUNTIME_DIR/.net/ns-$STATE_INO"' EXIT
+	ip -n $ns link set lo up
+	nsenter --net=/run/netns/$ns "$NUCLEUS" run -d --name $n --network bridge --bridge sb$$ --subnet $sub \
+		-p 8123:80 -- "$PROBE" sleep 300 >/dev/null || fail "run"
+	id=$(container_id $n)
+	sup=$(ps_json_field $n supervisor_pid)
+	kill -KILL "$sup"
+	wait_for sh -c "! kill -0 $sup 2>/dev/null" || fail "the supervisor lives"
+	out=$(nsenter --net=/run/netns/$ns "$NUCLEUS" run --network bridge --bridge sb$$ --subnet $sub \
+		-p 8123:80 -- "$PROBE" exit 0 2>&1)
+	assert_eq "$?" 0 "the same port again: $out"
+	assert_contains "$("$NUCLEUS" ps -a | grep $n)" "Exited (unknown)" "the record is kept"
+	assert_not_contains "$(nsenter --net=/run/netns/$ns nft list table inet nucleus 2>&1)" "$id" "its port rules"
+	"$NUCLEUS" rm $n >/dev/null || fail "rm"
+}
+
 # A foreground run (removed on exit) whose supervisor is killed goes with
 # it, as --rm asks; the host-wide audit log keeps its exit event.
 test_battery_state_killed_foreground_supervisor_is_collected() {
