@@ -28,7 +28,9 @@ int cmd_audit(int argc, char **argv);
 /* Exit status when a named container does not exist (docker uses 1). */
 #define EXIT_NO_CONTAINER 1
 
-/* Resolve a name/id/prefix and read its state; prints the error. */
+/* Resolve a name/id/prefix and read its state; prints the error. State
+ * that cannot be trusted (another user's runtime directory, a symlink)
+ * ends the command with EXIT_RUNTIME. */
 int cli_lookup(const char *query, struct container_state *st);
 /* Rows of strings printed with the columns aligned. */
 struct table {

@@ -103,16 +103,28 @@ int container_run_detached(struct container_config *c, int *exit_code, struct ne
 
 /* /run/nucleus for root, $XDG_RUNTIME_DIR/nucleus (or /tmp/nucleus-UID) otherwise. */
 const char *runtime_dir(void);
-/* Create it (0711), on a tmpfs of its own where / is not one. */
+/* Create it (0711), on a tmpfs of its own where / is not one; then
+ * runtime_dir_fd. */
 int runtime_dir_prepare(struct nerr *err);
+/* The runtime directory, opened once and checked (docs/security.md,
+ * "Runtime state"): owned by the caller, not writable by others, not a
+ * symlink, and no directory above it another user could rename. The fd is
+ * the process's (do not close it); <0 with err set: -ENOENT when it does
+ * not exist yet, -EPERM (trust_refused) when it is refused. */
+int runtime_dir_fd(struct nerr *err);
 
 /* ---- state store -------------------------------------------------------------
  * <runtime>/<id>/state.json (0600, replaced atomically), <runtime>/<id>/lock
  * held by the supervisor for its whole life (so "is anyone looking after
  * this container" is a flock away, with no pid to be mistaken), and
  * <runtime>/.names/<name> -> <id> (created with symlink(2): unique without a
- * global lock). */
+ * global lock). Every one of them is opened through the checked runtime
+ * directory fd, without following symlinks, and refused (-EPERM, err says
+ * why) unless the caller owns it and nobody else may write it. */
 enum container_status { STATUS_CREATING, STATUS_RUNNING, STATUS_EXITED, STATUS_DEAD };
+/* The exit status of a container whose supervisor died before it could
+ * see the exit ("Exited (unknown)"). */
+#define EXIT_CODE_UNKNOWN (-1)
 
 struct container_state {
 	char id[33];
@@ -122,7 +134,7 @@ struct container_state {
 	uint64_t pid_start;          /* its start time (clock ticks since boot) */
 	pid_t supervisor;
 	uint64_t created_ns, started_ns, finished_ns;   /* CLOCK_REALTIME */
-	int exit_code;
+	int exit_code;               /* EXIT_CODE_UNKNOWN: its supervisor died */
 	bool oom_killed;
 	bool detached;
 	bool remove_on_exit;         /* foreground runs and --rm */
@@ -145,6 +157,8 @@ struct container_state {
 	char audit_path[256];
 	unsigned cgroup_level;
 	char log_path[256];
+	uint64_t log_lost_bytes;     /* output the log had no room for */
+	int log_errno;               /* why (the first failure) */
 	char hostname[65];
 	char workdir[256];
 	uint64_t memlock;
@@ -164,12 +178,21 @@ int container_seccomp_prepare(bool trace, const char *profile, const char *pin_s
 void state_set_network(struct container_state *s, const struct net_lease *l,
 		       const struct port_spec *ports, size_t nports);
 int state_path(const char *id, const char *file, char *buf, size_t len);
-/* Write state.json atomically (temp file, fsync, rename). */
+/* Write state.json atomically (temp file, fsync, rename, fsync of the
+ * directory). While the container runs, a little room is kept aside for
+ * the write that records its exit, should its output fill the filesystem. */
 int state_write(const struct container_state *s, struct nerr *err);
 int state_read(const char *id, struct container_state *s, struct nerr *err);
-/* Reserve a name (fails with EEXIST when taken). */
-int state_claim_name(const char *name, const char *id, struct nerr *err);
+/* Create <runtime>/<id> with its lock held; returns the lock fd. */
+int state_dir_create(const char *id, struct nerr *err);
+/* Remove what a creator that died inside state_dir_create left. */
+void state_gc_unfinished(void);
+/* Reserve a name: -EEXIST when another container's directory has it (its id
+ * in `holder`); a link to no container is taken over. */
+int state_claim_name(const char *name, const char *id, char holder[33], struct nerr *err);
 void state_release_name(const char *name, const char *id);
+/* Every name that points at `id` (its state may be unreadable). */
+void state_release_names_of(const char *id);
 /* Find by full id, name, or unique id prefix. ENOENT / EINVAL (ambiguous). */
 int state_lookup(const char *query, char id[33], struct nerr *err);
 /* Every container id in the store (sorted). */
@@ -178,9 +201,14 @@ int state_list(char ***ids, struct nerr *err);
  * others probe it (nonblocking). Returns the fd or -errno; -EWOULDBLOCK
  * means a supervisor holds it. */
 int state_lock(const char *id, bool wait);
+/* The same, with err set on a failure other than -EWOULDBLOCK. */
+int state_lock_err(const char *id, bool wait, struct nerr *err);
+/* Its directory exists. */
+bool state_exists(const char *id);
 /* A live supervisor looks after this container. */
 bool state_supervised(const char *id);
-/* The container's init still runs (pid and start time both match). */
+/* The container's init still runs (pid and start time both match, and it
+ * is pid 1 of a namespace of its own). */
 bool state_pid_alive(const struct container_state *s);
 const char *container_status_name(enum container_status st);
 
@@ -205,8 +233,17 @@ int log_decode(const char *line, size_t len, struct log_record *r);
 /* Remove everything of a container nobody looks after: cgroups, name, state.
  * `force` kills a live one first. */
 int container_remove(const char *id, bool force, struct nerr *err);
-/* Collect entries whose supervisor died without cleaning up. */
+/* Collect entries whose supervisor died without cleaning up: a start that
+ * never completed goes, as does a container that was to be removed on exit
+ * (foreground runs, --rm); one that ran detached stays as "Exited
+ * (unknown)" with its log and audit log, until rm. Whatever of them still
+ * runs or holds host resources (processes, cgroups, addresses, published
+ * ports, egress entries) goes either way. */
 void container_gc(void);
+/* Claim a name for a new container, collecting first a holder nobody looks
+ * after; a holder that stays is named ("... already in use by container
+ * <id> (Exited (unknown)): remove it first"). */
+int container_claim_name(const char *name, const char *id, struct nerr *err);
 /* Signal the container's init, sent through a pidfd after checking that the
  * pid still is that process (start time). -ESRCH when it is not running. */
 int container_signal(const struct container_state *s, int sig, struct nerr *err);

@@ -104,10 +104,30 @@ int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode
 /* Write a short string to an existing file (sysfs/procfs/cgroupfs). */
 int write_str(const char *path, const char *s);
 int write_str_at(int dirfd, const char *path, const char *s);
-/* Atomic replace: temp file in the same directory, fsync, rename. */
+/* Atomic replace: temp file in the same directory, fsync, rename (with a
+ * directory fd: that directory is fsync'd too, so the rename lasts). */
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode);
 ssize_t write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
+/* ---- files nucleus trusts ------------------------------------------------
+ * What nucleus acts on (its runtime state, locks, logs, caches) must be
+ * what only the caller could have written: owned by the effective uid, not
+ * writable by group or others, reached without following a symlink. A
+ * refusal is -EPERM with "<what> `<path>` is owned by uid 1001, not you
+ * (uid 1000): refusing it" (and the like) in err, which may be NULL. */
+struct stat;
+/* `type`: S_IFDIR, S_IFREG, or 0 for any. */
+int trust_stat(const struct stat *st, mode_t type, const char *what, const char *path, struct nerr *err);
+int trust_fd(int fd, mode_t type, const char *what, const char *path, struct nerr *err);
+/* openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode),
+ * then trust_fd; a symlink is refused by name. Other failures keep their
+ * errno ("open <what> `<path>`: ..."). Returns the fd. */
+int open_trusted_at(int dirfd, const char *name, int flags, mode_t mode, mode_t type,
+		    const char *what, const char *path, struct nerr *err);
+/* A refusal of trust_* (err->code EPERM and the wording above). */
+bool trust_refused(const struct nerr *err);
+
 /* mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf of a directory tree on one filesystem, without following links. */

@@ -77,11 +77,12 @@ int audit_log_open(const char *id, const char *name, const char *path, struct au
 {
 	struct audit_log *l = xcalloc(1, sizeof(*l));
 
-	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* runtime state: the caller's own file, never through a symlink */
+	l->fd = open_trusted_at(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0600, S_IFREG, "audit log", path, err);
 	if (l->fd < 0) {
-		int e = errno;
+		int r = l->fd;
 		free(l);
-		return nerr_set(err, e, "open the audit log `%s`", path);
+		return r;
 	}
 	l->id = xstrdup(id);
 	l->name = xstrdup(name);

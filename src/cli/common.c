@@ -146,6 +146,10 @@ int cli_lookup(const char *query, struct container_state *st)
 
 	if (state_lookup(query, id, &err) < 0 || state_read(id, st, &err) < 0) {
 		fprintf(stderr, "nucleus: %s\n", err.msg);
+		/* state nucleus refuses to trust: nothing the verb could do
+		 * with it would be right */
+		if (trust_refused(&err))
+			exit(EXIT_RUNTIME);
 		return -1;
 	}
 	return 0;

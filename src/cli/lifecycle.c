@@ -215,6 +215,8 @@ int cmd_rm(int argc, char **argv)
 		/* A crashed entry may have no readable state: look up by id only. */
 		if (state_lookup(argv[i], id, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
+			if (trust_refused(&err))
+				return EXIT_RUNTIME;
 			status = EXIT_NO_CONTAINER;
 			continue;
 		}
@@ -224,7 +226,7 @@ int cmd_rm(int argc, char **argv)
 		container_state_free(&st);
 		if (container_remove(id, force, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
-			status = 1;
+			status = trust_refused(&err) ? EXIT_RUNTIME : 1;
 		} else {
 			printf("%s\n", argv[i]);
 		}

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 
@@ -149,11 +150,16 @@ int cmd_logs(int argc, char **argv)
 		container_state_free(&st);
 		return 1;
 	}
-	fd = open(st.log_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "nucleus: open `%s`: %s\n", st.log_path, strerror(errno));
-		container_state_free(&st);
-		return 1;
+	{
+		struct nerr err = { 0 };
+
+		/* not through a symlink, and only a log of the caller's */
+		fd = open_trusted_at(AT_FDCWD, st.log_path, O_RDONLY, 0, S_IFREG, "log", st.log_path, &err);
+		if (fd < 0) {
+			fprintf(stderr, "nucleus: %s\n", err.msg);
+			container_state_free(&st);
+			return trust_refused(&err) ? EXIT_RUNTIME : 1;
+		}
 	}
 	lseek(fd, have_tail ? tail_offset(fd, tail) : 0, SEEK_SET);
 	copy_out(fd, &rd);
@@ -166,6 +172,18 @@ int cmd_logs(int argc, char **argv)
 	}
 	if (follow)
 		copy_out(fd, &rd);
+	/* what the log had no room for is gone: say so rather than end as if complete */
+	if (follow) {
+		char id[33];
+
+		/* (the supervisor records it as the container ends) */
+		snprintf(id, sizeof(id), "%s", st.id);
+		container_state_free(&st);
+		state_read(id, &st, NULL);
+	}
+	if (st.log_lost_bytes)
+		fprintf(stderr, "nucleus: the log of %s is incomplete: %llu bytes of output could not be written "
+			"(%s)\n", st.name, (unsigned long long)st.log_lost_bytes, strerror(st.log_errno));
 	free(rd.partial);
 	close(fd);
 	container_state_free(&st);

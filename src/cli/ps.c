@@ -44,10 +44,21 @@ static void status_text(const struct container_state *st, enum container_status 
 		human_duration(now - st->started_ns, d, sizeof(d));
 		snprintf(buf, len, "Up %s", d);
 		break;
-	case STATUS_EXITED:
+	case STATUS_EXITED: {
+		char code[16];
+
+		/* its supervisor died before it could see the exit */
+		if (st->exit_code == EXIT_CODE_UNKNOWN)
+			snprintf(code, sizeof(code), "unknown");
+		else
+			snprintf(code, sizeof(code), "%d", st->exit_code);
 		human_duration(now - st->finished_ns, d, sizeof(d));
-		snprintf(buf, len, "Exited (%d) %s ago%s", st->exit_code, d, st->oom_killed ? " (OOM killed)" : "");
+		if (st->finished_ns)
+			snprintf(buf, len, "Exited (%s) %s ago%s", code, d, st->oom_killed ? " (OOM killed)" : "");
+		else
+			snprintf(buf, len, "Exited (%s)", code);
 		break;
+	}
 	case STATUS_CREATING:
 		snprintf(buf, len, "Created");
 		break;
@@ -520,6 +531,8 @@ static json_t *container_json(const struct row *r)
 		json_array_append_new(a, json_string(shown));
 	}
 	json_object_set_new(o, "command", a);
+	if (st->log_lost_bytes)
+		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)st->log_lost_bytes));
 	json_object_set_new(o, "network", json_string(st->network[0] ? st->network : "none"));
 	a = json_array();
 	for (size_t k = 0; st->addresses && st->addresses[k]; k++)
@@ -603,11 +616,23 @@ int cmd_ps(int argc, char **argv)
 		struct container_state st = { 0 };
 		struct row r = { .st = &st, .no_trunc = no_trunc };
 
-		if (state_read(ids[i], &st, NULL) < 0)
+		nerr_clear(&err);
+		if (state_read(ids[i], &st, &err) < 0) {
+			/* one entry refused is said, the others listed */
+			if (trust_refused(&err))
+				fprintf(stderr, "nucleus: %s\n", err.msg);
 			continue;
-		/* what it is now: the state file, checked against reality */
+		}
+		/* what it is now: the state file, checked against reality. A
+		 * running one nobody supervises has exited: its supervisor died,
+		 * or could not record the exit (a full filesystem). */
 		r.supervised = state_supervised(ids[i]);
-		r.s = st.status == STATUS_EXITED ? STATUS_EXITED : !r.supervised ? STATUS_DEAD : st.status;
+		r.s = st.status == STATUS_EXITED ? STATUS_EXITED : r.supervised ? st.status :
+		      st.status == STATUS_RUNNING ? STATUS_EXITED : STATUS_DEAD;
+		if (st.status == STATUS_RUNNING && r.s == STATUS_EXITED) {
+			st.exit_code = EXIT_CODE_UNKNOWN;
+			st.finished_ns = 0;
+		}
 		if ((!all && r.s != STATUS_RUNNING) || !filters_match(&filters, &st, r.s)) {
 			container_state_free(&st);
 			continue;

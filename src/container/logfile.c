@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "internal.h"
 
@@ -149,11 +150,36 @@ struct log_stream {
 
 struct log_pump {
 	int log;                 /* container.log, O_APPEND */
+	uint64_t lost;           /* bytes of records it had no room for */
+	int lost_errno;
 	struct log_stream out, err, tty, self;
 	struct log_stream *all[LOG_PUMP_EXTRAS];
 	int stdin_w;             /* -d -i: the workload's stdin, held open */
 	int self_w;              /* the supervisor's own stdout/stderr */
 };
+
+/* One burst of records. One the filesystem has no room for is taken back
+ * whole (no half record in the log, and the next may fit) and counted: the
+ * state records what was lost and why, and `logs` says so. */
+static void log_write(struct log_pump *p, const char *text, size_t len)
+{
+	off_t end = lseek(p->log, 0, SEEK_END);
+	ssize_t n = write_all(p->log, text, len);
+
+	if (n >= 0)
+		return;
+	if (end >= 0 && ftruncate(p->log, end) < 0)
+		log_debug("cannot take back a partial log write: %s", strerror(errno));
+	p->lost += len;
+	if (!p->lost_errno)
+		p->lost_errno = (int)-n;
+}
+
+void log_pump_lost(const struct log_pump *p, uint64_t *bytes, int *errnum)
+{
+	*bytes = p ? p->lost : 0;
+	*errnum = p ? p->lost_errno : 0;
+}
 
 static void stream_init(struct log_stream *s, struct log_pump *p, int fd, const char *name)
 {
@@ -195,7 +221,7 @@ static ssize_t stream_pump(struct log_stream *s)
 	fclose(mem);
 	memcpy(s->carry, buf + total - s->ncarry, s->ncarry);
 	/* one write per read: `logs -f` never sees half a burst's order */
-	write_all(s->pump->log, text, tlen);
+	log_write(s->pump, text, tlen);
 	if (n <= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -236,9 +262,9 @@ int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, stru
 	stream_init(&p->tty, p, -1, "stdout");
 	stream_init(&p->self, p, -1, "stderr");
 	p->all[0] = &p->out, p->all[1] = &p->err, p->all[2] = &p->tty, p->all[3] = &p->self;
-	p->log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	p->log = open_trusted_at(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0600, S_IFREG, "log", path, err);
 	if (p->log < 0) {
-		rc = nerr_set(err, errno, "open `%s`", path);
+		rc = p->log;
 		goto fail;
 	}
 	/* the supervisor's own end never blocks: a message it cannot write

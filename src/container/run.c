@@ -60,16 +60,9 @@ static int prepare_dirs(struct run *r, struct nerr *err)
 
 	if ((rc = runtime_dir_prepare(err)) < 0)
 		return rc;
+	if ((r->lock_fd = state_dir_create(r->cfg->id, err)) < 0)
+		return r->lock_fd;
 	r->state_dir = xasprintf("%s/%s", rt, r->cfg->id);
-	if (mkdir(r->state_dir, 0711) < 0) {
-		rc = nerr_set(err, errno, "create `%s`", r->state_dir);
-		free(r->state_dir);
-		r->state_dir = NULL;
-		return rc;
-	}
-	r->lock_fd = state_lock(r->cfg->id, true);
-	if (r->lock_fd < 0)
-		return nerr_set(err, -r->lock_fd, "lock `%s`", r->state_dir);
 	r->staging = xasprintf("%s/rootfs", r->state_dir);
 	if (mkdir(r->staging, 0755) < 0)
 		return nerr_set(err, errno, "create `%s`", r->staging);
@@ -81,7 +74,7 @@ static int register_state(struct run *r, struct nerr *err)
 {
 	int rc;
 
-	if ((rc = state_claim_name(r->cfg->name, r->cfg->id, err)) < 0)
+	if ((rc = container_claim_name(r->cfg->name, r->cfg->id, err)) < 0)
 		return rc;
 	r->name_claimed = true;
 	return state_write(&r->st, err);
@@ -173,9 +166,11 @@ static void cleanup(struct run *r)
 	if (r->staging)
 		rmdir(r->staging);
 	if (r->st.status == STATUS_EXITED && !r->st.remove_on_exit) {
-		/* kept for ps -a, logs and rm */
+		/* kept for ps -a, logs and rm; with what the log lost */
+		log_pump_lost(r->log, &r->st.log_lost_bytes, &r->st.log_errno);
 		if (state_write(&r->st, &e) < 0)
-			log_warn("%s", e.msg);
+			log_error("cannot record the exit of container %s (ps shows it exited, status unknown): %s",
+				  r->st.name, e.msg);
 	} else {
 		if (r->name_claimed)
 			state_release_name(r->cfg->name, r->cfg->id);
@@ -661,6 +656,9 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	}
 	if (r.pid == 0) {
 		close(r.sync[0]);
+		/* the lock is the supervisor's alone: a child that outlives a
+		 * killed supervisor for a moment must not look like one */
+		close(r.lock_fd);
 		child_main(&a);
 	}
 	close(r.sync[1]);

@@ -105,7 +105,10 @@ int state_path(const char *id, const char *file, char *buf, size_t len)
 
 bool state_pid_alive(const struct container_state *s)
 {
-	return s->pid > 0 && s->pid_start && proc_start_time(s->pid) == s->pid_start;
+	/* a container's init is pid 1 of its own namespace: a pid recorded
+	 * wrongly (or a state forged) never names an ordinary process */
+	return s->pid > 0 && s->pid_start && proc_start_time(s->pid) == s->pid_start &&
+	       proc_ns_pid(s->pid) == 1;
 }
 
 void state_set_network(struct container_state *s, const struct net_lease *l,
@@ -199,6 +202,10 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "audit_path", json_string(s->audit_path));
 	json_object_set_new(o, "cgroup_level", json_integer(s->cgroup_level));
 	json_object_set_new(o, "log_path", json_string(s->log_path));
+	if (s->log_lost_bytes) {
+		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)s->log_lost_bytes));
+		json_object_set_new(o, "log_errno", json_integer(s->log_errno));
+	}
 	json_object_set_new(o, "hostname", json_string(s->hostname));
 	json_object_set_new(o, "workdir", json_string(s->workdir));
 	json_object_set_new(o, "memlock", json_integer((json_int_t)s->memlock));
@@ -273,6 +280,8 @@ static void from_json(json_t *o, struct container_state *s)
 	get_str(o, "audit_path", s->audit_path, sizeof(s->audit_path));
 	s->cgroup_level = (unsigned)get_u64(o, "cgroup_level");
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
+	s->log_lost_bytes = get_u64(o, "log_lost_bytes");
+	s->log_errno = (int)get_u64(o, "log_errno");
 	get_str(o, "hostname", s->hostname, sizeof(s->hostname));
 	get_str(o, "workdir", s->workdir, sizeof(s->workdir));
 	s->memlock = get_u64(o, "memlock");
@@ -288,37 +297,130 @@ static void from_json(json_t *o, struct container_state *s)
 	s->landlock = landlock_from_json(json_object_get(o, "landlock_policy"));
 }
 
+/* ---- the store: every open goes through a checked directory fd --------------------- */
+
+static int id_dir_open(const char *id, struct nerr *err)
+{
+	char path[4096];
+	int rt;
+
+	if (!is_hex_string(id, 32))
+		return nerr_set(err, ENOENT, "container %.40s", id);
+	if ((rt = runtime_dir_fd(err)) < 0)
+		return rt;
+	state_path(id, NULL, path, sizeof(path));
+	return open_trusted_at(rt, id, O_RDONLY | O_DIRECTORY, 0, S_IFDIR, "state directory", path, err);
+}
+
+/* A file of the container's directory, checked like the directory. */
+static int id_file_open(const char *id, const char *file, int flags, const char *what, struct nerr *err)
+{
+	_cleanup_close_ int dir = id_dir_open(id, err);
+	char path[4096];
+
+	if (dir < 0)
+		return dir;
+	state_path(id, file, path, sizeof(path));
+	return open_trusted_at(dir, file, flags, 0600, S_IFREG, what, path, err);
+}
+
+/* Room for the last state write, taken while the container runs: its
+ * output can fill the filesystem, and its exit must still be recorded
+ * (state_write gives the room back when it needs it). */
+#define STATE_RESERVE ".reserve"
+
+static void reserve_room(int dir, size_t len)
+{
+	_cleanup_close_ int fd = openat(dir, STATE_RESERVE, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	size_t size = ((len + 4095) & ~(size_t)4095) + 4096;
+	char zero[4096] = { 0 };
+
+	if (fd < 0)
+		return;
+	if (fallocate(fd, 0, 0, (off_t)size) == 0)
+		return;
+	for (size_t done = 0; done < size; done += sizeof(zero))
+		if (write_all(fd, zero, sizeof(zero)) < 0)
+			break;
+}
+
 int state_write(const struct container_state *s, struct nerr *err)
 {
+	_cleanup_close_ int dir = -1;
 	char path[4096];
 	json_t *o = to_json(s);
 	char *text = json_dumps(o, JSON_COMPACT);
+	size_t len;
 	int r;
 
 	json_decref(o);
 	if (!text)
 		return nerr_set(err, ENOMEM, "encode state");
+	len = strlen(text);
 	state_path(s->id, "state.json", path, sizeof(path));
-	r = write_file_atomic(path, text, strlen(text), 0600);
+	if ((dir = id_dir_open(s->id, err)) < 0) {
+		free(text);
+		return dir;
+	}
+	r = write_file_atomic_at(dir, "state.json", text, len, 0600);
+	/* a full filesystem: the reserve is this write's room */
+	if ((r == -ENOSPC || r == -EDQUOT) && unlinkat(dir, STATE_RESERVE, 0) == 0)
+		r = write_file_atomic_at(dir, "state.json", text, len, 0600);
 	free(text);
 	if (r < 0)
 		return nerr_set(err, -r, "write `%s`", path);
+	if (s->status == STATUS_RUNNING)
+		reserve_room(dir, len);
+	else if (s->status == STATUS_EXITED)
+		unlinkat(dir, STATE_RESERVE, 0);
+	return 0;
+}
+
+/* The whole of an open state file (argv and env make it large at times). */
+static int read_fd(int fd, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size > (64 << 20))
+		return -EFBIG;
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = read_all(fd, buf, (size_t)st.st_size);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = (size_t)n;
 	return 0;
 }
 
 int state_read(const char *id, struct container_state *s, struct nerr *err)
 {
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
 	char path[4096];
 	json_error_t je;
+	size_t len = 0;
 	json_t *o;
+	int r;
 
+	memset(s, 0, sizeof(*s));
 	state_path(id, "state.json", path, sizeof(path));
-	o = json_load_file(path, 0, &je);
-	if (!o) {
-		if (access(path, F_OK) < 0)
-			return nerr_set(err, errno, "container %.12s", id);
-		return nerr_set(err, EIO, "state of %.12s: %s", id, je.text);
+	if ((fd = id_file_open(id, "state.json", O_RDONLY, "state file", err)) < 0) {
+		if (fd == -ENOENT)
+			return nerr_set(err, ENOENT, "container %.12s", id);
+		return fd;
 	}
+	if ((r = read_fd(fd, &text, &len)) < 0)
+		return nerr_set(err, -r, "read `%s`", path);
+	o = json_loadb(text, len, 0, &je);
+	if (!o)
+		return nerr_set(err, EIO, "state of %.12s: %s", id, je.text);
 	from_json(o, s);
 	json_decref(o);
 	if (strcmp(s->id, id)) {
@@ -328,51 +430,97 @@ int state_read(const char *id, struct container_state *s, struct nerr *err)
 	return 0;
 }
 
-static char *names_dir(void)
+/* .names/<name> -> <id>: symlinks by design (created atomically, unique
+ * without a lock), read with readlinkat and never followed. */
+static int names_dir_open(bool create, struct nerr *err)
 {
-	return xasprintf("%s/.names", runtime_dir());
+	_cleanup_free_ char *path = xasprintf("%s/.names", runtime_dir());
+	int rt = runtime_dir_fd(err);
+
+	if (rt < 0)
+		return rt;
+	if (create && mkdirat(rt, ".names", 0700) < 0 && errno != EEXIST)
+		return nerr_set(err, errno, "create `%s`", path);
+	return open_trusted_at(rt, ".names", O_RDONLY | O_DIRECTORY, 0, S_IFDIR, "names directory", path, err);
 }
 
-int state_claim_name(const char *name, const char *id, struct nerr *err)
+/* The id a name link points at; false when it is not a link to an id. */
+static bool name_target(int names, const char *name, char id[33])
 {
-	_cleanup_free_ char *dir = names_dir();
-	_cleanup_free_ char *link = xasprintf("%s/%s", dir, name);
 	char target[64];
-	ssize_t n;
+	ssize_t n = readlinkat(names, name, target, sizeof(target) - 1);
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return nerr_set(err, errno, "create `%s`", dir);
+	if (n != 32)
+		return false;
+	target[n] = '\0';
+	if (!is_hex_string(target, 32))
+		return false;
+	memcpy(id, target, 33);
+	return true;
+}
+
+static bool id_dir_exists(const char *id)
+{
+	struct stat st;
+	int rt = runtime_dir_fd(NULL);
+
+	return rt >= 0 && fstatat(rt, id, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool state_exists(const char *id)
+{
+	return is_hex_string(id, 32) && id_dir_exists(id);
+}
+
+int state_claim_name(const char *name, const char *id, char holder[33], struct nerr *err)
+{
+	_cleanup_close_ int names = names_dir_open(true, err);
+
+	if (names < 0)
+		return names;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (symlink(id, link) == 0)
+		if (symlinkat(id, names, name) == 0)
 			return 0;
 		if (errno != EEXIST)
 			return nerr_set(err, errno, "claim name `%s`", name);
 		/* A name whose container is gone is free again. */
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0) {
-			char sp[4096];
-			target[n] = '\0';
-			state_path(target, NULL, sp, sizeof(sp));
-			if (access(sp, F_OK) == 0)
-				break;
+		if (name_target(names, name, holder) && id_dir_exists(holder)) {
+			nerr_set(err, 0, "the container name `%s` is already in use by container %.12s", name, holder);
+			err->code = EEXIST;
+			return -EEXIST;
 		}
-		unlink(link);
+		unlinkat(names, name, 0);
 	}
-	return nerr_set(err, 0, "the container name `%s` is already in use", name);
+	/* taken and freed again twice in a row: a race, not a holder */
+	return nerr_set(err, EBUSY, "claim name `%s`", name);
 }
 
 void state_release_name(const char *name, const char *id)
 {
-	_cleanup_free_ char *dir = names_dir();
-	_cleanup_free_ char *link = xasprintf("%s/%s", dir, name);
-	char target[64];
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	_cleanup_close_ int names = names_dir_open(false, NULL);
+	char target[33];
 
-	if (n > 0) {
-		target[n] = '\0';
-		if (!strcmp(target, id))
-			unlink(link);
+	if (names >= 0 && name_target(names, name, target) && !strcmp(target, id))
+		unlinkat(names, name, 0);
+}
+
+void state_release_names_of(const char *id)
+{
+	_cleanup_close_ int names = names_dir_open(false, NULL);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	char target[33];
+	int fd;
+
+	if (names < 0 || (fd = openat(names, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
 	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && name_target(names, de->d_name, target) && !strcmp(target, id))
+			unlinkat(names, de->d_name, 0);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -382,13 +530,18 @@ static int cmp_str(const void *a, const void *b)
 
 int state_list(char ***ids, struct nerr *err)
 {
-	_cleanup_closedir_ DIR *d = opendir(runtime_dir());
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
+	int rt, fd;
 
 	*ids = NULL;
-	if (!d) {
-		if (errno == ENOENT)
-			return 0;
+	if ((rt = runtime_dir_fd(err)) < 0)
+		return rt == -ENOENT ? 0 : rt;
+	/* an open file description of its own: readdir moves its offset */
+	if ((fd = openat(rt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return nerr_set(err, errno, "open `%s`", runtime_dir());
+	if (!(d = fdopendir(fd))) {
+		close(fd);
 		return nerr_set(err, errno, "open `%s`", runtime_dir());
 	}
 	while ((de = readdir(d)))
@@ -402,32 +555,30 @@ int state_list(char ***ids, struct nerr *err)
 int state_lookup(const char *query, char id[33], struct nerr *err)
 {
 	_cleanup_strv_ char **ids = NULL;
-	_cleanup_free_ char *link = NULL;
-	_cleanup_free_ char *dir = names_dir();
-	char target[64], sp[4096];
 	size_t qlen = strlen(query), matches = 0;
-	ssize_t n;
 	int r;
 
 	if (!qlen)
 		return nerr_set(err, 0, "empty container name");
-	if (is_hex_string(query, 32)) {
-		state_path(query, NULL, sp, sizeof(sp));
-		if (access(sp, F_OK) == 0) {
-			snprintf(id, 33, "%s", query);
+	if ((r = runtime_dir_fd(err)) < 0 && r != -ENOENT)
+		return r;
+	if (is_hex_string(query, 32) && id_dir_exists(query)) {
+		snprintf(id, 33, "%s", query);
+		return 0;
+	}
+	if (!strchr(query, '/') && query[0] != '.') {
+		struct nerr ne = { 0 };
+		_cleanup_close_ int names = names_dir_open(false, &ne);
+		char target[33];
+
+		if (names >= 0 && name_target(names, query, target) && id_dir_exists(target)) {
+			memcpy(id, target, 33);
 			return 0;
 		}
-	}
-	if (!strchr(query, '/')) {
-		link = xasprintf("%s/%s", dir, query);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n == 32) {
-			target[n] = '\0';
-			state_path(target, NULL, sp, sizeof(sp));
-			if (access(sp, F_OK) == 0) {
-				snprintf(id, 33, "%s", target);
-				return 0;
-			}
+		/* a names directory that cannot be trusted is an error, not "no such name" */
+		if (names < 0 && names != -ENOENT) {
+			*err = ne;
+			return names;
 		}
 	}
 	if ((r = state_list(&ids, err)) < 0)
@@ -447,21 +598,25 @@ int state_lookup(const char *query, char id[33], struct nerr *err)
 	return -ENOENT;
 }
 
-int state_lock(const char *id, bool wait)
+int state_lock_err(const char *id, bool wait, struct nerr *err)
 {
-	char path[4096];
-	int fd;
+	int fd = id_file_open(id, "lock", O_RDWR | O_CREAT, "lock file", err);
 
-	state_path(id, "lock", path, sizeof(path));
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		int e = errno;
 		close(fd);
+		if (e != EWOULDBLOCK)
+			nerr_set(err, e, "lock container %.12s", id);
 		return -e;
 	}
 	return fd;
+}
+
+int state_lock(const char *id, bool wait)
+{
+	return state_lock_err(id, wait, NULL);
 }
 
 bool state_supervised(const char *id)
@@ -473,4 +628,65 @@ bool state_supervised(const char *id)
 		return false;
 	}
 	return fd == -EWOULDBLOCK;
+}
+
+int state_dir_create(const char *id, struct nerr *err)
+{
+	_cleanup_free_ char *tmp = xasprintf(".new-%s", id);
+	_cleanup_free_ char *path = xasprintf("%s/%s", runtime_dir(), id);
+	_cleanup_close_ int dir = -1;
+	int rt, lock;
+
+	if ((rt = runtime_dir_fd(err)) < 0)
+		return rt;
+	/* Made and locked under a name nobody looks at, then renamed: the
+	 * garbage collection never sees a container directory without its
+	 * lock held (it would take it for a crashed start and remove it). */
+	if (mkdirat(rt, tmp, 0711) < 0)
+		return nerr_set(err, errno, "create `%s`", path);
+	if ((dir = open_trusted_at(rt, tmp, O_RDONLY | O_DIRECTORY, 0, S_IFDIR, "state directory", path, err)) < 0 ||
+	    (lock = open_trusted_at(dir, "lock", O_RDWR | O_CREAT, 0600, S_IFREG, "lock file", path, err)) < 0) {
+		remove_tree_at(rt, tmp);
+		return dir < 0 ? dir : -err->code;
+	}
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0 || renameat(rt, tmp, rt, id) < 0) {
+		int e = errno;
+
+		close(lock);
+		remove_tree_at(rt, tmp);
+		return nerr_set(err, e, "create `%s`", path);
+	}
+	return lock;
+}
+
+void state_gc_unfinished(void)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int rt = runtime_dir_fd(NULL), fd;
+
+	if (rt < 0 || (fd = openat(rt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		_cleanup_close_ int dir = -1, lock = -1;
+		struct stat st;
+
+		if (strncmp(de->d_name, ".new-", 5) || !is_hex_string(de->d_name + 5, 32))
+			continue;
+		/* its creator died between mkdir and rename: a rename follows
+		 * the mkdir at once, so one older than a minute whose lock is
+		 * free is a leftover */
+		dir = openat(rt, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dir < 0 || trust_fd(dir, S_IFDIR, "", "", NULL) < 0 || fstat(dir, &st) < 0 ||
+		    (uint64_t)st.st_mtim.tv_sec + 60 > realtime_ns() / 1000000000ull)
+			continue;
+		lock = openat(dir, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		remove_tree_at(rt, de->d_name);
+	}
 }

@@ -683,12 +683,9 @@ int sc_program_compile_guarded(const struct sc_profile *p, unsigned flags, struc
  * files owned by us in a directory nobody else can write. */
 static bool cache_trusted(int dirfd, int fd)
 {
-	struct stat d, f;
-
-	if (fstat(dirfd, &d) < 0 || fstat(fd, &f) < 0)
-		return false;
-	return d.st_uid == geteuid() && !(d.st_mode & 022) &&
-	       f.st_uid == geteuid() && !(f.st_mode & 022) && S_ISREG(f.st_mode);
+	/* the rule of all runtime state (trust_fd) */
+	return trust_fd(dirfd, S_IFDIR, "seccomp cache", sc_cache_dir(), NULL) == 0 &&
+	       trust_fd(fd, S_IFREG, "seccomp cache entry", sc_cache_dir(), NULL) == 0;
 }
 
 static void cache_digest(const char *buf, size_t len, uint8_t out[32])

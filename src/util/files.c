@@ -1,6 +1,7 @@
-/* Whole-file reads and writes, atomic replace, mkdir -p, rm -rf. */
+/* Whole-file reads and writes, atomic replace, trusted opens, mkdir -p, rm -rf. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <nucleus/util.h>
@@ -126,25 +127,110 @@ int write_str(const char *path, const char *s)
 	return write_str_at(AT_FDCWD, path, s);
 }
 
-int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* a stale temp file of a pid that was ours once, never followed */
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	r = (int)write_all(fd, buf, len);
 	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
-	if (r >= 0 && rename(tmp, path) < 0)
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, path) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
+	if (dirfd != AT_FDCWD)
+		fsync(dirfd);
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	return write_file_atomic_at(AT_FDCWD, path, buf, len, mode);
+}
+
+/* ---- files nucleus trusts ------------------------------------------------ */
+
+static int refuse(struct nerr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(struct nerr *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -EPERM;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	/* one line, whatever the path holds */
+	for (char *p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	err->code = EPERM;
+	return -EPERM;
+}
+
+int trust_stat(const struct stat *st, mode_t type, const char *what, const char *path, struct nerr *err)
+{
+	uid_t me = geteuid();
+
+	if (S_ISLNK(st->st_mode))
+		return refuse(err, "%s `%s` is a symbolic link: refusing it", what, path);
+	if (type && (st->st_mode & S_IFMT) != type)
+		return refuse(err, "%s `%s` is not a %s: refusing it", what, path,
+			      type == S_IFDIR ? "directory" : "regular file");
+	if (st->st_uid != me)
+		return refuse(err, "%s `%s` is owned by uid %u, not you (uid %u): refusing it", what, path,
+			      (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & 022)
+		return refuse(err, "%s `%s` is writable by %s (mode %04o): refusing it", what, path,
+			      st->st_mode & 002 ? "everyone" : "its group", (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int trust_fd(int fd, mode_t type, const char *what, const char *path, struct nerr *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return nerr_set(err, errno, "stat %s `%s`", what, path);
+	return trust_stat(&st, type, what, path, err);
+}
+
+int open_trusted_at(int dirfd, const char *name, int flags, mode_t mode, mode_t type,
+		    const char *what, const char *path, struct nerr *err)
+{
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode), r;
+
+	if (fd < 0) {
+		int e = errno;
+		struct stat st;
+
+		/* ELOOP for a symlink, ENOTDIR, EACCES for another's file: say why */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && trust_stat(&st, type, what, path, NULL) < 0)
+			return trust_stat(&st, type, what, path, err);
+		return nerr_set(err, e, "open %s `%s`", what, path);
+	}
+	/* back to blocking: O_NONBLOCK only kept a planted FIFO from hanging us */
+	if (!(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if ((r = trust_fd(fd, type, what, path, err)) < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+bool trust_refused(const struct nerr *err)
+{
+	return err && err->code == EPERM;
 }
 
 int mkdir_p(const char *path, mode_t mode)

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/sched.h>
@@ -123,6 +124,37 @@ static void corrupt_cache_is_recompiled(void **state)
 	sc_profile_free(&prof);
 }
 
+/* A cache entry others may write, or a symlink in its place, is never
+ * loaded (the rule of all runtime state, trust_fd). */
+static void untrusted_cache_entry_is_not_loaded(void **state)
+{
+	struct sc_profile prof;
+	struct sc_program a, b;
+	struct nerr e = { 0 };
+	char path[256], moved[300];
+
+	assert_int_equal(sc_profile_builtin_default(&prof, &e), 0);
+	assert_int_equal(sc_program_prepare(&prof, 0, &a, &e), 0);
+	snprintf(path, sizeof(path), "%s/seccomp/%s", cache, a.key);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(sc_program_prepare(&prof, 0, &b, &e), 0);
+	assert_false(b.from_cache);
+	sc_program_free(&b);
+	/* (recompiled and stored again, 0600) */
+	snprintf(moved, sizeof(moved), "%s.real", path);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(symlink(moved, path), 0);
+	assert_int_equal(sc_program_prepare(&prof, 0, &b, &e), 0);
+	assert_false(b.from_cache);
+	sc_program_free(&b);
+	assert_int_equal(unlink(moved), 0);
+	assert_int_equal(sc_program_prepare(&prof, 0, &b, &e), 0);
+	assert_true(b.from_cache);
+	sc_program_free(&a);
+	sc_program_free(&b);
+	sc_profile_free(&prof);
+}
+
 static void builtin_fast_path_matches_profile(void **state)
 {
 	struct sc_profile prof;
@@ -150,6 +182,7 @@ int main(void)
 		cmocka_unit_test(default_profile_enforces),
 		cmocka_unit_test(second_prepare_hits_the_cache),
 		cmocka_unit_test(corrupt_cache_is_recompiled),
+		cmocka_unit_test(untrusted_cache_entry_is_not_loaded),
 		cmocka_unit_test(builtin_fast_path_matches_profile),
 	};
 	return cmocka_run_group_tests_name("seccomp", tests, setup, teardown);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <nucleus/util.h>
 
@@ -157,6 +158,70 @@ static void string_vectors(void **state)
 	strv_free(v);
 }
 
+/* The rule of runtime state: the caller's, not writable by others, no
+ * symlink, and a refusal that says which and why. */
+static void trusted_opens(void **state)
+{
+	char dir[] = "/tmp/nucleus-trust-XXXXXX", path[128], msg[256];
+	struct nerr err = { 0 };
+	int d, fd;
+
+	assert_non_null(mkdtemp(dir));
+	d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(d >= 0);
+	assert_int_equal(trust_fd(d, S_IFDIR, "runtime directory", dir, &err), 0);
+	assert_int_equal(write_file_at(d, "f", "x", 1, 0600), 0);
+	fd = open_trusted_at(d, "f", O_RDONLY, 0, S_IFREG, "state file", "f", &err);
+	assert_true(fd >= 0);
+	close(fd);
+	/* writable by others */
+	assert_int_equal(fchmodat(d, "f", 0666, 0), 0);
+	assert_int_equal(open_trusted_at(d, "f", O_RDONLY, 0, S_IFREG, "state file", "f", &err), -EPERM);
+	assert_true(trust_refused(&err));
+	assert_string_equal(err.msg, "state file `f` is writable by everyone (mode 0666): refusing it");
+	assert_int_equal(fchmodat(d, "f", 0620, 0), 0);
+	assert_int_equal(open_trusted_at(d, "f", O_RDONLY, 0, S_IFREG, "state file", "f", &err), -EPERM);
+	assert_string_equal(err.msg, "state file `f` is writable by its group (mode 0620): refusing it");
+	assert_int_equal(fchmodat(d, "f", 0600, 0), 0);
+	/* a symlink, even to a file that would pass */
+	assert_int_equal(symlinkat("f", d, "l"), 0);
+	assert_int_equal(open_trusted_at(d, "l", O_RDONLY, 0, S_IFREG, "lock file", "l", &err), -EPERM);
+	assert_string_equal(err.msg, "lock file `l` is a symbolic link: refusing it");
+	assert_int_equal(open_trusted_at(d, "l", O_RDONLY | O_DIRECTORY, 0, S_IFDIR, "state directory", "l", &err),
+			 -EPERM);
+	assert_string_equal(err.msg, "state directory `l` is a symbolic link: refusing it");
+	/* a FIFO is refused, without waiting for a writer */
+	assert_int_equal(mkfifoat(d, "p", 0600), 0);
+	assert_int_equal(open_trusted_at(d, "p", O_RDONLY, 0, S_IFREG, "log", "p", &err), -EPERM);
+	assert_string_equal(err.msg, "log `p` is not a regular file: refusing it");
+	/* another user's file */
+	if (geteuid() == 0) {
+		assert_int_equal(fchownat(d, "f", 65534, 65534, 0), 0);
+		assert_int_equal(open_trusted_at(d, "f", O_RDONLY, 0, S_IFREG, "state file", "f", &err), -EPERM);
+		snprintf(msg, sizeof(msg), "state file `f` is owned by uid 65534, not you (uid 0): refusing it");
+		assert_string_equal(err.msg, msg);
+	}
+	/* missing: its errno, not a refusal */
+	assert_int_equal(open_trusted_at(d, "none", O_RDONLY, 0, S_IFREG, "state file", "none", &err), -ENOENT);
+	assert_false(trust_refused(&err));
+	/* atomic replace next to a directory fd: no temp file left */
+	assert_int_equal(write_file_atomic_at(d, "a", "one", 3, 0600), 0);
+	assert_int_equal(write_file_atomic_at(d, "a", "two", 3, 0600), 0);
+	{
+		char *text = NULL;
+		size_t len = 0;
+
+		assert_int_equal(read_file_at(d, "a", 0, &text, &len), 0);
+		assert_string_equal(text, "two");
+		free(text);
+		snprintf(path, sizeof(path), "a.tmp.%d", (int)getpid());
+		assert_int_equal(faccessat(d, path, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	}
+	close(d);
+	assert_int_equal(remove_tree(dir), 0);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +233,7 @@ int main(void)
 		cmocka_unit_test(errors_carry_context),
 		cmocka_unit_test(ids_are_random_hex),
 		cmocka_unit_test(string_vectors),
+		cmocka_unit_test(trusted_opens),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
