@@ -78,12 +78,30 @@ int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err);
 /* An allow-all profile (trace mode records but does not enforce). */
 int sc_profile_allow_all(struct sc_profile *p, struct nerr *err);
 
+/* How a prepared program was obtained. */
+enum sc_cache_use {
+	SC_CACHE_COMPILED,     /* no entry: compiled (and stored) */
+	SC_CACHE_HIT,          /* taken from a cache entry that passed every check */
+	SC_CACHE_VERIFIED,     /* SC_PREPARE_VERIFY: compiled, and equal to the entry */
+	SC_CACHE_RECOMPILED,   /* an entry existed but was refused or differed from the
+	                        * compiled program (cache_note says why); replaced */
+	SC_CACHE_BYPASSED,     /* SC_PREPARE_NO_CACHE: compiled, cache neither read nor written */
+};
+const char *sc_cache_use_name(enum sc_cache_use u);
+
 /* A compiled classic-BPF filter ready for seccomp(2). */
 struct sc_program {
 	void *insns;           /* struct sock_filter[] */
 	unsigned short len;
-	char key[65];          /* cache key (hex SHA-256) */
-	bool from_cache;
+	char key[65];          /* cache key (hex SHA-256): profile, arch, versions, flags */
+	char sha256[65];       /* SHA-256 of insns, the exact bytes passed to seccomp(2):
+	                        * the audit's filter_sha256 */
+	char profile_sha256[65]; /* what it was compiled from: a JSON profile's file
+	                        * SHA-256 (what a pin names), else a digest of the
+	                        * built-in or in-memory profile */
+	bool from_cache;       /* cache == SC_CACHE_HIT */
+	enum sc_cache_use cache;
+	char cache_note[200];  /* SC_CACHE_RECOMPILED: why the entry was not used */
 	unsigned kflags;       /* SECCOMP_FILTER_FLAG_* to install with (from the
 	                        * profile: LOG, SPEC_ALLOW) */
 	unsigned notify_errno; /* SC_FLAG_NOTIFY_DENIED: the errno the supervisor
@@ -94,6 +112,14 @@ struct sc_program {
  * USER_NOTIF instead; the supervisor logs each denial as an audit event and
  * answers with that errno. A KILL default stays a kill. */
 #define SC_FLAG_NOTIFY_DENIED 2u
+/* For the prepare functions only (not part of the program or its key):
+ * compile even when a cache entry exists and use the entry only if it is
+ * the same program. A cache entry is checked against the profile it names
+ * and its own digests, which a writer of the cache directory can forge;
+ * pinned profiles (--seccomp-profile-sha256) and attach ask for this. */
+#define SC_PREPARE_VERIFY 0x100u
+/* Neither read nor write the cache (`nucleus seccomp hash`). */
+#define SC_PREPARE_NO_CACHE 0x200u
 /* Compile a profile, or take the compiled filter from the cache when one
  * exists for the same (profile, arch, libseccomp version, flags). */
 int sc_program_prepare(const struct sc_profile *p, unsigned flags,

@@ -19,6 +19,7 @@ static const char seccomp_help[] =
 	"  trace      Record every syscall a running container makes, as NDJSON\n"
 	"  generate   Merge traces into a minimal OCI seccomp profile\n"
 	"  default    Print the built-in profile as OCI JSON\n"
+	"  hash       Print the SHA-256 of the filter a profile compiles to\n"
 	"\n"
 	"The workflow: record (nucleus run --seccomp-mode trace --seccomp-log t.ndjson, or\n"
 	"nucleus seccomp trace), generate, review, pin its SHA-256, enforce with\n"
@@ -57,6 +58,18 @@ static const char default_help[] =
 	"Options:\n"
 	"  -o, --output FILE   Write the profile to FILE (default: stdout)\n"
 	"  -h, --help          Show this help\n";
+
+static const char hash_help[] =
+	"Usage: nucleus seccomp hash [OPTIONS] [PROFILE]\n"
+	"\n"
+	"Compile PROFILE (OCI/Docker JSON; default: the built-in profile) without the\n"
+	"cache and print the SHA-256 of the instructions the kernel would get, as the\n"
+	"audit's seccomp event shows them (filter_sha256): \"HASH  PROFILE\". A JSON\n"
+	"profile is resolved as for a container without capabilities (the default).\n"
+	"\n"
+	"Options:\n"
+	"      --log-denied   The filter of a run with --seccomp-log-denied\n"
+	"  -h, --help         Show this help\n";
 
 static void print_live(const struct sc_trace_entry *e, void *arg)
 {
@@ -304,6 +317,44 @@ static int default_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* The hash of what a start installs, computed here without the cache, to
+ * compare with the audit's filter_sha256. */
+static int hash_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "log-denied", no_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_context ctx = { .bounding = 0 };
+	struct sc_program prog;
+	struct nerr err = { 0 };
+	unsigned flags = SC_PREPARE_NO_CACHE;
+	const char *profile;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = cli_getopt(argc, argv, ":h", opts)) != -1) {
+		switch (c) {
+		case 'l': flags |= SC_FLAG_NOTIFY_DENIED; break;
+		case 'h': fputs(hash_help, stdout); return 0;
+		default: return cli_usage_error("seccomp hash", "%s", cli_opterror());
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("seccomp hash", "give at most one profile");
+	profile = optind < argc ? argv[optind] : NULL;
+	r = profile ? sc_program_prepare_file(profile, &ctx, flags, &prog, NULL, &err)
+		    : sc_program_prepare_builtin(flags, &prog, &err);
+	if (r < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	printf("%s  %s\n", prog.sha256, profile ? profile : "builtin-default");
+	sc_program_free(&prog);
+	return 0;
+}
+
 int cmd_seccomp(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -316,5 +367,7 @@ int cmd_seccomp(int argc, char **argv)
 		return generate_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "default"))
 		return default_cmd(argc - 1, argv + 1);
-	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default)", argv[1]);
+	if (!strcmp(argv[1], "hash"))
+		return hash_cmd(argc - 1, argv + 1);
+	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default, hash)", argv[1]);
 }

@@ -168,9 +168,11 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		rc = nerr_set(err, 0, "container %s is not running", st->name);
 		goto out;
 	}
-	/* The same filter the workload got, by its cache key. */
+	/* The same filter the workload got, by its cache key; compiled, not
+	 * taken on the cache's word, so a cache rewritten since the start
+	 * cannot hand the attached process another filter. */
 	if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
-					    st->seccomp_flags, false, &at.seccomp, err)) < 0)
+					    st->seccomp_flags | SC_PREPARE_VERIFY, false, &at.seccomp, err)) < 0)
 		goto out;
 	if (strcmp(at.seccomp.key, st->seccomp_key)) {
 		if (st->seccomp_profile)
@@ -187,8 +189,8 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		 * listener belongs to the workload's filter): as strict, not logged */
 		sc_program_free(&at.seccomp);
 		if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
-						    st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED, false,
-						    &at.seccomp, err)) < 0)
+						    (st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED) | SC_PREPARE_VERIFY,
+						    false, &at.seccomp, err)) < 0)
 			goto out;
 	}
 	if (st->landlock)

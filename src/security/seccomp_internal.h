@@ -64,10 +64,26 @@ uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *
 /* The context with its defaults filled in (native arch, running kernel). */
 void sc_context_resolve(const struct sc_context *in, struct sc_context *out);
 
-/* Compile and cache keyed by a digest the caller computed, storing the
- * profile's unknown names with the program (shared by prepare_oci). */
-int sc_cache_load(const char *key, struct sc_program *out, char ***unknown);
-void sc_cache_store(const char *key, const struct sc_program *prog, char *const *unknown);
+/* The cache, keyed by a digest the caller computed and bound to the
+ * profile's digest, storing the profile's unknown names with the program.
+ * load: 0, or -errno with `why` saying what was wrong with an entry
+ * (-ENOENT: none; -EBADMSG: an entry for this key whose digests fail). */
+int sc_cache_load(const char *key, const char *profile_sha256, struct sc_program *out,
+		  char ***unknown, char *why, size_t whylen);
+void sc_cache_store(const char *key, const char *profile_sha256, const struct sc_program *prog,
+		    char *const *unknown);
+/* What a cache miss (or SC_PREPARE_VERIFY) runs: fill out's instructions,
+ * kflags and notify_errno, and *unknown (NULL when none). */
+typedef int (*sc_compile_fn)(void *arg, unsigned flags, struct sc_program *out, char ***unknown,
+			     struct nerr *err);
+/* The cache protocol shared by every prepare function: flags may carry
+ * SC_PREPARE_VERIFY / SC_PREPARE_NO_CACHE; fills key, profile_sha256,
+ * sha256 (always computed from the instructions), cache and cache_note. */
+int sc_prepare_cached(const char *key, const char *profile_sha256, unsigned flags,
+		      sc_compile_fn compile, void *arg, struct sc_program *out, char ***unknown,
+		      struct nerr *err);
+/* SHA-256 of the instructions (hex). */
+void sc_program_digest(const struct sc_program *prog, char out[65]);
 void sc_key_env(struct sha256 *s, unsigned flags);
 /* sc_program_compile in a child process with a time limit (libseccomp can
  * loop forever on some profiles); what the prepare functions use. */
