@@ -285,17 +285,34 @@ void sc_trace_set_add(struct sc_trace_set *s, unsigned abi, unsigned nr, uint64_
 bool sc_trace_set_has(const struct sc_trace_set *s, unsigned abi, unsigned nr);
 /* Merge an NDJSON trace into the set. */
 int sc_trace_read_ndjson(const char *path, struct sc_trace_set *s, struct nerr *err);
-/* A minimal OCI profile allowing exactly the set (and execve, which the
- * runtime needs to start the workload under the filter). With a resolved
- * `base` profile: a name the base allows outright is allowed, a name the
- * base governs by argument conditions (or answers with its own errno) keeps
- * those rules, and a name the base denies stays denied and is listed in
- * `denied` (may be NULL; free with strv_free). */
 struct json_t;
 /* A resolved profile as OCI JSON (`nucleus seccomp default`). */
 struct json_t *sc_profile_to_oci(const struct sc_profile *p);
-int sc_generate(const struct sc_trace_set *s, const struct sc_profile *base, bool kill_default,
-		struct json_t **out, char ***denied, struct nerr *err);
+/* A minimal OCI profile allowing what the traces recorded (and execve,
+ * which the runtime needs to start the workload under the filter), never
+ * more than the built-in default allows, nor more than `base` (resolved)
+ * when given: per name, a denial by either wins, an action without
+ * conditions (clone3's ENOSYS) wins over conditions, and the argument
+ * conditions of both are intersected. `allow` (--allow-syscall) names are
+ * allowed whatever the profiles say, recorded or not. */
+struct sc_generate_opts {
+	const struct sc_profile *base;   /* NULL: the built-in default alone */
+	bool kill_default;
+	char *const *allow;              /* NULL-terminated, may be NULL */
+};
+struct sc_generate_report {
+	char **denied_default;   /* recorded, denied by the built-in default only */
+	char **denied_base;      /* recorded, denied by the base only */
+	char **denied_both;      /* recorded, denied by both */
+	char **denied_combined;  /* recorded, allowed by each under conditions that
+	                          * exclude each other or cannot be combined exactly */
+	char **allowed_extra;    /* --allow-syscall names allowed beyond the profiles */
+	bool clone_for_clone3;   /* clone added: clone3 fails with ENOSYS and libc
+	                          * falls back to clone */
+};
+void sc_generate_report_free(struct sc_generate_report *r);
+int sc_generate(const struct sc_trace_set *s, const struct sc_generate_opts *o, struct json_t **out,
+		struct sc_generate_report *rep, struct nerr *err);
 
 /* Under an egress policy: refuse socket(AF_PACKET), which no cgroup BPF
  * hook sees. Stacked on the main filter (after no_new_privs). */

@@ -293,6 +293,73 @@ static int arg_patterns(const struct sc_rule *r, unsigned idx, bool arg32, struc
 	return rc;
 }
 
+/* The number of values a union of disjoint patterns admits (up to 2^64). */
+static unsigned __int128 patset_volume(const struct sc_patset *s)
+{
+	unsigned __int128 v = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		v += (unsigned __int128)1 << (64 - __builtin_popcountll(s->p[i].mask));
+	return v;
+}
+
+int sc_args_compare(const struct sc_arg *a, size_t na, const struct sc_arg *b, size_t nb, unsigned *rel)
+{
+	const struct sc_rule ra = { .args = (struct sc_arg *)a, .nargs = na };
+	const struct sc_rule rb = { .args = (struct sc_arg *)b, .nargs = nb };
+	const unsigned __int128 all = (unsigned __int128)1 << 64;
+	bool a_empty = false, b_empty = false, c_empty = false, a_in_b = true, b_in_a = true;
+	struct nerr err;
+	int rc = 0;
+
+	for (size_t i = 0; i < na + nb; i++) {
+		const struct sc_arg *x = i < na ? &a[i] : &b[i - na];
+
+		if (x->index > 5 || !op_valid(x->op))
+			return -EINVAL;
+	}
+	for (unsigned idx = 0; idx < 6 && rc == 0; idx++) {
+		struct sc_patset sa = { 0 }, sb = { 0 }, sc = { 0 };
+		bool has_a = false, has_b = false;
+		unsigned __int128 va = all, vb = all, vc;
+
+		for (size_t i = 0; i < na; i++)
+			has_a |= a[i].index == idx;
+		for (size_t i = 0; i < nb; i++)
+			has_b |= b[i].index == idx;
+		if (!has_a && !has_b)
+			continue;
+		if ((has_a && (rc = arg_patterns(&ra, idx, false, &sa, &err)) < 0) ||
+		    (has_b && (rc = arg_patterns(&rb, idx, false, &sb, &err)) < 0))
+			goto next;
+		if (has_a)
+			va = patset_volume(&sa);
+		if (has_b)
+			vb = patset_volume(&sb);
+		if (has_a && has_b) {
+			if ((rc = sc_patset_intersect(&sc, &sa, &sb, SC_MAX_ALTERNATIVES)) < 0)
+				goto next;
+			vc = patset_volume(&sc);
+		} else {
+			vc = has_a ? va : vb;
+		}
+		a_empty |= va == 0;
+		b_empty |= vb == 0;
+		c_empty |= vc == 0;
+		a_in_b &= vc == va;
+		b_in_a &= vc == vb;
+next:
+		sc_patset_free(&sa);
+		sc_patset_free(&sb);
+		sc_patset_free(&sc);
+	}
+	if (rc < 0)
+		return rc;
+	*rel = (c_empty ? SC_ARGS_DISJOINT : 0) | (a_empty || a_in_b ? SC_ARGS_A_IN_B : 0) |
+	       (b_empty || b_in_a ? SC_ARGS_B_IN_A : 0);
+	return 0;
+}
+
 bool sc_rule_width_sensitive(const struct sc_rule *r)
 {
 	unsigned count[6] = { 0 };

@@ -57,6 +57,17 @@ int sc_rule_alternatives(const struct sc_rule *r, bool arg32, struct sc_alt **ou
 /* Whether the alternatives differ between 64-bit and 32-bit arguments. */
 bool sc_rule_width_sensitive(const struct sc_rule *r);
 
+/* How the argument conditions a[0..na) and b[0..nb) (each a conjunction,
+ * as in one rule) relate, exactly, for 64-bit arguments (and therefore for
+ * their low words too): *rel gets SC_ARGS_DISJOINT when no call satisfies
+ * both, SC_ARGS_A_IN_B when every call satisfying a satisfies b, and
+ * SC_ARGS_B_IN_A. -E2BIG when the sets are too big to compare, -EINVAL for
+ * a bad index or operator. */
+#define SC_ARGS_DISJOINT 1u
+#define SC_ARGS_A_IN_B 2u
+#define SC_ARGS_B_IN_A 4u
+int sc_args_compare(const struct sc_arg *a, size_t na, const struct sc_arg *b, size_t nb, unsigned *rel);
+
 /* Run a compiled filter the way the kernel would, for tests and the fuzzer:
  * returns the SECCOMP_RET_* value. */
 uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *d);

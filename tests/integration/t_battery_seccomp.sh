@@ -47,6 +47,21 @@ bsc_forge() {
 	PY
 }
 
+# Start a detached container that runs a probe action and stays up (its
+# audit file lives as long as it does); print the probe's status.
+# NAME RUN-FLAGS... -- PROBE-ARGS...
+bsc_run() {
+	local n=$1 flags=()
+	shift
+	while [ "$1" != -- ]; do flags+=("$1"); shift; done
+	shift
+	"$NUCLEUS" run -d --audit --name "$n" "${flags[@]}" -- sh -c \
+		"$PROBE $*; echo rc=\$?; exec sleep 60" >/dev/null 2>&1 || fail "start $n"
+	rm_on_exit "$n"
+	wait_for sh -c "'$NUCLEUS' logs '$n' 2>/dev/null | grep -q rc=" || fail "$n: no status in its log"
+	"$NUCLEUS" logs "$n" 2>/dev/null | sed -n 's/^rc=//p'
+}
+
 # A profile of this test's own (its cache key is no one else's): allow
 # everything but unshare and mount.
 bsc_profile() {
@@ -64,8 +79,7 @@ test_battery_seccomp_forged_cache_entry_not_installed() {
 	real=$("$NUCLEUS" seccomp hash "$p" | cut -d' ' -f1)
 	[ ${#real} = 64 ] || fail "seccomp hash: [$real]"
 	# a first start compiles and stores the entry
-	"$NUCLEUS" run --audit --name "$n-a" --seccomp-profile "$p" -- "$PROBE" syscall unshare
-	assert_eq "$?" 1 "unshare under the profile"
+	assert_eq "$(bsc_run "$n-a" --seccomp-profile "$p" -- syscall unshare)" 1 "unshare under the profile"
 	assert_eq "$(bsc_event "$n-a" filter_sha256)" "$real" "audit: the hash of the compiled program"
 	assert_eq "$(bsc_event "$n-a" profile_sha256)" "$pin" "audit: the profile's own SHA-256"
 	key=$(bsc_event "$n-a" cache_key)
@@ -75,33 +89,113 @@ test_battery_seccomp_forged_cache_entry_not_installed() {
 	# the exploit: one RET ALLOW, the file digest recomputed
 	forged=$(bsc_forge "$entry" exploit)
 	assert_ne "$forged" "$real" "the forged program differs"
-	"$NUCLEUS" run --audit --name "$n-b" --seccomp-profile "$p" -- "$PROBE" syscall unshare
-	assert_eq "$?" 1 "unshare still refused: the forged entry was not installed"
+	assert_eq "$(bsc_run "$n-b" --seccomp-profile "$p" -- syscall unshare)" 1 \
+		"unshare still refused: the forged entry was not installed"
 	assert_eq "$(bsc_event "$n-b" filter_sha256)" "$real" "audit: the program really installed"
 	assert_eq "$(bsc_event "$n-b" cache)" recompiled "audit: recompiled"
 	assert_contains "$(bsc_event "$n-b" cache_note)" "do not match its program digest" "audit: why"
-	assert_eq "$("$NUCLEUS" run --seccomp-profile "$p" -- "$PROBE" syscall mount >/dev/null 2>&1; echo $?)" 1 \
-		"mount refused; the entry was rewritten"
+	assert_eq "$(bsc_run "$n-b2" --seccomp-profile "$p" -- syscall mount)" 1 "mount refused; the entry was rewritten"
+	assert_eq "$(bsc_event "$n-b2" cache)" hit "the rewritten entry is used"
 
 	# a forger who recomputes every digest: a pinned profile is compiled
 	# anyway, and the entry that differs is replaced
 	forged=$(bsc_forge "$entry" full)
-	"$NUCLEUS" run --audit --name "$n-c" --seccomp-profile "$p" --seccomp-profile-sha256 "$pin" -- \
-		"$PROBE" syscall unshare 2>"$p.err"
-	assert_eq "$?" 1 "pinned: unshare still refused"
+	assert_contains "$("$NUCLEUS" run --seccomp-profile "$p" --seccomp-profile-sha256 "$pin" -- true 2>&1)" \
+		"not what the profile compiles to" "pinned: a warning on stderr"
+	forged=$(bsc_forge "$entry" full)
+	assert_eq "$(bsc_run "$n-c" --seccomp-profile "$p" --seccomp-profile-sha256 "$pin" -- syscall unshare)" 1 \
+		"pinned: unshare still refused"
 	assert_eq "$(bsc_event "$n-c" filter_sha256)" "$real" "pinned: audit shows the compiled program"
 	assert_eq "$(bsc_event "$n-c" cache)" recompiled "pinned: recompiled"
 	assert_contains "$(bsc_event "$n-c" cache_note)" "not what the profile compiles to" "pinned: why"
-	assert_contains "$(cat "$p.err")" "not what the profile compiles to" "pinned: a warning on stderr"
 	# ... and a pinned start with an honest entry says it checked it
-	"$NUCLEUS" run --audit --name "$n-d" --seccomp-profile "$p" --seccomp-profile-sha256 "$pin" -- true
+	assert_eq "$(bsc_run "$n-d" --seccomp-profile "$p" --seccomp-profile-sha256 "$pin" -- syscall getpid)" 0 "pinned"
 	assert_eq "$(bsc_event "$n-d" cache)" verified "pinned: the entry checked against a compile"
 
 	# unpinned, the fully forged entry is used, and the audit says so:
 	# filter_sha256 is the forged program's hash, not the profile's
 	forged=$(bsc_forge "$entry" full)
-	"$NUCLEUS" run --audit --name "$n-e" --seccomp-profile "$p" -- "$PROBE" syscall unshare >/dev/null 2>&1
+	assert_eq "$(bsc_run "$n-e" --seccomp-profile "$p" -- syscall unshare)" 0 "the forged filter, unpinned"
 	assert_eq "$(bsc_event "$n-e" filter_sha256)" "$forged" "audit: the hash of what the kernel got"
 	assert_eq "$(bsc_event "$n-e" instructions)" 1 "audit: its length"
-	rm -f "$entry" "$p" "$p.err"
+	rm -f "$entry" "$p"
+}
+
+# A trace of a workload that forks (clone), then the generated profile:
+# clone stays under the default's flag rule, so no user namespace.
+bsc_generated_errno() { # PROFILE PROBE-ARGS...
+	local p=$1
+	shift
+	"$NUCLEUS" run --seccomp-profile "$p" -- "$PROBE" "$@" >/dev/null 2>&1
+	echo $?
+}
+
+test_battery_seccomp_generate_never_weaker_than_default() {
+	local log prof err
+	log=$(mktemp) prof=$(mktemp)
+	"$NUCLEUS" run --seccomp-mode trace --seccomp-log "$log" -- sh -c \
+		"$PROBE syscall fork; $PROBE syscall getpid; $PROBE syscall unshare; true & wait" 2>/dev/null ||
+		fail "traced run"
+	grep -q '"name": "clone"' "$log" || fail "clone not recorded: $(cat "$log")"
+	# without --base
+	err=$("$NUCLEUS" seccomp generate "$log" -o "$prof" 2>&1) || fail "generate: $err"
+	assert_eq "$(bsc_generated_errno "$prof" syscall clone-newuser)" 1 "clone(CLONE_NEWUSER) refused"
+	assert_eq "$(bsc_generated_errno "$prof" syscall fork)" 0 "fork works"
+	assert_eq "$(bsc_generated_errno "$prof" syscall unshare)" 1 "unshare (recorded) stays refused"
+	assert_contains "$err" "denied by the built-in default profile, left denied" "says what stays denied"
+	assert_contains "$err" ": unshare" "names unshare"
+	# with Docker's profile as the base
+	err=$("$NUCLEUS" seccomp generate --base "$BSC_DOCKER" "$log" -o "$prof" 2>&1) || fail "generate --base: $err"
+	assert_eq "$(bsc_generated_errno "$prof" syscall clone-newuser)" 1 "--base: clone(CLONE_NEWUSER) refused"
+	assert_eq "$(bsc_generated_errno "$prof" syscall fork)" 0 "--base: fork works"
+	assert_eq "$(bsc_generated_errno "$prof" syscall unshare)" 1 "--base: unshare refused"
+	assert_contains "$err" "denied by the base profile and the built-in default" "--base: says so"
+	# asked for by name: allowed, and said so
+	err=$("$NUCLEUS" seccomp generate --allow-syscall setns "$log" -o "$prof" 2>&1) || fail "generate: $err"
+	assert_contains "$err" "1 syscall allowed beyond the built-in default profile (--allow-syscall): setns" \
+		"--allow-syscall reported"
+	# setns(0, 0): stdin is no namespace, so the kernel answers EINVAL
+	assert_eq "$(bsc_generated_errno "$prof" syscall setns)" 22 "setns reaches the kernel"
+	assert_eq "$(bsc_generated_errno "$prof" syscall clone-newuser)" 1 "clone still under its rule"
+	assert_status 125 "$NUCLEUS" seccomp generate --allow-syscall no_such_call "$log"
+	rm -f "$log" "$prof"
+}
+
+# README's "Seccomp profiles from what a workload really does", as
+# written: every `nucleus` and `sha256sum` line of its first sh block, in
+# a directory holding app.py and the checkout's config/.
+test_battery_seccomp_readme_workflow_runs() {
+	local readme=$BSC_ROOT/README.md dir block base out= line hash=
+	[ -f "$readme" ] || fail "no README.md at $BSC_ROOT"
+	block=$(awk '/^## Seccomp profiles from what a workload really does/ { s = 1; next }
+		s && /^```sh/ { b = 1; next } b && /^```/ { exit } b' "$readme")
+	[ -n "$block" ] || fail "README: no sh block in the seccomp workflow section"
+	base=$(echo "$block" | sed -n 's/.*--base \([^ ]*\).*/\1/p')
+	[ -n "$base" ] || fail "README: step 2 names no --base profile"
+	[ -f "$BSC_ROOT/$base" ] || fail "README names $base, which is not in the checkout"
+	dir=$(mktemp -d)
+	ln -s "$BSC_ROOT/config" "$dir/config"
+	cat >"$dir/app.py" <<-'EOF'
+		import json, os, tempfile, threading
+		with tempfile.TemporaryFile(dir="/tmp") as f:
+		    f.write(json.dumps({"pid": os.getpid()}).encode()); f.seek(0); json.loads(f.read())
+		t = threading.Thread(target=lambda: None); t.start(); t.join()
+		print("app ok")
+	EOF
+	while IFS= read -r line; do
+		case "$line" in
+		sha256sum*)
+			hash=$(cd "$dir" && eval "$line" | cut -d' ' -f1) || fail "README: $line"
+			;;
+		nucleus*)
+			line=${line//<hash>/$hash}
+			out=$(cd "$dir" && eval "\"\$NUCLEUS\" ${line#nucleus }" 2>&1) || fail "README: $line: $out"
+			;;
+		esac
+	done <<<"$block"
+	[ -n "$hash" ] || fail "README: no sha256sum step"
+	assert_contains "$out" "app ok" "the enforced run of app.py"
+	assert_eq "$(cd "$dir" && "$NUCLEUS" seccomp generate trace.ndjson --base "$base" 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["defaultAction"])')" SCMP_ACT_ERRNO "generated"
+	rm -rf "$dir"
 }
