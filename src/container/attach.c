@@ -15,6 +15,7 @@
 #include <linux/close_range.h>
 #include <nucleus/resources.h>
 #include "internal.h"
+#include "trace.h"
 
 struct attach {
 	const struct container_state *st;
@@ -128,6 +129,12 @@ static void __attribute__((noreturn)) intermediate(struct attach *at, int pidfd,
 
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(125);
+	/* Named before joining: a `seccomp trace` of the container records
+	 * neither this process nor, until its exec, the workload it forks
+	 * (which inherits the name), so the setup below is not mistaken for
+	 * the workload's calls. */
+	if (prctl(PR_SET_NAME, TRACE_SETUP_COMM, 0, 0, 0) < 0)
 		_exit(125);
 	if (at->have_cg && cgroup_join_all(&at->cg, getpid(), &e) < 0)
 		fail(at, &e);

@@ -199,3 +199,32 @@ test_battery_seccomp_readme_workflow_runs() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["defaultAction"])')" SCMP_ACT_ERRNO "generated"
 	rm -rf "$dir"
 }
+
+# `nucleus attach` joins the container's cgroup before it sets up its
+# restrictions (setns, capset, prctl, landlock, seccomp ...): none of that
+# is the workload's, so none of it is in a trace; what the attached
+# command itself does is.
+test_battery_seccomp_trace_ignores_attach_setup() {
+	local n=bsct-$$ log pid names sc
+	log=$(mktemp)
+	# the container's own workload makes no calls while the trace runs
+	"$NUCLEUS" run -d --name "$n" -- "$PROBE" sleep 60 >/dev/null || fail "start"
+	rm_on_exit "$n"
+	"$NUCLEUS" seccomp trace -o "$log" "$n" 2>"$log.err" &
+	pid=$!
+	wait_for grep -q "tracing" "$log.err" || fail "the trace did not start: $(cat "$log.err")"
+	"$NUCLEUS" attach "$n" -- true || fail "attach"
+	"$NUCLEUS" attach "$n" -- "$PROBE" syscall getpid || fail "attach probe"
+	kill -INT $pid
+	wait $pid
+	names=$(python3 -c '
+import json, sys
+print(" ".join(sorted(json.loads(l)["name"] for l in open(sys.argv[1]))))' "$log")
+	assert_contains " $names " " exit_group " "the attached commands' own calls"
+	assert_contains " $names " " getpid " "the probe's getpid"
+	for sc in setns seccomp landlock_create_ruleset landlock_add_rule landlock_restrict_self capset \
+		prctl setsid pidfd_open close_range setresuid setgroups; do
+		assert_not_contains " $names " " $sc " "attach's own $sc"
+	done
+	rm -f "$log" "$log.err"
+}
