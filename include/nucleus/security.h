@@ -309,6 +309,9 @@ struct sc_generate_report {
 	char **allowed_extra;    /* --allow-syscall names allowed beyond the profiles */
 	bool clone_for_clone3;   /* clone added: clone3 fails with ENOSYS and libc
 	                          * falls back to clone */
+	unsigned foreign_abis;   /* bit per ABI (1 x86, 2 x32) the traces used, which
+	                          * the profile covers and the built-in default, native
+	                          * only, refuses outright */
 };
 void sc_generate_report_free(struct sc_generate_report *r);
 int sc_generate(const struct sc_trace_set *s, const struct sc_generate_opts *o, struct json_t **out,

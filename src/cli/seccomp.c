@@ -283,6 +283,11 @@ static int generate_cmd(int argc, char **argv)
 					  "(--allow-syscall)"
 					: "allowed beyond the built-in default profile (--allow-syscall)",
 		   rep.allowed_extra);
+	for (unsigned abi = 1; abi < SC_TRACE_ABIS; abi++)
+		if (rep.foreign_abis & (1u << abi))
+			fprintf(stderr, "nucleus: warning: the traces used the %s ABI: the profile allows the "
+					"same calls through it (the built-in default refuses every call of "
+					"that ABI)\n", sc_trace_abi_name(abi));
 	if (rep.clone_for_clone3)
 		fprintf(stderr, "nucleus: clone3 fails with ENOSYS as in the built-in default; clone, which "
 				"libc falls back to, is allowed under the default's flag rule\n");

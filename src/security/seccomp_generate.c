@@ -432,9 +432,12 @@ int sc_generate(const struct sc_trace_set *s, const struct sc_generate_opts *o, 
 		json_object_set_new(prof, "defaultAction", json_string("SCMP_ACT_ERRNO"));
 		json_object_set_new(prof, "defaultErrnoRet", json_integer(EPERM));
 	}
+	/* A workload seen using the 32-bit ABIs keeps them, with the same
+	 * names and rules (the compiler cuts the rules to 32 bits there). */
 	for (unsigned abi = 0; abi < SC_TRACE_ABIS; abi++)
 		if (abis_seen & (1u << abi) || abi == 0)
 			json_array_append_new(arches, json_string(abi_arch_token[abi]));
+	rep->foreign_abis = abis_seen & ~1u;
 	json_object_set_new(prof, "architectures", arches);
 
 	/* Names are resolved per ABI (nr 2 is open on x86_64, fork on i386).

@@ -348,6 +348,34 @@ static void clone3_brings_clone(void **state)
 	free(s);
 }
 
+/* A workload seen through the i386 entry point keeps that ABI, under the
+ * same rules, and the report says so. */
+static void foreign_abi_is_reported(void **state)
+{
+	static const char *const names[] = { "read", "exit_group", NULL };
+	struct sc_trace_set *s = xcalloc(1, sizeof(*s));
+	struct sc_generate_opts o = { 0 };
+	struct sc_generate_report rep;
+	struct nerr e = { 0 };
+	json_t *j;
+	char *text;
+
+	record(s, names);
+	assert_int_equal(sc_generate(s, &o, &j, &rep, &e), 0);
+	assert_int_equal(rep.foreign_abis, 0);
+	sc_generate_report_free(&rep);
+	json_decref(j);
+	sc_trace_set_add(s, 1, 120, 1);         /* clone on i386 */
+	assert_int_equal(sc_generate(s, &o, &j, &rep, &e), 0);
+	assert_int_equal(rep.foreign_abis, 2);
+	text = json_dumps(json_object_get(j, "architectures"), 0);
+	assert_string_equal(text, "[\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"]");
+	free(text);
+	json_decref(j);
+	sc_generate_report_free(&rep);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +386,7 @@ int main(void)
 		cmocka_unit_test(denials_are_reported),
 		cmocka_unit_test(conditional_denials_of_the_base),
 		cmocka_unit_test(clone3_brings_clone),
+		cmocka_unit_test(foreign_abi_is_reported),
 	};
 	return cmocka_run_group_tests_name("seccomp_generate", tests, setup, NULL);
 }
