@@ -6,7 +6,9 @@
  *
  * Recording of a container started with --seccomp-mode trace begins at its
  * workload's exec (sched_process_exec), so the runtime's own setup never
- * enters a profile; the exec itself is recorded as execve. */
+ * enters a profile; the exec itself is recorded as execve. The setup of a
+ * `nucleus attach`, which joins the cgroup before it restricts itself, is
+ * skipped by its task name (TRACE_SETUP_COMM) until it execs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -109,6 +111,18 @@ static __always_inline void record(struct sctrace_state *t, __u64 cgid, __u32 ab
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* TRACE_SETUP_COMM as the two words of a 16-byte, NUL-padded comm */
+#define SETUP_COMM TRACE_SETUP_COMM "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+#define COMM_WORD(o) ((__u64)(__u8)SETUP_COMM[(o)] | (__u64)(__u8)SETUP_COMM[(o) + 1] << 8 | \
+		      (__u64)(__u8)SETUP_COMM[(o) + 2] << 16 | (__u64)(__u8)SETUP_COMM[(o) + 3] << 24 | \
+		      (__u64)(__u8)SETUP_COMM[(o) + 4] << 32 | (__u64)(__u8)SETUP_COMM[(o) + 5] << 40 | \
+		      (__u64)(__u8)SETUP_COMM[(o) + 6] << 48 | (__u64)(__u8)SETUP_COMM[(o) + 7] << 56)
+
+static __always_inline bool is_setup(__u64 w0, __u64 w1)
+{
+	return w0 == COMM_WORD(0) && w1 == COMM_WORD(8);
+}
+
 static __always_inline void on_enter(long id, bool btf)
 {
 	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
@@ -121,9 +135,16 @@ static __always_inline void on_enter(long id, bool btf)
 	if (btf) {
 		task = bpf_get_current_task_btf();
 		status = task->thread_info.status;
+		/* two loads from the task already at hand */
+		if (is_setup(*(__u64 *)&task->comm[0], *(__u64 *)&task->comm[8]))
+			return;
 	} else {
+		__u64 comm[2];
+
 		task = (struct task_struct *)bpf_get_current_task();
 		status = BPF_CORE_READ(task, thread_info.status);
+		if (bpf_get_current_comm(comm, sizeof(comm)) == 0 && is_setup(comm[0], comm[1]))
+			return;
 	}
 	if (status & TS_COMPAT)
 		abi = ABI_I386;

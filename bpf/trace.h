@@ -10,6 +10,13 @@
 #define TRACE_WORDS (TRACE_MAX_NR / 64)
 #define TRACE_RING_BYTES (256 * 1024)
 
+/* The name `nucleus attach` gives itself before it joins a container's
+ * cgroup: the recorder skips tasks of that name, so the attach's own setup
+ * (setns, capset, prctl, landlock, seccomp ...) never enters a trace, while
+ * what it runs does. The kernel renames a task at exec, which is where the
+ * attached command starts. */
+#define TRACE_SETUP_COMM "nucleus-attach"
+
 enum sctrace_abi { ABI_X86_64 = 0, ABI_I386 = 1, ABI_X32 = 2, ABI_COUNT = 3 };
 
 struct sctrace_state {

@@ -125,7 +125,7 @@ _nucleus() {
 		done
 		if [[ $key == "$verb" ]]; then
 			if [[ $verb == seccomp ]]; then
-				mapfile -t COMPREPLY < <(compgen -W "trace generate default" -- "$cur")
+				mapfile -t COMPREPLY < <(compgen -W "trace generate default hash" -- "$cur")
 			else
 				mapfile -t COMPREPLY < <(compgen -W "tail" -- "$cur")
 			fi
@@ -184,7 +184,7 @@ _nucleus() {
 		mapfile -t COMPREPLY < <(compgen -W "$(_nucleus_containers "$bin")" -- "$cur") ;;
 	rm | logs | "audit tail")
 		mapfile -t COMPREPLY < <(compgen -W "$(_nucleus_containers "$bin" all)" -- "$cur") ;;
-	"seccomp generate")
+	"seccomp generate" | "seccomp hash")
 		_nucleus_files "$cur" ;;
 	esac
 }

@@ -78,12 +78,30 @@ int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err);
 /* An allow-all profile (trace mode records but does not enforce). */
 int sc_profile_allow_all(struct sc_profile *p, struct nerr *err);
 
+/* How a prepared program was obtained. */
+enum sc_cache_use {
+	SC_CACHE_COMPILED,     /* no entry: compiled (and stored) */
+	SC_CACHE_HIT,          /* taken from a cache entry that passed every check */
+	SC_CACHE_VERIFIED,     /* SC_PREPARE_VERIFY: compiled, and equal to the entry */
+	SC_CACHE_RECOMPILED,   /* an entry existed but was refused or differed from the
+	                        * compiled program (cache_note says why); replaced */
+	SC_CACHE_BYPASSED,     /* SC_PREPARE_NO_CACHE: compiled, cache neither read nor written */
+};
+const char *sc_cache_use_name(enum sc_cache_use u);
+
 /* A compiled classic-BPF filter ready for seccomp(2). */
 struct sc_program {
 	void *insns;           /* struct sock_filter[] */
 	unsigned short len;
-	char key[65];          /* cache key (hex SHA-256) */
-	bool from_cache;
+	char key[65];          /* cache key (hex SHA-256): profile, arch, versions, flags */
+	char sha256[65];       /* SHA-256 of insns, the exact bytes passed to seccomp(2):
+	                        * the audit's filter_sha256 */
+	char profile_sha256[65]; /* what it was compiled from: a JSON profile's file
+	                        * SHA-256 (what a pin names), else a digest of the
+	                        * built-in or in-memory profile */
+	bool from_cache;       /* cache == SC_CACHE_HIT */
+	enum sc_cache_use cache;
+	char cache_note[200];  /* SC_CACHE_RECOMPILED: why the entry was not used */
 	unsigned kflags;       /* SECCOMP_FILTER_FLAG_* to install with (from the
 	                        * profile: LOG, SPEC_ALLOW) */
 	unsigned notify_errno; /* SC_FLAG_NOTIFY_DENIED: the errno the supervisor
@@ -94,6 +112,14 @@ struct sc_program {
  * USER_NOTIF instead; the supervisor logs each denial as an audit event and
  * answers with that errno. A KILL default stays a kill. */
 #define SC_FLAG_NOTIFY_DENIED 2u
+/* For the prepare functions only (not part of the program or its key):
+ * compile even when a cache entry exists and use the entry only if it is
+ * the same program. A cache entry is checked against the profile it names
+ * and its own digests, which a writer of the cache directory can forge;
+ * pinned profiles (--seccomp-profile-sha256) and attach ask for this. */
+#define SC_PREPARE_VERIFY 0x100u
+/* Neither read nor write the cache (`nucleus seccomp hash`). */
+#define SC_PREPARE_NO_CACHE 0x200u
 /* Compile a profile, or take the compiled filter from the cache when one
  * exists for the same (profile, arch, libseccomp version, flags). */
 int sc_program_prepare(const struct sc_profile *p, unsigned flags,
@@ -259,17 +285,37 @@ void sc_trace_set_add(struct sc_trace_set *s, unsigned abi, unsigned nr, uint64_
 bool sc_trace_set_has(const struct sc_trace_set *s, unsigned abi, unsigned nr);
 /* Merge an NDJSON trace into the set. */
 int sc_trace_read_ndjson(const char *path, struct sc_trace_set *s, struct nerr *err);
-/* A minimal OCI profile allowing exactly the set (and execve, which the
- * runtime needs to start the workload under the filter). With a resolved
- * `base` profile: a name the base allows outright is allowed, a name the
- * base governs by argument conditions (or answers with its own errno) keeps
- * those rules, and a name the base denies stays denied and is listed in
- * `denied` (may be NULL; free with strv_free). */
 struct json_t;
 /* A resolved profile as OCI JSON (`nucleus seccomp default`). */
 struct json_t *sc_profile_to_oci(const struct sc_profile *p);
-int sc_generate(const struct sc_trace_set *s, const struct sc_profile *base, bool kill_default,
-		struct json_t **out, char ***denied, struct nerr *err);
+/* A minimal OCI profile allowing what the traces recorded (and execve,
+ * which the runtime needs to start the workload under the filter), never
+ * more than the built-in default allows, nor more than `base` (resolved)
+ * when given: per name, a denial by either wins, an action without
+ * conditions (clone3's ENOSYS) wins over conditions, and the argument
+ * conditions of both are intersected. `allow` (--allow-syscall) names are
+ * allowed whatever the profiles say, recorded or not. */
+struct sc_generate_opts {
+	const struct sc_profile *base;   /* NULL: the built-in default alone */
+	bool kill_default;
+	char *const *allow;              /* NULL-terminated, may be NULL */
+};
+struct sc_generate_report {
+	char **denied_default;   /* recorded, denied by the built-in default only */
+	char **denied_base;      /* recorded, denied by the base only */
+	char **denied_both;      /* recorded, denied by both */
+	char **denied_combined;  /* recorded, allowed by each under conditions that
+	                          * exclude each other or cannot be combined exactly */
+	char **allowed_extra;    /* --allow-syscall names allowed beyond the profiles */
+	bool clone_for_clone3;   /* clone added: clone3 fails with ENOSYS and libc
+	                          * falls back to clone */
+	unsigned foreign_abis;   /* bit per ABI (1 x86, 2 x32) the traces used, which
+	                          * the profile covers and the built-in default, native
+	                          * only, refuses outright */
+};
+void sc_generate_report_free(struct sc_generate_report *r);
+int sc_generate(const struct sc_trace_set *s, const struct sc_generate_opts *o, struct json_t **out,
+		struct sc_generate_report *rep, struct nerr *err);
 
 /* Under an egress policy: refuse socket(AF_PACKET), which no cgroup BPF
  * hook sees. Stacked on the main filter (after no_new_privs). */

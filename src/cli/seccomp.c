@@ -19,6 +19,7 @@ static const char seccomp_help[] =
 	"  trace      Record every syscall a running container makes, as NDJSON\n"
 	"  generate   Merge traces into a minimal OCI seccomp profile\n"
 	"  default    Print the built-in profile as OCI JSON\n"
+	"  hash       Print the SHA-256 of the filter a profile compiles to\n"
 	"\n"
 	"The workflow: record (nucleus run --seccomp-mode trace --seccomp-log t.ndjson, or\n"
 	"nucleus seccomp trace), generate, review, pin its SHA-256, enforce with\n"
@@ -39,13 +40,17 @@ static const char trace_help[] =
 static const char generate_help[] =
 	"Usage: nucleus seccomp generate [OPTIONS] TRACE...\n"
 	"\n"
-	"Merge traces into a minimal OCI seccomp profile for --seccomp-profile.\n"
+	"Merge traces into a minimal OCI seccomp profile for --seccomp-profile. It never\n"
+	"allows what the built-in default profile forbids (argument rules included):\n"
+	"recorded calls the default denies stay denied and are listed on stderr.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output FILE             Write the profile to FILE (default: stdout)\n"
-	"      --base PROFILE            Keep the base profile's argument rules and never\n"
-	"                                allow what it denies (resolved as for a container\n"
+	"      --base PROFILE            Never allow what PROFILE denies either, and keep its\n"
+	"                                argument rules (resolved as for a container\n"
 	"                                without capabilities)\n"
+	"      --allow-syscall NAME      Allow NAME whatever the trace and the profiles say\n"
+	"                                (repeatable); reported on stderr\n"
 	"      --default-action ACTION   errno (default) or kill\n"
 	"  -h, --help                    Show this help\n";
 
@@ -57,6 +62,18 @@ static const char default_help[] =
 	"Options:\n"
 	"  -o, --output FILE   Write the profile to FILE (default: stdout)\n"
 	"  -h, --help          Show this help\n";
+
+static const char hash_help[] =
+	"Usage: nucleus seccomp hash [OPTIONS] [PROFILE]\n"
+	"\n"
+	"Compile PROFILE (OCI/Docker JSON; default: the built-in profile) without the\n"
+	"cache and print the SHA-256 of the instructions the kernel would get, as the\n"
+	"audit's seccomp event shows them (filter_sha256): \"HASH  PROFILE\". A JSON\n"
+	"profile is resolved as for a container without capabilities (the default).\n"
+	"\n"
+	"Options:\n"
+	"      --log-denied   The filter of a run with --seccomp-log-denied\n"
+	"  -h, --help         Show this help\n";
 
 static void print_live(const struct sc_trace_entry *e, void *arg)
 {
@@ -176,21 +193,36 @@ done:
 	return status;
 }
 
+/* "nucleus: warning: 2 recorded syscalls denied by ...: a, b" */
+static void warn_names(const char *noun, const char *what, char **names)
+{
+	size_t n = strv_len(names);
+
+	if (!n)
+		return;
+	fprintf(stderr, "nucleus: warning: %zu %s%s %s:", n, noun, n == 1 ? "" : "s", what);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+	fputc('\n', stderr);
+}
+
 static int generate_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' }, { "base", required_argument, NULL, 'b' },
-		{ "default-action", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
+		{ "default-action", required_argument, NULL, 'a' },
+		{ "allow-syscall", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sc_trace_set *set = xcalloc(1, sizeof(*set));
+	struct sc_generate_opts gen = { 0 };
+	struct sc_generate_report rep = { 0 };
 	struct nerr err = { 0 };
 	const char *output = NULL, *base = NULL;
-	bool kill_default = false;
 	json_t *prof = NULL;
 	struct sc_profile base_prof = { 0 };
 	bool have_base = false;
-	char **denied = NULL;
+	char **allow = NULL;
 	int c, status = EXIT_RUNTIME;
 
 	optind = 0;
@@ -199,22 +231,25 @@ static int generate_cmd(int argc, char **argv)
 		switch (c) {
 		case 'o': output = optarg; break;
 		case 'b': base = optarg; break;
+		case 's':
+			if (!strv_contains(allow, optarg))
+				strv_push(&allow, optarg);
+			break;
 		case 'a':
 			if (!strcmp(optarg, "kill"))
-				kill_default = true;
+				gen.kill_default = true;
 			else if (strcmp(optarg, "errno")) {
-				free(set);
-				return cli_usage_error("seccomp generate", "--default-action must be errno or kill");
+				status = cli_usage_error("seccomp generate", "--default-action must be errno or kill");
+				goto done;
 			}
 			break;
-		case 'h': fputs(generate_help, stdout); free(set); return 0;
-		case ':': free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
-		default: free(set); return cli_usage_error("seccomp generate", "%s", cli_opterror());
+		case 'h': fputs(generate_help, stdout); status = 0; goto done;
+		default: status = cli_usage_error("seccomp generate", "%s", cli_opterror()); goto done;
 		}
 	}
 	if (optind >= argc) {
-		free(set);
-		return cli_usage_error("seccomp generate", "give at least one trace");
+		status = cli_usage_error("seccomp generate", "give at least one trace");
+		goto done;
 	}
 	for (int i = optind; i < argc; i++)
 		if (sc_trace_read_ndjson(argv[i], set, &err) < 0) {
@@ -231,19 +266,31 @@ static int generate_cmd(int argc, char **argv)
 		}
 		have_base = true;
 	}
-	if (sc_generate(set, have_base ? &base_prof : NULL, kill_default, &prof, &denied, &err) < 0) {
+	gen.base = have_base ? &base_prof : NULL;
+	gen.allow = allow;
+	if (sc_generate(set, &gen, &prof, &rep, &err) < 0) {
 		fprintf(stderr, "nucleus: %s\n", err.msg);
 		goto done;
 	}
-	if (denied) {
-		size_t n = strv_len(denied);
-
-		fprintf(stderr, "nucleus: warning: %zu recorded syscall%s denied by the base profile, left denied:",
-			n, n == 1 ? "" : "s");
-		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, "%s %s", i ? "," : "", denied[i]);
-		fputc('\n', stderr);
-	}
+	warn_names("recorded syscall", "denied by the built-in default profile, left denied "
+		   "(--allow-syscall NAME allows one)", rep.denied_default);
+	warn_names("recorded syscall", "denied by the base profile, left denied", rep.denied_base);
+	warn_names("recorded syscall", "denied by the base profile and the built-in default, left denied",
+		   rep.denied_both);
+	warn_names("recorded syscall", "with argument rules in the base profile and the built-in default "
+		   "that cannot be combined, left denied", rep.denied_combined);
+	warn_names("syscall", have_base ? "allowed beyond the built-in default and the base profile "
+					  "(--allow-syscall)"
+					: "allowed beyond the built-in default profile (--allow-syscall)",
+		   rep.allowed_extra);
+	for (unsigned abi = 1; abi < SC_TRACE_ABIS; abi++)
+		if (rep.foreign_abis & (1u << abi))
+			fprintf(stderr, "nucleus: warning: the traces used the %s ABI: the profile allows the "
+					"same calls through it (the built-in default refuses every call of "
+					"that ABI)\n", sc_trace_abi_name(abi));
+	if (rep.clone_for_clone3)
+		fprintf(stderr, "nucleus: clone3 fails with ENOSYS as in the built-in default; clone, which "
+				"libc falls back to, is allowed under the default's flag rule\n");
 	if (output ? json_dump_file(prof, output, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0
 		   : json_dumpf(prof, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
 		fprintf(stderr, "nucleus: write `%s`: %s\n", output ? output : "stdout", strerror(errno));
@@ -256,7 +303,8 @@ done:
 	json_decref(prof);
 	if (have_base)
 		sc_profile_free(&base_prof);
-	strv_free(denied);
+	sc_generate_report_free(&rep);
+	strv_free(allow);
 	free(set);
 	return status;
 }
@@ -304,6 +352,44 @@ static int default_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* The hash of what a start installs, computed here without the cache, to
+ * compare with the audit's filter_sha256. */
+static int hash_cmd(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "log-denied", no_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sc_context ctx = { .bounding = 0 };
+	struct sc_program prog;
+	struct nerr err = { 0 };
+	unsigned flags = SC_PREPARE_NO_CACHE;
+	const char *profile;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = cli_getopt(argc, argv, ":h", opts)) != -1) {
+		switch (c) {
+		case 'l': flags |= SC_FLAG_NOTIFY_DENIED; break;
+		case 'h': fputs(hash_help, stdout); return 0;
+		default: return cli_usage_error("seccomp hash", "%s", cli_opterror());
+		}
+	}
+	if (argc - optind > 1)
+		return cli_usage_error("seccomp hash", "give at most one profile");
+	profile = optind < argc ? argv[optind] : NULL;
+	r = profile ? sc_program_prepare_file(profile, &ctx, flags, &prog, NULL, &err)
+		    : sc_program_prepare_builtin(flags, &prog, &err);
+	if (r < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	printf("%s  %s\n", prog.sha256, profile ? profile : "builtin-default");
+	sc_program_free(&prog);
+	return 0;
+}
+
 int cmd_seccomp(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -316,5 +402,7 @@ int cmd_seccomp(int argc, char **argv)
 		return generate_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "default"))
 		return default_cmd(argc - 1, argv + 1);
-	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default)", argv[1]);
+	if (!strcmp(argv[1], "hash"))
+		return hash_cmd(argc - 1, argv + 1);
+	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default, hash)", argv[1]);
 }

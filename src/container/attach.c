@@ -15,6 +15,7 @@
 #include <linux/close_range.h>
 #include <nucleus/resources.h>
 #include "internal.h"
+#include "trace.h"
 
 struct attach {
 	const struct container_state *st;
@@ -129,6 +130,12 @@ static void __attribute__((noreturn)) intermediate(struct attach *at, int pidfd,
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(125);
+	/* Named before joining: a `seccomp trace` of the container records
+	 * neither this process nor, until its exec, the workload it forks
+	 * (which inherits the name), so the setup below is not mistaken for
+	 * the workload's calls. */
+	if (prctl(PR_SET_NAME, TRACE_SETUP_COMM, 0, 0, 0) < 0)
+		_exit(125);
 	if (at->have_cg && cgroup_join_all(&at->cg, getpid(), &e) < 0)
 		fail(at, &e);
 	if (setns(pidfd, ns_to_join(at->st->pid)) < 0) {
@@ -168,9 +175,11 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		rc = nerr_set(err, 0, "container %s is not running", st->name);
 		goto out;
 	}
-	/* The same filter the workload got, by its cache key. */
+	/* The same filter the workload got, by its cache key; compiled, not
+	 * taken on the cache's word, so a cache rewritten since the start
+	 * cannot hand the attached process another filter. */
 	if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
-					    st->seccomp_flags, false, &at.seccomp, err)) < 0)
+					    st->seccomp_flags | SC_PREPARE_VERIFY, false, &at.seccomp, err)) < 0)
 		goto out;
 	if (strcmp(at.seccomp.key, st->seccomp_key)) {
 		if (st->seccomp_profile)
@@ -187,8 +196,8 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		 * listener belongs to the workload's filter): as strict, not logged */
 		sc_program_free(&at.seccomp);
 		if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
-						    st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED, false,
-						    &at.seccomp, err)) < 0)
+						    (st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED) | SC_PREPARE_VERIFY,
+						    false, &at.seccomp, err)) < 0)
 			goto out;
 	}
 	if (st->landlock)

@@ -71,12 +71,22 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 				  "effective", cap_names(cfg->caps.effective),
 				  "inheritable", cap_names(cfg->caps.inheritable),
 				  "ambient", cap_names(cfg->caps.ambient)));
-	audit_log_event(l, 0, "seccomp", "runtime", -1, -1, NULL,
-			json_pack("{s:s,s:s,s:i,s:b}", "profile",
-				  cfg->seccomp_trace ? "allow-all (trace mode)" :
-				  cfg->seccomp_profile ? cfg->seccomp_profile : "builtin-default",
-				  "filter_sha256", seccomp->key, "instructions", seccomp->len,
-				  "from_cache", seccomp->from_cache));
+	{
+		/* filter_sha256: the instructions handed to seccomp(2), hashed
+		 * here, never a digest read from the cache */
+		json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:b,s:s}", "profile",
+				      cfg->seccomp_trace ? "allow-all (trace mode)" :
+				      cfg->seccomp_profile ? cfg->seccomp_profile : "builtin-default",
+				      "filter_sha256", seccomp->sha256,
+				      "profile_sha256", seccomp->profile_sha256,
+				      "instructions", seccomp->len, "cache_key", seccomp->key,
+				      "from_cache", seccomp->from_cache,
+				      "cache", sc_cache_use_name(seccomp->cache));
+
+		if (seccomp->cache_note[0])
+			json_object_set_new(o, "cache_note", json_string(seccomp->cache_note));
+		audit_log_event(l, 0, "seccomp", "runtime", -1, -1, NULL, o);
+	}
 	audit_log_event(l, 0, "landlock", "runtime", -1, -1, NULL,
 			json_pack("{s:i,s:s,s:i}", "abi", landlock_abi(),
 				  "rules", cfg->landlock ? cfg->landlock_policy : "default",

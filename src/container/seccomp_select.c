@@ -45,8 +45,9 @@ static int pinned_profile(const char *profile, const char *pin, const struct sc_
 	if (strcmp(actual, want))
 		r = nerr_set(err, 0, "seccomp profile `%s`: SHA-256 mismatch: expected %s, actual %s",
 			     profile, want, actual);
-	else
-		r = sc_program_prepare_oci(buf, len, profile, ctx, flags, out, unknown, err);
+	else     /* the pin covers the filter: compiled, whatever the cache holds */
+		r = sc_program_prepare_oci(buf, len, profile, ctx, flags | SC_PREPARE_VERIFY, out,
+					   unknown, err);
 	free(buf);
 	return r;
 }

@@ -22,11 +22,7 @@
 #include <nucleus/security.h>
 #include "seccomp_internal.h"
 
-#define CACHE_MAGIC "NUCSCMP3"
-/* magic 8, key 64, kflags 4, n 4, names 4, notify errno 4, digest 32 */
-#define CACHE_HDR 120
-#define CACHE_DIGEST_AT 88
-#define CACHE_MAX_NAMES (64 * 1024)
+#define CACHE_MAGIC "NUCSCMP4"
 
 const char *sc_cache_dir(void)
 {
@@ -70,8 +66,11 @@ void sc_key_env(struct sha256 *s, unsigned flags)
 	char buf[160];
 
 	sha256_init(s);
-	snprintf(buf, sizeof(buf), "nucleus-seccomp compiler=%d libseccomp=%u.%u.%u native=%u flags=%u\n",
-		 SC_COMPILER_REV, v->major, v->minor, v->micro, seccomp_arch_native(), flags);
+	/* the cache format too: builds that write different formats (an
+	 * upgrade with containers running) keep to entries of their own */
+	snprintf(buf, sizeof(buf), "nucleus-seccomp compiler=%d cache=%s libseccomp=%u.%u.%u native=%u "
+		 "flags=%u\n", SC_COMPILER_REV, CACHE_MAGIC, v->major, v->minor, v->micro,
+		 seccomp_arch_native(), flags);
 	sha256_update(s, buf, strlen(buf));
 }
 
@@ -83,38 +82,49 @@ void sc_key_final(struct sha256 *s, char out[65])
 	hex_encode(d, 32, out, 65);
 }
 
-/* The cache key covers everything the compiled program depends on. */
-static void profile_key(const struct sc_profile *p, unsigned flags, char out[65])
+/* An in-memory profile, as text fed to a hash. */
+static void profile_describe(const struct sc_profile *p, struct sha256 *s)
 {
-	struct sha256 s;
 	char buf[256];
 
-	sc_key_env(&s, flags);
 	snprintf(buf, sizeof(buf), "default=%d/%u kflags=%u\n", p->default_action.kind,
 		 p->default_action.data, p->flags);
-	sha256_update(&s, buf, strlen(buf));
+	sha256_update(s, buf, strlen(buf));
 	for (size_t i = 0; i < p->narches; i++) {
 		snprintf(buf, sizeof(buf), "arch %u\n", p->arches[i]);
-		sha256_update(&s, buf, strlen(buf));
+		sha256_update(s, buf, strlen(buf));
 	}
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct sc_rule *r = &p->rules[i];
 
 		snprintf(buf, sizeof(buf), "rule %d/%u", r->action.kind, r->action.data);
-		sha256_update(&s, buf, strlen(buf));
+		sha256_update(s, buf, strlen(buf));
 		for (size_t j = 0; r->names && r->names[j]; j++) {
-			sha256_update(&s, " ", 1);
-			sha256_update(&s, r->names[j], strlen(r->names[j]));
+			sha256_update(s, " ", 1);
+			sha256_update(s, r->names[j], strlen(r->names[j]));
 		}
 		for (size_t j = 0; j < r->nargs; j++) {
 			snprintf(buf, sizeof(buf), " [%u %d %llu %llu]", r->args[j].index, r->args[j].op,
 				 (unsigned long long)r->args[j].value,
 				 (unsigned long long)r->args[j].value_two);
-			sha256_update(&s, buf, strlen(buf));
+			sha256_update(s, buf, strlen(buf));
 		}
-		sha256_update(&s, "\n", 1);
+		sha256_update(s, "\n", 1);
 	}
-	sc_key_final(&s, out);
+}
+
+/* The cache key covers everything the compiled program depends on; the
+ * profile digest only the profile. */
+static void profile_key(const struct sc_profile *p, unsigned flags, char key[65], char profile[65])
+{
+	struct sha256 s;
+
+	sha256_init(&s);
+	profile_describe(p, &s);
+	sc_key_final(&s, profile);
+	sc_key_env(&s, flags);
+	profile_describe(p, &s);
+	sc_key_final(&s, key);
 }
 
 /* ---- value sets ------------------------------------------------------------ */
@@ -281,6 +291,73 @@ static int arg_patterns(const struct sc_rule *r, unsigned idx, bool arg32, struc
 	sc_patset_free(&cmp);
 	sc_patset_free(&res);
 	return rc;
+}
+
+/* The number of values a union of disjoint patterns admits (up to 2^64). */
+static unsigned __int128 patset_volume(const struct sc_patset *s)
+{
+	unsigned __int128 v = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		v += (unsigned __int128)1 << (64 - __builtin_popcountll(s->p[i].mask));
+	return v;
+}
+
+int sc_args_compare(const struct sc_arg *a, size_t na, const struct sc_arg *b, size_t nb, unsigned *rel)
+{
+	const struct sc_rule ra = { .args = (struct sc_arg *)a, .nargs = na };
+	const struct sc_rule rb = { .args = (struct sc_arg *)b, .nargs = nb };
+	const unsigned __int128 all = (unsigned __int128)1 << 64;
+	bool a_empty = false, b_empty = false, c_empty = false, a_in_b = true, b_in_a = true;
+	struct nerr err;
+	int rc = 0;
+
+	for (size_t i = 0; i < na + nb; i++) {
+		const struct sc_arg *x = i < na ? &a[i] : &b[i - na];
+
+		if (x->index > 5 || !op_valid(x->op))
+			return -EINVAL;
+	}
+	for (unsigned idx = 0; idx < 6 && rc == 0; idx++) {
+		struct sc_patset sa = { 0 }, sb = { 0 }, sc = { 0 };
+		bool has_a = false, has_b = false;
+		unsigned __int128 va = all, vb = all, vc;
+
+		for (size_t i = 0; i < na; i++)
+			has_a |= a[i].index == idx;
+		for (size_t i = 0; i < nb; i++)
+			has_b |= b[i].index == idx;
+		if (!has_a && !has_b)
+			continue;
+		if ((has_a && (rc = arg_patterns(&ra, idx, false, &sa, &err)) < 0) ||
+		    (has_b && (rc = arg_patterns(&rb, idx, false, &sb, &err)) < 0))
+			goto next;
+		if (has_a)
+			va = patset_volume(&sa);
+		if (has_b)
+			vb = patset_volume(&sb);
+		if (has_a && has_b) {
+			if ((rc = sc_patset_intersect(&sc, &sa, &sb, SC_MAX_ALTERNATIVES)) < 0)
+				goto next;
+			vc = patset_volume(&sc);
+		} else {
+			vc = has_a ? va : vb;
+		}
+		a_empty |= va == 0;
+		b_empty |= vb == 0;
+		c_empty |= vc == 0;
+		a_in_b &= vc == va;
+		b_in_a &= vc == vb;
+next:
+		sc_patset_free(&sa);
+		sc_patset_free(&sb);
+		sc_patset_free(&sc);
+	}
+	if (rc < 0)
+		return rc;
+	*rel = (c_empty ? SC_ARGS_DISJOINT : 0) | (a_empty || a_in_b ? SC_ARGS_A_IN_B : 0) |
+	       (b_empty || b_in_a ? SC_ARGS_B_IN_A : 0);
+	return 0;
 }
 
 bool sc_rule_width_sensitive(const struct sc_rule *r)
@@ -675,9 +752,41 @@ int sc_program_compile_guarded(const struct sc_profile *p, unsigned flags, struc
 
 /* ---- the cache -------------------------------------------------------------------
  * One file per key: a header (magic, the key itself, kernel flags, counts,
- * SHA-256 of the rest), the instructions, then the unknown syscall names,
- * each NUL-terminated. The key inside the file means an entry renamed or
- * copied under another key is refused; the digest catches corruption. */
+ * the SHA-256 of the profile the program was compiled from, the SHA-256 of
+ * the instructions, the SHA-256 of the rest), the instructions, then the
+ * unknown syscall names, each NUL-terminated. The key inside the file means
+ * an entry renamed or copied under another key is refused, the profile
+ * digest binds it to the profile it claims to come from, the program digest
+ * is checked against the instructions themselves, and the file digest
+ * catches corruption elsewhere. Whoever can write the directory can forge
+ * all of that, which is why a pinned profile is compiled anyway
+ * (SC_PREPARE_VERIFY) and the audit records the hash of the instructions
+ * actually installed, never a digest read from the file. */
+
+/* magic 8, key 64, kflags 4, n 4, names 4, notify errno 4, then three
+ * SHA-256: profile, program, file */
+#define CACHE_PROFILE_AT 88
+#define CACHE_PROGRAM_AT 120
+#define CACHE_DIGEST_AT 152
+#define CACHE_HDR 184
+#define CACHE_MAX_NAMES (64 * 1024)
+
+const char *sc_cache_use_name(enum sc_cache_use u)
+{
+	switch (u) {
+	case SC_CACHE_COMPILED: return "compiled";
+	case SC_CACHE_HIT: return "hit";
+	case SC_CACHE_VERIFIED: return "verified";
+	case SC_CACHE_RECOMPILED: return "recompiled";
+	case SC_CACHE_BYPASSED: return "bypassed";
+	}
+	return "?";
+}
+
+void sc_program_digest(const struct sc_program *prog, char out[65])
+{
+	sha256_hex(prog->insns, (size_t)prog->len * sizeof(struct sock_filter), out);
+}
 
 /* A cached filter is code the kernel will run for the workload: only trust
  * files owned by us in a directory nobody else can write. */
@@ -698,23 +807,45 @@ static void cache_digest(const char *buf, size_t len, uint8_t out[32])
 	sha256_final(&s, out);
 }
 
-int sc_cache_load(const char *key, struct sc_program *out, char ***unknown)
+static int hex32(const char hex[65], uint8_t out[32])
+{
+	for (size_t i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* -ENOENT: no entry; -EPERM: not trusted; -EINVAL: not an entry of this
+ * format or not for this key; -EBADMSG: an entry for this key whose
+ * digests do not hold (why says which). */
+int sc_cache_load(const char *key, const char *profile_sha256, struct sc_program *out,
+		  char ***unknown, char *why, size_t whylen)
 {
 	_cleanup_close_ int dirfd = open(sc_cache_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	uint32_t kflags, n, names, notify_errno;
-	uint8_t digest[32];
+	uint8_t digest[32], profile[32];
+	char program[65];
 	struct stat st;
 	size_t len;
 
+	snprintf(why, whylen, "unreadable");
 	if (dirfd < 0)
 		return -errno;
 	fd = openat(dirfd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (!cache_trusted(dirfd, fd))
+	if (!cache_trusted(dirfd, fd)) {
+		snprintf(why, whylen, "the entry or its directory is not owned by this user or is "
+			 "writable by others");
 		return -EPERM;
+	}
+	snprintf(why, whylen, "the entry is truncated or in another format");
 	if (fstat(fd, &st) < 0 || st.st_size < CACHE_HDR ||
 	    st.st_size > CACHE_HDR + 8 * BPF_MAXINSNS + CACHE_MAX_NAMES)
 		return -EINVAL;
@@ -726,34 +857,53 @@ int sc_cache_load(const char *key, struct sc_program *out, char ***unknown)
 	memcpy(&n, buf + 76, 4);
 	memcpy(&names, buf + 80, 4);
 	memcpy(&notify_errno, buf + 84, 4);
-	if (memcmp(buf, CACHE_MAGIC, 8) || memcmp(buf + 8, key, 64) || n == 0 ||
-	    n > BPF_MAXINSNS || names > CACHE_MAX_NAMES ||
+	if (memcmp(buf, CACHE_MAGIC, 8) || n == 0 || n > BPF_MAXINSNS || names > CACHE_MAX_NAMES ||
 	    len != CACHE_HDR + (size_t)n * sizeof(struct sock_filter) + names ||
 	    (kflags & ~SC_KFLAGS_HONOURED) || notify_errno > 4095 || (names && buf[len - 1] != '\0'))
 		return -EINVAL;
+	if (memcmp(buf + 8, key, 64)) {
+		snprintf(why, whylen, "the entry belongs to another key");
+		return -EBADMSG;
+	}
 	cache_digest(buf, len, digest);
-	if (memcmp(digest, buf + CACHE_DIGEST_AT, 32))
-		return -EINVAL;
+	if (memcmp(digest, buf + CACHE_DIGEST_AT, 32)) {
+		snprintf(why, whylen, "the entry's file digest does not match its contents");
+		return -EBADMSG;
+	}
+	if (hex32(profile_sha256, profile) < 0 || memcmp(profile, buf + CACHE_PROFILE_AT, 32)) {
+		snprintf(why, whylen, "the entry was compiled from another profile");
+		return -EBADMSG;
+	}
 	out->insns = xmalloc((size_t)n * sizeof(struct sock_filter));
 	memcpy(out->insns, buf + CACHE_HDR, (size_t)n * sizeof(struct sock_filter));
 	out->len = (unsigned short)n;
+	sc_program_digest(out, program);
+	if (hex32(program, digest) < 0 || memcmp(digest, buf + CACHE_PROGRAM_AT, 32)) {
+		free(out->insns);
+		out->insns = NULL;
+		out->len = 0;
+		snprintf(why, whylen, "the entry's instructions do not match its program digest");
+		return -EBADMSG;
+	}
 	out->kflags = kflags;
 	out->notify_errno = notify_errno;
-	out->from_cache = true;
 	if (unknown) {
 		*unknown = NULL;
 		for (const char *s = buf + len - names; s < buf + len; s += strlen(s) + 1)
 			strv_push(unknown, s);
 	}
+	why[0] = '\0';
 	return 0;
 }
 
-void sc_cache_store(const char *key, const struct sc_program *prog, char *const *unknown)
+void sc_cache_store(const char *key, const char *profile_sha256, const struct sc_program *prog,
+		    char *const *unknown)
 {
 	const char *dir = sc_cache_dir();
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, key);
 	size_t names = 0, code = (size_t)prog->len * sizeof(struct sock_filter), len, off;
 	_cleanup_free_ char *buf = NULL;
+	char program[65];
 	uint32_t v;
 
 	for (size_t i = 0; unknown && unknown[i]; i++)
@@ -772,6 +922,10 @@ void sc_cache_store(const char *key, const struct sc_program *prog, char *const 
 	memcpy(buf + 80, &v, 4);
 	v = prog->notify_errno;
 	memcpy(buf + 84, &v, 4);
+	sc_program_digest(prog, program);
+	if (hex32(profile_sha256, (uint8_t *)buf + CACHE_PROFILE_AT) < 0 ||
+	    hex32(program, (uint8_t *)buf + CACHE_PROGRAM_AT) < 0)
+		return;
 	memcpy(buf + CACHE_HDR, prog->insns, code);
 	off = CACHE_HDR + code;
 	for (size_t i = 0; unknown && unknown[i]; i++) {
@@ -787,43 +941,133 @@ void sc_cache_store(const char *key, const struct sc_program *prog, char *const 
 		log_debug("seccomp cache: cannot write %s", path);
 }
 
+static bool same_program(const struct sc_program *a, const struct sc_program *b)
+{
+	return a->len == b->len && a->kflags == b->kflags && a->notify_errno == b->notify_errno &&
+	       !memcmp(a->insns, b->insns, (size_t)a->len * sizeof(struct sock_filter));
+}
+
+int sc_prepare_cached(const char *key, const char *profile_sha256, unsigned flags,
+		      sc_compile_fn compile, void *arg, struct sc_program *out, char ***unknown,
+		      struct nerr *err)
+{
+	bool verify = flags & SC_PREPARE_VERIFY, bypass = flags & SC_PREPARE_NO_CACHE;
+	struct sc_program cached = { 0 };
+	char **cached_unknown = NULL, **fresh_unknown = NULL, why[160] = "";
+	int r = -ENOENT, rc;
+
+	flags &= ~(SC_PREPARE_VERIFY | SC_PREPARE_NO_CACHE);
+	snprintf(out->key, sizeof(out->key), "%s", key);
+	snprintf(out->profile_sha256, sizeof(out->profile_sha256), "%s", profile_sha256);
+	out->cache_note[0] = '\0';
+	if (unknown)
+		*unknown = NULL;
+	if (!bypass)
+		r = sc_cache_load(key, profile_sha256, &cached, &cached_unknown, why, sizeof(why));
+	if (r == 0 && !verify) {
+		out->insns = steal_ptr(cached.insns);
+		out->len = cached.len;
+		out->kflags = cached.kflags;
+		out->notify_errno = cached.notify_errno;
+		out->from_cache = true;
+		out->cache = SC_CACHE_HIT;
+		sc_program_digest(out, out->sha256);
+		if (unknown)
+			*unknown = cached_unknown;
+		else
+			strv_free(cached_unknown);
+		return 0;
+	}
+	strv_free(cached_unknown);
+	rc = compile(arg, flags, out, &fresh_unknown, err);
+	if (rc < 0) {
+		sc_program_free(&cached);
+		return rc;
+	}
+	out->from_cache = false;
+	sc_program_digest(out, out->sha256);
+	if (bypass) {
+		out->cache = SC_CACHE_BYPASSED;
+	} else if (r == 0 && same_program(&cached, out)) {
+		out->cache = SC_CACHE_VERIFIED;
+	} else if (r == 0) {
+		char theirs[65];
+
+		sc_program_digest(&cached, theirs);
+		out->cache = SC_CACHE_RECOMPILED;
+		snprintf(out->cache_note, sizeof(out->cache_note),
+			 "the cached filter (sha256 %.16s...) is not what the profile compiles to; replaced",
+			 theirs);
+		log_warn("seccomp cache entry %.16s...: %s", key, out->cache_note);
+		sc_cache_store(key, profile_sha256, out, fresh_unknown);
+	} else {
+		out->cache = r == -ENOENT ? SC_CACHE_COMPILED : SC_CACHE_RECOMPILED;
+		if (r != -ENOENT) {
+			snprintf(out->cache_note, sizeof(out->cache_note), "%s; recompiled", why);
+			/* a forged or damaged entry is worth a warning, an old format is not */
+			if (r == -EBADMSG)
+				log_warn("seccomp cache entry %.16s...: %s", key, out->cache_note);
+			else
+				log_debug("seccomp cache entry %.16s...: %s", key, out->cache_note);
+		}
+		sc_cache_store(key, profile_sha256, out, fresh_unknown);
+	}
+	sc_program_free(&cached);
+	if (unknown)
+		*unknown = fresh_unknown;
+	else
+		strv_free(fresh_unknown);
+	return 0;
+}
+
+/* An in-memory profile: guarded compile (it may come from anywhere). */
+static int compile_profile(void *arg, unsigned flags, struct sc_program *out, char ***unknown,
+			   struct nerr *err)
+{
+	*unknown = NULL;
+	return sc_program_compile_guarded(arg, flags, out, err);
+}
+
 int sc_program_prepare(const struct sc_profile *p, unsigned flags,
 		       struct sc_program *out, struct nerr *err)
 {
-	int rc;
+	char key[65], profile[65];
 
 	memset(out, 0, sizeof(*out));
-	profile_key(p, flags, out->key);
-	if (sc_cache_load(out->key, out, NULL) == 0)
-		return 0;
-	rc = sc_program_compile_guarded(p, flags, out, err);
-	if (rc < 0)
+	profile_key(p, flags & ~(SC_PREPARE_VERIFY | SC_PREPARE_NO_CACHE), key, profile);
+	return sc_prepare_cached(key, profile, flags, compile_profile, (void *)p, out, NULL, err);
+}
+
+/* The built-in profile: our own fixed tables, known to compile, so no
+ * child is needed. */
+static int compile_builtin(void *arg, unsigned flags, struct sc_program *out, char ***unknown,
+			   struct nerr *err)
+{
+	struct sc_profile p;
+	int rc;
+
+	(void)arg;
+	*unknown = NULL;
+	if ((rc = sc_profile_builtin_default(&p, err)) < 0)
 		return rc;
-	sc_cache_store(out->key, out, NULL);
-	return 0;
+	rc = sc_program_compile(&p, flags, out, err);
+	sc_profile_free(&p);
+	return rc;
 }
 
 int sc_program_prepare_builtin(unsigned flags, struct sc_program *out, struct nerr *err)
 {
-	struct sc_profile p;
+	char key[65], profile[65];
 	struct sha256 s;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	sc_key_env(&s, flags);
+	sha256_init(&s);
 	sc_builtin_digest(&s);
-	sc_key_final(&s, out->key);
-	if (sc_cache_load(out->key, out, NULL) == 0)
-		return 0;
-	if ((rc = sc_profile_builtin_default(&p, err)) < 0)
-		return rc;
-	/* our own fixed tables, known to compile: no child needed */
-	rc = sc_program_compile(&p, flags, out, err);
-	sc_profile_free(&p);
-	if (rc < 0)
-		return rc;
-	sc_cache_store(out->key, out, NULL);
-	return 0;
+	sc_key_final(&s, profile);
+	sc_key_env(&s, flags & ~(SC_PREPARE_VERIFY | SC_PREPARE_NO_CACHE));
+	sc_builtin_digest(&s);
+	sc_key_final(&s, key);
+	return sc_prepare_cached(key, profile, flags, compile_builtin, NULL, out, NULL, err);
 }
 
 void sc_program_free(struct sc_program *prog)

@@ -57,6 +57,17 @@ int sc_rule_alternatives(const struct sc_rule *r, bool arg32, struct sc_alt **ou
 /* Whether the alternatives differ between 64-bit and 32-bit arguments. */
 bool sc_rule_width_sensitive(const struct sc_rule *r);
 
+/* How the argument conditions a[0..na) and b[0..nb) (each a conjunction,
+ * as in one rule) relate, exactly, for 64-bit arguments (and therefore for
+ * their low words too): *rel gets SC_ARGS_DISJOINT when no call satisfies
+ * both, SC_ARGS_A_IN_B when every call satisfying a satisfies b, and
+ * SC_ARGS_B_IN_A. -E2BIG when the sets are too big to compare, -EINVAL for
+ * a bad index or operator. */
+#define SC_ARGS_DISJOINT 1u
+#define SC_ARGS_A_IN_B 2u
+#define SC_ARGS_B_IN_A 4u
+int sc_args_compare(const struct sc_arg *a, size_t na, const struct sc_arg *b, size_t nb, unsigned *rel);
+
 /* Run a compiled filter the way the kernel would, for tests and the fuzzer:
  * returns the SECCOMP_RET_* value. */
 uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *d);
@@ -64,10 +75,26 @@ uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *
 /* The context with its defaults filled in (native arch, running kernel). */
 void sc_context_resolve(const struct sc_context *in, struct sc_context *out);
 
-/* Compile and cache keyed by a digest the caller computed, storing the
- * profile's unknown names with the program (shared by prepare_oci). */
-int sc_cache_load(const char *key, struct sc_program *out, char ***unknown);
-void sc_cache_store(const char *key, const struct sc_program *prog, char *const *unknown);
+/* The cache, keyed by a digest the caller computed and bound to the
+ * profile's digest, storing the profile's unknown names with the program.
+ * load: 0, or -errno with `why` saying what was wrong with an entry
+ * (-ENOENT: none; -EBADMSG: an entry for this key whose digests fail). */
+int sc_cache_load(const char *key, const char *profile_sha256, struct sc_program *out,
+		  char ***unknown, char *why, size_t whylen);
+void sc_cache_store(const char *key, const char *profile_sha256, const struct sc_program *prog,
+		    char *const *unknown);
+/* What a cache miss (or SC_PREPARE_VERIFY) runs: fill out's instructions,
+ * kflags and notify_errno, and *unknown (NULL when none). */
+typedef int (*sc_compile_fn)(void *arg, unsigned flags, struct sc_program *out, char ***unknown,
+			     struct nerr *err);
+/* The cache protocol shared by every prepare function: flags may carry
+ * SC_PREPARE_VERIFY / SC_PREPARE_NO_CACHE; fills key, profile_sha256,
+ * sha256 (always computed from the instructions), cache and cache_note. */
+int sc_prepare_cached(const char *key, const char *profile_sha256, unsigned flags,
+		      sc_compile_fn compile, void *arg, struct sc_program *out, char ***unknown,
+		      struct nerr *err);
+/* SHA-256 of the instructions (hex). */
+void sc_program_digest(const struct sc_program *prog, char out[65]);
 void sc_key_env(struct sha256 *s, unsigned flags);
 /* sc_program_compile in a child process with a time limit (libseccomp can
  * loop forever on some profiles); what the prepare functions use. */

@@ -824,40 +824,52 @@ int sc_profile_load_oci_file(const char *path, const struct sc_context *ctx,
 
 /* ---- prepare: the cache first, the parser only on a miss ------------------------------- */
 
+struct oci_source {
+	const char *text, *name;
+	size_t len;
+	const struct sc_context *ctx;
+};
+
+static int compile_oci(void *arg, unsigned flags, struct sc_program *out, char ***unknown,
+		       struct nerr *err)
+{
+	const struct oci_source *src = arg;
+	struct sc_profile p;
+	int rc;
+
+	*unknown = NULL;
+	if ((rc = sc_profile_load_oci(src->text, src->len, src->ctx, &p, err)) < 0)
+		return src->name ? nerr_prefix(err, "seccomp profile `%s`", src->name) : rc;
+	if ((rc = sc_program_compile_guarded(&p, flags, out, err)) < 0) {
+		sc_profile_free(&p);
+		return src->name ? nerr_prefix(err, "seccomp profile `%s`", src->name) : rc;
+	}
+	*unknown = steal_ptr(p.unknown);
+	sc_profile_free(&p);
+	return 0;
+}
+
 int sc_program_prepare_oci(const char *json_text, size_t len, const char *name,
 			   const struct sc_context *ctx, unsigned flags,
 			   struct sc_program *out, char ***unknown, struct nerr *err)
 {
-	struct sc_profile p;
 	struct sc_context c;
+	struct oci_source src = { .text = json_text, .name = name, .len = len, .ctx = &c };
 	struct sha256 s;
-	char buf[256], digest[65];
-	int rc;
+	char buf[256], digest[65], key[65];
 
 	memset(out, 0, sizeof(*out));
 	if (unknown)
 		*unknown = NULL;
 	sc_context_resolve(ctx, &c);
 	sha256_hex(json_text, len, digest);
-	sc_key_env(&s, flags);
+	sc_key_env(&s, flags & ~(SC_PREPARE_VERIFY | SC_PREPARE_NO_CACHE));
 	snprintf(buf, sizeof(buf), "oci parser=%d nucleus=%s bounding=%016llx arch=%u kernel=%u.%u.%u "
 		 "profile=%s\n", SC_OCI_PARSER_REV, NUCLEUS_VERSION, (unsigned long long)c.bounding,
 		 c.arch, c.kernel.major, c.kernel.minor, c.kernel.patch, digest);
 	sha256_update(&s, buf, strlen(buf));
-	sc_key_final(&s, out->key);
-	if (sc_cache_load(out->key, out, unknown) == 0)
-		return 0;
-	if ((rc = sc_profile_load_oci(json_text, len, &c, &p, err)) < 0)
-		return name ? nerr_prefix(err, "seccomp profile `%s`", name) : rc;
-	if ((rc = sc_program_compile_guarded(&p, flags, out, err)) < 0) {
-		sc_profile_free(&p);
-		return name ? nerr_prefix(err, "seccomp profile `%s`", name) : rc;
-	}
-	sc_cache_store(out->key, out, p.unknown);
-	if (unknown)
-		*unknown = steal_ptr(p.unknown);
-	sc_profile_free(&p);
-	return 0;
+	sc_key_final(&s, key);
+	return sc_prepare_cached(key, digest, flags, compile_oci, &src, out, unknown, err);
 }
 
 int sc_program_prepare_file(const char *path, const struct sc_context *ctx, unsigned flags,
