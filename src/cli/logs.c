@@ -6,6 +6,7 @@
 #include <time.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include <nucleus/rotlog.h>
 
 static const char logs_help[] =
 	"Usage: nucleus logs [OPTIONS] CONTAINER\n"
@@ -19,35 +20,7 @@ static const char logs_help[] =
 	"  -t, --timestamps  Begin each line with the time it was written (RFC 3339)\n"
 	"  -h, --help        Show this help\n";
 
-/* Offset where the last n records (lines of the log) start. */
-static off_t tail_offset(int fd, uint64_t n)
-{
-	char buf[8192];
-	off_t end = lseek(fd, 0, SEEK_END), pos = end;
-	uint64_t lines = 0;
-
-	if (end <= 0 || n == 0)
-		return n == 0 ? end : 0;
-	while (pos > 0) {
-		size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		ssize_t got;
-
-		pos -= (off_t)chunk;
-		got = pread(fd, buf, chunk, pos);
-		if (got <= 0)
-			return 0;
-		for (ssize_t i = got - 1; i >= 0; i--) {
-			/* the newline ending the file does not start a line */
-			if (buf[i] == '\n' && pos + i != end - 1 && ++lines == n)
-				return pos + i + 1;
-		}
-	}
-	return 0;
-}
-
 struct reader {
-	char *partial;           /* a record the supervisor is still writing */
-	size_t len;
 	bool timestamps;
 	bool mid_line[3];        /* per output fd: the last text did not end a line */
 };
@@ -67,8 +40,9 @@ static void emit(struct reader *rd, const struct log_record *r)
 		rd->mid_line[fd] = r->text[r->len - 1] != '\n';
 }
 
-static void emit_line(struct reader *rd, const char *line, size_t len)
+static void emit_line(const char *line, size_t len, unsigned file, void *arg)
 {
+	struct reader *rd = arg;
 	struct log_record r;
 
 	if (!len)
@@ -83,29 +57,6 @@ static void emit_line(struct reader *rd, const char *line, size_t len)
 	free(r.text);
 }
 
-/* Everything complete that is there now. */
-static void copy_out(int fd, struct reader *rd)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		size_t start = 0;
-
-		rd->partial = xrealloc(rd->partial, rd->len + (size_t)n);
-		memcpy(rd->partial + rd->len, buf, (size_t)n);
-		rd->len += (size_t)n;
-		for (size_t i = 0; i < rd->len; i++) {
-			if (rd->partial[i] == '\n') {
-				emit_line(rd, rd->partial + start, i - start);
-				start = i + 1;
-			}
-		}
-		memmove(rd->partial, rd->partial + start, rd->len - start);
-		rd->len -= start;
-	}
-}
-
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -114,10 +65,12 @@ int cmd_logs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct container_state st = { 0 };
+	struct rotlog_reader *log = NULL;
+	struct nerr err = { 0 };
 	struct reader rd = { 0 };
 	uint64_t tail = 0;
 	bool follow = false, have_tail = false;
-	int c, fd;
+	int c;
 
 	optind = 0;
 	opterr = 0;
@@ -149,25 +102,26 @@ int cmd_logs(int argc, char **argv)
 		container_state_free(&st);
 		return 1;
 	}
-	fd = open(st.log_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "nucleus: open `%s`: %s\n", st.log_path, strerror(errno));
+	/* container.log and what rotated out of it (.1, .2 ...), oldest first */
+	if (rotlog_reader_open(st.log_path, &log, &err) < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
 		container_state_free(&st);
 		return 1;
 	}
-	lseek(fd, have_tail ? tail_offset(fd, tail) : 0, SEEK_SET);
-	copy_out(fd, &rd);
-	/* -f: until nobody looks after the container any more, then drain. */
+	if (have_tail)
+		rotlog_reader_tail(log, tail);
+	rotlog_reader_read(log, emit_line, &rd);
+	/* -f: until nobody looks after the container any more, then drain;
+	 * a rotation meanwhile is followed into the new file */
 	while (follow && state_supervised(st.id)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		copy_out(fd, &rd);
+		rotlog_reader_read(log, emit_line, &rd);
 	}
 	if (follow)
-		copy_out(fd, &rd);
-	free(rd.partial);
-	close(fd);
+		rotlog_reader_read(log, emit_line, &rd);
+	rotlog_reader_close(log);
 	container_state_free(&st);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
+#include "internal.h"
 
 /* Wait until no supervisor holds the container's lock; returns the lock fd. */
 static int wait_unsupervised(const char *id, int timeout_ms)
@@ -75,6 +76,8 @@ int container_remove(const char *id, bool force, struct nerr *err)
 	}
 	if (have_state)
 		state_release_name(st.name, id);
+	/* its logs (kept out of the runtime directory) before its state */
+	container_log_dir_remove(id, have_state ? st.log_path : NULL, have_state ? st.audit_path : NULL);
 	r = remove_tree(dir);
 	close(lock);
 	/* its lease and published ports, now that nobody holds its lock
@@ -113,6 +116,7 @@ void container_gc(void)
 	}
 	/* leases of containers whose state is gone too, vanished bridges */
 	net_bridge_gc(runtime_dir(), state_supervised);
+	container_log_dirs_gc();
 }
 
 int container_run_detached(struct container_config *c, int *exit_code, struct nerr *err)
