@@ -24,7 +24,11 @@ static const char audit_help[] =
 	"      --json          Print the JSON lines as they are stored\n"
 	"      --type T        Only events of type T (repeatable; the types are below)\n"
 	"      --since TIME    Only events after TIME (RFC 3339, or 30s, 10m, 2h, 1d ago)\n"
-	"  -h, --help          Show this help\n";
+	"  -h, --help          Show this help\n"
+	"\n"
+	"The rotated files of a log (audit.jsonl.1, .2 ...) are read too, oldest first;\n"
+	"when the oldest were rotated away, one line on stderr (a \"history_lost\" record\n"
+	"with --json) says how many events are missing.\n";
 
 /* Every type an audit log holds: what the kernel source reports, then what
  * the runtime writes. A --type outside these would silently match nothing. */

@@ -16,7 +16,8 @@ static const char logs_help[] =
 	"\n"
 	"Options:\n"
 	"  -f, --follow      Keep printing new output until the container exits\n"
-	"  -n, --tail N      Only the last N lines (\"all\": everything)\n"
+	"  -n, --tail N      Only the last N lines (\"all\": everything), counted across\n"
+	"                    the rotated files of the log (see 'nucleus run --log-opt')\n"
 	"  -t, --timestamps  Begin each line with the time it was written (RFC 3339)\n"
 	"  -h, --help        Show this help\n";
 
