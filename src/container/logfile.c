@@ -22,6 +22,25 @@
 
 #define LOG_MARKER ".runtime"    /* which runtime directory the container belongs to */
 
+/* <parent>/<id> is a log directory of this runtime directory's: the
+ * caller's, and its marker names the runtime directory. */
+static bool ours(int parent, const char *id)
+{
+	_cleanup_close_ int dfd = dir_open_owned(parent, id, false, 0, NULL);
+	_cleanup_close_ int fd = -1;
+	const char *rt = runtime_dir();
+	char buf[4097];
+	ssize_t n;
+
+	if (dfd < 0 || (fd = openat(dfd, LOG_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return !strcmp(buf, rt);
+}
+
 static bool log_root(char *buf, size_t len)
 {
 	const char *env;
@@ -47,12 +66,17 @@ int container_log_dir_create(const char *id, char *path, size_t len, struct nerr
 	const char *rt = runtime_dir();
 	int fd, r;
 
-	if (!log_root(root, sizeof(root)) || mkdir_p(root, 0700) < 0) {
+	r = log_root(root, sizeof(root)) ? mkdir_p(root, 0700) : -ENOENT;
+	/* an ordinary user without a home to write to: the state directory
+	 * (their own runtime directory); root's logs never go back there */
+	if (r < 0 && geteuid() != 0 && !getenv("NUCLEUS_LOG_ROOT") && r != -ENOSPC) {
 		log_debug("run: no log directory of its own; logs in the state directory");
 		if ((r = state_path(id, NULL, path, len)) < 0)
 			return nerr_set(err, -r, "state directory of %.12s", id);
 		return dir_open_owned(AT_FDCWD, path, false, 0, err);
 	}
+	if (r < 0)
+		return nerr_set(err, -r, "create the log directory `%s`", root);
 	if ((rfd = dir_open_owned(AT_FDCWD, root, false, 0, err)) < 0)
 		return nerr_prefix(err, "log directory");
 	if ((size_t)snprintf(path, len, "%s/%s", root, id) >= len)
@@ -89,6 +113,12 @@ void container_log_dir_remove(const char *id, const char *log_path, const char *
 	*slash = '\0';
 	if ((pfd = dir_open_owned(AT_FDCWD, dir[0] ? dir : "/", false, 0, NULL)) < 0)
 		return;
+	/* only a log directory this runtime directory made, whatever a state
+	 * file says */
+	if (!ours(pfd, id)) {
+		log_debug("`%s/%s` is not a log directory of %s: left alone", dir, id, runtime_dir());
+		return;
+	}
 	if (remove_tree_at(pfd, id) < 0)
 		log_warn("cannot remove `%s/%s`", dir, id);
 }
@@ -98,7 +128,6 @@ void container_log_dirs_gc(void)
 	char root[4096], state[4096];
 	_cleanup_close_ int rfd = -1;
 	_cleanup_closedir_ DIR *d = NULL;
-	const char *rt = runtime_dir();
 	struct dirent *de;
 	int fd;
 
@@ -107,17 +136,13 @@ void container_log_dirs_gc(void)
 	if ((fd = fcntl(rfd, F_DUPFD_CLOEXEC, 3)) < 0 || !(d = fdopendir(fd)))
 		return;
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *marker = NULL;
-		_cleanup_free_ char *mpath = NULL;
-
 		if (strlen(de->d_name) != 32 || !is_hex_string(de->d_name, 32))
 			continue;
 		/* a container's directory goes after its state, never before */
 		if (state_path(de->d_name, NULL, state, sizeof(state)) < 0 || access(state, F_OK) == 0)
 			continue;
 		/* another runtime directory's (NUCLEUS_ROOT) are not ours to collect */
-		mpath = xasprintf("%s/%s", de->d_name, LOG_MARKER);
-		if (read_file_at(rfd, mpath, 4096, &marker, NULL) < 0 || strcmp(marker, rt))
+		if (!ours(rfd, de->d_name))
 			continue;
 		log_debug("gc: removing the logs of %.12s, whose state is gone", de->d_name);
 		remove_tree_at(rfd, de->d_name);
