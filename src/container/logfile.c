@@ -22,23 +22,28 @@
 
 #define LOG_MARKER ".runtime"    /* which runtime directory the container belongs to */
 
-/* <parent>/<id> is a log directory of this runtime directory's: the
- * caller's, and its marker names the runtime directory. */
-static bool ours(int parent, const char *id)
+/* The runtime directory <parent>/<id> says it belongs to (its marker);
+ * false when it is not the caller's log directory. */
+static bool marker_of(int parent, const char *id, char *buf, size_t len)
 {
 	_cleanup_close_ int dfd = dir_open_owned(parent, id, false, 0, NULL);
 	_cleanup_close_ int fd = -1;
-	const char *rt = runtime_dir();
-	char buf[4097];
 	ssize_t n;
 
 	if (dfd < 0 || (fd = openat(dfd, LOG_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
+	n = read(fd, buf, len - 1);
+	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	return !strcmp(buf, rt);
+	return true;
+}
+
+static bool ours(int parent, const char *id)
+{
+	char rt[4096];
+
+	return marker_of(parent, id, rt, sizeof(rt)) && !strcmp(rt, runtime_dir());
 }
 
 static bool log_root(char *buf, size_t len)
@@ -125,7 +130,7 @@ void container_log_dir_remove(const char *id, const char *log_path, const char *
 
 void container_log_dirs_gc(void)
 {
-	char root[4096], state[4096];
+	char root[4096], state[4096], rt[4096];
 	_cleanup_close_ int rfd = -1;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -141,8 +146,10 @@ void container_log_dirs_gc(void)
 		/* a container's directory goes after its state, never before */
 		if (state_path(de->d_name, NULL, state, sizeof(state)) < 0 || access(state, F_OK) == 0)
 			continue;
-		/* another runtime directory's (NUCLEUS_ROOT) are not ours to collect */
-		if (!ours(rfd, de->d_name))
+		/* another runtime directory's (NUCLEUS_ROOT) are not ours to
+		 * collect, unless that directory is gone (and its state with it) */
+		if (!marker_of(rfd, de->d_name, rt, sizeof(rt)) ||
+		    (strcmp(rt, runtime_dir()) && (rt[0] != '/' || access(rt, F_OK) == 0 || errno != ENOENT)))
 			continue;
 		log_debug("gc: removing the logs of %.12s, whose state is gone", de->d_name);
 		remove_tree_at(rfd, de->d_name);

@@ -232,16 +232,23 @@ test_battery_logs_removed_with_the_container() {
 	[ -e "$LOG_ROOT/$id" ] && fail "--rm left $LOG_ROOT/$id"
 	"$NUCLEUS" run --audit -- true || fail "a foreground run"
 	# a reboot empties the runtime directory, not the disk
+	local gone_root other_root gone
 	orphan=$LOG_ROOT/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	other=$LOG_ROOT/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	mkdir -m 0700 "$orphan" "$other"
+	gone=$LOG_ROOT/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	other_root=$(mktemp -d)
+	gone_root=$(mktemp -d)
+	rmdir "$gone_root"
+	mkdir -m 0700 "$orphan" "$other" "$gone"
 	printf '%s' "$RUNTIME_DIR" >"$orphan/.runtime"
-	printf '%s' /some/other/nucleus/root >"$other/.runtime"
+	printf '%s' "$other_root" >"$other/.runtime"
+	printf '%s' "$gone_root" >"$gone/.runtime"
 	echo '{}' >"$orphan/container.log"
 	"$NUCLEUS" ps -a >/dev/null
-	[ -e "$orphan" ] && { rm -rf "$orphan" "$other"; fail "an orphaned log directory was not collected"; }
-	[ -e "$other" ] || fail "another runtime directory's logs were collected"
-	rm -rf "$other"
+	[ -e "$orphan" ] && { rm -rf "$orphan" "$other" "$gone" "$other_root"; fail "an orphaned log directory was not collected"; }
+	[ -e "$gone" ] && { rm -rf "$other" "$gone" "$other_root"; fail "the logs of a runtime directory that is gone were kept"; }
+	[ -e "$other" ] || { rm -rf "$other_root"; fail "another runtime directory's logs were collected"; }
+	rm -rf "$other" "$other_root"
 }
 
 # Files nucleus trusts are the caller's: a log root others can write to,
