@@ -71,7 +71,7 @@ test_battery_logs_chatty_container_cannot_fail_another_start() {
 		"$NUCLEUS" run -d --name chatty-$$ -- sh -c \
 			'yes 012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678 |
 			 head -c 209715200; echo done-writing; sleep 60' >/dev/null || fail "start the chatty one"
-		for i in $(seq 1 600); do
+		for _ in $(seq 1 600); do
 			[ "$(du -sm "$root" | cut -f1)" -ge 15 ] && break
 			"$NUCLEUS" logs --tail 1 chatty-$$ 2>/dev/null | grep -q done-writing && break
 			sleep 0.1
@@ -162,6 +162,18 @@ test_battery_logs_audit_tail_across_rotations() {
 	assert_contains "$err" "its first $lost events were rotated away" "human form"
 	# -n: only the newest events, no word about the beginning
 	assert_eq "$("$NUCLEUS" audit tail --json -n 3 bal-$$ | grep -c history_lost)" 0 "-n 3"
+	# -f follows the log into each new file: it sees every event written
+	"$NUCLEUS" run -d --audit --audit-opt max-size=2k --audit-opt max-file=2 --name baf-$$ -- sh -c \
+		'sleep 0.3; i=0; while [ $i -lt 30 ]; do /bin/true; i=$((i+1)); sleep 0.05; done' >/dev/null ||
+		fail "start"
+	rm_on_exit bar-$$ bal-$$ baf-$$
+	out=$("$NUCLEUS" audit tail -f --json -n 1000 baf-$$)
+	ap=$(state_field baf-$$ audit_path)
+	[ -e "$ap.1" ] || fail "not rotated"
+	assert_contains "$(echo "$out" | tail -1)" '"type":"exit"' "-f: to the end"
+	assert_eq "$(echo "$out" | grep -vc history_lost)" "$(host_count "$(container_id baf-$$)")" \
+		"-f: every event, across rotations"
+	"$NUCLEUS" rm baf-$$ >/dev/null
 	# once removed, the host log still has all of it
 	"$NUCLEUS" rm bar-$$ bal-$$ >/dev/null
 	n=$("$NUCLEUS" audit tail --json bal-$$ | grep -vc history_lost)
