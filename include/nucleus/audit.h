@@ -16,12 +16,18 @@
 #define AUDIT_HOST_LOG_KEEP 4            /* audit.jsonl.1 ... .4 */
 
 struct json_t;
+struct log_opts;
 
-/* A writer for one container. Lines go to <state_dir>/audit.jsonl, to the
- * host-wide log, and to journald when nucleus runs under systemd. */
+/* A writer for one container. Lines go to its audit.jsonl (`path`, in its
+ * log directory), capped and rotated by `opts` (NULL: never rotated by
+ * this writer), to the host-wide log, and to journald when nucleus runs
+ * under systemd. A file that begins after a rotation starts with a
+ * "rotated" line counting the events before it (audit_rotation_line). */
 struct audit_log;
-int audit_log_open(const char *id, const char *name, const char *path, struct audit_log **out,
-		   struct nerr *err);
+int audit_log_open(const char *id, const char *name, const char *path, const struct log_opts *opts,
+		   struct audit_log **out, struct nerr *err);
+/* A "rotated" line: *events_before, the events written before its file. */
+bool audit_rotation_line(const char *line, uint64_t *events_before);
 /* Values of environment variables whose names look secret ("TOKEN",
  * "PASSWORD", "SECRET", "KEY", "CREDENTIAL"...) are never written: they are
  * replaced by "***" wherever they would appear (argv included). */

@@ -11,6 +11,7 @@
 #include <nucleus/resources.h>
 #include <nucleus/security.h>
 #include <nucleus/network.h>
+#include <nucleus/rotlog.h>
 
 enum service_mode { MODE_AGENT, MODE_PRODUCTION };
 enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
@@ -65,6 +66,8 @@ struct container_config {
 	bool seccomp_trace;          /* --seccomp-mode trace */
 	bool seccomp_log_denied;     /* --seccomp-log-denied: denials become audit events */
 	const char *seccomp_log;     /* where the trace goes (NDJSON) */
+	struct log_opts log_opts;    /* --log-opt: container.log's cap and rotation */
+	struct log_opts audit_opts;  /* --audit-opt: the same for its audit.jsonl */
 };
 
 void container_config_init(struct container_config *c);

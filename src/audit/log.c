@@ -10,11 +10,12 @@
 #include <sys/un.h>
 #include <jansson.h>
 #include <nucleus/audit.h>
+#include <nucleus/rotlog.h>
 
 struct audit_log {
 	char *id, *name;
-	int fd;                 /* the container's file */
-	int host_fd;            /* the host-wide log */
+	struct rotlog *file;    /* the container's file */
+	struct rotlog *host;    /* the host-wide log; NULL where there is none */
 	int journal;            /* journald socket, -1 when not under systemd */
 	char **secrets;
 };
@@ -47,12 +48,6 @@ void audit_log_secrets_from_env(struct audit_log *l, char *const *env)
 	}
 }
 
-static int open_host_log(void)
-{
-	mkdir_p(AUDIT_HOST_LOG_DIR, 0750);
-	return open(AUDIT_HOST_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-}
-
 static int open_journal(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -72,24 +67,122 @@ static int open_journal(void)
 	return fd;
 }
 
-int audit_log_open(const char *id, const char *name, const char *path, struct audit_log **out,
-		   struct nerr *err)
+bool audit_rotation_line(const char *line, uint64_t *events_before)
 {
-	struct audit_log *l = xcalloc(1, sizeof(*l));
+	json_t *o, *n;
+	bool ok;
 
-	/* runtime state: the caller's own file, never through a symlink */
-	l->fd = open_trusted_at(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0600, S_IFREG, "audit log", path, err);
-	if (l->fd < 0) {
-		int r = l->fd;
-		free(l);
-		return r;
+	if (!strstr(line, "\"type\":\"rotated\""))
+		return false;
+	o = json_loads(line, 0, NULL);
+	n = json_object_get(json_object_get(o, "details"), "events_before");
+	ok = json_is_integer(n) && !strcmp(json_string_value(json_object_get(o, "type")) ?: "", "rotated");
+	if (ok && events_before)
+		*events_before = (uint64_t)json_integer_value(n);
+	json_decref(o);
+	return ok;
+}
+
+static char *event_line(const char *id, const char *name, uint64_t when, const char *type,
+			const char *source, int pid, long uid, const char *comm, json_t *details);
+
+/* A new file of a rotated audit log begins with how many events came
+ * before it: the first file still there tells `audit tail` how much
+ * history was rotated away. */
+static char *rotation_header(int old_fd, void *arg)
+{
+	struct audit_log *l = arg;
+	_cleanup_fclose_ FILE *f = NULL;
+	uint64_t before = 0, lines = 0, headers = 0, n;
+	_cleanup_free_ char *line = NULL, *text = NULL;
+	size_t cap = 0;
+	int fd = fcntl(old_fd, F_DUPFD_CLOEXEC, 3);
+
+	if (fd < 0)
+		return NULL;
+	if (lseek(fd, 0, SEEK_SET) < 0 || !(f = fdopen(fd, "r"))) {
+		close(fd);
+		return NULL;
 	}
+	while (getline(&line, &cap, f) > 0) {
+		if (audit_rotation_line(line, &n)) {
+			if (!headers++)
+				before = n;
+		} else {
+			lines++;
+		}
+	}
+	text = event_line(l && l->id ? l->id : "", l && l->name ? l->name : "", 0, "rotated", "runtime", -1, -1,
+			  NULL, json_pack("{s:I}", "events_before", (json_int_t)(before + lines)));
+	return text ? xasprintf("%s\n", text) : NULL;
+}
+
+static char *host_rotation_header(int old_fd, void *arg)
+{
+	return rotation_header(old_fd, NULL);
+}
+
+/* Space came back after events could not be written: say how many. */
+static char *loss_notice(uint64_t records, uint64_t bytes, int errnum, void *arg)
+{
+	struct audit_log *l = arg;
+	_cleanup_free_ char *text = NULL;
+
+	text = event_line(l->id, l->name, 0, "audit_lost", "runtime", -1, -1, NULL,
+			  json_pack("{s:I,s:s+}", "lost", (json_int_t)records, "reason", "write failed: ",
+				    strerror(errnum)));
+	return text ? xasprintf("%s\n", text) : NULL;
+}
+
+static struct rotlog *open_host_log(struct audit_log *l)
+{
+	static const struct log_opts host = { AUDIT_HOST_LOG_MAX, AUDIT_HOST_LOG_KEEP + 1 };
+	struct rotlog_hooks h = { host_rotation_header, loss_notice, l };
+	struct rotlog *out = NULL;
+	_cleanup_close_ int dir = -1;
+
+	/* root's: an ordinary user has no host log */
+	if (geteuid() != 0)
+		return NULL;
+	mkdir_p(AUDIT_HOST_LOG_DIR, 0750);
+	if ((dir = dir_open_owned(AT_FDCWD, AUDIT_HOST_LOG_DIR, false, 0, NULL)) < 0)
+		return NULL;
+	rotlog_open(dir, "audit.jsonl", 0640, &host, &h, &out, NULL);
+	return out;
+}
+
+int audit_log_open(const char *id, const char *name, const char *path, const struct log_opts *opts,
+		   struct audit_log **out, struct nerr *err)
+{
+	static const struct log_opts never = { 0, 1 };
+	struct audit_log *l = xcalloc(1, sizeof(*l));
+	struct rotlog_hooks h = { rotation_header, loss_notice, l };
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	_cleanup_close_ int dfd = -1;
+	int r;
+
 	l->id = xstrdup(id);
 	l->name = xstrdup(name);
-	l->host_fd = open_host_log();     /* best effort: the container's own file is the record */
+	l->journal = -1;
+	if (!slash || slash == dir) {
+		r = nerr_set(err, EINVAL, "audit log `%s`: not an absolute path", path);
+		goto fail;
+	}
+	*slash = '\0';
+	if ((dfd = dir_open_owned(AT_FDCWD, dir, false, 0, err)) < 0 ||
+	    (r = rotlog_open(dfd, slash + 1, 0600, opts ? opts : &never, &h, &l->file, err)) < 0) {
+		r = dfd < 0 ? dfd : r;
+		nerr_prefix(err, "audit log");
+		goto fail;
+	}
+	l->host = open_host_log(l);     /* best effort: the container's own file is the record */
 	l->journal = open_journal();
 	*out = l;
 	return 0;
+fail:
+	audit_log_close(l);
+	return r;
 }
 
 /* Replace every occurrence of a secret in every string of a JSON value. */
@@ -138,39 +231,6 @@ static void redact(json_t *v, char *const *secrets)
 				redact(x, secrets);
 			}
 		}
-	}
-}
-
-/* The host log is shared by every supervisor: rotate under its lock, and
- * follow a rotation another process made. */
-static void host_write(struct audit_log *l, const char *line, size_t len)
-{
-	struct stat a, b;
-
-	if (l->host_fd < 0)
-		return;
-	if (fstat(l->host_fd, &a) == 0 && (stat(AUDIT_HOST_LOG, &b) < 0 || a.st_ino != b.st_ino)) {
-		close(l->host_fd);
-		l->host_fd = open_host_log();
-		if (l->host_fd < 0)
-			return;
-	}
-	write_all(l->host_fd, line, len);
-	if (fstat(l->host_fd, &a) == 0 && (uint64_t)a.st_size > AUDIT_HOST_LOG_MAX &&
-	    flock(l->host_fd, LOCK_EX | LOCK_NB) == 0) {
-		if (stat(AUDIT_HOST_LOG, &b) == 0 && b.st_ino == a.st_ino) {
-			for (int i = AUDIT_HOST_LOG_KEEP - 1; i >= 1; i--) {
-				char from[256], to[256];
-
-				snprintf(from, sizeof(from), "%s.%d", AUDIT_HOST_LOG, i);
-				snprintf(to, sizeof(to), "%s.%d", AUDIT_HOST_LOG, i + 1);
-				rename(from, to);
-			}
-			char first[256];
-			snprintf(first, sizeof(first), "%s.1", AUDIT_HOST_LOG);
-			rename(AUDIT_HOST_LOG, first);
-		}
-		flock(l->host_fd, LOCK_UN);
 	}
 }
 
@@ -224,8 +284,8 @@ void audit_log_event(struct audit_log *l, uint64_t when, const char *type, const
 	if (!text)
 		return;
 	line = xasprintf("%s\n", text);
-	write_all(l->fd, line, strlen(line));
-	host_write(l, line, strlen(line));
+	rotlog_write(l->file, line, strlen(line), 1);
+	rotlog_write(l->host, line, strlen(line), 1);
 	journal_write(l, type, text);
 }
 
@@ -233,7 +293,8 @@ void audit_append(const char *path, const char *id, const char *name, const char
 {
 	struct audit_log *l;
 
-	if (audit_log_open(id, name, path, &l, NULL) < 0) {
+	/* a few lines after the supervisor's own: its cap applies to what it wrote */
+	if (audit_log_open(id, name, path, NULL, &l, NULL) < 0) {
 		json_decref(details);
 		return;
 	}
@@ -245,9 +306,11 @@ void audit_log_close(struct audit_log *l)
 {
 	if (!l)
 		return;
-	close(l->fd);
-	if (l->host_fd >= 0)
-		close(l->host_fd);
+	/* a loss not told yet: one more try */
+	rotlog_flush_notice(l->file);
+	rotlog_flush_notice(l->host);
+	rotlog_close(l->file);
+	rotlog_close(l->host);
 	if (l->journal >= 0)
 		close(l->journal);
 	strv_free(l->secrets);

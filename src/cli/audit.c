@@ -10,6 +10,7 @@
 #include <nucleus/audit.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include <nucleus/rotlog.h>
 
 static const char audit_help[] =
 	"Usage: nucleus audit tail [OPTIONS] [CONTAINER...]\n"
@@ -23,7 +24,11 @@ static const char audit_help[] =
 	"      --json          Print the JSON lines as they are stored\n"
 	"      --type T        Only events of type T (repeatable; the types are below)\n"
 	"      --since TIME    Only events after TIME (RFC 3339, or 30s, 10m, 2h, 1d ago)\n"
-	"  -h, --help          Show this help\n";
+	"  -h, --help          Show this help\n"
+	"\n"
+	"The rotated files of a log (audit.jsonl.1, .2 ...) are read too, oldest first;\n"
+	"when the oldest were rotated away, one line on stderr (a \"history_lost\" record\n"
+	"with --json) says how many events are missing.\n";
 
 /* Every type an audit log holds: what the kernel source reports, then what
  * the runtime writes. A --type outside these would silently match nothing. */
@@ -67,10 +72,16 @@ static bool want_colour(void)
 }
 
 struct source {
-	char *path;
+	char *path;         /* the log; its rotated files (.1, .2 ...) are read too */
 	char *id;           /* filter the host log to this container; NULL: everything */
-	off_t off;
-	char *partial;      /* an incomplete last line */
+	char *name;         /* for messages */
+	bool host;          /* the host-wide log */
+	struct rotlog_reader *rd;   /* NULL: nothing to read (no host log yet) */
+	char **lines;       /* where read_new puts what it reads */
+	const struct audit_filter *filter;
+	bool have_before;   /* the oldest file began after a rotation: */
+	uint64_t events_before;     /* the events written before it, gone now */
+	char *first;        /* the first event there is (of this container) */
 };
 
 static bool for_container(const char *line, const char *id)
@@ -83,33 +94,100 @@ static bool for_container(const char *line, const char *id)
 	return strstr(line, needle) != NULL;
 }
 
-/* Read what is new in a source; whole lines only. */
+static void on_line(const char *data, size_t len, unsigned file, void *arg)
+{
+	struct source *s = arg;
+	_cleanup_free_ char *line = strndup(data, len);
+	uint64_t n;
+
+	if (!line || !*line)
+		return;
+	/* a file begun by a rotation says how many events came before it;
+	 * the oldest one there is tells how much history is gone */
+	if (audit_rotation_line(line, &n)) {
+		if (file == 0 && !s->have_before) {
+			s->have_before = true;
+			s->events_before = n;
+		}
+		return;
+	}
+	if (!for_container(line, s->id))
+		return;
+	if (!s->first)
+		s->first = xstrdup(line);
+	if (audit_line_matches(line, s->filter))
+		strv_push(&s->lines, line);
+}
+
+/* Read what is new in a source, across rotations; whole lines only. */
 static void read_new(struct source *s, char ***lines, const struct audit_filter *f)
 {
-	_cleanup_close_ int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	char buf[65536];
-	ssize_t n;
-
-	if (fd < 0)
+	if (!s->rd)
 		return;
-	lseek(fd, s->off, SEEK_SET);
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		char *chunk = xasprintf("%s%.*s", s->partial ? s->partial : "", (int)n, buf);
-		char *start = chunk, *nl;
+	s->filter = f;
+	s->lines = NULL;
+	rotlog_reader_read(s->rd, on_line, s);
+	for (size_t i = 0; s->lines && s->lines[i]; i++)
+		strv_push(lines, s->lines[i]);
+	strv_free(s->lines);
+	s->lines = NULL;
+}
 
-		s->off += n;
-		free(s->partial);
-		s->partial = NULL;
-		while ((nl = strchr(start, '\n'))) {
-			*nl = '\0';
-			if (*start && for_container(start, s->id) && audit_line_matches(start, f))
-				strv_push(lines, start);
-			start = nl + 1;
-		}
-		if (*start)
-			s->partial = xstrdup(start);
-		free(chunk);
+static char *json_field(const char *line, const char *key)
+{
+	json_t *o = json_loads(line, 0, NULL);
+	const char *v = json_string_value(json_object_get(o, key));
+	char *out = v ? xstrdup(v) : NULL;
+
+	json_decref(o);
+	return out;
+}
+
+/* History that is no longer there, in one line: on stderr, or as a
+ * "history_lost" record with --json. Said when what is shown begins at the
+ * oldest event kept (not cut by -n or by a later --since). */
+static void say_lost(struct source *s, bool json, uint64_t since_ns)
+{
+	_cleanup_free_ char *first_time = NULL, *first_type = NULL;
+	bool known_count = !s->host;
+	uint64_t t;
+
+	if (!s->have_before || !s->events_before || !s->first)
+		return;
+	first_time = json_field(s->first, "time");
+	first_type = json_field(s->first, "type");
+	/* one container in the shared host log: only when its own first
+	 * event (the "audit" header) is among what was rotated away */
+	if (s->host && s->id && first_type && !strcmp(first_type, "audit"))
+		return;
+	if (since_ns && first_time && audit_parse_since(first_time, &t) == 0 && since_ns >= t)
+		return;
+	if (json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:o,s:s,s:s}}", "time", first_time ? first_time : "",
+				      "id", s->id ? s->id : "", "name", s->name ? s->name : "",
+				      "type", "history_lost", "source", "nucleus", "details",
+				      "events", known_count ? json_integer((json_int_t)s->events_before) : json_null(),
+				      "reason", "rotated", "file", s->path);
+		char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		if (text)
+			puts(text);
+		free(text);
+		json_decref(o);
+	} else if (known_count) {
+		fprintf(stderr, "nucleus: audit history of %s is incomplete: its first %llu events were rotated "
+				"away (see --audit-opt max-file); shown from %s on\n", s->name ? s->name : "?",
+			(unsigned long long)s->events_before, first_time ? first_time : "?");
+	} else if (s->id) {
+		fprintf(stderr, "nucleus: audit history of %s is incomplete: its first events were rotated out "
+				"of %s; shown from %s on\n", s->name ? s->name : s->id, s->path,
+			first_time ? first_time : "?");
+	} else {
+		fprintf(stderr, "nucleus: audit history is incomplete: %llu earlier events were rotated out of "
+				"%s; shown from %s on\n", (unsigned long long)s->events_before, s->path,
+			first_time ? first_time : "?");
 	}
+	fflush(stdout);
 }
 
 static int by_time(const void *a, const void *b)
@@ -133,48 +211,89 @@ static void print_lines(char **lines, size_t from, bool json, bool colour)
 	fflush(stdout);
 }
 
-/* A named container: its own file while it exists, else the host log. */
+static int open_source(struct source *s)
+{
+	struct nerr err = { 0 };
+	int r = rotlog_reader_open(s->path, &s->rd, &err);
+
+	/* no host log yet: nothing to show */
+	if (r == -ENOENT || (r == -EACCES && s->host))
+		return 0;
+	if (r < 0)
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+	return r;
+}
+
+struct find {
+	const char *query;
+	char id[33];
+	char *name;
+};
+
+/* The newest container the host log knows by this name or id prefix. */
+static void find_line(const char *data, size_t len, unsigned file, void *arg)
+{
+	struct find *f = arg;
+	_cleanup_free_ char *line = strndup(data, len);
+	char needle_name[96], needle_id[64];
+	char *idp;
+
+	if (!line)
+		return;
+	snprintf(needle_name, sizeof(needle_name), "\"name\":\"%s\"", f->query);
+	snprintf(needle_id, sizeof(needle_id), "\"id\":\"%s", f->query);
+	if (!strstr(line, needle_name) && !strstr(line, needle_id))
+		return;
+	if ((idp = strstr(line, "\"id\":\"")) && strlen(idp + 6) > 32 && idp[6 + 32] == '"') {
+		snprintf(f->id, sizeof(f->id), "%.32s", idp + 6);
+		free(f->name);
+		f->name = json_field(line, "name");
+	}
+}
+
+/* A named container: its own files while it exists, else the host log. */
 static int add_source(struct source **srcs, size_t *n, const char *query)
 {
 	struct container_state st = { 0 };
 	struct nerr err = { 0 };
+	struct source *s;
 	char id[33];
 
 	*srcs = xrealloc(*srcs, (*n + 1) * sizeof(**srcs));
-	memset(&(*srcs)[*n], 0, sizeof(**srcs));
+	s = &(*srcs)[*n];
+	memset(s, 0, sizeof(*s));
 	if (state_lookup(query, id, &err) == 0 && state_read(id, &st, NULL) == 0) {
 		if (!st.audit) {
 			fprintf(stderr, "nucleus: container %s has no audit data (start it with --audit)\n", st.name);
 			container_state_free(&st);
 			return -1;
 		}
-		(*srcs)[*n].path = xstrdup(st.audit_path);
-		(*srcs)[*n].id = xstrdup(st.id);
+		s->path = xstrdup(st.audit_path);
+		s->id = xstrdup(st.id);
+		s->name = xstrdup(st.name);
 		container_state_free(&st);
 		(*n)++;
+		if (open_source(s) < 0)
+			return -1;
 		return 0;
 	}
 	/* gone (or never detached): its events live on in the host log */
-	_cleanup_free_ char *text = NULL;
-	if (read_file(AUDIT_HOST_LOG, 1 << 30, &text, NULL) == 0) {
-		char needle_name[96], needle_id[64];
-		char *found;
+	struct rotlog_reader *rd = NULL;
+	struct find f = { .query = query };
 
-		snprintf(needle_name, sizeof(needle_name), "\"name\":\"%s\"", query);
-		snprintf(needle_id, sizeof(needle_id), "\"id\":\"%s", query);
-		if ((found = strstr(text, needle_name)) || (found = strstr(text, needle_id))) {
-			char *line = found;
-			while (line > text && line[-1] != '\n')
-				line--;
-			char *idp = strstr(line, "\"id\":\"");
-			if (idp) {
-				(*srcs)[*n].path = xstrdup(AUDIT_HOST_LOG);
-				(*srcs)[*n].id = strndup(idp + 6, 32);
-				(*n)++;
-				return 0;
-			}
-		}
+	if (rotlog_reader_open(AUDIT_HOST_LOG, &rd, NULL) == 0) {
+		rotlog_reader_read(rd, find_line, &f);
+		rotlog_reader_close(rd);
 	}
+	if (f.id[0]) {
+		s->path = xstrdup(AUDIT_HOST_LOG);
+		s->id = xstrdup(f.id);
+		s->name = f.name ? f.name : xstrdup(query);
+		s->host = true;
+		(*n)++;
+		return open_source(s) < 0 ? -1 : 0;
+	}
+	free(f.name);
 	fprintf(stderr, "nucleus: no such container, and no audit data for it: %s\n", query);
 	return -1;
 }
@@ -248,7 +367,10 @@ int cmd_audit(int argc, char **argv)
 	if (everything) {
 		srcs = xcalloc(1, sizeof(*srcs));
 		srcs[0].path = xstrdup(AUDIT_HOST_LOG);
+		srcs[0].host = true;
 		nsrc = 1;
+		if (open_source(&srcs[0]) < 0)
+			status = 1;
 	}
 	for (int i = optind; i < argc; i++)
 		if (add_source(&srcs, &nsrc, argv[i]) < 0)
@@ -266,6 +388,8 @@ int cmd_audit(int argc, char **argv)
 		last = 10, have_last = true;
 	if (have_last && count > last)
 		from = count - last;
+	for (size_t i = 0; !from && i < nsrc; i++)
+		say_lost(&srcs[i], json, filter.since_ns);
 	print_lines(lines, from, json, want_colour());
 	strv_free(lines);
 	lines = NULL;
@@ -298,7 +422,9 @@ done:
 	for (size_t i = 0; i < nsrc; i++) {
 		free(srcs[i].path);
 		free(srcs[i].id);
-		free(srcs[i].partial);
+		free(srcs[i].name);
+		free(srcs[i].first);
+		rotlog_reader_close(srcs[i].rd);
 	}
 	free(srcs);
 	return status;

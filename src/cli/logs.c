@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include <nucleus/rotlog.h>
 
 static const char logs_help[] =
 	"Usage: nucleus logs [OPTIONS] CONTAINER\n"
@@ -16,39 +17,12 @@ static const char logs_help[] =
 	"\n"
 	"Options:\n"
 	"  -f, --follow      Keep printing new output until the container exits\n"
-	"  -n, --tail N      Only the last N lines (\"all\": everything)\n"
+	"  -n, --tail N      Only the last N lines (\"all\": everything), counted across\n"
+	"                    the rotated files of the log (see 'nucleus run --log-opt')\n"
 	"  -t, --timestamps  Begin each line with the time it was written (RFC 3339)\n"
 	"  -h, --help        Show this help\n";
 
-/* Offset where the last n records (lines of the log) start. */
-static off_t tail_offset(int fd, uint64_t n)
-{
-	char buf[8192];
-	off_t end = lseek(fd, 0, SEEK_END), pos = end;
-	uint64_t lines = 0;
-
-	if (end <= 0 || n == 0)
-		return n == 0 ? end : 0;
-	while (pos > 0) {
-		size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-		ssize_t got;
-
-		pos -= (off_t)chunk;
-		got = pread(fd, buf, chunk, pos);
-		if (got <= 0)
-			return 0;
-		for (ssize_t i = got - 1; i >= 0; i--) {
-			/* the newline ending the file does not start a line */
-			if (buf[i] == '\n' && pos + i != end - 1 && ++lines == n)
-				return pos + i + 1;
-		}
-	}
-	return 0;
-}
-
 struct reader {
-	char *partial;           /* a record the supervisor is still writing */
-	size_t len;
 	bool timestamps;
 	bool mid_line[3];        /* per output fd: the last text did not end a line */
 };
@@ -68,8 +42,9 @@ static void emit(struct reader *rd, const struct log_record *r)
 		rd->mid_line[fd] = r->text[r->len - 1] != '\n';
 }
 
-static void emit_line(struct reader *rd, const char *line, size_t len)
+static void emit_line(const char *line, size_t len, unsigned file, void *arg)
 {
+	struct reader *rd = arg;
 	struct log_record r;
 
 	if (!len)
@@ -84,29 +59,6 @@ static void emit_line(struct reader *rd, const char *line, size_t len)
 	free(r.text);
 }
 
-/* Everything complete that is there now. */
-static void copy_out(int fd, struct reader *rd)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		size_t start = 0;
-
-		rd->partial = xrealloc(rd->partial, rd->len + (size_t)n);
-		memcpy(rd->partial + rd->len, buf, (size_t)n);
-		rd->len += (size_t)n;
-		for (size_t i = 0; i < rd->len; i++) {
-			if (rd->partial[i] == '\n') {
-				emit_line(rd, rd->partial + start, i - start);
-				start = i + 1;
-			}
-		}
-		memmove(rd->partial, rd->partial + start, rd->len - start);
-		rd->len -= start;
-	}
-}
-
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -115,10 +67,12 @@ int cmd_logs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct container_state st = { 0 };
+	struct rotlog_reader *log = NULL;
+	struct nerr err = { 0 };
 	struct reader rd = { 0 };
 	uint64_t tail = 0;
 	bool follow = false, have_tail = false;
-	int c, fd;
+	int c;
 
 	optind = 0;
 	opterr = 0;
@@ -150,28 +104,27 @@ int cmd_logs(int argc, char **argv)
 		container_state_free(&st);
 		return 1;
 	}
-	{
-		struct nerr err = { 0 };
-
-		/* not through a symlink, and only a log of the caller's */
-		fd = open_trusted_at(AT_FDCWD, st.log_path, O_RDONLY, 0, S_IFREG, "log", st.log_path, &err);
-		if (fd < 0) {
-			fprintf(stderr, "nucleus: %s\n", err.msg);
-			container_state_free(&st);
-			return trust_refused(&err) ? EXIT_RUNTIME : 1;
-		}
+	/* container.log and what rotated out of it (.1, .2 ...), oldest first;
+	 * only files of the caller's, never through a symlink */
+	if (rotlog_reader_open(st.log_path, &log, &err) < 0) {
+		fprintf(stderr, "nucleus: %s\n", err.msg);
+		container_state_free(&st);
+		return trust_refused(&err) ? EXIT_RUNTIME : 1;
 	}
-	lseek(fd, have_tail ? tail_offset(fd, tail) : 0, SEEK_SET);
-	copy_out(fd, &rd);
-	/* -f: until nobody looks after the container any more, then drain. */
+	if (have_tail)
+		rotlog_reader_tail(log, tail);
+	rotlog_reader_read(log, emit_line, &rd);
+	/* -f: until nobody looks after the container any more, then drain;
+	 * a rotation meanwhile is followed into the new file */
 	while (follow && state_supervised(st.id)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		copy_out(fd, &rd);
+		rotlog_reader_read(log, emit_line, &rd);
 	}
 	if (follow)
-		copy_out(fd, &rd);
+		rotlog_reader_read(log, emit_line, &rd);
+	rotlog_reader_close(log);
 	/* what the log had no room for is gone: say so rather than end as if complete */
 	if (follow) {
 		char id[33];
@@ -184,8 +137,6 @@ int cmd_logs(int argc, char **argv)
 	if (st.log_lost_bytes)
 		fprintf(stderr, "nucleus: the log of %s is incomplete: %llu bytes of output could not be written "
 			"(%s)\n", st.name, (unsigned long long)st.log_lost_bytes, strerror(st.log_errno));
-	free(rd.partial);
-	close(fd);
 	container_state_free(&st);
 	return 0;
 }

@@ -47,6 +47,9 @@ static const char run_help[] =
 	"                                 stderr go to the container's log ('nucleus logs')\n"
 	"      --rm                       With -d: remove the container when it exits\n"
 	"                                 (foreground runs are always removed)\n"
+	"      --log-opt KEY=VALUE        The log's cap, as docker's json-file: max-size=SIZE\n"
+	"                                 (default 10m) and max-file=N (default 3): the log\n"
+	"                                 is rotated as container.log.1 ... (repeatable)\n"
 	"\n"
 	"Resources:\n"
 	"      --memory SIZE              Memory limit (512K, 64M, 1G); swap off unless --swap\n"
@@ -100,6 +103,8 @@ static const char run_help[] =
 	"      --audit                    Record lifecycle, security setup and kernel events\n"
 	"                                 (exec, connect, mount, ptrace, bpf, modules, id\n"
 	"                                 changes, sensitive opens) for 'nucleus audit tail'\n"
+	"      --audit-opt KEY=VALUE      The audit log's cap: max-size=SIZE (default 10m),\n"
+	"                                 max-file=N (default 5) (repeatable)\n"
 	"\n"
 	"Policies (see docs/policies.md):\n"
 	"      --caps-policy FILE         Capability sets from a TOML policy (default: none)\n"
@@ -127,7 +132,7 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
-	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE,
+	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT,
 };
 
 static const struct option run_opts[] = {
@@ -157,6 +162,7 @@ static const struct option run_opts[] = {
 	{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CG },
 	{ "detach", no_argument, NULL, 'd' },
 	{ "rm", no_argument, NULL, OPT_RM },
+	{ "log-opt", required_argument, NULL, OPT_LOG_OPT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "swap", no_argument, NULL, OPT_SWAP },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
@@ -172,6 +178,7 @@ static const struct option run_opts[] = {
 	{ "seccomp-mode", required_argument, NULL, OPT_SC_MODE },
 	{ "seccomp-log", required_argument, NULL, OPT_SC_LOG },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "audit-opt", required_argument, NULL, OPT_AUDIT_OPT },
 	{ "seccomp-profile", required_argument, NULL, OPT_SC_PROFILE },
 	{ "seccomp-profile-sha256", required_argument, NULL, OPT_SC_SHA },
 	{ "seccomp-log-denied", no_argument, NULL, OPT_SC_LOG_DENIED },
@@ -304,6 +311,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_RM:
 			cfg->remove = true;
+			break;
+		case OPT_LOG_OPT:
+			if ((r = log_opt_parse(&cfg->log_opts, optarg, "--log-opt", err)) < 0)
+				goto out;
+			break;
+		case OPT_AUDIT_OPT:
+			if ((r = log_opt_parse(&cfg->audit_opts, optarg, "--audit-opt", err)) < 0)
+				goto out;
 			break;
 		case OPT_MEMORY:
 			if (parse_size(optarg, &v) < 0 || v < 4096) {

@@ -46,7 +46,7 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 	json_t *argv = json_array(), *env_keys = json_array();
 	int r;
 
-	if ((r = audit_log_open(st->id, st->name, st->audit_path, &l, err)) < 0)
+	if ((r = audit_log_open(st->id, st->name, st->audit_path, &cfg->audit_opts, &l, err)) < 0)
 		return r;
 	audit_log_secrets_from_env(l, cfg->env);
 	/* the first line says where kernel events come from, and why */

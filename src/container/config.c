@@ -14,6 +14,8 @@ void container_config_init(struct container_config *c)
 	bridge_config_init(&c->bridge);
 	c->limits.pids_max = 512;
 	rlimits_default(&c->rlimits);
+	c->log_opts = (struct log_opts){ LOG_DEFAULT_MAX_SIZE, LOG_DEFAULT_MAX_FILES };
+	c->audit_opts = (struct log_opts){ AUDIT_DEFAULT_MAX_SIZE, AUDIT_DEFAULT_MAX_FILES };
 }
 
 void container_config_free(struct container_config *c)

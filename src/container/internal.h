@@ -69,14 +69,27 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_rela
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
+/* A container's log directory (logfile.c): container.log and audit.jsonl,
+ * out of the shared runtime directory. Created 0700 (owned, never through
+ * a symlink); returns its fd, its path in `path`. */
+int container_log_dir_create(const char *id, char *path, size_t len, struct nerr *err);
+/* Remove it: the directory the state's paths name (NULL or "": where it
+ * would be), unless that is the state directory itself. */
+void container_log_dir_remove(const char *id, const char *log_path, const char *audit_path);
+/* Remove the log directories of this runtime directory's containers whose
+ * state is gone (a reboot empties the runtime directory, not the disk). */
+void container_log_dirs_gc(void);
+
 /* -d: the workload's stdout and stderr, and the supervisor's own messages,
  * pumped into container.log (logfile.c). */
 struct log_pump;
 struct cgroup;
 #define LOG_PUMP_EXTRAS 4
 /* Before clone: pipes for the workload's output made its 1 and 2, stdin
- * /dev/null or (keep_stdin) a pipe held open and never written. */
-int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, struct nerr *err);
+ * /dev/null or (keep_stdin) a pipe held open and never written. The log is
+ * `name` in dirfd, capped and rotated by `opts`. */
+int log_pump_open(int dirfd, const char *name, const struct log_opts *opts, bool keep_stdin,
+		  struct log_pump **out, struct nerr *err);
 /* After clone: the supervisor's own stdout and stderr go to the log as stderr. */
 void log_pump_started(struct log_pump *p);
 /* -d -t: the pty master is the workload's output. */

@@ -11,6 +11,7 @@
 #include <nucleus/audit.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
+#include "internal.h"
 
 /* Wait until no supervisor holds the container's lock; returns the lock fd. */
 static int wait_unsupervised(const char *id, int timeout_ms)
@@ -74,6 +75,8 @@ static int remove_locked(const char *id, int lock, const struct container_state 
 		state_release_name(st->name, id);
 	else
 		state_release_names_of(id);   /* no state to name it */
+	/* its logs (kept out of the runtime directory) before its state */
+	container_log_dir_remove(id, st ? st->log_path : NULL, st ? st->audit_path : NULL);
 	state_path(id, NULL, dir, sizeof(dir));
 	r = remove_tree(dir);
 	close(lock);
@@ -223,6 +226,7 @@ void container_gc(void)
 			gc_one(ids[i]);
 	/* leases of containers whose state is gone too, vanished bridges */
 	net_bridge_gc(runtime_dir(), state_supervised);
+	container_log_dirs_gc();
 }
 
 int container_claim_name(const char *name, const char *id, struct nerr *err)

@@ -9,7 +9,152 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <jansson.h>
+#include <nucleus/rotlog.h>
 #include "internal.h"
+
+/* ---- where the logs live ------------------------------------------------------
+ * Not in the runtime directory: that is a small tmpfs shared by every
+ * container (and lost at reboot), and a chatty container filling it made
+ * every later start fail. As docker keeps them under /var/lib/docker, root's
+ * go to /var/log/nucleus/containers/<id>/, a user's to
+ * $XDG_STATE_HOME/nucleus/containers/<id>/ (~/.local/state); a user without
+ * a home to write to keeps them in the container's state directory. */
+
+#define LOG_MARKER ".runtime"    /* which runtime directory the container belongs to */
+
+/* The runtime directory <parent>/<id> says it belongs to (its marker);
+ * false when it is not the caller's log directory. */
+static bool marker_of(int parent, const char *id, char *buf, size_t len)
+{
+	_cleanup_close_ int dfd = dir_open_owned(parent, id, false, 0, NULL);
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (dfd < 0 || (fd = openat(dfd, LOG_MARKER, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static bool ours(int parent, const char *id)
+{
+	char rt[4096];
+
+	return marker_of(parent, id, rt, sizeof(rt)) && !strcmp(rt, runtime_dir());
+}
+
+static bool log_root(char *buf, size_t len)
+{
+	const char *env;
+
+	if ((env = getenv("NUCLEUS_LOG_ROOT")) && *env == '/')
+		snprintf(buf, len, "%s", env);
+	else if (geteuid() == 0)
+		snprintf(buf, len, "/var/log/nucleus/containers");
+	else if ((env = getenv("XDG_STATE_HOME")) && *env == '/')
+		snprintf(buf, len, "%s/nucleus/containers", env);
+	else if ((env = getenv("HOME")) && *env == '/' && strcmp(env, "/"))
+		snprintf(buf, len, "%s/.local/state/nucleus/containers", env);
+	else
+		return false;
+	return true;
+}
+
+int container_log_dir_create(const char *id, char *path, size_t len, struct nerr *err)
+{
+	char root[4096];
+	_cleanup_close_ int rfd = -1;
+	_cleanup_close_ int mark = -1;
+	const char *rt = runtime_dir();
+	int fd, r;
+
+	r = log_root(root, sizeof(root)) ? mkdir_p(root, 0700) : -ENOENT;
+	/* an ordinary user without a home to write to: the state directory
+	 * (their own runtime directory); root's logs never go back there */
+	if (r < 0 && geteuid() != 0 && !getenv("NUCLEUS_LOG_ROOT") && r != -ENOSPC) {
+		log_debug("run: no log directory of its own; logs in the state directory");
+		if ((r = state_path(id, NULL, path, len)) < 0)
+			return nerr_set(err, -r, "state directory of %.12s", id);
+		return dir_open_owned(AT_FDCWD, path, false, 0, err);
+	}
+	if (r < 0)
+		return nerr_set(err, -r, "create the log directory `%s`", root);
+	if ((rfd = dir_open_owned(AT_FDCWD, root, false, 0, err)) < 0)
+		return nerr_prefix(err, "log directory");
+	if ((size_t)snprintf(path, len, "%s/%s", root, id) >= len)
+		return nerr_set(err, ENAMETOOLONG, "log directory `%s/%s`", root, id);
+	if ((fd = dir_open_owned(rfd, id, true, 0700, err)) < 0)
+		return nerr_prefix(err, "log directory `%s`", root);
+	mark = openat(fd, LOG_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (mark < 0 || write_all(mark, rt, strlen(rt)) < 0) {
+		r = nerr_set(err, errno, "write `%s/%s`", path, LOG_MARKER);
+		close(fd);
+		remove_tree_at(rfd, id);
+		return r;
+	}
+	return fd;
+}
+
+void container_log_dir_remove(const char *id, const char *log_path, const char *audit_path)
+{
+	const char *named = log_path && log_path[0] ? log_path : audit_path && audit_path[0] ? audit_path : NULL;
+	char dir[4096], state[4096];
+	_cleanup_close_ int pfd = -1;
+	char *slash;
+
+	if (named)
+		snprintf(dir, sizeof(dir), "%s", named);
+	else if (!log_root(dir, sizeof(dir)) ||
+		 (size_t)snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%s/x", id) >= sizeof(dir) - strlen(dir))
+		return;
+	*strrchr(dir, '/') = '\0';
+	/* <root>/<id>, and not the state directory (removed with the state) */
+	slash = strrchr(dir, '/');
+	if (!slash || strcmp(slash + 1, id) || (state_path(id, NULL, state, sizeof(state)) == 0 && !strcmp(dir, state)))
+		return;
+	*slash = '\0';
+	if ((pfd = dir_open_owned(AT_FDCWD, dir[0] ? dir : "/", false, 0, NULL)) < 0)
+		return;
+	/* only a log directory this runtime directory made, whatever a state
+	 * file says */
+	if (!ours(pfd, id)) {
+		log_debug("`%s/%s` is not a log directory of %s: left alone", dir, id, runtime_dir());
+		return;
+	}
+	if (remove_tree_at(pfd, id) < 0)
+		log_warn("cannot remove `%s/%s`", dir, id);
+}
+
+void container_log_dirs_gc(void)
+{
+	char root[4096], state[4096], rt[4096];
+	_cleanup_close_ int rfd = -1;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (!log_root(root, sizeof(root)) || (rfd = dir_open_owned(AT_FDCWD, root, false, 0, NULL)) < 0)
+		return;
+	if ((fd = fcntl(rfd, F_DUPFD_CLOEXEC, 3)) < 0 || !(d = fdopendir(fd)))
+		return;
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != 32 || !is_hex_string(de->d_name, 32))
+			continue;
+		/* a container's directory goes after its state, never before */
+		if (state_path(de->d_name, NULL, state, sizeof(state)) < 0 || access(state, F_OK) == 0)
+			continue;
+		/* another runtime directory's (NUCLEUS_ROOT) are not ours to
+		 * collect, unless that directory is gone (and its state with it) */
+		if (!marker_of(rfd, de->d_name, rt, sizeof(rt)) ||
+		    (strcmp(rt, runtime_dir()) && (rt[0] != '/' || access(rt, F_OK) == 0 || errno != ENOENT)))
+			continue;
+		log_debug("gc: removing the logs of %.12s, whose state is gone", de->d_name);
+		remove_tree_at(rfd, de->d_name);
+	}
+}
 
 /* ---- the format ----------------------------------------------------------- */
 
@@ -149,8 +294,8 @@ struct log_stream {
 };
 
 struct log_pump {
-	int log;                 /* container.log, O_APPEND */
-	uint64_t lost;           /* bytes of records it had no room for */
+	struct rotlog *log;      /* container.log, capped and rotated */
+	uint64_t lost;           /* bytes of records it had no room for, in all */
 	int lost_errno;
 	struct log_stream out, err, tty, self;
 	struct log_stream *all[LOG_PUMP_EXTRAS];
@@ -158,21 +303,30 @@ struct log_pump {
 	int self_w;              /* the supervisor's own stdout/stderr */
 };
 
-/* One burst of records. One the filesystem has no room for is taken back
- * whole (no half record in the log, and the next may fit) and counted: the
- * state records what was lost and why, and `logs` says so. */
-static void log_write(struct log_pump *p, const char *text, size_t len)
+static uint64_t count_records(const char *text, size_t len)
 {
-	off_t end = lseek(p->log, 0, SEEK_END);
-	ssize_t n = write_all(p->log, text, len);
+	uint64_t n = 0;
 
-	if (n >= 0)
-		return;
-	if (end >= 0 && ftruncate(p->log, end) < 0)
-		log_debug("cannot take back a partial log write: %s", strerror(errno));
-	p->lost += len;
-	if (!p->lost_errno)
-		p->lost_errno = (int)-n;
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	return n;
+}
+
+/* A stderr record, once the log can be written again, saying what was lost. */
+static char *loss_notice(uint64_t records, uint64_t bytes, int errnum, void *arg)
+{
+	_cleanup_free_ char *msg = NULL;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *mem;
+
+	msg = xasprintf("nucleus: %llu log records (%llu bytes) of output were lost: cannot write the log: %s\n",
+			(unsigned long long)records, (unsigned long long)bytes, strerror(errnum));
+	if (!(mem = open_memstream(&text, &tlen)))
+		return NULL;
+	log_encode(mem, "stderr", msg, strlen(msg), realtime_ns(), true);
+	fclose(mem);
+	return text;
 }
 
 void log_pump_lost(const struct log_pump *p, uint64_t *bytes, int *errnum)
@@ -199,6 +353,7 @@ static ssize_t stream_pump(struct log_stream *s)
 	size_t tlen = 0;
 	size_t total;
 	ssize_t n;
+	int rc;
 	FILE *mem;
 
 	if (s->fd < 0)
@@ -220,8 +375,15 @@ static ssize_t stream_pump(struct log_stream *s)
 	s->ncarry = log_encode(mem, s->name, buf, total, realtime_ns(), n <= 0);
 	fclose(mem);
 	memcpy(s->carry, buf + total - s->ncarry, s->ncarry);
-	/* one write per read: `logs -f` never sees half a burst's order */
-	log_write(s->pump, text, tlen);
+	/* one write per read: `logs -f` never sees half a burst's order. A
+	 * full disk loses the output (counted, told later, and in the state
+	 * at exit), never blocks the workload: the pipes are drained all the
+	 * same. */
+	if ((rc = rotlog_write(s->pump->log, text, tlen, count_records(text, tlen))) < 0) {
+		s->pump->lost += tlen;
+		if (!s->pump->lost_errno)
+			s->pump->lost_errno = -rc;
+	}
 	if (n <= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -247,8 +409,10 @@ static int stdio_present(struct nerr *err)
 	return 0;
 }
 
-int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, struct nerr *err)
+int log_pump_open(int dirfd, const char *name, const struct log_opts *opts, bool keep_stdin,
+		  struct log_pump **out, struct nerr *err)
 {
+	struct rotlog_hooks hooks = { NULL, loss_notice, NULL };
 	struct log_pump *p;
 	int o[2] = { -1, -1 }, e[2] = { -1, -1 }, s[2] = { -1, -1 }, in[2] = { -1, -1 }, rc;
 
@@ -262,9 +426,8 @@ int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, stru
 	stream_init(&p->tty, p, -1, "stdout");
 	stream_init(&p->self, p, -1, "stderr");
 	p->all[0] = &p->out, p->all[1] = &p->err, p->all[2] = &p->tty, p->all[3] = &p->self;
-	p->log = open_trusted_at(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0600, S_IFREG, "log", path, err);
-	if (p->log < 0) {
-		rc = p->log;
+	if ((rc = rotlog_open(dirfd, name, 0600, opts, &hooks, &p->log, err)) < 0) {
+		nerr_prefix(err, "container log");
 		goto fail;
 	}
 	/* the supervisor's own end never blocks: a message it cannot write
@@ -278,7 +441,7 @@ int log_pump_open(const char *path, bool keep_stdin, struct log_pump **out, stru
 	fcntl(e[0], F_SETFL, O_NONBLOCK);
 	/* until clone, 0-2 are the workload's; log_pump_started takes 1 and 2 back */
 	if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) {
-		rc = nerr_set(err, errno, "redirect to `%s`", path);
+		rc = nerr_set(err, errno, "redirect to `%s`", name);
 		goto fail;
 	}
 	close(in[0]);
@@ -298,8 +461,7 @@ fail:
 		if (s[i] >= 0) close(s[i]);
 		if (in[i] >= 0) close(in[i]);
 	}
-	if (p->log >= 0)
-		close(p->log);
+	rotlog_close(p->log);
 	free(p);
 	return rc;
 }
@@ -396,6 +558,8 @@ void log_pump_close(struct log_pump *p)
 		close(p->stdin_w);
 	if (p->self_w >= 0)
 		close(p->self_w);
-	close(p->log);
+	/* a loss the log does not tell yet: one more try */
+	rotlog_flush_notice(p->log);
+	rotlog_close(p->log);
 	free(p);
 }

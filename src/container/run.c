@@ -27,6 +27,8 @@ struct run {
 	int notify_fd;                 /* -d: tells the caller the outcome of the start */
 	char *state_dir;               /* <runtime>/<id> */
 	char *staging;                 /* <state_dir>/rootfs */
+	int log_dirfd;                 /* -d or audited: where container.log and audit.jsonl go */
+	char log_dir[256];
 	struct cgroup_host cg_host;
 	struct cgroup cg;
 	bool have_cgroup;
@@ -66,6 +68,15 @@ static int prepare_dirs(struct run *r, struct nerr *err)
 	r->staging = xasprintf("%s/rootfs", r->state_dir);
 	if (mkdir(r->staging, 0755) < 0)
 		return nerr_set(err, errno, "create `%s`", r->staging);
+	/* the logs: out of the shared runtime tmpfs, after the state directory
+	 * (a log directory without one is garbage to collect) */
+	if (r->cfg->detach || r->cfg->audit || r->cfg->seccomp_log_denied) {
+		r->log_dirfd = container_log_dir_create(r->cfg->id, r->log_dir, sizeof(r->log_dir) - 16, err);
+		if (r->log_dirfd < 0)
+			return r->log_dirfd;
+		if (r->cfg->detach)
+			snprintf(r->st.log_path, sizeof(r->st.log_path), "%s/container.log", r->log_dir);
+	}
 	return 0;
 }
 
@@ -174,12 +185,20 @@ static void cleanup(struct run *r)
 	} else {
 		if (r->name_claimed)
 			state_release_name(r->cfg->name, r->cfg->id);
+		/* the logs first: a log directory never outlives its state */
+		if (r->log_dir[0]) {
+			_cleanup_free_ char *file = xasprintf("%s/container.log", r->log_dir);
+
+			container_log_dir_remove(r->cfg->id, file, NULL);
+		}
 		if (r->state_dir && remove_tree(r->state_dir) < 0)
 			log_warn("cannot remove `%s`", r->state_dir);
 	}
 	/* before the lock goes: `logs -f` stops reading when it does */
 	log_pump_close(r->log);
 	r->log = NULL;
+	if (r->log_dirfd >= 0)
+		close(r->log_dirfd);
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 	free(r->staging);
@@ -357,7 +376,7 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	r->st.egress = r->egress != NULL;
 	r->st.audit = r->cfg->audit || r->cfg->seccomp_log_denied;
 	if (r->st.audit)
-		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->state_dir);
+		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->log_dir);
 	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;
 	if ((rc = register_state(r, err)) < 0)
 		return rc;
@@ -473,8 +492,6 @@ static void state_init(struct run *r, bool userns)
 	st->memlock = cfg->rlimits.memlock;
 	st->caps = cfg->caps;
 	st->landlock = cfg->landlock;  /* borrowed, like argv */
-	if (cfg->detach)
-		snprintf(st->log_path, sizeof(st->log_path), "%s/%s/container.log", runtime_dir(), cfg->id);
 }
 
 /* -d: the workload's stdout and stderr are pipes the supervisor pumps into
@@ -482,7 +499,7 @@ static void state_init(struct run *r, bool userns)
  * /dev/null, or with -i a pipe kept open, as docker's -di. */
 static int redirect_to_log(struct run *r, struct nerr *err)
 {
-	return log_pump_open(r->st.log_path, r->cfg->interactive, &r->log, err);
+	return log_pump_open(r->log_dirfd, "container.log", &r->cfg->log_opts, r->cfg->interactive, &r->log, err);
 }
 
 static void notify_caller(struct run *r, const char *msg)
@@ -513,7 +530,7 @@ static void report_oom(struct run *r, int *exit_code)
 int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
 {
 	struct run r = { .cfg = cfg, .context_fd = -1, .context_mount_fd = -1, .sync = { -1, -1 }, .pidfd = -1,
-			 .lock_fd = -1, .notify_fd = notify_fd };
+			 .lock_fd = -1, .notify_fd = notify_fd, .log_dirfd = -1 };
 	struct child_args a = { 0 };
 	struct userns_map map;
 	bool userns = cfg->rootless || cfg->userns;

@@ -6,6 +6,8 @@
 NUCLEUS=${NUCLEUS:?}
 PROBE=${PROBE:-/usr/local/lib/nucleus-test/probe}
 RUNTIME_DIR=${RUNTIME_DIR:-/run/nucleus}
+# root's container logs (container.log, audit.jsonl), out of the runtime dir
+LOG_ROOT=${LOG_ROOT:-/var/log/nucleus/containers}
 
 fail() {
 	echo "    $*" >&2
@@ -63,6 +65,11 @@ leftovers() {
 			[ -e "$e" ] || [ -L "$e" ] && echo "state $e"
 		done
 	fi
+	if [ -d "$LOG_ROOT" ]; then
+		for e in "$LOG_ROOT"/*; do
+			[ -e "$e" ] && echo "logs $e"
+		done
+	fi
 	# (the runtime directory's own tmpfs, /run/nucleus itself, stays)
 	grep -E ' (/run/nucleus|/tmp/nucleus)/' /proc/self/mountinfo | sed 's/^/mount /'
 	return 0
@@ -90,6 +97,11 @@ cgroup_dir() { # ID CONTROLLER
 # The full id of a container by name.
 container_id() {
 	readlink "$RUNTIME_DIR/.names/$1"
+}
+
+# A container's file as its state names it (log_path, audit_path).
+state_field() { # NAME FIELD
+	sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" "$RUNTIME_DIR/$(container_id "$1")/state.json"
 }
 
 # Remove these containers when the test ends, passed or failed.

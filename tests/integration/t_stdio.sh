@@ -10,7 +10,7 @@ wait_exited() { # NAME
 # its newline; only simple text).
 log_records() { # NAME
 	sed -n 's/^{"stream":"\([a-z]*\)","log":"\([^"\\]*\)\(\\n\)\{0,1\}","time":"[0-9T:.Z-]*"}$/\1:\2/p' \
-		"$RUNTIME_DIR/$(container_id "$1")/container.log"
+		"$(state_field "$1" log_path)"
 }
 
 test_logs_keep_stderr_on_stderr() {
