@@ -99,8 +99,8 @@ void log_pump_extras(struct log_pump *p, struct loop_extra x[LOG_PUMP_EXTRAS]);
 /* After the workload's exit: everything it wrote, with a short bound. */
 void log_pump_drain(struct log_pump *p, const struct cgroup *cg);
 void log_pump_close(struct log_pump *p);
-/* Output the log had no room for (a full filesystem): bytes, and the errno
- * of the first failure; 0 and 0 when nothing was lost. */
+/* Output the log had no room for (a full filesystem) and could not yet
+ * say so itself: bytes, and the errno; 0 and 0 when nothing is untold. */
 void log_pump_lost(const struct log_pump *p, uint64_t *bytes, int *errnum);
 
 /* Audit events of the runtime (audit_events.c). */

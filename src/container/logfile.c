@@ -295,8 +295,6 @@ struct log_stream {
 
 struct log_pump {
 	struct rotlog *log;      /* container.log, capped and rotated */
-	uint64_t lost;           /* bytes of records it had no room for, in all */
-	int lost_errno;
 	struct log_stream out, err, tty, self;
 	struct log_stream *all[LOG_PUMP_EXTRAS];
 	int stdin_w;             /* -d -i: the workload's stdin, held open */
@@ -329,10 +327,18 @@ static char *loss_notice(uint64_t records, uint64_t bytes, int errnum, void *arg
 	return text;
 }
 
+/* What the log lost and could not say itself (the disk is still full):
+ * the state records it, and `logs` says so. */
 void log_pump_lost(const struct log_pump *p, uint64_t *bytes, int *errnum)
 {
-	*bytes = p ? p->lost : 0;
-	*errnum = p ? p->lost_errno : 0;
+	uint64_t records;
+
+	*bytes = 0;
+	*errnum = 0;
+	if (!p)
+		return;
+	rotlog_flush_notice(p->log);
+	rotlog_lost(p->log, &records, bytes, errnum);
 }
 
 static void stream_init(struct log_stream *s, struct log_pump *p, int fd, const char *name)
@@ -353,7 +359,6 @@ static ssize_t stream_pump(struct log_stream *s)
 	size_t tlen = 0;
 	size_t total;
 	ssize_t n;
-	int rc;
 	FILE *mem;
 
 	if (s->fd < 0)
@@ -376,14 +381,10 @@ static ssize_t stream_pump(struct log_stream *s)
 	fclose(mem);
 	memcpy(s->carry, buf + total - s->ncarry, s->ncarry);
 	/* one write per read: `logs -f` never sees half a burst's order. A
-	 * full disk loses the output (counted, told later, and in the state
-	 * at exit), never blocks the workload: the pipes are drained all the
-	 * same. */
-	if ((rc = rotlog_write(s->pump->log, text, tlen, count_records(text, tlen))) < 0) {
-		s->pump->lost += tlen;
-		if (!s->pump->lost_errno)
-			s->pump->lost_errno = -rc;
-	}
+	 * full disk loses the output (counted, told later: in the log once
+	 * there is room, else in the state at exit), never blocks the
+	 * workload: the pipes are drained all the same. */
+	rotlog_write(s->pump->log, text, tlen, count_records(text, tlen));
 	if (n <= 0) {
 		close(s->fd);
 		s->fd = -1;

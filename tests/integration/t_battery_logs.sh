@@ -290,7 +290,7 @@ test_battery_logs_refuse_what_others_own() {
 	lp=$(state_field blo-$$ log_path)
 	chown 65534 "$lp"
 	out=$("$NUCLEUS" logs blo-$$ 2>&1)
-	assert_eq "$?" 1 "logs of a file someone else owns"
+	assert_eq "$?" 125 "logs of a file someone else owns (a refusal, as for all runtime state)"
 	assert_contains "$out" "refusing it" "says why: $out"
 	assert_not_contains "$out" "secret" "nothing of it shown"
 	"$NUCLEUS" rm blo-$$ >/dev/null
