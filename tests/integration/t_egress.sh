@@ -316,12 +316,13 @@ test_egress_entries_of_a_killed_supervisor_are_collected() {
 }
 
 # The anchor keeps the kernel's per-type static keys on: the 8 programs on
-# an empty cgroup of nucleus's own; another build's anchor is let go.
+# an empty cgroup of nucleus's own; an anchor whose version has no pinned
+# set any more is let go.
 test_egress_anchor_holds_the_programs_and_no_process() {
 	local v2 anchor stale
 	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 	stale=$v2/nucleus/.egress-anchor-0000000000000000
-	# as if this build ran for the first time, after another one
+	# as if this build ran for the first time, after another one whose set is gone
 	rmdir "$v2"/nucleus/.egress-anchor-* 2>/dev/null
 	mkdir -p "$stale" || fail "make a stale anchor"
 	"$NUCLEUS" run --egress-allow 192.0.2.1/32 -- true || fail "run"

@@ -5,7 +5,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <nucleus/ebpf.h>
 
 static void set_names(void **state)
@@ -50,12 +53,37 @@ static void recorded_pins(void **state)
 	assert_null(bpf_pins_find(NULL, "egress"));    /* a container of an older build */
 }
 
+/* Another build's values are read only when its set says it has our layout. */
+static void compatible_sets(void **state)
+{
+	char tmp[] = "/tmp/nucleus-pins-XXXXXX";
+	_cleanup_free_ char *mine = NULL, *same = NULL, *other = NULL, *legacy = NULL;
+
+	assert_non_null(mkdtemp(tmp));
+	mine = xasprintf("%s/egress-00000000000000aa-l2", tmp);
+	same = xasprintf("%s/egress-00000000000000bb-l2", tmp);
+	other = xasprintf("%s/egress-00000000000000cc-l2", tmp);
+	legacy = xasprintf("%s/egress-00000000000000dd-l2", tmp);
+	const char *dirs[] = { mine, same, other, legacy };
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(mkdir(dirs[i], 0700), 0);
+	assert_int_equal(bpf_set_mark_abi(same, "abi1"), 0);
+	assert_int_equal(bpf_set_mark_abi(same, "abi1"), 0);      /* again: already there */
+	assert_int_equal(bpf_set_mark_abi(other, "abi2"), 0);
+	assert_true(bpf_set_compatible(mine, "00000000000000aa", "abi1"));    /* its own: no link needed */
+	assert_true(bpf_set_compatible(same, "00000000000000aa", "abi1"));
+	assert_false(bpf_set_compatible(other, "00000000000000aa", "abi1"));
+	assert_false(bpf_set_compatible(legacy, "00000000000000aa", "abi1"));
+	remove_tree(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(set_names),
 		cmocka_unit_test(not_set_names),
 		cmocka_unit_test(recorded_pins),
+		cmocka_unit_test(compatible_sets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
