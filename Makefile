@@ -8,6 +8,9 @@ BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
+# Extra clang flags for the BPF objects (the upgrade tests build a second
+# version: BPF_EXTRA_CFLAGS=-DNUCLEUS_BPF_BUILD_TAG=2).
+BPF_EXTRA_CFLAGS ?=
 
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
@@ -28,6 +31,8 @@ OBJ := $(SRC:%.c=$(BUILD)/%.o)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
 BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+VERSIONS := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.version.h)
+BPF_HEADERS := $(sort $(wildcard bpf/*.h))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -40,16 +45,22 @@ deps:
 # ---- BPF: clang -> object -> skeleton ---------------------------------------
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf -c $< -o $@
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf $(BPF_EXTRA_CFLAGS) -c $< -o $@
 	llvm-strip -g $@ 2>/dev/null || true
 
-# The skeleton, and a version (hash of the object) that names its pinned set.
+# The skeleton, and a version (hash of the object) that names its pinned set;
+# the ABI, a hash of the headers that define the maps' keys and values, tells
+# another build whether it may read and write this one's maps.
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
-	echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_VERSION \"$$(sha256sum $< | cut -c1-16)\"" > $(BUILD)/bpf/$*.version.h
+
+$(BUILD)/bpf/%.version.h: $(BUILD)/bpf/%.bpf.o $(BPF_HEADERS) Makefile
+	{ echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_VERSION \"$$(sha256sum $< | cut -c1-16)\""; \
+	  echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_ABI \"$$(cat $(BPF_HEADERS) | sha256sum | cut -c1-16)\""; \
+	} > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -----------------------------------------------------------------
-$(BUILD)/src/%.o: src/%.c $(wildcard include/nucleus/*.h) $(SKELS)
+$(BUILD)/src/%.o: src/%.c $(wildcard include/nucleus/*.h) $(SKELS) $(VERSIONS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c $< -o $@
 
@@ -125,4 +136,4 @@ clean:
 
 .PHONY: all deps test test-build test-unit test-integration test-vm bench fuzz demo install clean
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJ) $(SKELS)
+.SECONDARY: $(BPF_OBJ) $(SKELS) $(VERSIONS)

@@ -23,6 +23,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 cgroup_level = 2;
 
+#ifdef NUCLEUS_BPF_BUILD_TAG
+/* Only in test builds (make BPF_EXTRA_CFLAGS=-DNUCLEUS_BPF_BUILD_TAG=N): a
+ * second build of the same source whose object, hence version, differs. */
+const volatile __u32 build_tag = NUCLEUS_BPF_BUILD_TAG;
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

@@ -57,9 +57,12 @@ int audit_kernel_fd(const struct audit_kernel *k);
 void audit_kernel_drain(struct audit_kernel *k, struct audit_log *l);
 void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_t *lost);
 void audit_kernel_stop(struct audit_kernel *k);
+/* The directory name of the pinned set it uses (the container's state records it). */
+const char *audit_kernel_pin_set(const struct audit_kernel *k);
 /* The kernel event counters of a running audited container, from the
- * pinned maps (for `nucleus stats`). -ENOENT when it has none. */
-int audit_totals(uint64_t cgid, unsigned cgroup_level, uint64_t *events, uint64_t *lost);
+ * pinned maps of the set it recorded (NULL: the set that has its cgroup),
+ * for `nucleus stats`. -ENOENT when it has none. */
+int audit_totals(uint64_t cgid, unsigned cgroup_level, const char *set, uint64_t *events, uint64_t *lost);
 
 /* ---- reading ------------------------------------------------------------------ */
 struct audit_filter {

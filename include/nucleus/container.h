@@ -159,6 +159,9 @@ struct container_state {
 	bool audit;
 	char audit_path[256];
 	unsigned cgroup_level;
+	/* the pinned BPF sets it uses, by directory name under /sys/fs/bpf/nucleus
+	 * ("egress-<version>-l<level>"): another build reads and cleans up there */
+	char **bpf_pins;
 	char log_path[256];
 	uint64_t log_lost_bytes;     /* output the log had no room for */
 	int log_errno;               /* why (the first failure) */

@@ -43,21 +43,53 @@ void host_security_read(struct host_security *hs);
 bool bpf_lsm_active(void);
 
 /* ---- load once, attach many ------------------------------------------------------
- * An object is loaded and verified once per host, pinned under
- * /sys/fs/bpf/nucleus/<name>-<version>, and reused by every later run; a
- * different version (another build) pins beside it and the stale sets are
- * unpinned — programs already attached to cgroups, and the maps they use,
- * live on until those containers end. */
+ * An object is loaded and verified once per host, pinned as a set under
+ * /sys/fs/bpf/nucleus/<name>-<version>-l<level>[-<variant>] (version: a hash
+ * of the object; level: the containers' depth in the cgroup2 tree), and
+ * reused by every later run. Another build (another version) pins its own
+ * set beside it and both stay: each container records the set it uses, and
+ * its counters and cleanup go to that set whichever build asks. A build
+ * never unpins its own set (its next run needs it); it unpins another
+ * version's set once no cgroup that still exists has an entry in it
+ * (bpf_sets_collect): the set of an upgraded-away build goes after its last
+ * container, at the new build's next load, container end or `rm`.
+ *
+ * Another build reads or writes values in a set only when the set's `abi`
+ * link names the same ABI (a hash of the headers that define the maps' keys
+ * and values); otherwise it only tells whether the set is in use. */
 #define BPF_PIN_ROOT "/sys/fs/bpf/nucleus"
 
 /* Mount bpffs on /sys/fs/bpf if nothing is mounted there. */
 int bpffs_ensure(struct nerr *err);
-/* Serialise loaders host-wide (flock); returns the fd to close. */
+/* Serialise loaders and collectors host-wide (flock); returns the fd to close. */
 int bpf_load_lock(struct nerr *err);
+/* The same lock, shared: held from opening a set's pins until the run's own
+ * entry is in its maps, so that no collector unpins the set in between. */
+int bpf_use_lock(struct nerr *err);
 /* True when dir holds a pin for each of the names. */
 bool bpf_pins_complete(const char *dir, const char *const *names);
-/* Unpin every <name>-* set but keep_dir. */
-void bpf_unpin_stale(const char *name, const char *keep_dir);
+/* A set's directory name: its version (at most 32 characters) and level.
+ * False when name is not a set of `object`. */
+bool bpf_set_parse(const char *name, const char *object, char version[33], unsigned *level);
+/* The directory names of every set of `object` at `level`, sorted. */
+char **bpf_sets_list(const char *object, unsigned level);
+/* The set of `object` among a container's recorded pins, or NULL. */
+const char *bpf_pins_find(char *const *pins, const char *object);
+/* Some set of `object` at `level` has another version than `version`. */
+bool bpf_sets_others(const char *object, const char *version, unsigned level);
+/* Record in a set the ABI of the build that pinned it (the `abi` link). */
+int bpf_set_mark_abi(const char *dir, const char *abi);
+/* This build may read and write the values of the set at dir: its version
+ * is `version`, or its `abi` link names `abi`. */
+bool bpf_set_compatible(const char *dir, const char *version, const char *abi);
+/* Some key of the set's map `owners` (cgroup ids) names a cgroup that still
+ * exists. When that cannot be told, true: a set is kept rather than lost. */
+bool bpf_set_in_use(const char *dir, const char *owners);
+/* Under the load lock: unpin every set of `object` at `level` of another
+ * version than `version` that is not in use (its map `owners`), calling
+ * gone(its version, arg) for each. */
+void bpf_sets_collect(const char *object, const char *version, unsigned level, const char *owners,
+		      void (*gone)(const char *version, void *arg), void *arg);
 /* Open a pinned object by dir/name. */
 int bpf_pin_open(const char *dir, const char *name, struct nerr *err);
 /* A ring buffer map of `bytes` (a power of two, pages), by a direct

@@ -55,16 +55,23 @@ struct egress_denial {
 void egress_set_sink(struct egress *e, void (*sink)(const struct egress_denial *, void *), void *arg);
 /* Remove the container's map entries (the cgroup takes the programs with it). */
 void egress_detach(struct egress *e);
+/* The directory name of the pinned set the container uses, under
+ * /sys/fs/bpf/nucleus ("egress-<version>-l<level>"): its state records it. */
+const char *egress_pin_set(const struct egress *e);
 
 struct egress_totals {
 	uint64_t allow_pkts, allow_bytes, deny_pkts, deny_bytes, deny_calls;
 	uint64_t events, events_lost, events_limited;
 };
 /* Drop the entries of supervisors that died without egress_detach()
- * (SIGKILL): `rm` calls it; every egress_attach() does the same. */
+ * (SIGKILL), in every pinned set whose maps this build knows (another
+ * build's too), and unpin other builds' sets that no container uses any
+ * more: `rm` calls it; every egress_attach() collects its own set's entries. */
 void egress_gc(unsigned cgroup_level);
-/* Counters of a running container (summed over CPUs); -ENOENT without a policy. */
-int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err);
+/* Counters of a running container (summed over CPUs), from the set it
+ * recorded (NULL: the set that has its cgroup); -ENOENT without a policy. */
+int egress_totals(uint64_t cgid, unsigned cgroup_level, const char *set, struct egress_totals *t,
+		  struct nerr *err);
 
 /* ---- bridge networking (--network bridge) -----------------------------------------
  * A host bridge (default nucleus0, 10.0.42.1/24 and fd00:6e75:636c::1/64), one

@@ -16,6 +16,7 @@
 
 struct audit_kernel {
 	uint64_t cgid;
+	unsigned level;
 	char *dir;
 	bool lsm;
 	char reason[160];
@@ -76,6 +77,9 @@ static int pin_all(struct audit_bpf *skel, const char *dir, bool lsm)
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	/* the ABI first: a set is complete only with its last pin */
+	if ((r = bpf_set_mark_abi(dir, AUDIT_BPF_ABI)) < 0)
+		return r;
 	for (size_t i = 0; progs[i]; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, progs[i]);
 
@@ -128,7 +132,8 @@ static int ensure_pinned(unsigned level, char **dir_out, struct nerr *err)
 		r = nerr_set(err, -r, "pin the audit programs in `%s`", dir);
 		goto out;
 	}
-	bpf_unpin_stale("audit", dir);
+	/* other builds' sets stay while a container of theirs is audited */
+	bpf_sets_collect("audit", AUDIT_BPF_VERSION, level, "scopes", NULL, NULL);
 	log_debug("audit: loaded and pinned %s", dir);
 out:
 	audit_bpf__destroy(skel);
@@ -289,12 +294,30 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 
 	*out = NULL;
 	k->cgid = cgid;
+	k->level = level;
 	k->ring_fd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
 	k->mono_to_real = realtime_ns() - now_ns();
-	if ((r = ensure_pinned(level, &k->dir, err)) < 0)
+	if ((r = bpf_ring_open("nucleus_audit", (uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES),
+			       on_event, k, &k->ring, &k->ring_fd, "audit", err)) < 0)
 		goto fail;
+	/* Under the lock from the pins to this container's scope, which marks
+	 * the set as in use: a collector that unpinned it before the lock was
+	 * taken makes this run load it again. */
+	for (int tries = 0;; tries++) {
+		if ((r = ensure_pinned(level, &k->dir, err)) < 0 || (r = lock = bpf_load_lock(err)) < 0)
+			goto fail;
+		if (bpf_pins_complete(k->dir, map_names))
+			break;
+		close(lock);
+		lock = -1;
+		free(steal_ptr(k->dir));
+		if (tries == 2) {
+			r = nerr_set(err, ESTALE, "the pinned audit set keeps disappearing");
+			goto fail;
+		}
+	}
 	base = strrchr(k->dir, '-');
 	k->lsm = str_has_suffix(k->dir, "-lsm");
 	if (k->lsm)
@@ -308,9 +331,6 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(k->dir, map_names[i], err)) < 0)
 			goto fail;
-	if ((r = bpf_ring_open("nucleus_audit", (uint32_t)(ring_bytes ? ring_bytes : AUDIT_RING_BYTES),
-			       on_event, k, &k->ring, &k->ring_fd, "audit", err)) < 0)
-		goto fail;
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/pid", (int)init_pid);
 	if (stat(nspath, &st) == 0) {
 		scope.pidns_dev = st.st_dev;
@@ -322,10 +342,6 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 	if ((r = bpf_map_update_elem(k->stats_fd, &cgid, zero, BPF_ANY)) < 0 ||
 	    (r = bpf_map_update_elem(k->events_fd, &cgid, &k->ring_fd, BPF_ANY)) < 0) {
 		r = nerr_set(err, -r, "audit maps");
-		goto fail;
-	}
-	if ((lock = bpf_load_lock(err)) < 0) {
-		r = lock;
 		goto fail;
 	}
 	if ((r = bpf_map_update_elem(k->scopes_fd, &cgid, &scope, BPF_ANY)) < 0) {
@@ -342,6 +358,13 @@ fail:
 		close(lock);
 	audit_kernel_stop(k);
 	return r;
+}
+
+const char *audit_kernel_pin_set(const struct audit_kernel *k)
+{
+	const char *base = k && k->dir ? strrchr(k->dir, '/') : NULL;
+
+	return base ? base + 1 : NULL;
 }
 
 const char *audit_kernel_source(const struct audit_kernel *k)
@@ -384,14 +407,13 @@ void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_
 	}
 }
 
-int audit_totals(uint64_t cgid, unsigned level, uint64_t *events, uint64_t *lost)
+/* The counters of cgid in the set at dir: 0, or -ENOENT. */
+static int totals_in(const char *dir, uint64_t cgid, uint64_t *events, uint64_t *lost)
 {
-	_cleanup_free_ char *dir = find_pinned(level);
 	_cleanup_free_ struct audit_stats *s = NULL;
 	int ncpu = libbpf_num_possible_cpus(), fd, r;
 
-	*events = *lost = 0;
-	if (!dir || ncpu <= 0)
+	if (ncpu <= 0)
 		return -ENOENT;
 	if ((fd = bpf_pin_open(dir, "stats", NULL)) < 0)
 		return fd;
@@ -407,6 +429,30 @@ int audit_totals(uint64_t cgid, unsigned level, uint64_t *events, uint64_t *lost
 	return 0;
 }
 
+int audit_totals(uint64_t cgid, unsigned level, const char *set, uint64_t *events, uint64_t *lost)
+{
+	_cleanup_strv_ char **sets = NULL;
+
+	*events = *lost = 0;
+	if (set && *set) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, set);
+
+		if (!bpf_set_compatible(dir, AUDIT_BPF_VERSION, AUDIT_BPF_ABI))
+			return -EPROTO;     /* counters of a layout this build does not know */
+		return totals_in(dir, cgid, events, lost);
+	}
+	/* no recorded set (an older build's container): the one with its cgroup */
+	sets = bpf_sets_list("audit", level);
+	for (size_t i = 0; sets && sets[i]; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+
+		if (bpf_set_compatible(dir, AUDIT_BPF_VERSION, AUDIT_BPF_ABI) &&
+		    totals_in(dir, cgid, events, lost) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 void audit_kernel_stop(struct audit_kernel *k)
 {
 	if (!k)
@@ -416,6 +462,10 @@ void audit_kernel_stop(struct audit_kernel *k)
 
 		bpf_map_delete_elem(k->scopes_fd, &k->cgid);
 		sync_links(k, NULL);
+		/* other builds' sets whose containers are all gone go now (their
+		 * links with them) */
+		if (lock >= 0 && bpf_sets_others("audit", AUDIT_BPF_VERSION, k->level))
+			bpf_sets_collect("audit", AUDIT_BPF_VERSION, k->level, "scopes", NULL, NULL);
 		if (lock >= 0)
 			close(lock);
 	}

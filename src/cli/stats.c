@@ -8,6 +8,7 @@
 #include <nucleus/resources.h>
 #include <nucleus/network.h>
 #include <nucleus/audit.h>
+#include <nucleus/ebpf.h>
 
 static const char stats_help[] =
 	"Usage: nucleus stats [OPTIONS] [CONTAINER...]\n"
@@ -64,10 +65,12 @@ static bool net_io(const struct container_state *st, uint64_t *rx, uint64_t *tx)
 static void sample(struct target *t)
 {
 	cgroup_sample(&t->cg, &t->cur);
-	t->have_net = t->st.egress && egress_totals(t->cg.id, t->st.cgroup_level, &t->net, NULL) == 0;
+	t->have_net = t->st.egress && egress_totals(t->cg.id, t->st.cgroup_level, bpf_pins_find(t->st.bpf_pins, "egress"),
+						    &t->net, NULL) == 0;
 	t->have_io = net_io(&t->st, &t->rx_bytes, &t->tx_bytes);
 	t->have_audit = t->st.audit &&
-			audit_totals(t->cg.id, t->st.cgroup_level, &t->audit_events, &t->audit_lost) == 0;
+			audit_totals(t->cg.id, t->st.cgroup_level, bpf_pins_find(t->st.bpf_pins, "audit"),
+				     &t->audit_events, &t->audit_lost) == 0;
 }
 
 static void human_bytes(uint64_t b, char *buf, size_t len)

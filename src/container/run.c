@@ -206,6 +206,8 @@ static void cleanup(struct run *r)
 	free(r->context_path);
 	free(r->st.seccomp_profile);
 	r->st.seccomp_profile = NULL;
+	strv_free(r->st.bpf_pins);
+	r->st.bpf_pins = NULL;
 	state_set_network(&r->st, NULL, NULL, 0);
 	sc_program_free(&r->seccomp);
 	if (r->mask_set)
@@ -378,6 +380,10 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	if (r->st.audit)
 		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->log_dir);
 	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;
+	if (r->egress)
+		strv_push(&r->st.bpf_pins, egress_pin_set(r->egress));
+	if (r->audit_kernel)
+		strv_push(&r->st.bpf_pins, audit_kernel_pin_set(r->audit_kernel));
 	if ((rc = register_state(r, err)) < 0)
 		return rc;
 	if (r->st.audit &&

@@ -40,6 +40,8 @@ void container_state_free(struct container_state *s)
 	strv_free(s->addresses);
 	strv_free(s->ports);
 	s->addresses = s->ports = NULL;
+	strv_free(s->bpf_pins);
+	s->bpf_pins = NULL;
 	if (s->landlock) {
 		landlock_spec_free(s->landlock);
 		free(s->landlock);
@@ -119,6 +121,8 @@ void state_set_network(struct container_state *s, const struct net_lease *l,
 	strv_free(s->addresses);
 	strv_free(s->ports);
 	s->addresses = s->ports = NULL;
+	strv_free(s->bpf_pins);
+	s->bpf_pins = NULL;
 	if (!l)
 		return;
 	cidr_format(&l->addr4, a, sizeof(a));
@@ -201,6 +205,7 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "audit", json_boolean(s->audit));
 	json_object_set_new(o, "audit_path", json_string(s->audit_path));
 	json_object_set_new(o, "cgroup_level", json_integer(s->cgroup_level));
+	json_object_set_new(o, "bpf_pins", strv_json(s->bpf_pins));
 	json_object_set_new(o, "log_path", json_string(s->log_path));
 	if (s->log_lost_bytes) {
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)s->log_lost_bytes));
@@ -279,6 +284,7 @@ static void from_json(json_t *o, struct container_state *s)
 	s->audit = json_is_true(json_object_get(o, "audit"));
 	get_str(o, "audit_path", s->audit_path, sizeof(s->audit_path));
 	s->cgroup_level = (unsigned)get_u64(o, "cgroup_level");
+	s->bpf_pins = json_strv(json_object_get(o, "bpf_pins"));
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
 	s->log_lost_bytes = get_u64(o, "log_lost_bytes");
 	s->log_errno = (int)get_u64(o, "log_errno");

@@ -10,12 +10,16 @@
 #include <bpf/libbpf.h>
 #include <nucleus/ebpf.h>
 #include <nucleus/network.h>
+#include <nucleus/resources.h>
 #include "egress.skel.h"
 #include "egress.version.h"
 #include "egress.h"
 
 struct egress {
 	uint64_t cgid;
+	unsigned level;
+	int parent_fd;              /* the containers' cgroup parent, where the anchors are */
+	char *set;                  /* the pinned set's directory name */
 	int policy_fd, rules4_fd, rules6_fd, counters_fd, ratelimit_fd, events_fd;
 	int ring_fd;
 	struct ring_buffer *ring;
@@ -105,24 +109,32 @@ static char *pin_dir(unsigned level)
 	return xasprintf("%s/egress-%s-l%u", BPF_PIN_ROOT, EGRESS_BPF_VERSION, level);
 }
 
-/* Load and pin once per host; every later run only opens the pins. */
-static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
+static bool set_complete(const char *dir)
 {
 	const char *names[ARRAY_SIZE(progs) + ARRAY_SIZE(map_names)];
-	struct egress_bpf *skel = NULL;
 	size_t n = 0;
-	int lock, r = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
 		names[n++] = progs[i].name;
 	for (size_t i = 0; map_names[i]; i++)
 		names[n++] = map_names[i];
 	names[n] = NULL;
-	if (bpf_pins_complete(dir, names))
+	return bpf_pins_complete(dir, names);
+}
+
+static void drop_anchor(const char *version, void *arg);
+
+/* Load and pin once per host; every later run only opens the pins. */
+static int ensure_pinned(unsigned level, const char *dir, int parent_fd, struct nerr *err)
+{
+	struct egress_bpf *skel = NULL;
+	int lock, r = 0;
+
+	if (set_complete(dir))
 		return 0;
 	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
 		return r < 0 ? r : lock;
-	if (bpf_pins_complete(dir, names))     /* another run got there first */
+	if (set_complete(dir))                 /* another run got there first */
 		goto out;
 	remove_tree(dir);                      /* a half-pinned set of a crashed loader */
 	bpf_quiet_libbpf();
@@ -139,6 +151,11 @@ static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
 	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		r = nerr_set(err, errno, "create `%s`", dir);
+		goto out;
+	}
+	/* the ABI first: a set is complete only with its last pin */
+	if ((r = bpf_set_mark_abi(dir, EGRESS_BPF_ABI)) < 0) {
+		r = nerr_set(err, -r, "mark `%s`", dir);
 		goto out;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
@@ -161,8 +178,9 @@ static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
 			goto out;
 		}
 	}
-	/* other builds' sets: attached programs keep working without their pins */
-	bpf_unpin_stale("egress", dir);
+	/* Other builds' sets stay while their containers run (their counters
+	 * and cleanup need the pins); the unused ones go now. */
+	bpf_sets_collect("egress", EGRESS_BPF_VERSION, level, "policy", drop_anchor, &parent_fd);
 	log_debug("egress: loaded and pinned %s", dir);
 out:
 	if (r < 0)
@@ -232,8 +250,8 @@ static void collect_dead(const struct egress *e)
  * they never run: no process ever enters it. Every policy container after
  * the first then only attaches. The price is the host's: with the keys on,
  * each socket operation and packet outside any container also checks its
- * cgroup's (empty) program array. It stays until reboot, like the pins;
- * rmdir it to drop it. */
+ * cgroup's (empty) program array. It stays as long as its version's pinned
+ * set, until reboot for the running build; rmdir it to drop it. */
 #define ANCHOR_PREFIX ".egress-anchor-"
 
 /* The programs go on in order and the first failure stops: the last one
@@ -245,11 +263,21 @@ static bool anchor_complete(int anchor)
 	return bpf_prog_query(anchor, progs[ARRAY_SIZE(progs) - 1].type, 0, NULL, NULL, &cnt) == 0 && cnt > 0;
 }
 
+/* A version's set is unpinned: its anchor, which holds its programs (and
+ * so its maps), goes with it. arg: the parent's fd, -1 when unknown. */
+static void drop_anchor(const char *version, void *arg)
+{
+	int parent = *(int *)arg;
+	_cleanup_free_ char *name = xasprintf(ANCHOR_PREFIX "%s", version);
+
+	if (parent >= 0 && unlinkat(parent, name, AT_REMOVEDIR) == 0)
+		log_debug("egress: anchor %s removed", name);
+}
+
 /* Best effort: without it a run is slower, never less safe. */
-static void ensure_anchor(int cgroup_fd, const char *dir)
+static void ensure_anchor(int parent, unsigned level, const char *dir)
 {
 	_cleanup_free_ char *name = xasprintf(ANCHOR_PREFIX "%s", EGRESS_BPF_VERSION);
-	_cleanup_close_ int parent = openat(cgroup_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int anchor = -1;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -283,13 +311,49 @@ static void ensure_anchor(int cgroup_fd, const char *dir)
 		}
 		close(pfd);
 	}
-	/* other builds' anchors hold their programs: let them go */
+	/* anchors of versions whose set is gone (unpinned by hand, or by a
+	 * build before sets were versioned) hold programs nobody needs */
 	d = fdopendir(dup(parent));
-	while (d && (de = readdir(d)))
-		if (str_has_prefix(de->d_name, ANCHOR_PREFIX) && strcmp(de->d_name, name))
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *set = NULL;
+
+		if (!str_has_prefix(de->d_name, ANCHOR_PREFIX) || !strcmp(de->d_name, name))
+			continue;
+		set = xasprintf("%s/egress-%s-l%u", BPF_PIN_ROOT, de->d_name + strlen(ANCHOR_PREFIX), level);
+		if (access(set, F_OK) < 0)
 			unlinkat(parent, de->d_name, AT_REMOVEDIR);
+	}
 	log_debug("egress: anchor %s attached", name);
 out:
+	close(lock);
+}
+
+/* The containers' cgroup parent at `level` as this process sees the
+ * hierarchy, for the anchors; -1 when it sees another level. */
+static int anchor_parent(unsigned level)
+{
+	struct cgroup_host host;
+	_cleanup_free_ char *path = NULL;
+
+	if (cgroup_host_detect(&host, NULL) < 0 || !host.v2_mount[0] || cgroup_v2_level(&host) != level)
+		return -1;
+	path = xasprintf("%s/%s", host.v2_mount, CGROUP_PARENT);
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Unpin the sets of other versions that no container uses any more (an
+ * upgraded-away build's), with their anchors. A readdir when there is
+ * nothing to collect. */
+static void collect_sets(unsigned level, int parent)
+{
+	_cleanup_close_ int opened = -1;
+	int lock;
+
+	if (!bpf_sets_others("egress", EGRESS_BPF_VERSION, level) || (lock = bpf_load_lock(NULL)) < 0)
+		return;
+	if (parent < 0)
+		parent = opened = anchor_parent(level);
+	bpf_sets_collect("egress", EGRESS_BPF_VERSION, level, "policy", drop_anchor, &parent);
 	close(lock);
 }
 
@@ -452,10 +516,11 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 	_cleanup_free_ char *dir = pin_dir(cgroup_level);
 	struct egress *e = xcalloc(1, sizeof(*e));
 	int *fds[] = { &e->policy_fd, &e->rules4_fd, &e->rules6_fd, &e->counters_fd, &e->ratelimit_fd, &e->events_fd };
-	int r;
+	int r, lock = -1;
 
 	*out = NULL;
 	e->cgid = cgid;
+	e->level = cgroup_level;
 	e->ring_fd = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
@@ -464,21 +529,38 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 		return nerr_set(err, 0, "an egress policy needs the container's cgroup v2 directory, which this "
 				       "host does not give nucleus");
 	}
-	if ((r = ensure_pinned(cgroup_level, dir, err)) < 0)
+	e->parent_fd = openat(cgroup_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	e->set = xstrdup(strrchr(dir, '/') + 1);
+	if ((r = bpf_ring_open("nucleus_egress", EGRESS_RING_BYTES, on_event, e, &e->ring, &e->ring_fd,
+			       "egress event", err)) < 0)
 		goto fail;
+	/* From the pins to this container's policy entry, which marks the set
+	 * as in use, no collector may unpin the set (the shared lock); one that
+	 * did so before the lock was taken makes this run load it again. */
+	for (int tries = 0;; tries++) {
+		if ((r = ensure_pinned(cgroup_level, dir, e->parent_fd, err)) < 0 || (r = lock = bpf_use_lock(err)) < 0)
+			goto fail;
+		if (set_complete(dir))
+			break;
+		close(lock);
+		lock = -1;
+		if (tries == 2) {
+			r = nerr_set(err, ESTALE, "the pinned set `%s` keeps disappearing", dir);
+			goto fail;
+		}
+	}
 	log_debug("egress: programs pinned");
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
 			goto fail;
-	if ((r = bpf_ring_open("nucleus_egress", EGRESS_RING_BYTES, on_event, e, &e->ring, &e->ring_fd,
-			       "egress event", err)) < 0)
-		goto fail;
 	log_debug("egress: maps and ring open");
 	collect_dead(e);
 	if ((r = fill_policy(e, c, pid, err)) < 0)
 		goto fail;
+	close(lock);
+	lock = -1;
 	log_debug("egress: policy in the maps");
-	ensure_anchor(cgroup_fd, dir);
+	ensure_anchor(e->parent_fd, cgroup_level, dir);
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
 		int pfd = bpf_pin_open(dir, progs[i].name, err);
 
@@ -496,8 +578,15 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 	*out = e;
 	return 0;
 fail:
+	if (lock >= 0)
+		close(lock);
 	egress_detach(e);
 	return r;
+}
+
+const char *egress_pin_set(const struct egress *e)
+{
+	return e ? e->set : NULL;
 }
 
 int egress_events_fd(const struct egress *e)
@@ -533,6 +622,12 @@ void egress_detach(struct egress *e)
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	/* an old build's set whose last container is gone goes now */
+	if (e->policy_fd >= 0)
+		collect_sets(e->level, e->parent_fd);
+	if (e->parent_fd >= 0)
+		close(e->parent_fd);
+	free(e->set);
 	free(e->keys4);
 	free(e->keys6);
 	free(e->verdicts4);
@@ -540,30 +635,53 @@ void egress_detach(struct egress *e)
 	free(e);
 }
 
-void egress_gc(unsigned cgroup_level)
+/* The maps of one set, for a collector; false when one is missing. */
+static bool open_set(struct egress *e, const char *dir)
 {
-	_cleanup_free_ char *dir = pin_dir(cgroup_level);
-	struct egress e = { 0 };
-	int *fds[] = { &e.policy_fd, &e.rules4_fd, &e.rules6_fd, &e.counters_fd, &e.ratelimit_fd, &e.events_fd };
+	int *fds[] = { &e->policy_fd, &e->rules4_fd, &e->rules6_fd, &e->counters_fd, &e->ratelimit_fd, &e->events_fd };
 	bool open = true;
 
+	memset(e, 0, sizeof(*e));
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = bpf_pin_open(dir, map_names[i], NULL)) < 0)
 			open = false;
-	if (open)
-		collect_dead(&e);
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+	return open;
 }
 
-int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t, struct nerr *err)
+static void close_set(struct egress *e)
 {
-	_cleanup_free_ char *dir = pin_dir(cgroup_level);
+	int fds[] = { e->policy_fd, e->rules4_fd, e->rules6_fd, e->counters_fd, e->ratelimit_fd, e->events_fd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+void egress_gc(unsigned cgroup_level)
+{
+	_cleanup_strv_ char **sets = bpf_sets_list("egress", cgroup_level);
+
+	/* every set whose maps this build knows, not only its own: a container
+	 * of another build is removed by this one after an upgrade */
+	for (size_t i = 0; sets && sets[i]; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+		struct egress e;
+
+		if (!bpf_set_compatible(dir, EGRESS_BPF_VERSION, EGRESS_BPF_ABI))
+			continue;
+		if (open_set(&e, dir))
+			collect_dead(&e);
+		close_set(&e);
+	}
+	collect_sets(cgroup_level, -1);
+}
+
+/* The counters of cgid in the set at dir: 0, -ENOENT when it has none. */
+static int totals_in(const char *dir, uint64_t cgid, struct egress_totals *t, struct nerr *err)
+{
 	_cleanup_free_ struct egress_counters *v = NULL;
 	int ncpu = libbpf_num_possible_cpus(), fd, r;
 
-	memset(t, 0, sizeof(*t));
 	if (ncpu <= 0)
 		return -EINVAL;
 	fd = bpf_pin_open(dir, "counters", err);
@@ -585,4 +703,29 @@ int egress_totals(uint64_t cgid, unsigned cgroup_level, struct egress_totals *t,
 		t->events_limited += v[i].events_limited;
 	}
 	return 0;
+}
+
+int egress_totals(uint64_t cgid, unsigned cgroup_level, const char *set, struct egress_totals *t, struct nerr *err)
+{
+	_cleanup_strv_ char **sets = NULL;
+
+	memset(t, 0, sizeof(*t));
+	if (set && *set) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, set);
+
+		if (!bpf_set_compatible(dir, EGRESS_BPF_VERSION, EGRESS_BPF_ABI))
+			return nerr_set(err, EPROTO, "the egress counters in `%s` have a layout this build does not know",
+					dir);
+		return totals_in(dir, cgid, t, err);
+	}
+	/* a container that did not record its set (started by an older
+	 * build): the set whose maps have its cgroup */
+	sets = bpf_sets_list("egress", cgroup_level);
+	for (size_t i = 0; sets && sets[i]; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+
+		if (bpf_set_compatible(dir, EGRESS_BPF_VERSION, EGRESS_BPF_ABI) && totals_in(dir, cgid, t, NULL) == 0)
+			return 0;
+	}
+	return -ENOENT;
 }

@@ -16,6 +16,7 @@
 
 struct sc_trace {
 	uint64_t cgid;
+	unsigned level;
 	char *dir;
 	int traced_fd, counts_fd, stats_fd, events_fd, ring_fd;
 	struct ring_buffer *ring;
@@ -130,7 +131,8 @@ static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
 				goto pin_fail;
 		}
 	}
-	bpf_unpin_stale("trace", dir);
+	/* other builds' sets stay while they trace: their links are pinned there */
+	bpf_sets_collect("trace", SYSCALL_TRACE_BPF_VERSION, level, "traced", NULL, NULL);
 	log_debug("trace: loaded and pinned %s (%s)", dir, btf ? "tp_btf" : "raw_tp");
 	goto out;
 pin_fail:
@@ -253,16 +255,12 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 
 	*out = NULL;
 	t->cgid = cgid;
+	t->level = level;
 	t->ring_fd = -1;
 	t->dir = pin_dir(level);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
 	st.owner_start = proc_start_time(getpid());
-	if ((r = ensure_pinned(level, t->dir, err)) < 0)
-		goto fail;
-	for (size_t i = 0; map_names[i]; i++)
-		if ((*fds[i] = r = bpf_pin_open(t->dir, map_names[i], err)) < 0)
-			goto fail;
 	if (ncpu <= 0) {
 		r = nerr_set(err, EINVAL, "count CPUs");
 		goto fail;
@@ -270,6 +268,24 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 	if ((r = bpf_ring_open("nucleus_trace", (uint32_t)(ring_bytes ? ring_bytes : TRACE_RING_BYTES),
 			       on_event, t, &t->ring, &t->ring_fd, "trace", err)) < 0)
 		goto fail;
+	/* Under the lock from the pins to this container's state, which marks
+	 * the set as in use: a collector that unpinned it before the lock was
+	 * taken makes this run load it again. */
+	for (int tries = 0;; tries++) {
+		if ((r = ensure_pinned(level, t->dir, err)) < 0 || (r = lock = bpf_load_lock(err)) < 0)
+			goto fail;
+		if (bpf_pins_complete(t->dir, map_names))
+			break;
+		close(lock);
+		lock = -1;
+		if (tries == 2) {
+			r = nerr_set(err, ESTALE, "the pinned set `%s` keeps disappearing", t->dir);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; map_names[i]; i++)
+		if ((*fds[i] = r = bpf_pin_open(t->dir, map_names[i], err)) < 0)
+			goto fail;
 	zero = xcalloc((size_t)ncpu, sizeof(struct sctrace_counts));
 	for (uint32_t abi = 0; abi < ABI_COUNT; abi++) {
 		struct sctrace_key k = { .cgid = cgid, .abi = abi };
@@ -281,10 +297,6 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 	if ((r = bpf_map_update_elem(t->stats_fd, &cgid, zero, BPF_ANY)) < 0 ||
 	    (r = bpf_map_update_elem(t->events_fd, &cgid, &t->ring_fd, BPF_ANY)) < 0)
 		goto map_fail;
-	if ((lock = bpf_load_lock(err)) < 0) {
-		r = lock;
-		goto fail;
-	}
 	/* the state last: it turns recording on */
 	if ((r = bpf_map_update_elem(t->traced_fd, &cgid, &st, BPF_NOEXIST)) < 0) {
 		r = nerr_set(err, -r, r == -EEXIST ? "the container is traced already" : "start the trace");
@@ -392,6 +404,9 @@ void sc_trace_stop(struct sc_trace *t)
 		lock = bpf_load_lock(NULL);
 		remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, t->cgid);
 		sync_links(t, NULL);
+		/* other builds' sets whose traces are all gone go now */
+		if (lock >= 0 && bpf_sets_others("trace", SYSCALL_TRACE_BPF_VERSION, t->level))
+			bpf_sets_collect("trace", SYSCALL_TRACE_BPF_VERSION, t->level, "traced", NULL, NULL);
 		if (lock >= 0)
 			close(lock);
 	}

@@ -38,6 +38,12 @@ egress_teardown() {
 	return 0
 }
 
+# The pinned set of the build under test (other builds' sets may sit beside it).
+egress_pin_dir() {
+	ls -d /sys/fs/bpf/nucleus/egress-$(sed -n 's/.*EGRESS_BPF_VERSION "\(.*\)".*/\1/p' \
+		"$NUCLEUS_TEST_BUILD/bpf/egress.version.h")-l* 2>/dev/null | head -1
+}
+
 # Run netclient.py in a container in the "host" namespace: egress FLAGS -- ACTIONS
 net() {
 	local flags=()
@@ -270,13 +276,13 @@ test_egress_nothing_left_but_pinned_programs() {
 	local dir e
 	egress_setup
 	net --egress-allow $R4/32 --egress-allow $R6/128 --dns $R4 -- tcp:$R4:80 >/dev/null
-	dir=$(ls -d /sys/fs/bpf/nucleus/egress-* | head -1)
+	dir=$(egress_pin_dir)
 	[ -n "$dir" ] || fail "no pinned set"
 	for m in policy rules4 rules6 counters ratelimit events; do
 		e=$(bpftool map dump pinned "$dir/$m" 2>/dev/null | grep -c 'key')
 		assert_eq "$e" 0 "entries left in $m"
 	done
-	assert_eq "$(ls "$dir" | wc -l)" 14 "the pinned set: 8 programs, 6 maps"
+	assert_eq "$(ls "$dir" | wc -l)" 15 "the pinned set: 8 programs, 6 maps, the ABI link"
 }
 
 # A supervisor SIGKILLed with a policy attached leaves map entries; `rm`
@@ -290,7 +296,7 @@ test_egress_entries_of_a_killed_supervisor_are_collected() {
 		pid=$!
 		wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || fail "supervisor never paused at $point"
 		id=$(cd "$RUNTIME_DIR" && ls -d [0-9a-f]*[0-9a-f] 2>/dev/null | head -1)
-		dir=$(ls -d /sys/fs/bpf/nucleus/egress-* | head -1)
+		dir=$(egress_pin_dir)
 		[ "$point" = cloned ] || assert_eq "$(bpftool map dump pinned "$dir/policy" | grep -c '"key"')" 1 \
 			"the running container's entry"
 		kill -KILL $pid
@@ -310,12 +316,13 @@ test_egress_entries_of_a_killed_supervisor_are_collected() {
 }
 
 # The anchor keeps the kernel's per-type static keys on: the 8 programs on
-# an empty cgroup of nucleus's own; another build's anchor is let go.
+# an empty cgroup of nucleus's own; an anchor whose version has no pinned
+# set any more is let go.
 test_egress_anchor_holds_the_programs_and_no_process() {
 	local v2 anchor stale
 	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 	stale=$v2/nucleus/.egress-anchor-0000000000000000
-	# as if this build ran for the first time, after another one
+	# as if this build ran for the first time, after another one whose set is gone
 	rmdir "$v2"/nucleus/.egress-anchor-* 2>/dev/null
 	mkdir -p "$stale" || fail "make a stale anchor"
 	"$NUCLEUS" run --egress-allow 192.0.2.1/32 -- true || fail "run"

@@ -123,7 +123,8 @@ test_trace_concurrent_and_detached_after_last() {
 	"$NUCLEUS" seccomp trace -o "$b" trb-$$ 2>/dev/null &
 	pb=$!
 	sleep 0.5
-	dir=$(ls -d /sys/fs/bpf/nucleus/trace-* | head -1)
+	dir=$(ls -d /sys/fs/bpf/nucleus/trace-$(sed -n 's/.*_BPF_VERSION "\(.*\)".*/\1/p' \
+		"$NUCLEUS_TEST_BUILD/bpf/syscall_trace.version.h")-l* | head -1)
 	[ -e "$dir/link_enter" ] || fail "tracepoint not attached while traces run"
 	wait $pa
 	wait $pb
