@@ -79,7 +79,7 @@ int container_remove(const char *id, bool force, struct nerr *err)
 	close(lock);
 	/* its lease and published ports, now that nobody holds its lock
 	 * (also before its state was written: a crash right after clone) */
-	net_bridge_gc(runtime_dir(), state_supervised);
+	net_bridge_gc(runtime_dir());
 	if (have_state && st.egress)
 		egress_gc(st.cgroup_level);
 	container_state_free(&st);
@@ -112,7 +112,7 @@ void container_gc(void)
 			log_debug("gc: %s", err.msg);
 	}
 	/* leases of containers whose state is gone too, vanished bridges */
-	net_bridge_gc(runtime_dir(), state_supervised);
+	net_bridge_gc(runtime_dir());
 }
 
 int container_run_detached(struct container_config *c, int *exit_code, struct nerr *err)

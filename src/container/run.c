@@ -605,7 +605,6 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		/* every check on the host, an address, the host ports: before
 		 * clone, so bad input leaves nothing behind */
 		cfg->bridge.state_dir = runtime_dir();
-		cfg->bridge.alive = state_supervised;
 		if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r.lease, err)) < 0)
 			goto out;
 		r.self_hosts = net_lease_hosts(r.lease, r.st.hostname);
