@@ -65,6 +65,7 @@ _nucleus_values() { # BIN KEY FLAG CUR
 	--network) words="none bridge host" ;;
 	--context-mode) words="copy bind" ;;
 	--seccomp-mode) words="enforce trace" ;;
+	--limits) words="enforce best-effort" ;;
 	--default-action) words="errno kill" ;;
 	-s | --signal) words="HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH" ;;
 	--format) words="table json" ;;

@@ -522,6 +522,28 @@ static void lease_owners(void **s)
 	free(lock);
 }
 
+/* The lease directory decides who gets an address: ours alone, no symlink. */
+static void lease_dir_private(void **s)
+{
+	char *open_dir = xasprintf("%s/open", state), *link = xasprintf("%s/link", state);
+	struct ipam ip;
+	struct nerr e = { 0 };
+
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	assert_int_not_equal(ipam_open(&ip, open_dir, &e), 0);
+	assert_non_null(strstr(e.msg, "writable by others"));
+	assert_int_equal(chmod(open_dir, 0700), 0);
+	assert_int_equal(symlink(open_dir, link), 0);
+	nerr_clear(&e);
+	assert_int_not_equal(ipam_open(&ip, link, &e), 0);
+	assert_non_null(strstr(e.msg, "not a directory"));
+	assert_int_equal(ipam_open(&ip, open_dir, &e), 0);
+	ipam_close(&ip);
+	free(open_dir);
+	free(link);
+}
+
 /* Leases an older build kept per runtime root move into the shared place,
  * owned by their container's lock; tombstones and forwarding come along. */
 static void adopt_older_leases(void **s)
@@ -595,6 +617,7 @@ int main(void)
 		cmocka_unit_test(nat_elements),
 		cmocka_unit_test(leases),
 		cmocka_unit_test(lease_owners),
+		cmocka_unit_test(lease_dir_private),
 		cmocka_unit_test(adopt_older_leases),
 		cmocka_unit_test(pick_lowest_free),
 		cmocka_unit_test(allocator_files),
