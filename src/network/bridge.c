@@ -114,9 +114,12 @@ static int ensure_bridge_nat(struct net_lease *l, struct nft **nft, struct nerr 
 
 /* ---- garbage: leases of dead containers, rules of vanished bridges ------------------------ */
 
+/* Nobody's (cut short), its owner's lock free, or its supervisor killed
+ * and on its way out: the kill then the next run come faster than the
+ * kernel closes a dying process's files. */
 static bool lease_dead(const struct lease_rec *r)
 {
-	return !r->id[0] || !lease_owner_alive(r->owner);
+	return !r->id[0] || !lease_owner_alive(r->owner) || (r->pid && !proc_running(r->pid, r->pid_start));
 }
 
 /* Veth host end of a tombstone's container still there? (No RTNL: an ioctl.) */
@@ -445,7 +448,7 @@ static int allocate(struct bridge_config *c, const char *id, struct ipam *ip, st
 	inet_ntop(AF_INET, l->addr4.addr, p->lease_name, sizeof(p->lease_name));
 	if ((r = reserve_ports(c, p, err)) < 0)
 		return r;
-	text = lease_format(id, p->owner, &l->addr4, &l->addr6, c->ports, c->nports);
+	text = lease_format(id, p->owner, getpid(), &l->addr4, &l->addr6, c->ports, c->nports);
 	return ipam_write(ip, c->name, p->lease_name, text, err);
 }
 

@@ -13,6 +13,7 @@
 #include "egress.skel.h"
 #include "egress.version.h"
 #include "egress.h"
+#include "net_internal.h"
 
 struct egress {
 	uint64_t cgid;
@@ -203,29 +204,9 @@ static void forget(const struct egress *e, uint64_t cgid)
 	forget_rules(e->rules6_fd, sizeof(struct egress_key6), cgid);
 }
 
-/* The supervisor that filled an entry still runs: same start time, and
- * neither exiting (PF_EXITING, field 9) nor a zombie (field 3). A SIGKILLed
- * supervisor stays a zombie until its reaper gets to it, and `rm` right
- * after the kill must not mistake it for a live one. */
-static bool owner_alive(uint64_t pid, uint64_t start)
-{
-	char path[64], state = 0;
-	_cleanup_free_ char *buf = NULL;
-	unsigned long long flags = 0, st = 0;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
-	if (!pid || read_file(path, 4096, &buf, NULL) < 0 || !(p = strrchr(buf, ')')))
-		return false;
-	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
-		return false;
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &st) != 1)
-		return false;
-	return st == start && state != 'Z' && state != 'X' && !(flags & 0x4 /* PF_EXITING */);
-}
-
+/* Entries whose supervisor is gone, a zombie or exiting: a SIGKILLed one
+ * stays a zombie until its reaper gets to it, and `rm` right after the
+ * kill must not take it for alive. */
 static void collect_dead(const struct egress *e)
 {
 	uint64_t key, next, *prev = NULL;
@@ -236,7 +217,7 @@ static void collect_dead(const struct egress *e)
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(e->policy_fd, &key, &p) < 0 || !p.owner_start ||
-		    owner_alive(p.owner_pid, p.owner_start))
+		    proc_running((pid_t)p.owner_pid, p.owner_start))
 			continue;
 		log_debug("egress: collecting the entries of a supervisor that died (cgroup %llu)",
 			  (unsigned long long)key);

@@ -117,14 +117,18 @@ static bool is_lease_name(const char *name)
 
 #define TOMBSTONE ".released-"
 
-char *lease_format(const char *id, const char *owner, const struct cidr *a4, const struct cidr *a6,
+char *lease_format(const char *id, const char *owner, pid_t pid, const struct cidr *a4, const struct cidr *a6,
 		   const struct port_spec *ports, size_t nports)
 {
 	char buf[128];
 	char *t;
 
 	cidr_format(a4, buf, sizeof(buf));
-	t = xasprintf("id %s\nowner %s\naddr4 %s\n", id, owner, buf);
+	if (pid > 0)
+		t = xasprintf("id %s\nowner %s\nsupervisor %d %llu\naddr4 %s\n", id, owner, (int)pid,
+			      (unsigned long long)proc_start_time(pid), buf);
+	else
+		t = xasprintf("id %s\nowner %s\naddr4 %s\n", id, owner, buf);
 	if (a6 && a6->family) {
 		char *n;
 		cidr_format(a6, buf, sizeof(buf));
@@ -149,6 +153,8 @@ int lease_parse(const char *text, struct lease_rec *r)
 
 	r->id[0] = '\0';
 	r->owner = NULL;
+	r->pid = 0;
+	r->pid_start = 0;
 	r->ports = NULL;
 	r->nports = 0;
 	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -156,6 +162,13 @@ int lease_parse(const char *text, struct lease_rec *r)
 			snprintf(r->id, sizeof(r->id), "%s", l + 3);
 		} else if (str_has_prefix(l, "owner /") && !r->owner) {
 			r->owner = xstrdup(l + 6);
+		} else if (str_has_prefix(l, "supervisor ")) {
+			unsigned long long pid = 0, start = 0;
+
+			if (sscanf(l + 11, "%llu %llu", &pid, &start) == 2 && pid < INT32_MAX) {
+				r->pid = (pid_t)pid;
+				r->pid_start = start;
+			}
 		} else if (str_has_prefix(l, "port ")) {
 			struct port_spec p;
 			if (port_spec_parse(l + 5, &p, NULL) < 0)
@@ -165,6 +178,26 @@ int lease_parse(const char *text, struct lease_rec *r)
 		}
 	}
 	return r->id[0] ? 0 : -EINVAL;
+}
+
+bool proc_running(pid_t pid, uint64_t start)
+{
+	char path[64], state = 0;
+	_cleanup_free_ char *buf = NULL;
+	unsigned long long flags = 0, st = 0;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || read_file(path, 4096, &buf, NULL) < 0 || !(p = strrchr(buf, ')')))
+		return false;
+	/* comm may hold anything: the fields restart after the last ')' */
+	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
+		return false;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &st) != 1)
+		return false;
+	return st == start && state != 'Z' && state != 'X' && !(flags & 0x4 /* PF_EXITING */);
 }
 
 /* The owner's supervisor holds an exclusive flock on its lock file for its

@@ -64,6 +64,8 @@ struct lease_rec {
 	char name[48];         /* the file: the IPv4 address */
 	char id[65];
 	char *owner;           /* the lock file its supervisor holds; NULL: none */
+	pid_t pid;             /* the supervisor and its start time; 0: unknown */
+	uint64_t pid_start;
 	uint32_t index;        /* host part of the address in the subnet */
 	struct port_spec *ports;
 	size_t nports;
@@ -101,12 +103,17 @@ void ipam_release(struct ipam *ip, const char *bridge, const char *name);
 void ipam_bury(struct ipam *ip, const char *bridge, const char *name);
 /* "<root>/ns-<inode>/<bridge>/<file>" */
 char *ipam_path(struct ipam *ip, const char *bridge, const char *file);
-/* The lease text for a container; owner: the lock its supervisor holds. */
-char *lease_format(const char *id, const char *owner, const struct cidr *a4, const struct cidr *a6,
+/* The lease text for a container; owner: the lock its supervisor (pid)
+ * holds. */
+char *lease_format(const char *id, const char *owner, pid_t pid, const struct cidr *a4, const struct cidr *a6,
 		   const struct port_spec *ports, size_t nports);
 int lease_parse(const char *text, struct lease_rec *r);
 /* Someone holds the owner's lock (from any runtime root). */
 bool lease_owner_alive(const char *owner);
+/* pid (started at `start`) runs and is not on its way out: neither a
+ * zombie nor exiting (a SIGKILLed supervisor holds its locks until its
+ * files are closed, and stays a zombie until reaped). */
+bool proc_running(pid_t pid, uint64_t start);
 
 /* ---- nat.c: the `inet nucleus` table through libnftables (dlopen'd) ---------------- */
 struct nft;

@@ -314,7 +314,7 @@ static void leases(void **s)
 	cidr_parse("10.0.42.9", &a4, NULL);
 	a4.prefix = 24;
 	cidr_parse("fd00:6e75:636c::9", &a6, NULL);
-	t = lease_format("0123abcd", "/run/x/0123abcd/lock", &a4, &a6, p, 2);
+	t = lease_format("0123abcd", "/run/x/0123abcd/lock", 0, &a4, &a6, p, 2);
 	assert_string_equal(t, "id 0123abcd\nowner /run/x/0123abcd/lock\naddr4 10.0.42.9/24\n"
 			       "addr6 fd00:6e75:636c::9/128\nport 8080:80/tcp\nport 127.0.0.1:53:53/udp\n");
 	assert_int_equal(lease_parse(t, &r), 0);
@@ -391,7 +391,7 @@ static int allocate_one(const char *id, char *addr, size_t len)
 	if (rc == 0) {
 		subnet_host(&net, idx, &a);
 		inet_ntop(AF_INET, a.addr, addr, (socklen_t)len);
-		text = lease_format(id, "/nonexistent/lock", &a, NULL, NULL, 0);
+		text = lease_format(id, "/nonexistent/lock", 0, &a, NULL, NULL, 0);
 		rc = ipam_write(&ip, "ut0", addr, text, &e);
 		free(text);
 	}
@@ -522,6 +522,41 @@ static void lease_owners(void **s)
 	free(lock);
 }
 
+/* A supervisor on its way out is no owner: gone, a zombie, or another
+ * process that got its pid. */
+static void lease_supervisors(void **s)
+{
+	uint64_t me = proc_start_time(getpid());
+	struct lease_rec r;
+	struct cidr a4;
+	char *t;
+	pid_t child;
+
+	cidr_parse("10.0.42.9", &a4, NULL);
+	t = lease_format("x", "/l", getpid(), &a4, NULL, NULL, 0);
+	assert_int_equal(lease_parse(t, &r), 0);
+	assert_int_equal(r.pid, getpid());
+	assert_true(r.pid_start == me);
+	free(r.owner);
+	free(r.ports);
+	free(t);
+	assert_true(proc_running(getpid(), me));
+	assert_false(proc_running(getpid(), me + 1));    /* the pid was reused */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	{
+		uint64_t cs = proc_start_time(child);
+		siginfo_t si;
+
+		/* exited, not reaped: a zombie */
+		assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+		assert_false(proc_running(child, cs));
+		waitpid(child, NULL, 0);
+		assert_false(proc_running(child, cs));     /* gone */
+	}
+}
+
 /* The lease directory decides who gets an address: ours alone, no symlink. */
 static void lease_dir_private(void **s)
 {
@@ -617,6 +652,7 @@ int main(void)
 		cmocka_unit_test(nat_elements),
 		cmocka_unit_test(leases),
 		cmocka_unit_test(lease_owners),
+		cmocka_unit_test(lease_supervisors),
 		cmocka_unit_test(lease_dir_private),
 		cmocka_unit_test(adopt_older_leases),
 		cmocka_unit_test(pick_lowest_free),
