@@ -200,6 +200,14 @@ static void cleanup(struct run *r)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
 }
 
+static void append_part(char **t, const char *part)
+{
+	char *n = xasprintf("%s; %s", *t, part);
+
+	free(*t);
+	*t = n;
+}
+
 /* Without a pids cgroup, RLIMIT_NPROC bounds the container where it counts
  * the container alone: its own user namespace (counted per namespace since
  * Linux 5.14) whose root is not host root (host root is exempt). */
@@ -218,7 +226,7 @@ static bool nproc_stands_in(const struct run *r)
 static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, bool no_cgroup, struct nerr *err)
 {
 	struct cgroup_limits *lim = &r->cfg->limits;
-	_cleanup_free_ char *dropped = NULL, *given = NULL, *instead = NULL;
+	_cleanup_free_ char *dropped = NULL, *given = NULL, *instead = NULL, *warn = NULL;
 
 	if (r->cfg->mode == MODE_PRODUCTION || (r->cfg->require_cgroup && (no_cgroup || !lim->best_effort))) {
 		*err = *e;
@@ -229,7 +237,7 @@ static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, b
 
 		r->nproc = lim->pids_max;
 		failed &= ~LIMIT_PIDS;
-		instead = xasprintf("; %s as RLIMIT_NPROC", pids);
+		instead = xasprintf("%s as RLIMIT_NPROC", pids);
 	}
 	if ((failed & lim->given) && !lim->best_effort) {
 		unsigned bad = failed & lim->given;
@@ -247,11 +255,20 @@ static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, b
 		r->st.pids_limit = 0;
 	if (failed & LIMIT_CPUS)
 		r->st.cpu_quota_us = r->st.cpu_period_us = 0;
+	/* "cgroup: WHY; running without a cgroup; not enforced: --memory 64M;
+	 * --pids 512 (the default) as RLIMIT_NPROC", each part when it applies */
 	dropped = limits_describe(lim, failed);
+	warn = xasprintf("cgroup: %s", e->msg);
+	if (no_cgroup)
+		append_part(&warn, "running without a cgroup");
+	if (*dropped) {
+		_cleanup_free_ char *t = xasprintf("not enforced: %s", dropped);
+		append_part(&warn, t);
+	}
+	if (instead)
+		append_part(&warn, instead);
 	if (no_cgroup || *dropped || instead)
-		log_warn("cgroup: %s; %s%s%s%s", e->msg, no_cgroup ? "running without a cgroup" : "",
-			 *dropped ? (no_cgroup ? "; not enforced: " : "not enforced: ") : "", dropped,
-			 instead ? instead + (!no_cgroup && !*dropped ? 2 : 0) : "");
+		log_warn("%s", warn);
 	return 0;
 }
 
@@ -268,12 +285,21 @@ static int setup_membership(struct run *r, struct nerr *err)
 	return cgroup_failed(r, limits_set(&r->cfg->limits), &e, true, err);
 }
 
-/* A BPF feature's error: as an ordinary user the reason is that. */
+/* A BPF feature that failed to start. Validation refuses these flags for
+ * an ordinary user; a refusal here (root in a container without CAP_BPF,
+ * say) still says what is missing rather than a bare EPERM. */
 static int bpf_failed(const char *what, struct nerr *err)
 {
-	if (geteuid() != 0 && (err->code == EPERM || err->code == EACCES))
-		return nerr_set(err, err->code, "%s: BPF programs need root (CAP_BPF and CAP_PERFMON on the host): %s",
-				what, err->msg);
+	if (err->code == EPERM || err->code == EACCES) {
+		char why[sizeof(err->msg)];
+		int code = err->code;
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		nerr_set(err, 0, "%s: the kernel refused BPF (it needs CAP_BPF and CAP_PERFMON on the host): %s",
+			 what, why);
+		err->code = code;
+		return -code;
+	}
 	return nerr_prefix(err, "%s", what);
 }
 
