@@ -104,10 +104,10 @@ netb_wait_tag() { # PORT TAG
 # container's end, or a run under the other root, frees nothing of the
 # other's.
 test_battery_net_two_roots_one_bridge_distinct_addresses() {
-	local r1 r2 a b c
+	local r1 r2 a b c out
 	netb_setup
 	new_root r1; new_root r2
-	netb_start $r1 one-$$
+	netb_start $r1 one-$$ -p 8092:80
 	netb_start $r2 two-$$
 	a=$(netb_addrs $r1 one-$$) b=$(netb_addrs $r2 two-$$)
 	[ "$(echo $a | wc -w)" = 3 ] && [ "$(echo $b | wc -w)" = 3 ] || fail "addresses: [$a] [$b]"
@@ -115,6 +115,9 @@ test_battery_net_two_roots_one_bridge_distinct_addresses() {
 	assert_ne "$(echo $a | cut -d' ' -f2)" "$(echo $b | cut -d' ' -f2)" "IPv6 addresses under two roots"
 	assert_ne "$(echo $a | cut -d' ' -f3)" "$(echo $b | cut -d' ' -f3)" "MAC addresses under two roots"
 	assert_eq "$(ls "$LEASES" | grep -c '^10\.')" 2 "two leases in the host's directory"
+	# the first's published port, seen from the second root
+	out=$(netb_once $r2 -p 8092:81 2>&1)
+	assert_contains "$out" "-p 8092:81/tcp: the host port is already published by container" "a port of another root"
 	# a run under the first root collects, and must not take the second's
 	c=$(netb_once $r1) || fail "a run under the first root"
 	assert_ne "$c" "$(echo $b | cut -d' ' -f1)" "a new container under root 1 got root 2's address"
