@@ -66,6 +66,7 @@ _nucleus_values() { # BIN KEY FLAG CUR
 	--context-mode) words="copy bind" ;;
 	--seccomp-mode) words="enforce trace" ;;
 	--log-opt | --audit-opt) words="max-size= max-file="; compopt -o nospace 2>/dev/null ;;
+	--limits) words="enforce best-effort" ;;
 	--default-action) words="errno kill" ;;
 	-s | --signal) words="HUP INT QUIT KILL USR1 USR2 TERM CONT STOP WINCH" ;;
 	--format) words="table json" ;;

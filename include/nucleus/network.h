@@ -76,8 +76,10 @@ int egress_totals(uint64_t cgid, unsigned cgroup_level, const char *set, struct 
 /* ---- bridge networking (--network bridge) -----------------------------------------
  * A host bridge (default nucleus0, 10.0.42.1/24 and fd00:6e75:636c::1/64), one
  * veth pair per container (eth0 inside), addresses from a locked allocator
- * whose leases are files under <state_dir>/.net/, masquerade and published
- * ports in the nftables table `inet nucleus`. See docs/networking.md.
+ * whose leases are files under NET_LEASE_DIR (one per host and network
+ * namespace, whatever the runtime root: the bridge is the host's),
+ * masquerade and published ports in the nftables table `inet nucleus`.
+ * See docs/networking.md.
  *
  * Order in the run sequence:
  *   bridge_config_* while parsing flags, bridge_config_validate() with the rest;
@@ -88,6 +90,7 @@ int egress_totals(uint64_t cgid, unsigned cgroup_level, const char *set, struct 
  *     after prepare), always;
  *   net_bridge_gc() from `rm` and the start-up garbage collection. */
 #define NET_BRIDGE_NAME "nucleus0"
+#define NET_LEASE_DIR "/run/nucleus-net"
 #define NET_BRIDGE_SUBNET4 "10.0.42.0/24"
 #define NET_BRIDGE_SUBNET6 "fd00:6e75:636c::/64"
 #define NET_MAX_PORTS 128              /* published ports per container, ranges expanded */
@@ -116,11 +119,10 @@ struct bridge_config {
 	bool ipv6;             /* dual-stack (default; off when the host has no IPv6) */
 	struct port_spec *ports;
 	size_t nports;
-	/* Set by the caller before prepare/attach: */
-	const char *state_dir; /* the runtime dir holding .net/; NULL: /run/nucleus */
-	/* Whether a supervisor still looks after a container: leases of others
-	 * are collected (like net_bridge_gc) when this says no. NULL: never. */
-	bool (*alive)(const char *id);
+	/* Set by the caller before prepare: the runtime dir (NULL:
+	 * /run/nucleus). The container's supervisor holds <state_dir>/<id>/lock
+	 * while it lives; its lease names that file as its owner. */
+	const char *state_dir;
 };
 void bridge_config_init(struct bridge_config *c);
 void bridge_config_free(struct bridge_config *c);
@@ -154,8 +156,8 @@ struct net_lease {
 };
 /* Validate against the host (bridge exists with other addresses, subnet
  * overlaps another interface, host port published by another container or in
- * use on the host), collect leases of dead containers, allocate an address
- * and reserve the host ports. Nothing exists on the host yet but the lease
+ * use on the host), collect leases of dead containers (of every runtime
+ * root), allocate an address and reserve the host ports. Nothing exists on the host yet but the lease
  * file and the port reservations, both undone by net_bridge_detach(). */
 int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease **out, struct nerr *err);
 /* After clone, from the supervisor in the host network namespace: bridge
@@ -168,9 +170,11 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 void net_bridge_detach(struct net_lease *l);
 /* /etc/hosts lines naming the container: "IP\thostname" per family (strv). */
 char **net_lease_hosts(const struct net_lease *l, const char *hostname);
-/* Remove what belongs to containers `alive` disowns (leases, published
- * ports, veth host ends, the forwarding count), and the rules of bridges
- * that no longer exist. Cheap when there is nothing to collect. */
-void net_bridge_gc(const char *state_dir, bool (*alive)(const char *id));
+/* Remove what belongs to containers whose supervisor is gone, under any
+ * runtime root (leases, published ports, veth host ends, the forwarding
+ * count), and the rules of bridges that no longer exist; adopt the leases
+ * an older build kept under state_dir. Cheap when there is nothing to
+ * collect. */
+void net_bridge_gc(const char *state_dir);
 
 #endif

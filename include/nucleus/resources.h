@@ -49,6 +49,12 @@ struct io_limit {
 	uint64_t riops, wiops, rbps, wbps;   /* 0: unlimited */
 };
 
+/* The limits as bits: which the user gave, which could not be applied. */
+enum limit_bit {
+	LIMIT_MEMORY = 1u << 0, LIMIT_CPUS = 1u << 1, LIMIT_CPU_WEIGHT = 1u << 2,
+	LIMIT_PIDS = 1u << 3, LIMIT_IO = 1u << 4,
+};
+
 struct cgroup_limits {
 	uint64_t memory_max;      /* bytes, 0: none */
 	bool swap;                /* allow swap beyond memory_max */
@@ -58,7 +64,20 @@ struct cgroup_limits {
 	uint64_t pids_max;        /* 0: unlimited */
 	struct io_limit *io;
 	size_t nio;
+	unsigned given;           /* LIMIT_* set by a flag; the others are defaults */
+	bool best_effort;         /* --limits best-effort: run without what cannot be applied */
 };
+
+/* LIMIT_* of the limits that are set (a value other than "none"). */
+unsigned limits_set(const struct cgroup_limits *lim);
+/* The limits of `mask` as the flags that ask for them, "--memory 64M,
+ * --pids 512 (the default)"; the caller frees. */
+char *limits_describe(const struct cgroup_limits *lim, unsigned mask);
+/* RLIMIT_NPROC bounds the processes of one uid in one user namespace
+ * (Linux >= 5.14 counts it per namespace, not per host user), so for a
+ * container with a user namespace whose root is not host root it stands in
+ * for a pids limit. */
+bool nproc_counts_per_userns(void);
 
 /* "MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE" (any subset, at least one). */
 int io_limit_parse(const char *s, struct io_limit *out, struct nerr *err);
@@ -79,11 +98,13 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id
 		  const struct cgroup_limits *lim, struct nerr *err);
 /* The same in two steps, so the second can overlap the child's setup:
  * membership (the v2 directory, which clone3 puts the child into), then
- * the v1 controller directories and the limits. A failure of the second
- * leaves the first in place. */
+ * the v1 controller directories and the limits. The second writes every
+ * limit it can: those it could not are *failed (LIMIT_* bits), err says
+ * why the first of them failed, and what was applied stays. */
 int cgroup_create_membership(struct cgroup *cg, const struct cgroup_host *h, const char *id,
 			     struct nerr *err);
-int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err);
+int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, unsigned *failed,
+			 struct nerr *err);
 /* Open an existing container cgroup (for attach, stats, kill, rm). */
 int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err);
 /* Move pid into the container's v1 hierarchies (v2 is joined at clone). */

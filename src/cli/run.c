@@ -59,6 +59,9 @@ static const char run_help[] =
 	"      --pids N                   Process limit (default 512, 0: unlimited)\n"
 	"      --io-limit SPEC            \"MAJ:MIN riops=N wiops=N rbps=SIZE wbps=SIZE\"\n"
 	"                                 (repeatable)\n"
+	"      --limits MODE              enforce (default): a limit flag that cannot be\n"
+	"                                 applied (no cgroup, e.g. rootless) is an error;\n"
+	"                                 best-effort: run without it, with a warning\n"
 	"      --memlock SIZE             RLIMIT_MEMLOCK (default 64K)\n"
 	"      --tmpfs-size SIZE          Size of /tmp, and how much a copied /context may grow\n"
 	"                                 (default 1G, at most --memory)\n"
@@ -132,7 +135,7 @@ enum {
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
-	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT,
+	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
 };
 
 static const struct option run_opts[] = {
@@ -169,6 +172,7 @@ static const struct option run_opts[] = {
 	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
 	{ "pids", required_argument, NULL, OPT_PIDS },
 	{ "io-limit", required_argument, NULL, OPT_IO_LIMIT },
+	{ "limits", required_argument, NULL, OPT_LIMITS },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
 	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
 	{ "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
@@ -327,6 +331,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			cfg->limits.memory_max = v;
+			cfg->limits.given |= LIMIT_MEMORY;
 			break;
 		case OPT_SWAP:
 			cfg->limits.swap = true;
@@ -334,6 +339,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 		case OPT_CPUS:
 			if ((r = cpus_parse(optarg, &cfg->limits.cpu_quota_us, &cfg->limits.cpu_period_us, err)) < 0)
 				goto out;
+			cfg->limits.given |= LIMIT_CPUS;
 			break;
 		case OPT_CPU_WEIGHT:
 			if (parse_u64(optarg, 1, 10000, &v) < 0) {
@@ -341,6 +347,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			cfg->limits.cpu_weight = v;
+			cfg->limits.given |= LIMIT_CPU_WEIGHT;
 			break;
 		case OPT_PIDS:
 			if (parse_u64(optarg, 0, 4194304, &v) < 0) {
@@ -348,6 +355,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			cfg->limits.pids_max = v;
+			cfg->limits.given |= LIMIT_PIDS;
 			break;
 		case OPT_IO_LIMIT: {
 			struct io_limit io;
@@ -356,8 +364,16 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			cfg->limits.io = xrealloc(cfg->limits.io, (cfg->limits.nio + 1) * sizeof(io));
 			cfg->limits.io[cfg->limits.nio++] = io;
+			cfg->limits.given |= LIMIT_IO;
 			break;
 		}
+		case OPT_LIMITS:
+			if (strcmp(optarg, "enforce") && strcmp(optarg, "best-effort")) {
+				r = nerr_set(err, 0, "invalid --limits `%s` (enforce or best-effort)", optarg);
+				goto out;
+			}
+			cfg->limits.best_effort = !strcmp(optarg, "best-effort");
+			break;
 		case OPT_MEMLOCK:
 			if (parse_size(optarg, &v) < 0) {
 				r = nerr_set(err, 0, "invalid --memlock `%s`: expected a size such as 64K or 8M", optarg);

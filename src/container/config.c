@@ -229,6 +229,21 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 				"it cannot be combined with --seccomp-profile");
 	if (c->seccomp_trace || c->audit)
 		c->require_cgroup = true;    /* the recorder and audit key on the cgroup */
+	/* BPF programs and the pinned maps under /sys/fs/bpf are root's: say
+	 * so before anything exists, rather than fail on a bare EPERM later */
+	if (geteuid() != 0) {
+		if (c->seccomp_trace)
+			return nerr_set(err, 0, "--seccomp-mode trace needs root: its recorder is a BPF program "
+					"(CAP_BPF and CAP_PERFMON on the host), which a user namespace cannot grant");
+		if (c->audit)
+			return nerr_set(err, 0, "--audit needs root: its kernel events come from BPF programs "
+					"(CAP_BPF and CAP_PERFMON on the host), which a user namespace cannot grant");
+		if (c->egress.enabled)
+			return nerr_set(err, 0, "egress flags need root: the policy is BPF on the container's cgroup "
+					"(CAP_BPF and CAP_NET_ADMIN on the host), which a user namespace cannot grant");
+	}
+	if (c->limits.best_effort && c->mode == MODE_PRODUCTION)
+		return nerr_set(err, 0, "production mode forbids --limits best-effort");
 	if (c->remove && !c->detach)
 		log_debug("--rm without -d: foreground containers are always removed");
 	if (c->mode == MODE_PRODUCTION) {

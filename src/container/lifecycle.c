@@ -53,7 +53,7 @@ static int kill_cgroup(const char *id, struct nerr *err)
  * locks are free): the lease, published ports, egress entries. */
 static void collect_host_resources(bool egress, unsigned cgroup_level)
 {
-	net_bridge_gc(runtime_dir(), state_supervised);
+	net_bridge_gc(runtime_dir());
 	if (egress)
 		egress_gc(cgroup_level);
 }
@@ -225,7 +225,7 @@ void container_gc(void)
 		if (!state_supervised(ids[i]))
 			gc_one(ids[i]);
 	/* leases of containers whose state is gone too, vanished bridges */
-	net_bridge_gc(runtime_dir(), state_supervised);
+	net_bridge_gc(runtime_dir());
 	container_log_dirs_gc();
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,6 +33,7 @@ struct run {
 	struct cgroup_host cg_host;
 	struct cgroup cg;
 	bool have_cgroup;
+	uint64_t nproc;                /* RLIMIT_NPROC in place of the pids limit; 0: none */
 	struct sc_program seccomp;
 	int context_fd;
 	int context_mount_fd;          /* copy mode as root: the copy */
@@ -214,15 +216,75 @@ static void cleanup(struct run *r)
 		sigprocmask(SIG_SETMASK, &r->orig_mask, NULL);
 }
 
-/* A cgroup failure is fatal with --require-cgroup and in production; agent
- * mode runs on without, as the original does, but says so. */
-static int cgroup_failed(struct run *r, struct nerr *e, const char *without, struct nerr *err)
+static void append_part(char **t, const char *part)
 {
-	if (r->cfg->require_cgroup || r->cfg->mode == MODE_PRODUCTION) {
+	char *n = xasprintf("%s; %s", *t, part);
+
+	free(*t);
+	*t = n;
+}
+
+/* Without a pids cgroup, RLIMIT_NPROC bounds the container where it counts
+ * the container alone: its own user namespace (counted per namespace since
+ * Linux 5.14) whose root is not host root (host root is exempt). */
+static bool nproc_stands_in(const struct run *r)
+{
+	const struct container_config *c = r->cfg;
+
+	return ((c->rootless && geteuid() != 0) || c->userns) && nproc_counts_per_userns();
+}
+
+/* Limits that cannot be applied (LIMIT_* in `failed`, why in e; no_cgroup:
+ * there is no cgroup at all). In production, and with --require-cgroup
+ * unless --limits best-effort, each is fatal; so is one the user gave,
+ * unless --limits best-effort. The pids limit falls back to RLIMIT_NPROC
+ * where that bounds the container alone; whatever is dropped is named. */
+static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, bool no_cgroup, struct nerr *err)
+{
+	struct cgroup_limits *lim = &r->cfg->limits;
+	_cleanup_free_ char *dropped = NULL, *given = NULL, *instead = NULL, *warn = NULL;
+
+	if (r->cfg->mode == MODE_PRODUCTION || (r->cfg->require_cgroup && (no_cgroup || !lim->best_effort))) {
 		*err = *e;
 		return nerr_prefix(err, "cgroup");
 	}
-	log_warn("cgroup: %s; running without %s", e->msg, without);
+	if ((failed & LIMIT_PIDS) && nproc_stands_in(r)) {
+		_cleanup_free_ char *pids = limits_describe(lim, LIMIT_PIDS);
+
+		r->nproc = lim->pids_max;
+		failed &= ~LIMIT_PIDS;
+		instead = xasprintf("%s as RLIMIT_NPROC", pids);
+	}
+	if ((failed & lim->given) && !lim->best_effort) {
+		unsigned bad = failed & lim->given;
+
+		given = limits_describe(lim, bad);
+		nerr_set(err, 0, "%s cannot be enforced: %s (--limits best-effort runs without %s)", given, e->msg,
+			 bad & (bad - 1) || lim->nio > 1 ? "them" : "it");
+		err->code = e->code ? e->code : EOPNOTSUPP;
+		return -err->code;
+	}
+	/* what state and ps report is what is enforced */
+	if (failed & LIMIT_MEMORY)
+		r->st.memory_limit = 0;
+	if (failed & LIMIT_PIDS)
+		r->st.pids_limit = 0;
+	if (failed & LIMIT_CPUS)
+		r->st.cpu_quota_us = r->st.cpu_period_us = 0;
+	/* "cgroup: WHY; running without a cgroup; not enforced: --memory 64M;
+	 * --pids 512 (the default) as RLIMIT_NPROC", each part when it applies */
+	dropped = limits_describe(lim, failed);
+	warn = xasprintf("cgroup: %s", e->msg);
+	if (no_cgroup)
+		append_part(&warn, "running without a cgroup");
+	if (*dropped) {
+		_cleanup_free_ char *t = xasprintf("not enforced: %s", dropped);
+		append_part(&warn, t);
+	}
+	if (instead)
+		append_part(&warn, instead);
+	if (no_cgroup || *dropped || instead)
+		log_warn("%s", warn);
 	return 0;
 }
 
@@ -236,7 +298,25 @@ static int setup_membership(struct run *r, struct nerr *err)
 		r->have_cgroup = true;
 		return 0;
 	}
-	return cgroup_failed(r, &e, "a cgroup or resource limits", err);
+	return cgroup_failed(r, limits_set(&r->cfg->limits), &e, true, err);
+}
+
+/* A BPF feature that failed to start. Validation refuses these flags for
+ * an ordinary user; a refusal here (root in a container without CAP_BPF,
+ * say) still says what is missing rather than a bare EPERM. */
+static int bpf_failed(const char *what, struct nerr *err)
+{
+	if (err->code == EPERM || err->code == EACCES) {
+		char why[sizeof(err->msg)];
+		int code = err->code;
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		nerr_set(err, 0, "%s: the kernel refused BPF (it needs CAP_BPF and CAP_PERFMON on the host): %s",
+			 what, why);
+		err->code = code;
+		return -code;
+	}
+	return nerr_prefix(err, "%s", what);
 }
 
 /* After clone, overlapping the child's setup: v1 controllers, limits, and
@@ -244,30 +324,47 @@ static int setup_membership(struct run *r, struct nerr *err)
 static int setup_limits(struct run *r, struct nerr *err)
 {
 	struct nerr e = { 0 };
+	unsigned failed = 0;
 	int rc;
 
+	if (r->have_cgroup) {
+		if (cgroup_create_limits(&r->cg, &r->cfg->limits, &failed, &e) < 0 &&
+		    (rc = cgroup_failed(r, failed, &e, false, err)) < 0)
+			return rc;
+		nerr_clear(&e);
+		if (cgroup_join_v1(&r->cg, r->pid, &e) < 0 &&
+		    (rc = cgroup_failed(r, limits_set(&r->cfg->limits) & ~failed, &e, false, err)) < 0)
+			return rc;
+		log_debug("run: limits set");
+	}
+	if (r->nproc) {
+		/* the child's own limit, before it execs: lower only */
+		struct rlimit cur, want = { r->nproc, r->nproc };
+
+		if (prlimit(r->pid, RLIMIT_NPROC, NULL, &cur) == 0 && cur.rlim_max < want.rlim_max)
+			want.rlim_cur = want.rlim_max = cur.rlim_max;
+		if (prlimit(r->pid, RLIMIT_NPROC, &want, NULL) < 0)
+			return nerr_set(err, errno, "set RLIMIT_NPROC in place of the pids limit");
+		log_debug("run: RLIMIT_NPROC %llu", (unsigned long long)want.rlim_max);
+	}
 	if (!r->have_cgroup)
 		return 0;
-	if (cgroup_create_limits(&r->cg, &r->cfg->limits, &e) < 0 ||
-	    cgroup_join_v1(&r->cg, r->pid, &e) < 0)
-		return cgroup_failed(r, &e, "resource limits", err);
-	log_debug("run: limits set");
 	if (r->cfg->seccomp_trace) {
 		if ((rc = sc_trace_start(r->cg.id, cgroup_v2_level(&r->cg_host), true, ring_bytes(),
 					 &r->trace, err)) < 0)
-			return nerr_prefix(err, "seccomp trace");
+			return bpf_failed("seccomp trace", err);
 		log_debug("run: syscall recorder armed");
 	}
 	if (r->cfg->audit) {
 		if ((rc = audit_kernel_start(r->cg.id, cgroup_v2_level(&r->cg_host), r->pid, ring_bytes(),
 					     &r->audit_kernel, err)) < 0)
-			return nerr_prefix(err, "audit");
+			return bpf_failed("audit", err);
 		log_debug("run: audit programs attached (%s)", audit_kernel_source(r->audit_kernel));
 	}
 	if (r->cfg->egress.enabled) {
 		if ((rc = egress_attach(&r->cfg->egress, r->cg.v2_fd, r->cg.id, r->pid,
 					cgroup_v2_level(&r->cg_host), &r->egress, err)) < 0)
-			return nerr_prefix(err, "egress policy");
+			return bpf_failed("egress policy", err);
 		log_debug("run: egress policy attached");
 	}
 	return 0;
@@ -623,7 +720,6 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		/* every check on the host, an address, the host ports: before
 		 * clone, so bad input leaves nothing behind */
 		cfg->bridge.state_dir = runtime_dir();
-		cfg->bridge.alive = state_supervised;
 		if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r.lease, err)) < 0)
 			goto out;
 		r.self_hosts = net_lease_hosts(r.lease, r.st.hostname);

@@ -12,8 +12,8 @@
 #include <linux/netlink.h>
 
 struct net_lease_priv {
-	char *state_dir;
-	char *nsdir;              /* <state>/.net/ns-<inode> */
+	char *owner;              /* <state_dir>/<id>/lock */
+	char *nsdir;              /* NET_LEASE_DIR/ns-<inode> */
 	char lease_name[INET_ADDRSTRLEN];
 	struct cidr subnet4, subnet6;
 	struct port_spec *ports;
@@ -114,9 +114,12 @@ static int ensure_bridge_nat(struct net_lease *l, struct nft **nft, struct nerr 
 
 /* ---- garbage: leases of dead containers, rules of vanished bridges ------------------------ */
 
-static bool lease_dead(const struct lease_rec *r, bool (*alive)(const char *id))
+/* Nobody's (cut short), its owner's lock free, or its supervisor killed
+ * and on its way out: the kill then the next run come faster than the
+ * kernel closes a dying process's files. */
+static bool lease_dead(const struct lease_rec *r)
 {
-	return !r->id[0] || (alive && !alive(r->id));
+	return !r->id[0] || !lease_owner_alive(r->owner) || (r->pid && !proc_running(r->pid, r->pid_start));
 }
 
 /* Veth host end of a tombstone's container still there? (No RTNL: an ioctl.) */
@@ -130,7 +133,7 @@ static bool veth_lingers(const char *id)
 	return if_nametoindex(veth) != 0;
 }
 
-static void collect_bridge(struct ipam *ip, const char *bridge, bool (*alive)(const char *id), struct nft **nft)
+static void collect_bridge(struct ipam *ip, const char *bridge, struct nft **nft)
 {
 	struct lease_rec *recs = NULL, *tombs = NULL;
 	size_t n = 0, nt = 0, left = 0;
@@ -139,7 +142,7 @@ static void collect_bridge(struct ipam *ip, const char *bridge, bool (*alive)(co
 	if (ipam_list(ip, bridge, &recs, &n, &e) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		if (!lease_dead(&recs[i], alive)) {
+		if (!lease_dead(&recs[i])) {
 			left++;
 			continue;
 		}
@@ -176,19 +179,19 @@ static void collect_bridge(struct ipam *ip, const char *bridge, bool (*alive)(co
 	lease_recs_free(tombs, nt);
 }
 
-static void collect_locked(struct ipam *ip, bool (*alive)(const char *id), struct nft **nft)
+static void collect_locked(struct ipam *ip, struct nft **nft)
 {
 	_cleanup_strv_ char **bridges = ipam_bridges(ip);
 
 	for (size_t i = 0; bridges[i]; i++)
-		collect_bridge(ip, bridges[i], alive, nft);
+		collect_bridge(ip, bridges[i], nft);
 	if (ipam_count(ip) == 0)
 		forward_release(ip->nsdir);
 }
 
-void net_bridge_gc(const char *state_dir, bool (*alive)(const char *id))
+void net_bridge_gc(const char *state_dir)
 {
-	_cleanup_free_ char *nsdir = NULL;
+	_cleanup_free_ char *nsdir = NULL, *old = NULL;
 	struct ipam ip;
 	struct nft *nft = NULL;
 	struct nerr e = { 0 };
@@ -198,10 +201,14 @@ void net_bridge_gc(const char *state_dir, bool (*alive)(const char *id))
 	 * `nucleus run` comes here) */
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return;
-	nsdir = xasprintf("%s/.net/ns-%llu", state_dir ? state_dir : "/run/nucleus", (unsigned long long)st.st_ino);
-	if (access(nsdir, F_OK) < 0 || ipam_open(&ip, state_dir, &e) < 0)
+	if (!state_dir)
+		state_dir = "/run/nucleus";
+	nsdir = xasprintf("%s/ns-%llu", NET_LEASE_DIR, (unsigned long long)st.st_ino);
+	old = xasprintf("%s/.net/ns-%llu", state_dir, (unsigned long long)st.st_ino);
+	if ((access(nsdir, F_OK) < 0 && access(old, F_OK) < 0) || ipam_open(&ip, NULL, &e) < 0)
 		return;
-	collect_locked(&ip, alive, &nft);
+	ipam_adopt(&ip, state_dir);
+	collect_locked(&ip, &nft);
 	rmdir(ip.nsdir);           /* when nothing is left in it */
 	ipam_close(&ip);
 	nft_close(nft);
@@ -355,7 +362,7 @@ static void priv_free(struct net_lease_priv *p)
 		close(p->port_fds[i]);
 	free(p->port_fds);
 	free(p->ports);
-	free(p->state_dir);
+	free(p->owner);
 	free(p->nsdir);
 	nft_close(p->nft);
 	nl_close(&p->host);
@@ -441,7 +448,7 @@ static int allocate(struct bridge_config *c, const char *id, struct ipam *ip, st
 	inet_ntop(AF_INET, l->addr4.addr, p->lease_name, sizeof(p->lease_name));
 	if ((r = reserve_ports(c, p, err)) < 0)
 		return r;
-	text = lease_format(id, &l->addr4, &l->addr6, c->ports, c->nports);
+	text = lease_format(id, p->owner, getpid(), &l->addr4, &l->addr6, c->ports, c->nports);
 	return ipam_write(ip, c->name, p->lease_name, text, err);
 }
 
@@ -473,7 +480,13 @@ int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease
 	p->subnet4 = c->subnet4;
 	if (c->ipv6)
 		p->subnet6 = c->subnet6;
-	p->state_dir = c->state_dir ? xstrdup(c->state_dir) : NULL;
+	/* the lease names it on a line of its own */
+	p->owner = xasprintf("%s/%s/lock", c->state_dir ? c->state_dir : "/run/nucleus", id);
+	if (p->owner[0] != '/' || strchr(p->owner, '\n')) {
+		r = nerr_set(err, 0, "network: the runtime directory `%s` is not an absolute path on one line",
+			     c->state_dir);
+		goto fail;
+	}
 	if (c->nports) {
 		p->ports = xcalloc(c->nports, sizeof(*p->ports));
 		memcpy(p->ports, c->ports, c->nports * sizeof(*p->ports));
@@ -481,10 +494,11 @@ int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease
 	}
 	if ((r = check_host(c, p, err)) < 0)
 		goto fail;
-	if ((r = ipam_open(&ip, c->state_dir, err)) < 0)
+	if ((r = ipam_open(&ip, NULL, err)) < 0)
 		goto fail;
 	p->nsdir = xstrdup(ip.nsdir);
-	collect_locked(&ip, c->alive, &nft);
+	ipam_adopt(&ip, c->state_dir ? c->state_dir : "/run/nucleus");
+	collect_locked(&ip, &nft);
 	nft_close(nft);
 	r = allocate(c, id, &ip, l, err);
 	ipam_close(&ip);
@@ -605,7 +619,7 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 	/* forwarding: once on, it stays while a lease exists (ours does) */
 	fwd = xasprintf("%s/forwarding", p->nsdir);
 	if (access(fwd, F_OK) < 0) {
-		if ((r = ipam_open(&ip, p->state_dir, err)) < 0)
+		if ((r = ipam_open(&ip, NULL, err)) < 0)
 			goto out;
 		r = forward_acquire(ip.nsdir, v6, err);
 		ipam_close(&ip);
@@ -634,7 +648,7 @@ void net_bridge_detach(struct net_lease *l)
 	/* Nothing here waits on the kernel's RTNL: the container's network
 	 * namespace is being torn down under it right now, its veth pair with
 	 * it. The address is kept back (a tombstone) until that veth is gone. */
-	if (ipam_open(&ip, p->state_dir, &e) == 0) {
+	if (ipam_open(&ip, NULL, &e) == 0) {
 		if (p->attached)
 			ipam_release(&ip, l->bridge, p->lease_name);
 		else

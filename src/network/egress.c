@@ -14,6 +14,7 @@
 #include "egress.skel.h"
 #include "egress.version.h"
 #include "egress.h"
+#include "net_internal.h"
 
 struct egress {
 	uint64_t cgid;
@@ -221,6 +222,9 @@ static void forget(const struct egress *e, uint64_t cgid)
 	forget_rules(e->rules6_fd, sizeof(struct egress_key6), cgid);
 }
 
+/* Entries whose supervisor is gone, a zombie or exiting: a SIGKILLed one
+ * stays a zombie until its reaper gets to it, and `rm` right after the
+ * kill must not take it for alive. */
 static void collect_dead(const struct egress *e)
 {
 	uint64_t key, next, *prev = NULL;
@@ -231,7 +235,7 @@ static void collect_dead(const struct egress *e)
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(e->policy_fd, &key, &p) < 0 || !p.owner_start ||
-		    proc_start_time((pid_t)p.owner_pid) == p.owner_start)
+		    proc_running((pid_t)p.owner_pid, p.owner_start))
 			continue;
 		log_debug("egress: collecting the entries of a supervisor that died (cgroup %llu)",
 			  (unsigned long long)key);

@@ -1,15 +1,22 @@
 /* The address allocator: one lease file per container address, under
- *   <state>/.net/ns-<netns inode>/<bridge>/<IPv4 address>
- * holding the container's id and its published ports, and a tombstone
- *   <state>/.net/ns-<netns inode>/<bridge>/.released-<IPv4 address>
+ *   /run/nucleus-net/ns-<netns inode>/<bridge>/<IPv4 address>
+ * holding the container's id, the lock its supervisor holds (the owner),
+ * and its published ports, and a tombstone
+ *   /run/nucleus-net/ns-<netns inode>/<bridge>/.released-<IPv4 address>
  * for an address whose container has ended while its veth may still exist
  * (the kernel removes it with the container's network namespace, a few ms
  * later, or later still when something else keeps that namespace): the
  * address is not handed out again until the veth is gone. Every change and
  * every decision made from the leases happens under an flock on
- * <state>/.net/lock, so concurrent starts never pick the same address or
+ * /run/nucleus-net/lock, so concurrent starts never pick the same address or
  * port. Host state (bridges, forwarding, nftables) belongs to a network
- * namespace, hence the ns-<inode> level. */
+ * namespace, hence the ns-<inode> level.
+ *
+ * The leases belong to the host, not to a runtime root: a bridge is shared
+ * by every container on it whatever its NUCLEUS_ROOT, so one directory must
+ * see them all (two roots with their own leases both handed out .2). Hence
+ * the owner: a lease is alive while someone holds the flock on the file it
+ * names, which is checked the same way from any root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -20,12 +27,33 @@
 
 void lease_recs_free(struct lease_rec *r, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(r[i].ports);
+		free(r[i].owner);
+	}
 	free(r);
 }
 
-int ipam_open(struct ipam *ip, const char *state_dir, struct nerr *err)
+/* Everything in it decides who gets an address and whose ports are
+ * unpublished: it must be ours alone, and no symlink. */
+static int check_private_dir(const char *dir, struct nerr *err)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return nerr_set(err, errno, "`%s`", dir);
+	if (!S_ISDIR(st.st_mode))
+		return nerr_set(err, ENOTDIR, "`%s` is not a directory", dir);
+	if (st.st_uid != geteuid())
+		return nerr_set(err, EPERM, "`%s` belongs to uid %u, not to nucleus's user", dir,
+				(unsigned)st.st_uid);
+	if (st.st_mode & 022)
+		return nerr_set(err, EPERM, "`%s` is writable by others (mode %03o)", dir,
+				(unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+int ipam_open(struct ipam *ip, const char *root, struct nerr *err)
 {
 	struct stat st;
 	_cleanup_free_ char *lock = NULL;
@@ -35,12 +63,14 @@ int ipam_open(struct ipam *ip, const char *state_dir, struct nerr *err)
 	ip->lock_fd = -1;
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return nerr_set(err, errno, "stat /proc/self/ns/net");
-	ip->root = xasprintf("%s/.net", state_dir ? state_dir : "/run/nucleus");
+	ip->root = xstrdup(root ? root : NET_LEASE_DIR);
 	ip->nsdir = xasprintf("%s/ns-%llu", ip->root, (unsigned long long)st.st_ino);
 	if ((r = mkdir_p(ip->root, 0700)) < 0) {
 		nerr_set(err, -r, "create `%s`", ip->root);
 		goto fail;
 	}
+	if ((r = check_private_dir(ip->root, err)) < 0)
+		goto fail;
 	lock = xasprintf("%s/lock", ip->root);
 	ip->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (ip->lock_fd < 0) {
@@ -87,14 +117,18 @@ static bool is_lease_name(const char *name)
 
 #define TOMBSTONE ".released-"
 
-char *lease_format(const char *id, const struct cidr *a4, const struct cidr *a6,
+char *lease_format(const char *id, const char *owner, pid_t pid, const struct cidr *a4, const struct cidr *a6,
 		   const struct port_spec *ports, size_t nports)
 {
 	char buf[128];
 	char *t;
 
 	cidr_format(a4, buf, sizeof(buf));
-	t = xasprintf("id %s\naddr4 %s\n", id, buf);
+	if (pid > 0)
+		t = xasprintf("id %s\nowner %s\nsupervisor %d %llu\naddr4 %s\n", id, owner, (int)pid,
+			      (unsigned long long)proc_start_time(pid), buf);
+	else
+		t = xasprintf("id %s\nowner %s\naddr4 %s\n", id, owner, buf);
 	if (a6 && a6->family) {
 		char *n;
 		cidr_format(a6, buf, sizeof(buf));
@@ -118,11 +152,23 @@ int lease_parse(const char *text, struct lease_rec *r)
 	char *save = NULL;
 
 	r->id[0] = '\0';
+	r->owner = NULL;
+	r->pid = 0;
+	r->pid_start = 0;
 	r->ports = NULL;
 	r->nports = 0;
 	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (str_has_prefix(l, "id ")) {
 			snprintf(r->id, sizeof(r->id), "%s", l + 3);
+		} else if (str_has_prefix(l, "owner /") && !r->owner) {
+			r->owner = xstrdup(l + 6);
+		} else if (str_has_prefix(l, "supervisor ")) {
+			unsigned long long pid = 0, start = 0;
+
+			if (sscanf(l + 11, "%llu %llu", &pid, &start) == 2 && pid < INT32_MAX) {
+				r->pid = (pid_t)pid;
+				r->pid_start = start;
+			}
 		} else if (str_has_prefix(l, "port ")) {
 			struct port_spec p;
 			if (port_spec_parse(l + 5, &p, NULL) < 0)
@@ -132,6 +178,43 @@ int lease_parse(const char *text, struct lease_rec *r)
 		}
 	}
 	return r->id[0] ? 0 : -EINVAL;
+}
+
+bool proc_running(pid_t pid, uint64_t start)
+{
+	char path[64], state = 0;
+	_cleanup_free_ char *buf = NULL;
+	unsigned long long flags = 0, st = 0;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || read_file(path, 4096, &buf, NULL) < 0 || !(p = strrchr(buf, ')')))
+		return false;
+	/* comm may hold anything: the fields restart after the last ')' */
+	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
+		return false;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &st) != 1)
+		return false;
+	return st == start && state != 'Z' && state != 'X' && !(flags & 0x4 /* PF_EXITING */);
+}
+
+/* The owner's supervisor holds an exclusive flock on its lock file for its
+ * whole life: a shared one is refused while it lives. A lock file that is
+ * gone (its state was removed) owns nothing. */
+bool lease_owner_alive(const char *owner)
+{
+	int fd, r;
+
+	if (!owner || owner[0] != '/')
+		return false;
+	fd = open(owner, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return !(errno == ENOENT || errno == ENOTDIR);
+	r = flock(fd, LOCK_SH | LOCK_NB);
+	close(fd);        /* takes our shared lock with it */
+	return r < 0 && errno == EWOULDBLOCK;
 }
 
 /* Leases (tombstones false) or tombstones (true) of a bridge; r.name is
@@ -280,4 +363,73 @@ void ipam_bury(struct ipam *ip, const char *bridge, const char *name)
 	_cleanup_free_ char *tomb = xasprintf("%s/%s/" TOMBSTONE "%s", ip->nsdir, bridge, name);
 
 	unlink(tomb);
+}
+
+/* One file of an older build's bridge directory: into ours, with an owner
+ * line (the lock of its container under that runtime root) when it is a
+ * lease. An address both have is reported and left where it is. */
+static void adopt_file(struct ipam *ip, const char *bridge, int dfd, const char *name, const char *state_dir)
+{
+	_cleanup_free_ char *text = NULL, *moved = NULL;
+	struct lease_rec r = { 0 };
+	struct nerr e = { 0 };
+	bool lease = is_lease_name(name);
+
+	if (read_file_at(dfd, name, 1 << 16, &text, NULL) < 0)
+		return;
+	if (lease && lease_parse(text, &r) == 0 && !r.owner)
+		moved = xasprintf("%sowner %s/%s/lock\n", text, state_dir, r.id);
+	free(r.ports);
+	free(r.owner);
+	if (ipam_write(ip, bridge, name, moved ? moved : text, &e) < 0 && lease) {
+		log_warn("network: %s on `%s` is leased twice (%s); it stays in the old place", name, bridge, e.msg);
+		return;
+	}
+	unlinkat(dfd, name, 0);
+}
+
+void ipam_adopt(struct ipam *ip, const char *state_dir)
+{
+	_cleanup_free_ char *old_root = NULL, *old_ns = NULL, *base = NULL;
+	struct ipam old;
+	struct nerr e = { 0 };
+	char **bridges;
+
+	if (!state_dir)
+		return;
+	old_root = xasprintf("%s/.net", state_dir);
+	base = xstrdup(strrchr(ip->nsdir, '/') + 1);
+	old_ns = xasprintf("%s/%s", old_root, base);
+	if (access(old_ns, F_OK) < 0 || ipam_open(&old, old_root, &e) < 0)
+		return;
+	log_debug("network: adopting the leases of `%s`", old_ns);
+	bridges = ipam_bridges(&old);
+	for (size_t i = 0; bridges[i]; i++) {
+		_cleanup_free_ char *dir = ipam_path(&old, bridges[i], NULL);
+		_cleanup_closedir_ DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			const char *n = de->d_name;
+
+			if (is_lease_name(n) || (str_has_prefix(n, TOMBSTONE) && is_lease_name(n + strlen(TOMBSTONE))))
+				adopt_file(ip, bridges[i], dirfd(d), n, state_dir);
+			else if (!strcmp(n, "nat"))
+				unlinkat(dirfd(d), n, 0);   /* ours is written on the next attach */
+		}
+		rmdir(dir);
+	}
+	strv_free(bridges);
+	{
+		/* the values from before any container: ours unless we have some */
+		_cleanup_free_ char *from = xasprintf("%s/forwarding", old.nsdir);
+		_cleanup_free_ char *to = xasprintf("%s/forwarding", ip->nsdir);
+		_cleanup_free_ char *text = NULL;
+
+		if (read_file(from, 256, &text, NULL) == 0 && access(to, F_OK) < 0)
+			write_file(to, text, strlen(text), 0600);
+		unlink(from);
+	}
+	rmdir(old.nsdir);
+	ipam_close(&old);
 }

@@ -59,10 +59,13 @@ int nl_container_setup(struct nl *nl, const char *ifname, const struct cidr *a4,
  * made again, e.g. after `nft flush ruleset`); -ENOENT when absent. */
 int nl_nft_table_handle(uint64_t *handle);
 
-/* ---- ipam.c: leases under <state>/.net/ns-<netns inode>/<bridge>/ ------------------ */
+/* ---- ipam.c: leases under /run/nucleus-net/ns-<netns inode>/<bridge>/ ------------- */
 struct lease_rec {
 	char name[48];         /* the file: the IPv4 address */
 	char id[65];
+	char *owner;           /* the lock file its supervisor holds; NULL: none */
+	pid_t pid;             /* the supervisor and its start time; 0: unknown */
+	uint64_t pid_start;
 	uint32_t index;        /* host part of the address in the subnet */
 	struct port_spec *ports;
 	size_t nports;
@@ -70,13 +73,18 @@ struct lease_rec {
 void lease_recs_free(struct lease_rec *r, size_t n);
 
 struct ipam {
-	char *root;            /* <state>/.net */
-	char *nsdir;           /* <state>/.net/ns-<inode>: this network namespace's */
-	int lock_fd;           /* flock on <state>/.net/lock, held while open */
+	char *root;            /* NET_LEASE_DIR */
+	char *nsdir;           /* <root>/ns-<inode>: this network namespace's */
+	int lock_fd;           /* flock on <root>/lock, held while open */
 };
-/* Take the lock (blocking) and make the directories. */
-int ipam_open(struct ipam *ip, const char *state_dir, struct nerr *err);
+/* Take the lock (blocking) and make the directories; root NULL is
+ * NET_LEASE_DIR (others: the unit tests, an older build's <state>/.net).
+ * The root must belong to us and be writable by nobody else. */
+int ipam_open(struct ipam *ip, const char *root, struct nerr *err);
 void ipam_close(struct ipam *ip);
+/* Move what an older nucleus kept under <state_dir>/.net/ns-<inode> (leases
+ * per runtime root) into ip, each lease owned by <state_dir>/<id>/lock. */
+void ipam_adopt(struct ipam *ip, const char *state_dir);
 /* The bridge's leases (none: 0 and an empty list). */
 int ipam_list(struct ipam *ip, const char *bridge, struct lease_rec **out, size_t *n, struct nerr *err);
 /* Its tombstones: addresses of ended containers whose veth may linger. */
@@ -93,12 +101,19 @@ int ipam_write(struct ipam *ip, const char *bridge, const char *name, const char
 void ipam_remove(struct ipam *ip, const char *bridge, const char *name);
 void ipam_release(struct ipam *ip, const char *bridge, const char *name);
 void ipam_bury(struct ipam *ip, const char *bridge, const char *name);
-/* "<state>/.net/ns-<inode>/<bridge>/<file>" */
+/* "<root>/ns-<inode>/<bridge>/<file>" */
 char *ipam_path(struct ipam *ip, const char *bridge, const char *file);
-/* The lease text for a container. */
-char *lease_format(const char *id, const struct cidr *a4, const struct cidr *a6,
+/* The lease text for a container; owner: the lock its supervisor (pid)
+ * holds. */
+char *lease_format(const char *id, const char *owner, pid_t pid, const struct cidr *a4, const struct cidr *a6,
 		   const struct port_spec *ports, size_t nports);
 int lease_parse(const char *text, struct lease_rec *r);
+/* Someone holds the owner's lock (from any runtime root). */
+bool lease_owner_alive(const char *owner);
+/* pid (started at `start`) runs and is not on its way out: neither a
+ * zombie nor exiting (a SIGKILLed supervisor holds its locks until its
+ * files are closed, and stays a zombie until reaped). */
+bool proc_running(pid_t pid, uint64_t start);
 
 /* ---- nat.c: the `inet nucleus` table through libnftables (dlopen'd) ---------------- */
 struct nft;

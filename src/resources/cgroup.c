@@ -88,126 +88,187 @@ static uint64_t weight_to_shares(uint64_t w)
 	return 2 + ((w - 1) * 262142) / 9999;
 }
 
-static int write_limits(const struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err)
+/* The directory of the container's cgroup that carries a controller: its
+ * v1 hierarchy's (which must have been made: mkerr says why not), else v2
+ * where nucleus/ delegates it. */
+static int ctrl_dir(const struct cgroup *cg, unsigned ctrl, const char *name, const int *mkerr, char **dir,
+		    bool *v1, struct nerr *err)
 {
 	const struct cgroup_host *h = cg->host;
-	char buf[128];
-	int i, r;
+	int i = v1_index(h, ctrl);
 
-	if (lim->memory_max) {
-		if ((i = v1_index(h, CG_MEMORY)) >= 0) {
+	*dir = NULL;
+	if (i >= 0) {
+		if (!(cg->v1_mask & (1u << i))) {
 			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
-			if ((r = write_at(d, "memory.limit_in_bytes", buf, err)) < 0)
-				return r;
-			/* memsw exists only with swap accounting; without it there is no swap limit to set */
-			if (!lim->swap) {
-				_cleanup_free_ char *sw = xasprintf("%s/memory.memsw.limit_in_bytes", d);
-				if (access(sw, F_OK) == 0 && (r = write_at(d, "memory.memsw.limit_in_bytes", buf, err)) < 0)
-					return r;
-				write_at(d, "memory.swappiness", "0", NULL);
-			}
-		} else if (h->v2_mount[0] && v2_has(h, "memory")) {
-			_cleanup_free_ char *d = v2_dir(cg);
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(lim->memory_max / 10 * 9));
-			if ((r = write_at(d, "memory.high", buf, err)) < 0)
-				return r;
-			snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
-			if ((r = write_at(d, "memory.max", buf, err)) < 0)
-				return r;
-			if (!lim->swap && (r = write_at(d, "memory.swap.max", "0", err)) < 0 && r != -ENOENT)
-				return r;
-			if ((r = write_at(d, "memory.oom.group", "1", err)) < 0)
-				return r;
-		} else {
-			return nerr_set(err, EOPNOTSUPP, "no memory controller available");
+			return nerr_set(err, mkerr[i] ? mkerr[i] : ENOENT, "create cgroup `%s`", d);
 		}
+		*dir = v1_dir(cg, (size_t)i);
+		*v1 = true;
+		return 0;
 	}
-	if (lim->cpu_quota_us || lim->cpu_weight) {
-		uint64_t period = lim->cpu_period_us ? lim->cpu_period_us : 100000;
+	if (h->v2_mount[0] && v2_has(h, name)) {
+		*dir = v2_dir(cg);
+		*v1 = false;
+		return 0;
+	}
+	return nerr_set(err, EOPNOTSUPP, "no %s controller is available to nucleus", name);
+}
 
-		if ((i = v1_index(h, CG_CPU)) >= 0) {
-			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-			if (lim->cpu_quota_us) {
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
-				if ((r = write_at(d, "cpu.cfs_period_us", buf, err)) < 0)
-					return r;
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_quota_us);
-				if ((r = write_at(d, "cpu.cfs_quota_us", buf, err)) < 0)
-					return r;
-			}
-			if (lim->cpu_weight) {
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)weight_to_shares(lim->cpu_weight));
-				if ((r = write_at(d, "cpu.shares", buf, err)) < 0)
-					return r;
-			}
-		} else if (h->v2_mount[0] && v2_has(h, "cpu")) {
-			_cleanup_free_ char *d = v2_dir(cg);
-			if (lim->cpu_quota_us) {
-				snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)lim->cpu_quota_us,
-					 (unsigned long long)period);
-				if ((r = write_at(d, "cpu.max", buf, err)) < 0)
-					return r;
-			}
-			if (lim->cpu_weight) {
-				snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_weight);
-				if ((r = write_at(d, "cpu.weight", buf, err)) < 0)
-					return r;
-			}
-		} else {
-			return nerr_set(err, EOPNOTSUPP, "no cpu controller available");
-		}
-	}
-	if (lim->pids_max) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->pids_max);
-		if ((i = v1_index(h, CG_PIDS)) >= 0) {
-			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-			if ((r = write_at(d, "pids.max", buf, err)) < 0)
+static int write_memory(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
+			struct nerr *err)
+{
+	_cleanup_free_ char *d = NULL;
+	char buf[64];
+	bool v1;
+	int r;
+
+	if ((r = ctrl_dir(cg, CG_MEMORY, "memory", mkerr, &d, &v1, err)) < 0)
+		return r;
+	if (v1) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
+		if ((r = write_at(d, "memory.limit_in_bytes", buf, err)) < 0)
+			return r;
+		/* memsw exists only with swap accounting; without it there is no swap limit to set */
+		if (!lim->swap) {
+			_cleanup_free_ char *sw = xasprintf("%s/memory.memsw.limit_in_bytes", d);
+			if (access(sw, F_OK) == 0 && (r = write_at(d, "memory.memsw.limit_in_bytes", buf, err)) < 0)
 				return r;
-		} else if (h->v2_mount[0] && v2_has(h, "pids")) {
-			_cleanup_free_ char *d = v2_dir(cg);
-			if ((r = write_at(d, "pids.max", buf, err)) < 0)
-				return r;
-		} else {
-			return nerr_set(err, EOPNOTSUPP, "no pids controller available");
+			write_at(d, "memory.swappiness", "0", NULL);
 		}
+		return 0;
 	}
-	for (size_t k = 0; k < lim->nio; k++) {
-		const struct io_limit *io = &lim->io[k];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(lim->memory_max / 10 * 9));
+	if ((r = write_at(d, "memory.high", buf, err)) < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
+	if ((r = write_at(d, "memory.max", buf, err)) < 0)
+		return r;
+	if (!lim->swap && (r = write_at(d, "memory.swap.max", "0", err)) < 0 && r != -ENOENT)
+		return r;
+	return write_at(d, "memory.oom.group", "1", err);
+}
 
-		if ((i = v1_index(h, CG_BLKIO)) >= 0) {
-			static const char *const files[] = {
-				"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
-				"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-			};
-			uint64_t vals[] = { io->riops, io->wiops, io->rbps, io->wbps };
-			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
+static int write_cpu_quota(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
+			   struct nerr *err)
+{
+	uint64_t period = lim->cpu_period_us ? lim->cpu_period_us : 100000;
+	_cleanup_free_ char *d = NULL;
+	char buf[64];
+	bool v1;
+	int r;
 
-			for (size_t f = 0; f < 4; f++) {
-				if (!vals[f])
-					continue;
-				snprintf(buf, sizeof(buf), "%u:%u %llu", io->major, io->minor,
-					 (unsigned long long)vals[f]);
-				if ((r = write_at(d, files[f], buf, err)) < 0)
-					return r;
-			}
-		} else if (h->v2_mount[0] && v2_has(h, "io")) {
-			_cleanup_free_ char *d = v2_dir(cg);
-			char part[4][40] = { "", "", "", "" };
+	if ((r = ctrl_dir(cg, CG_CPU, "cpu", mkerr, &d, &v1, err)) < 0)
+		return r;
+	if (!v1) {
+		snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)lim->cpu_quota_us,
+			 (unsigned long long)period);
+		return write_at(d, "cpu.max", buf, err);
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
+	if ((r = write_at(d, "cpu.cfs_period_us", buf, err)) < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_quota_us);
+	return write_at(d, "cpu.cfs_quota_us", buf, err);
+}
 
-			if (io->riops) snprintf(part[0], sizeof(part[0]), " riops=%llu", (unsigned long long)io->riops);
-			if (io->wiops) snprintf(part[1], sizeof(part[1]), " wiops=%llu", (unsigned long long)io->wiops);
-			if (io->rbps) snprintf(part[2], sizeof(part[2]), " rbps=%llu", (unsigned long long)io->rbps);
-			if (io->wbps) snprintf(part[3], sizeof(part[3]), " wbps=%llu", (unsigned long long)io->wbps);
-			snprintf(buf, sizeof(buf), "%u:%u%s%s%s%s", io->major, io->minor,
-				 part[0], part[1], part[2], part[3]);
-			if ((r = write_at(d, "io.max", buf, err)) < 0)
+static int write_cpu_weight(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
+			    struct nerr *err)
+{
+	_cleanup_free_ char *d = NULL;
+	char buf[64];
+	bool v1;
+	int r;
+
+	if ((r = ctrl_dir(cg, CG_CPU, "cpu", mkerr, &d, &v1, err)) < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "%llu",
+		 (unsigned long long)(v1 ? weight_to_shares(lim->cpu_weight) : lim->cpu_weight));
+	return write_at(d, v1 ? "cpu.shares" : "cpu.weight", buf, err);
+}
+
+static int write_pids(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
+		      struct nerr *err)
+{
+	_cleanup_free_ char *d = NULL;
+	char buf[64];
+	bool v1;
+	int r;
+
+	if ((r = ctrl_dir(cg, CG_PIDS, "pids", mkerr, &d, &v1, err)) < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->pids_max);
+	return write_at(d, "pids.max", buf, err);
+}
+
+static int write_io(const struct cgroup *cg, const struct io_limit *io, const int *mkerr, struct nerr *err)
+{
+	_cleanup_free_ char *d = NULL;
+	char buf[160];
+	bool v1;
+	int r;
+
+	if ((r = ctrl_dir(cg, CG_BLKIO, "io", mkerr, &d, &v1, err)) < 0)
+		return r;
+	if (v1) {
+		static const char *const files[] = {
+			"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
+			"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+		};
+		uint64_t vals[] = { io->riops, io->wiops, io->rbps, io->wbps };
+
+		for (size_t f = 0; f < 4; f++) {
+			if (!vals[f])
+				continue;
+			snprintf(buf, sizeof(buf), "%u:%u %llu", io->major, io->minor, (unsigned long long)vals[f]);
+			if ((r = write_at(d, files[f], buf, err)) < 0)
 				return r;
-		} else {
-			return nerr_set(err, EOPNOTSUPP, "no io/blkio controller available");
 		}
+		return 0;
 	}
-	return 0;
+	char part[4][40] = { "", "", "", "" };
+
+	if (io->riops) snprintf(part[0], sizeof(part[0]), " riops=%llu", (unsigned long long)io->riops);
+	if (io->wiops) snprintf(part[1], sizeof(part[1]), " wiops=%llu", (unsigned long long)io->wiops);
+	if (io->rbps) snprintf(part[2], sizeof(part[2]), " rbps=%llu", (unsigned long long)io->rbps);
+	if (io->wbps) snprintf(part[3], sizeof(part[3]), " wbps=%llu", (unsigned long long)io->wbps);
+	snprintf(buf, sizeof(buf), "%u:%u%s%s%s%s", io->major, io->minor, part[0], part[1], part[2], part[3]);
+	return write_at(d, "io.max", buf, err);
+}
+
+/* Every limit that is set, each on its own: one that cannot be written
+ * does not keep the others from being applied. The first failure's reason
+ * goes to err. */
+static int write_limits(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
+			unsigned *failed, struct nerr *err)
+{
+	struct nerr e = { 0 };
+	int first = 0;
+
+#define TRY(bit, call)                                          \
+	do {                                                    \
+		nerr_clear(&e);                                 \
+		int r_ = (call);                                \
+		if (r_ < 0) {                                   \
+			*failed |= (bit);                       \
+			if (!first) {                           \
+				first = r_;                     \
+				*err = e;                       \
+			}                                       \
+		}                                               \
+	} while (0)
+	if (lim->memory_max)
+		TRY(LIMIT_MEMORY, write_memory(cg, lim, mkerr, &e));
+	if (lim->cpu_quota_us)
+		TRY(LIMIT_CPUS, write_cpu_quota(cg, lim, mkerr, &e));
+	if (lim->cpu_weight)
+		TRY(LIMIT_CPU_WEIGHT, write_cpu_weight(cg, lim, mkerr, &e));
+	if (lim->pids_max)
+		TRY(LIMIT_PIDS, write_pids(cg, lim, mkerr, &e));
+	for (size_t k = 0; k < lim->nio; k++)
+		TRY(LIMIT_IO, write_io(cg, &lim->io[k], mkerr, &e));
+#undef TRY
+	return first;
 }
 
 /* v1 hierarchies a container joins. Every join is a migration the start-up
@@ -260,50 +321,40 @@ int cgroup_create_membership(struct cgroup *cg, const struct cgroup_host *h, con
 	return 0;
 }
 
-int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, struct nerr *err)
+int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, unsigned *failed,
+			 struct nerr *err)
 {
 	const struct cgroup_host *h = cg->host;
-	int r;
+	int mkerr[CG_MAX_V1] = { 0 };
 
+	*failed = 0;
+	/* a hierarchy that cannot be had fails the limits it carries, and
+	 * only those (write_limits says which) */
 	for (size_t i = 0; i < h->nv1; i++) {
 		_cleanup_free_ char *parent = xasprintf("%s/%s", h->v1[i].mount, CGROUP_PARENT);
 		_cleanup_free_ char *d = v1_dir(cg, i);
 
 		if (!v1_wanted(h, &h->v1[i], lim))
 			continue;
-		if (mkdir(parent, 0755) < 0 && errno != EEXIST) {
-			r = nerr_set(err, errno, "create cgroup `%s`", parent);
-			goto fail;
-		}
-		if (mkdir(d, 0755) < 0) {
-			r = nerr_set(err, errno, "create cgroup `%s`", d);
-			goto fail;
+		if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || mkdir(d, 0755) < 0) {
+			mkerr[i] = errno;
+			log_debug("cgroup: create `%s`: %s", d, strerror(errno));
+			continue;
 		}
 		cg->v1_mask |= 1u << i;
 	}
-	if (lim && (r = write_limits(cg, lim, err)) < 0)
-		goto fail;
-	return 0;
-fail:
-	/* back to membership only: the v1 directories go, v2 stays */
-	for (size_t i = 0; i < h->nv1; i++) {
-		if (cg->v1_mask & (1u << i)) {
-			_cleanup_free_ char *d = v1_dir(cg, i);
-			rmdir(d);
-		}
-	}
-	cg->v1_mask = 0;
-	return r;
+	return lim ? write_limits(cg, lim, mkerr, failed, err) : 0;
 }
 
 int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
 		  const struct cgroup_limits *lim, struct nerr *err)
 {
+	unsigned failed;
 	int r;
 
 	if ((r = cgroup_create_membership(cg, h, id, err)) < 0)
 		return r;
-	if ((r = cgroup_create_limits(cg, lim, err)) < 0) {
+	if ((r = cgroup_create_limits(cg, lim, &failed, err)) < 0) {
 		cgroup_destroy(cg, NULL);
 		return r;
 	}

@@ -1,7 +1,10 @@
 /* Parsing of limit flags as users type them. */
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <nucleus/resources.h>
 
 int io_limit_parse(const char *s, struct io_limit *out, struct nerr *err)
@@ -61,4 +64,63 @@ int cpus_parse(const char *s, uint64_t *quota_us, uint64_t *period_us, struct ne
 	*period_us = 100000;
 	*quota_us = micro / 10;    /* micro-CPUs * 100000 us / 1e6 */
 	return 0;
+}
+
+unsigned limits_set(const struct cgroup_limits *lim)
+{
+	return (lim->memory_max ? LIMIT_MEMORY : 0) | (lim->cpu_quota_us ? LIMIT_CPUS : 0) |
+	       (lim->cpu_weight ? LIMIT_CPU_WEIGHT : 0) | (lim->pids_max ? LIMIT_PIDS : 0) |
+	       (lim->nio ? LIMIT_IO : 0);
+}
+
+static void append(char **t, const char *piece)
+{
+	char *n = xasprintf("%s%s%s", *t ? *t : "", *t ? ", " : "", piece);
+
+	free(*t);
+	*t = n;
+}
+
+char *limits_describe(const struct cgroup_limits *lim, unsigned mask)
+{
+	char *t = NULL, buf[96], size[32];
+
+	if ((mask & LIMIT_MEMORY) && lim->memory_max) {
+		format_size(lim->memory_max, size, sizeof(size));
+		snprintf(buf, sizeof(buf), "--memory %s", size);
+		append(&t, buf);
+	}
+	if ((mask & LIMIT_CPUS) && lim->cpu_quota_us) {
+		snprintf(buf, sizeof(buf), "--cpus %g",
+			 (double)lim->cpu_quota_us / (double)(lim->cpu_period_us ? lim->cpu_period_us : 100000));
+		append(&t, buf);
+	}
+	if ((mask & LIMIT_CPU_WEIGHT) && lim->cpu_weight) {
+		snprintf(buf, sizeof(buf), "--cpu-weight %llu", (unsigned long long)lim->cpu_weight);
+		append(&t, buf);
+	}
+	if ((mask & LIMIT_PIDS) && lim->pids_max) {
+		snprintf(buf, sizeof(buf), "--pids %llu%s", (unsigned long long)lim->pids_max,
+			 lim->given & LIMIT_PIDS ? "" : " (the default)");
+		append(&t, buf);
+	}
+	for (size_t i = 0; (mask & LIMIT_IO) && i < lim->nio; i++) {
+		snprintf(buf, sizeof(buf), "--io-limit %u:%u", lim->io[i].major, lim->io[i].minor);
+		append(&t, buf);
+	}
+	return t ? t : xstrdup("");
+}
+
+/* Linux 5.14 moved RLIMIT_NPROC's count into the user namespace's ucounts
+ * ("ucounts: Implement rlimit counting for RLIMIT_NPROC"). Before that it
+ * counted every process of the host user: a container's limit would have
+ * been eaten by the caller's other processes. */
+bool nproc_counts_per_userns(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 14);
 }

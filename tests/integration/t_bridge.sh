@@ -29,7 +29,7 @@ bridge_setup() {
 	ip -n $NSH addr add $H6/64 dev vb-h$$ nodad; ip -n $NSO addr add $R6/64 dev vb-o$$ nodad
 	ip -n $NSH link set vb-h$$ up; ip -n $NSO link set vb-o$$ up
 	NSINO=$(stat -L -c %i /run/netns/$NSH)
-	LEASES=$RUNTIME_DIR/.net/ns-$NSINO/$BR
+	LEASES=/run/nucleus-net/ns-$NSINO/$BR
 	FWD_BEFORE=$(in_host cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding | tr '\n' ' ')
 	nsenter --net=/run/netns/$NSO python3 "$HERE/netserver.py" "$SLOG" \
 		$R4:80/tcp $R4:5353/udp [$R6]:80/tcp >"$SLOG.out" 2>&1 &
@@ -45,7 +45,7 @@ bridge_teardown() {
 	ip netns del $NSH 2>/dev/null
 	ip netns del $NSO 2>/dev/null
 	# a failed test may leave its namespace's leases; the namespace is gone
-	[ -n "${NSINO:-}" ] && rm -rf "$RUNTIME_DIR/.net/ns-$NSINO"
+	[ -n "${NSINO:-}" ] && rm -rf "/run/nucleus-net/ns-$NSINO"
 	rm -f "$SLOG" "$SLOG".*
 	return 0
 }

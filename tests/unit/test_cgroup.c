@@ -83,6 +83,35 @@ static void unescapes_paths(void **state)
 	assert_string_equal(h.v2_mount, "/mnt/with space");
 }
 
+/* Limits are named back as the flags that ask for them. */
+static void describes_limits(void **state)
+{
+	struct io_limit io[2] = { { .major = 8, .minor = 0, .rbps = 1 }, { .major = 259, .minor = 1, .wiops = 5 } };
+	struct cgroup_limits l = { .memory_max = 64 << 20, .cpu_quota_us = 50000, .cpu_period_us = 100000,
+				   .cpu_weight = 200, .pids_max = 512, .io = io, .nio = 2, .given = LIMIT_MEMORY };
+	char *t;
+
+	assert_int_equal(limits_set(&l), LIMIT_MEMORY | LIMIT_CPUS | LIMIT_CPU_WEIGHT | LIMIT_PIDS | LIMIT_IO);
+	t = limits_describe(&l, ~0u);
+	assert_string_equal(t, "--memory 64M, --cpus 0.5, --cpu-weight 200, --pids 512 (the default), "
+			       "--io-limit 8:0, --io-limit 259:1");
+	free(t);
+	l.given |= LIMIT_PIDS;
+	l.pids_max = 40;
+	t = limits_describe(&l, LIMIT_PIDS | LIMIT_MEMORY);
+	assert_string_equal(t, "--memory 64M, --pids 40");
+	free(t);
+	l.cpu_quota_us = 150000;
+	t = limits_describe(&l, LIMIT_CPUS);
+	assert_string_equal(t, "--cpus 1.5");
+	free(t);
+	t = limits_describe(&l, 0);
+	assert_string_equal(t, "");
+	free(t);
+	l = (struct cgroup_limits){ 0 };
+	assert_int_equal(limits_set(&l), 0);     /* --pids 0: nothing to enforce */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +120,7 @@ int main(void)
 		cmocka_unit_test(detects_v1_and_none),
 		cmocka_unit_test(unescapes_paths),
 		cmocka_unit_test(level_counts_the_mount_root),
+		cmocka_unit_test(describes_limits),
 	};
 	return cmocka_run_group_tests_name("cgroup", tests, NULL, NULL);
 }

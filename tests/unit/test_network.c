@@ -11,6 +11,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <nucleus/network.h>
 #include "../../src/network/net_internal.h"
@@ -311,17 +314,21 @@ static void leases(void **s)
 	cidr_parse("10.0.42.9", &a4, NULL);
 	a4.prefix = 24;
 	cidr_parse("fd00:6e75:636c::9", &a6, NULL);
-	t = lease_format("0123abcd", &a4, &a6, p, 2);
-	assert_string_equal(t, "id 0123abcd\naddr4 10.0.42.9/24\naddr6 fd00:6e75:636c::9/128\n"
-			       "port 8080:80/tcp\nport 127.0.0.1:53:53/udp\n");
+	t = lease_format("0123abcd", "/run/x/0123abcd/lock", 0, &a4, &a6, p, 2);
+	assert_string_equal(t, "id 0123abcd\nowner /run/x/0123abcd/lock\naddr4 10.0.42.9/24\n"
+			       "addr6 fd00:6e75:636c::9/128\nport 8080:80/tcp\nport 127.0.0.1:53:53/udp\n");
 	assert_int_equal(lease_parse(t, &r), 0);
 	assert_string_equal(r.id, "0123abcd");
+	assert_string_equal(r.owner, "/run/x/0123abcd/lock");
 	assert_int_equal(r.nports, 2);
 	assert_memory_equal(&r.ports[1], &p[1], sizeof(p[1]));
 	free(r.ports);
+	free(r.owner);
 	free(t);
 	assert_int_not_equal(lease_parse("addr4 10.0.0.2/24\n", &r), 0);     /* cut short: no id */
 	free(r.ports);
+	assert_int_equal(lease_parse("id x\nowner relative/lock\n", &r), 0);
+	assert_null(r.owner);                                  /* only absolute paths */
 
 	char veth[IFNAMSIZ];
 	veth_host_name("3f2a9c0b1d4e5f60718293a4b5c6d7e8", veth);
@@ -384,7 +391,7 @@ static int allocate_one(const char *id, char *addr, size_t len)
 	if (rc == 0) {
 		subnet_host(&net, idx, &a);
 		inet_ntop(AF_INET, a.addr, addr, (socklen_t)len);
-		text = lease_format(id, &a, NULL, NULL, 0);
+		text = lease_format(id, "/nonexistent/lock", 0, &a, NULL, NULL, 0);
 		rc = ipam_write(&ip, "ut0", addr, text, &e);
 		free(text);
 	}
@@ -494,6 +501,135 @@ static void allocator_concurrent(void **s)
 	ipam_close(&ip);
 }
 
+/* A lease lives while its owner's lock is held, by whoever, from anywhere. */
+static void lease_owners(void **s)
+{
+	char *lock = xasprintf("%s/owner.lock", state);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600), held;
+
+	assert_true(fd >= 0);
+	assert_false(lease_owner_alive(lock));          /* nobody holds it */
+	held = open(lock, O_RDWR | O_CLOEXEC);
+	assert_int_equal(flock(held, LOCK_EX), 0);
+	assert_true(lease_owner_alive(lock));
+	assert_true(lease_owner_alive(lock));           /* asking does not take it */
+	close(held);
+	assert_false(lease_owner_alive(lock));
+	close(fd);
+	unlink(lock);
+	assert_false(lease_owner_alive(lock));          /* its state is gone */
+	assert_false(lease_owner_alive(NULL));
+	free(lock);
+}
+
+/* A supervisor on its way out is no owner: gone, a zombie, or another
+ * process that got its pid. */
+static void lease_supervisors(void **s)
+{
+	uint64_t me = proc_start_time(getpid());
+	struct lease_rec r;
+	struct cidr a4;
+	char *t;
+	pid_t child;
+
+	cidr_parse("10.0.42.9", &a4, NULL);
+	t = lease_format("x", "/l", getpid(), &a4, NULL, NULL, 0);
+	assert_int_equal(lease_parse(t, &r), 0);
+	assert_int_equal(r.pid, getpid());
+	assert_true(r.pid_start == me);
+	free(r.owner);
+	free(r.ports);
+	free(t);
+	assert_true(proc_running(getpid(), me));
+	assert_false(proc_running(getpid(), me + 1));    /* the pid was reused */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	{
+		uint64_t cs = proc_start_time(child);
+		siginfo_t si;
+
+		/* exited, not reaped: a zombie */
+		assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+		assert_false(proc_running(child, cs));
+		waitpid(child, NULL, 0);
+		assert_false(proc_running(child, cs));     /* gone */
+	}
+}
+
+/* The lease directory decides who gets an address: ours alone, no symlink. */
+static void lease_dir_private(void **s)
+{
+	char *open_dir = xasprintf("%s/open", state), *link = xasprintf("%s/link", state);
+	struct ipam ip;
+	struct nerr e = { 0 };
+
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	assert_int_not_equal(ipam_open(&ip, open_dir, &e), 0);
+	assert_non_null(strstr(e.msg, "writable by others"));
+	assert_int_equal(chmod(open_dir, 0700), 0);
+	assert_int_equal(symlink(open_dir, link), 0);
+	nerr_clear(&e);
+	assert_int_not_equal(ipam_open(&ip, link, &e), 0);
+	assert_non_null(strstr(e.msg, "not a directory"));
+	assert_int_equal(ipam_open(&ip, open_dir, &e), 0);
+	ipam_close(&ip);
+	free(open_dir);
+	free(link);
+}
+
+/* Leases an older build kept per runtime root move into the shared place,
+ * owned by their container's lock; tombstones and forwarding come along. */
+static void adopt_older_leases(void **s)
+{
+	char *rt = xasprintf("%s/rt", state), *shared = xasprintf("%s/shared", state);
+	char *old = NULL, *path = NULL, *text = NULL;
+	struct ipam ip;
+	struct nerr e = { 0 };
+	struct lease_rec *r = NULL, *t = NULL;
+	size_t n = 0, nt = 0;
+	struct stat st;
+
+	assert_int_equal(stat("/proc/self/ns/net", &st), 0);
+	old = xasprintf("%s/.net/ns-%llu", rt, (unsigned long long)st.st_ino);
+	path = xasprintf("%s/ut0", old);
+	assert_int_equal(mkdir_p(path, 0700), 0);
+	free(path);
+	path = xasprintf("%s/ut0/10.9.0.2", old);
+	assert_int_equal(write_file(path, "id aaaa\naddr4 10.9.0.2/24\n", 26, 0600), 0);
+	free(path);
+	path = xasprintf("%s/ut0/.released-10.9.0.3", old);
+	assert_int_equal(write_file(path, "id bbbb\naddr4 10.9.0.3/24\n", 26, 0600), 0);
+	free(path);
+	path = xasprintf("%s/forwarding", old);
+	assert_int_equal(write_file(path, "ipv4 0\nipv6 0\n", 14, 0600), 0);
+	free(path);
+
+	assert_int_equal(ipam_open(&ip, shared, &e), 0);
+	ipam_adopt(&ip, rt);
+	assert_int_equal(ipam_list(&ip, "ut0", &r, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(r[0].name, "10.9.0.2");
+	path = xasprintf("%s/aaaa/lock", rt);
+	assert_string_equal(r[0].owner, path);
+	free(path);
+	assert_int_equal(ipam_tombstones(&ip, "ut0", &t, &nt, &e), 0);
+	assert_int_equal(nt, 1);
+	path = xasprintf("%s/forwarding", ip.nsdir);
+	assert_int_equal(read_file(path, 256, &text, NULL), 0);
+	assert_string_equal(text, "ipv4 0\nipv6 0\n");
+	free(path);
+	assert_int_equal(access(old, F_OK), -1);        /* nothing left behind there */
+	ipam_close(&ip);
+	lease_recs_free(r, n);
+	lease_recs_free(t, nt);
+	free(text);
+	free(old);
+	free(rt);
+	free(shared);
+}
+
 static int setup(void **s)
 {
 	return mkdtemp(state) ? 0 : -1;
@@ -515,6 +651,10 @@ int main(void)
 		cmocka_unit_test(add_hosts_and_dns),
 		cmocka_unit_test(nat_elements),
 		cmocka_unit_test(leases),
+		cmocka_unit_test(lease_owners),
+		cmocka_unit_test(lease_supervisors),
+		cmocka_unit_test(lease_dir_private),
+		cmocka_unit_test(adopt_older_leases),
 		cmocka_unit_test(pick_lowest_free),
 		cmocka_unit_test(allocator_files),
 		cmocka_unit_test(allocator_tombstones),
