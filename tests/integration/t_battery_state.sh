@@ -248,7 +248,7 @@ test_battery_state_killed_supervisor_keeps_record() {
 	cgroup_dir "$id" memory >/dev/null && fail "its cgroup stays"
 	assert_eq "$("$NUCLEUS" logs $n 2>/dev/null)" "to-stdout" "logs: stdout"
 	assert_eq "$("$NUCLEUS" logs $n 2>&1 >/dev/null)" "to-stderr" "logs: stderr"
-	out=$(grep '"type":"exit"' "$RUNTIME_DIR/$id/audit.jsonl")
+	out=$(grep '"type":"exit"' "$(state_field $n audit_path)")
 	assert_contains "$out" '"status":null' "audit: the exit, status unknown"
 	assert_contains "$out" "the supervisor died or could not record the exit" "audit: why"
 	assert_contains "$out" "\"supervisor_pid\":$sup" "audit: which supervisor"
