@@ -51,7 +51,7 @@ OUT=$BUILD/bench
 mkdir -p "$OUT"
 bench_require hyperfine jq python3 iperf3 ip nsenter ss timeout crun unshare
 # The OCI bundle of the crun/runc peers: as in startup.sh.
-PROFILE=${BENCH_SECCOMP_PROFILE:-$REPO/../shared/data/seccomp/docker-default.json}
+PROFILE=${BENCH_SECCOMP_PROFILE:-$REPO/config/seccomp/docker-default.json}
 [ -r "$PROFILE" ] || PROFILE=$REPO/tests/fuzz/seeds/seccomp/docker-default.json
 [ -r "$PROFILE" ] || bench_die "bridge: seccomp profile not found: $PROFILE (set BENCH_SECCOMP_PROFILE)"
 BUSYBOX=${BENCH_BUSYBOX:-/bin/busybox}

@@ -18,8 +18,8 @@ source "$HERE/lib/common.bash"
 bench_require hyperfine jq python3 unshare bwrap crun "${CC:-cc}"
 NUCLEUS=$BUILD/nucleus
 [ -x "$NUCLEUS" ] || bench_die "startup: $NUCLEUS not built (make)"
-# Docker's default profile lives in the shared data beside the repository.
-PROFILE=${BENCH_SECCOMP_PROFILE:-$REPO/../shared/data/seccomp/docker-default.json}
+# Docker's default profile, as the project ships it (config/seccomp).
+PROFILE=${BENCH_SECCOMP_PROFILE:-$REPO/config/seccomp/docker-default.json}
 # (the same file, unchanged, is kept with the fuzz seeds)
 [ -r "$PROFILE" ] || PROFILE=$REPO/tests/fuzz/seeds/seccomp/docker-default.json
 [ -r "$PROFILE" ] || bench_die "startup: seccomp profile not found: $PROFILE (set BENCH_SECCOMP_PROFILE)"
