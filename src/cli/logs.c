@@ -59,6 +59,60 @@ static void emit_line(const char *line, size_t len, unsigned file, void *arg)
 	free(r.text);
 }
 
+/* Whether each record ends a line of output (what a pump read cut in two
+ * is two records of one line). */
+struct line_ends {
+	bool *ends;
+	size_t n, cap;
+};
+
+static void note_end(const char *line, size_t len, unsigned file, void *arg)
+{
+	struct line_ends *e = arg;
+	struct log_record r;
+	bool end = true;
+
+	if (!len)
+		return;
+	if (log_decode(line, len, &r) == 0) {
+		end = r.len && r.text[r.len - 1] == '\n';
+		free(r.text);
+	}
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->ends = xrealloc(e->ends, e->cap * sizeof(*e->ends));
+	}
+	e->ends[e->n++] = end;
+}
+
+/* --tail N counts lines, as docker does, not records: how many records
+ * from the end hold the last N lines (a last line without its newline
+ * counts). Looks at more records until N+1 line ends are seen or the log
+ * has no more; UINT64_MAX: all of it. */
+static uint64_t records_for_lines(const char *path, uint64_t lines)
+{
+	for (uint64_t want = lines + 1;; want *= 4) {
+		struct line_ends e = { 0 };
+		struct rotlog_reader *r = NULL;
+		uint64_t seen = 0;
+
+		if (rotlog_reader_open(path, &r, NULL) < 0)
+			return lines;
+		rotlog_reader_tail(r, want);
+		rotlog_reader_read(r, note_end, &e);
+		rotlog_reader_close(r);
+		for (size_t i = e.n; i-- > 0;) {
+			if ((e.ends[i] || i + 1 == e.n) && ++seen == lines + 1) {
+				free(e.ends);
+				return e.n - (i + 1);
+			}
+		}
+		free(e.ends);
+		if (e.n < want)
+			return UINT64_MAX;
+	}
+}
+
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -111,8 +165,12 @@ int cmd_logs(int argc, char **argv)
 		container_state_free(&st);
 		return trust_refused(&err) ? EXIT_RUNTIME : 1;
 	}
-	if (have_tail)
-		rotlog_reader_tail(log, tail);
+	if (have_tail) {
+		uint64_t records = tail ? records_for_lines(st.log_path, tail) : 0;
+
+		if (records != UINT64_MAX)
+			rotlog_reader_tail(log, records);
+	}
 	rotlog_reader_read(log, emit_line, &rd);
 	/* -f: until nobody looks after the container any more, then drain;
 	 * a rotation meanwhile is followed into the new file */

@@ -375,7 +375,8 @@ int rotlog_reader_open(const char *path, struct rotlog_reader **out, struct nerr
 		/* rotated away meanwhile, or the newest not there yet: skip it;
 		 * a file that is not the caller's stops everything */
 		if (rc == -EPERM || (rc < 0 && rc != -ENOENT && rc != -EEXIST)) {
-			*err = e;
+			if (err)
+				*err = e;
 			rotlog_reader_close(r);
 			return rc;
 		}

@@ -213,3 +213,18 @@ test_audit_start_precedes_the_first_exec() {
 	out=$("$NUCLEUS" audit tail --json aso1-$$ aso2-$$ | sed -n 's/.*"name":"aso1-[0-9]*","type":"\(start\|exec\)".*/\1/p')
 	assert_eq "$(echo $out)" "start exec" "merged by time"
 }
+
+# A line the log holds in two records (written in two pieces) is one line
+# for --tail, as docker counts.
+test_logs_tail_counts_lines_not_records() {
+	"$NUCLEUS" run -d --name ltl-$$ -- sh -c 'echo first; printf abc; sleep 0.5; printf "def\n"; echo ghi' >/dev/null ||
+		fail "start"
+	rm_on_exit ltl-$$
+	wait_exited ltl-$$
+	assert_eq "$(log_records ltl-$$ | tr '\n' ' ')" "stdout:first stdout:abc stdout:def stdout:ghi " "four records"
+	assert_eq "$("$NUCLEUS" logs --tail 1 ltl-$$)" "ghi" "--tail 1"
+	assert_eq "$("$NUCLEUS" logs --tail 2 ltl-$$ | tr '\n' ' ')" "abcdef ghi " "--tail 2: the cut line whole"
+	assert_eq "$("$NUCLEUS" logs --tail 3 ltl-$$ | tr '\n' ' ')" "first abcdef ghi " "--tail 3"
+	assert_eq "$("$NUCLEUS" logs --tail 9 ltl-$$ | tr '\n' ' ')" "first abcdef ghi " "--tail beyond the start"
+	"$NUCLEUS" rm ltl-$$ >/dev/null
+}
