@@ -94,13 +94,16 @@ test_init_is_pid1_and_reaps_orphans() {
 }
 
 test_init_exit_statuses() {
-	local err
+	local err id
 	assert_status 7 "$NUCLEUS" run --init -- sh -c 'exit 7'
 	assert_status 137 "$NUCLEUS" run --init -- sh -c 'kill -KILL $$'
 	assert_status 127 "$NUCLEUS" run --init -- /nonexistent
 	err=$("$NUCLEUS" run --init -- /nonexistent 2>&1)
 	assert_eq "$err" "nucleus: exec \`/nonexistent\`: No such file or directory" "message"
-	assert_status 0 "$NUCLEUS" run --init -d --rm -- true
+	id=$("$NUCLEUS" run --init -d --rm -- true) || fail "run -d --rm"
+	# the detached supervisor cleans up after the test's command returned
+	wait_for sh -c "[ ! -e '$RUNTIME_DIR/$id' ] && ! ls -d /sys/fs/cgroup/*/nucleus/$id >/dev/null 2>&1" ||
+		fail "--rm left $id behind"
 }
 
 test_init_command_owns_the_terminal() {
