@@ -40,6 +40,8 @@ struct table {
 };
 void table_add(struct table *t, ...);   /* ncols const char * cells */
 void table_print(struct table *t, FILE *out);
+/* Columns a string takes: UTF-8 lead bytes only. */
+size_t display_width(const char *s);
 
 /* "3 seconds", "About a minute", "2 hours" (docker's wording). */
 void human_duration(uint64_t ns, char *buf, size_t len);

@@ -127,17 +127,6 @@ static void buf_puts(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-/* Display width: count UTF-8 lead bytes only. */
-static size_t width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
 #define COMMAND_WIDTH 20
 
 /* The command, quoted; cut to 20 characters unless no_trunc. Linear in
@@ -148,14 +137,14 @@ static char *command_text(char **argv, bool no_trunc)
 	char *out;
 
 	buf_puts(&b, "");
-	for (size_t i = 0; argv && argv[i] && (no_trunc || width(b.s) <= COMMAND_WIDTH); i++) {
+	for (size_t i = 0; argv && argv[i] && (no_trunc || display_width(b.s) <= COMMAND_WIDTH); i++) {
 		_cleanup_free_ char *a = shown_arg(argv[i]);
 
 		if (i)
 			buf_puts(&b, " ");
 		buf_puts(&b, a);
 	}
-	if (!no_trunc && width(b.s) > COMMAND_WIDTH) {
+	if (!no_trunc && display_width(b.s) > COMMAND_WIDTH) {
 		size_t cut = 0, w = 0;
 
 		/* 17 characters, not bytes, then "..." */
@@ -418,7 +407,7 @@ static void print_aligned(char **lines, FILE *out)
 			size_t cw;
 
 			*tab = '\0';
-			cw = width(p);
+			cw = display_width(p);
 			*tab = '\t';
 			if (c >= nw) {
 				w = xrealloc(w, (c + 1) * sizeof(*w));
@@ -437,7 +426,7 @@ static void print_aligned(char **lines, FILE *out)
 			size_t cw, col = w[c] + 3 < 10 ? 10 : w[c] + 3;
 
 			*tab = '\0';
-			cw = width(p);
+			cw = display_width(p);
 			fprintf(out, "%s%*s", p, (int)(col - cw), "");
 			*tab = '\t';
 		}

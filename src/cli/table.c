@@ -16,8 +16,7 @@ void table_add(struct table *t, ...)
 	t->nrows++;
 }
 
-/* Display width: count UTF-8 lead bytes only. */
-static size_t width(const char *s)
+size_t display_width(const char *s)
 {
 	size_t w = 0;
 
@@ -33,8 +32,8 @@ void table_print(struct table *t, FILE *out)
 
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++)
-			if (width(t->rows[r][c]) > w[c])
-				w[c] = width(t->rows[r][c]);
+			if (display_width(t->rows[r][c]) > w[c])
+				w[c] = display_width(t->rows[r][c]);
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *cell = t->rows[r][c];
@@ -42,7 +41,7 @@ void table_print(struct table *t, FILE *out)
 			if (c + 1 == t->ncols)
 				fprintf(out, "%s\n", cell);
 			else
-				fprintf(out, "%s%*s", cell, (int)(w[c] - width(cell) + 3), "");
+				fprintf(out, "%s%*s", cell, (int)(w[c] - display_width(cell) + 3), "");
 		}
 	}
 	for (size_t r = 0; r < t->nrows; r++) {
