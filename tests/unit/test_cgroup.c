@@ -1,10 +1,16 @@
-/* Cgroup layout detection from mountinfo. */
+/* Cgroup layout detection from mountinfo; limits written to and usage
+ * sampled from cgroup trees faked in a temporary directory. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <nucleus/resources.h>
 
 static const char hybrid[] =
@@ -112,6 +118,255 @@ static void describes_limits(void **state)
 	assert_int_equal(limits_set(&l), 0);     /* --pids 0: nothing to enforce */
 }
 
+/* ---- fake cgroup trees: plain directories with the files cgroupfs would
+ * have (write_str does not create files, so a missing one fails as an
+ * absent controller file does) ---------------------------------------------- */
+
+static void put(const char *dir, const char *file, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+
+	assert_int_equal(write_file(path, text, strlen(text), 0644), 0);
+	free(path);
+}
+
+static char *get(const char *dir, const char *file)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+	char *buf = NULL;
+
+	assert_int_equal(read_file(path, 4096, &buf, NULL), 0);
+	free(path);
+	return buf;
+}
+
+static void assert_file(const char *dir, const char *file, const char *want)
+{
+	char *got = get(dir, file);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void rm_tree(const char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+/* A unified host whose nucleus/ delegates every controller. */
+static void fake_unified(struct cgroup_host *h, char *root)
+{
+	char *parent;
+
+	assert_non_null(mkdtemp(root));
+	memset(h, 0, sizeof(*h));
+	h->layout = CG_LAYOUT_UNIFIED;
+	snprintf(h->v2_mount, sizeof(h->v2_mount), "%s", root);
+	parent = xasprintf("%s/nucleus", root);
+	assert_int_equal(mkdir(parent, 0755), 0);
+	put(parent, "cgroup.controllers", "cpu io memory pids\n");
+	put(parent, "cgroup.subtree_control", "cpu io memory pids\n");
+	free(parent);
+}
+
+/* Every limit in the v2 files, in the kernel's syntax. */
+static void writes_v2_limits(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	struct io_limit io[1] = { { .major = 8, .minor = 0, .riops = 10, .wbps = 1 << 20 } };
+	struct cgroup_limits lim = { .memory_max = 100 << 20, .cpu_quota_us = 50000, .cpu_period_us = 100000,
+				     .cpu_weight = 200, .pids_max = 64, .io = io, .nio = 1 };
+	static const char *const files[] = { "memory.high", "memory.max", "memory.swap.max", "memory.oom.group",
+					     "cpu.max", "cpu.weight", "pids.max", "io.max" };
+	struct cgroup_host h;
+	struct cgroup cg;
+	struct nerr err = { 0 };
+	unsigned failed = ~0u;
+	char *d;
+
+	fake_unified(&h, root);
+	assert_int_equal(cgroup_create_membership(&cg, &h, "c1", &err), 0);
+	assert_true(cg.v2_fd >= 0);
+	d = xasprintf("%s/nucleus/c1", root);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put(d, files[i], "");
+	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), 0);
+	assert_int_equal(failed, 0);
+	assert_file(d, "memory.high", "94371840");          /* 90% of the limit */
+	assert_file(d, "memory.max", "104857600");
+	assert_file(d, "memory.swap.max", "0");
+	assert_file(d, "memory.oom.group", "1");
+	assert_file(d, "cpu.max", "50000 100000");
+	assert_file(d, "cpu.weight", "200");
+	assert_file(d, "pids.max", "64");
+	assert_file(d, "io.max", "8:0 riops=10 wbps=1048576");
+	cgroup_close(&cg);
+	free(d);
+	rm_tree(root);
+}
+
+/* A limit that cannot be written fails alone: the others are applied, the
+ * first failure's reason is kept. */
+static void v2_limit_fails_alone(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	struct cgroup_limits lim = { .memory_max = 1 << 20, .swap = true, .cpu_weight = 7, .pids_max = 9 };
+	struct cgroup_host h;
+	struct cgroup cg;
+	struct nerr err = { 0 };
+	unsigned failed = 0;
+	char *d;
+
+	fake_unified(&h, root);
+	assert_int_equal(cgroup_create_membership(&cg, &h, "c2", &err), 0);
+	d = xasprintf("%s/nucleus/c2", root);
+	put(d, "memory.high", "");
+	put(d, "memory.oom.group", "");             /* no memory.max: memory fails */
+	put(d, "pids.max", "");                     /* no cpu.weight: cpu weight fails */
+	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), -ENOENT);
+	assert_int_equal(failed, LIMIT_MEMORY | LIMIT_CPU_WEIGHT);
+	assert_non_null(strstr(err.msg, "write `1048576` to "));
+	assert_non_null(strstr(err.msg, "/nucleus/c2/memory.max"));
+	assert_file(d, "pids.max", "9");
+	cgroup_close(&cg);
+	free(d);
+	rm_tree(root);
+}
+
+/* A controller nucleus/ does not delegate is reported, not written. */
+static void v2_missing_controller(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	struct cgroup_limits lim = { .pids_max = 9 };
+	struct cgroup_host h;
+	struct cgroup cg;
+	struct nerr err = { 0 };
+	unsigned failed = 0;
+	char *parent;
+
+	fake_unified(&h, root);
+	parent = xasprintf("%s/nucleus", root);
+	put(parent, "cgroup.controllers", "memory\n");
+	put(parent, "cgroup.subtree_control", "memory\n");
+	assert_int_equal(cgroup_create_membership(&cg, &h, "c3", &err), 0);
+	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), -EOPNOTSUPP);
+	assert_int_equal(failed, LIMIT_PIDS);
+	assert_non_null(strstr(err.msg, "no pids controller is available to nucleus"));
+	cgroup_close(&cg);
+	free(parent);
+	rm_tree(root);
+}
+
+/* On v1 a hierarchy that cannot be created fails the limits it carries. */
+static void v1_uncreatable_hierarchy(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	struct cgroup_limits lim = { .memory_max = 1 << 20 };
+	struct cgroup_host h = { .layout = CG_LAYOUT_V1, .nv1 = 1 };
+	struct cgroup cg;
+	struct nerr err = { 0 };
+	unsigned failed = 0;
+
+	assert_non_null(mkdtemp(root));
+	snprintf(h.v1[0].mount, sizeof(h.v1[0].mount), "%s", root);
+	h.v1[0].ctrls = CG_MEMORY;
+	put(root, "nucleus", "");                   /* a file where nucleus/ should be */
+	assert_int_equal(cgroup_create_membership(&cg, &h, "c4", &err), 0);
+	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), -ENOTDIR);
+	assert_int_equal(failed, LIMIT_MEMORY);
+	assert_non_null(strstr(err.msg, "create cgroup `"));
+	assert_non_null(strstr(err.msg, "/nucleus/c4`"));
+	rm_tree(root);
+}
+
+/* Usage from v2's files; "max" reads as no limit. */
+static void samples_v2(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	struct cgroup_host h;
+	struct cgroup cg;
+	struct cgroup_sample s;
+	struct nerr err = { 0 };
+	char *d;
+
+	fake_unified(&h, root);
+	d = xasprintf("%s/nucleus/c5", root);
+	assert_int_equal(mkdir(d, 0755), 0);
+	put(d, "cpu.stat", "usage_usec 1500\nuser_usec 1000\n");
+	put(d, "memory.current", "4096\n");
+	put(d, "memory.max", "max\n");
+	put(d, "pids.current", "3\n");
+	put(d, "pids.max", "64\n");
+	put(d, "io.stat", "8:0 rbytes=100 wbytes=20 rios=1\n259:1 rbytes=5 wbytes=7\n");
+	put(d, "memory.events", "low 0\noom 1\noom_kill 0\n");
+	assert_int_equal(cgroup_open(&cg, &h, "c5", &err), 0);
+	assert_int_equal(cgroup_sample(&cg, &s), 0);
+	assert_true(s.have_cpu && s.have_memory && s.have_pids && s.have_blk);
+	assert_int_equal(s.cpu_usage_ns, 1500000);
+	assert_int_equal(s.memory_usage, 4096);
+	assert_int_equal(s.memory_limit, 0);
+	assert_int_equal(s.pids, 3);
+	assert_int_equal(s.pids_limit, 64);
+	assert_int_equal(s.blk_read, 105);
+	assert_int_equal(s.blk_write, 27);
+	assert_false(cgroup_oom_killed(&cg));
+	put(d, "memory.events", "low 0\noom 1\noom_kill 2\n");
+	assert_true(cgroup_oom_killed(&cg));
+	cgroup_close(&cg);
+	free(d);
+	rm_tree(root);
+}
+
+/* Usage from the v1 controller hierarchies the container has. */
+static void samples_v1(void **state)
+{
+	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
+	static const struct { const char *name; unsigned ctrls; } hier[] = {
+		{ "cpuacct", CG_CPU | CG_CPUACCT }, { "memory", CG_MEMORY }, { "pids", CG_PIDS }, { "blkio", CG_BLKIO },
+	};
+	struct cgroup_host h = { .layout = CG_LAYOUT_V1, .nv1 = 4 };
+	struct cgroup cg;
+	struct cgroup_sample s;
+	struct nerr err = { 0 };
+	char *d[4];
+
+	assert_non_null(mkdtemp(root));
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(h.v1[i].mount, sizeof(h.v1[i].mount), "%s/%s", root, hier[i].name);
+		h.v1[i].ctrls = hier[i].ctrls;
+		d[i] = xasprintf("%s/nucleus/c6", h.v1[i].mount);
+		assert_int_equal(mkdir_p(d[i], 0755), 0);
+	}
+	put(d[0], "cpuacct.usage", "123456789\n");
+	put(d[1], "memory.usage_in_bytes", "8192\n");
+	put(d[1], "memory.limit_in_bytes", "9223372036854771712\n");   /* v1's "unlimited" */
+	put(d[1], "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+	put(d[2], "pids.current", "2\n");
+	put(d[2], "pids.max", "max\n");
+	put(d[3], "blkio.throttle.io_service_bytes", "8:0 Read 10\n8:0 Write 4\n8:0 Sync 14\n8:16 Read 1\nTotal 15\n");
+	assert_int_equal(cgroup_open(&cg, &h, "c6", &err), 0);
+	assert_int_equal(cg.v1_mask, 0xf);
+	assert_int_equal(cgroup_sample(&cg, &s), 0);
+	assert_true(s.have_cpu && s.have_memory && s.have_pids && s.have_blk);
+	assert_int_equal(s.cpu_usage_ns, 123456789);
+	assert_int_equal(s.memory_usage, 8192);
+	assert_int_equal(s.memory_limit, 0);
+	assert_int_equal(s.pids, 2);
+	assert_int_equal(s.pids_limit, 0);
+	assert_int_equal(s.blk_read, 11);
+	assert_int_equal(s.blk_write, 4);
+	assert_true(cgroup_oom_killed(&cg));
+	assert_true(cgroup_populated(&cg) == false);
+	put(d[2], "cgroup.procs", "42\n");
+	assert_true(cgroup_populated(&cg));
+	for (size_t i = 0; i < 4; i++)
+		free(d[i]);
+	rm_tree(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,6 +376,12 @@ int main(void)
 		cmocka_unit_test(unescapes_paths),
 		cmocka_unit_test(level_counts_the_mount_root),
 		cmocka_unit_test(describes_limits),
+		cmocka_unit_test(writes_v2_limits),
+		cmocka_unit_test(v2_limit_fails_alone),
+		cmocka_unit_test(v2_missing_controller),
+		cmocka_unit_test(v1_uncreatable_hierarchy),
+		cmocka_unit_test(samples_v2),
+		cmocka_unit_test(samples_v1),
 	};
 	return cmocka_run_group_tests_name("cgroup", tests, NULL, NULL);
 }
