@@ -1,5 +1,6 @@
 /* Container cgroups: create, join, kill, destroy, on the v2 tree and on the
- * v1 controller hierarchies of hybrid and v1 hosts. */
+ * v1 controller hierarchies of hybrid and v1 hosts. Writing the limits is
+ * limits.c's, reading the usage stats.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,20 +8,11 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <nucleus/resources.h>
+#include "cgroup_internal.h"
 
 static const char *const v2_ctrls[] = { "cpu", "memory", "pids", "io" };
 
-/* The v1 hierarchy that carries a controller, or -1. */
-static int v1_index(const struct cgroup_host *h, unsigned ctrl)
-{
-	for (size_t i = 0; i < h->nv1; i++)
-		if (h->v1[i].ctrls & ctrl)
-			return (int)i;
-	return -1;
-}
-
-/* Controllers the nucleus parent can hand to its children on v2. */
-static bool v2_has(const struct cgroup_host *h, const char *ctrl)
+bool cg_v2_has(const struct cgroup_host *h, const char *ctrl)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s/cgroup.subtree_control", h->v2_mount, CGROUP_PARENT);
 	_cleanup_free_ char *buf = NULL;
@@ -52,7 +44,7 @@ static int v2_parent_prepare(const struct cgroup_host *h, struct nerr *err)
 		_cleanup_free_ char *ctl = NULL;
 		_cleanup_free_ char *want = NULL;
 
-		if (!strstr(avail, v2_ctrls[i]) || v2_has(h, v2_ctrls[i]))
+		if (!strstr(avail, v2_ctrls[i]) || cg_v2_has(h, v2_ctrls[i]))
 			continue;
 		ctl = xasprintf("%s/cgroup.subtree_control", dir);
 		want = xasprintf("+%s", v2_ctrls[i]);
@@ -62,7 +54,7 @@ static int v2_parent_prepare(const struct cgroup_host *h, struct nerr *err)
 	return 0;
 }
 
-static int write_at(const char *dir, const char *file, const char *val, struct nerr *err)
+int cg_write_at(const char *dir, const char *file, const char *val, struct nerr *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	int r = write_str(path, val);
@@ -72,203 +64,13 @@ static int write_at(const char *dir, const char *file, const char *val, struct n
 	return 0;
 }
 
-static char *v1_dir(const struct cgroup *cg, size_t i)
+/* A container's cgroup as not yet made or opened anywhere. */
+static void cg_init(struct cgroup *cg, const struct cgroup_host *h, const char *id)
 {
-	return xasprintf("%s/%s", cg->host->v1[i].mount, cg->rel);
-}
-
-static char *v2_dir(const struct cgroup *cg)
-{
-	return xasprintf("%s/%s", cg->host->v2_mount, cg->rel);
-}
-
-/* cgroup v1 cpu.shares from a v2-style weight (1..10000, default 100). */
-static uint64_t weight_to_shares(uint64_t w)
-{
-	return 2 + ((w - 1) * 262142) / 9999;
-}
-
-/* The directory of the container's cgroup that carries a controller: its
- * v1 hierarchy's (which must have been made: mkerr says why not), else v2
- * where nucleus/ delegates it. */
-static int ctrl_dir(const struct cgroup *cg, unsigned ctrl, const char *name, const int *mkerr, char **dir,
-		    bool *v1, struct nerr *err)
-{
-	const struct cgroup_host *h = cg->host;
-	int i = v1_index(h, ctrl);
-
-	*dir = NULL;
-	if (i >= 0) {
-		if (!(cg->v1_mask & (1u << i))) {
-			_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-			return nerr_set(err, mkerr[i] ? mkerr[i] : ENOENT, "create cgroup `%s`", d);
-		}
-		*dir = v1_dir(cg, (size_t)i);
-		*v1 = true;
-		return 0;
-	}
-	if (h->v2_mount[0] && v2_has(h, name)) {
-		*dir = v2_dir(cg);
-		*v1 = false;
-		return 0;
-	}
-	return nerr_set(err, EOPNOTSUPP, "no %s controller is available to nucleus", name);
-}
-
-static int write_memory(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
-			struct nerr *err)
-{
-	_cleanup_free_ char *d = NULL;
-	char buf[64];
-	bool v1;
-	int r;
-
-	if ((r = ctrl_dir(cg, CG_MEMORY, "memory", mkerr, &d, &v1, err)) < 0)
-		return r;
-	if (v1) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
-		if ((r = write_at(d, "memory.limit_in_bytes", buf, err)) < 0)
-			return r;
-		/* memsw exists only with swap accounting; without it there is no swap limit to set */
-		if (!lim->swap) {
-			_cleanup_free_ char *sw = xasprintf("%s/memory.memsw.limit_in_bytes", d);
-			if (access(sw, F_OK) == 0 && (r = write_at(d, "memory.memsw.limit_in_bytes", buf, err)) < 0)
-				return r;
-			write_at(d, "memory.swappiness", "0", NULL);
-		}
-		return 0;
-	}
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(lim->memory_max / 10 * 9));
-	if ((r = write_at(d, "memory.high", buf, err)) < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->memory_max);
-	if ((r = write_at(d, "memory.max", buf, err)) < 0)
-		return r;
-	if (!lim->swap && (r = write_at(d, "memory.swap.max", "0", err)) < 0 && r != -ENOENT)
-		return r;
-	return write_at(d, "memory.oom.group", "1", err);
-}
-
-static int write_cpu_quota(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
-			   struct nerr *err)
-{
-	uint64_t period = lim->cpu_period_us ? lim->cpu_period_us : 100000;
-	_cleanup_free_ char *d = NULL;
-	char buf[64];
-	bool v1;
-	int r;
-
-	if ((r = ctrl_dir(cg, CG_CPU, "cpu", mkerr, &d, &v1, err)) < 0)
-		return r;
-	if (!v1) {
-		snprintf(buf, sizeof(buf), "%llu %llu", (unsigned long long)lim->cpu_quota_us,
-			 (unsigned long long)period);
-		return write_at(d, "cpu.max", buf, err);
-	}
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)period);
-	if ((r = write_at(d, "cpu.cfs_period_us", buf, err)) < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->cpu_quota_us);
-	return write_at(d, "cpu.cfs_quota_us", buf, err);
-}
-
-static int write_cpu_weight(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
-			    struct nerr *err)
-{
-	_cleanup_free_ char *d = NULL;
-	char buf[64];
-	bool v1;
-	int r;
-
-	if ((r = ctrl_dir(cg, CG_CPU, "cpu", mkerr, &d, &v1, err)) < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%llu",
-		 (unsigned long long)(v1 ? weight_to_shares(lim->cpu_weight) : lim->cpu_weight));
-	return write_at(d, v1 ? "cpu.shares" : "cpu.weight", buf, err);
-}
-
-static int write_pids(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
-		      struct nerr *err)
-{
-	_cleanup_free_ char *d = NULL;
-	char buf[64];
-	bool v1;
-	int r;
-
-	if ((r = ctrl_dir(cg, CG_PIDS, "pids", mkerr, &d, &v1, err)) < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lim->pids_max);
-	return write_at(d, "pids.max", buf, err);
-}
-
-static int write_io(const struct cgroup *cg, const struct io_limit *io, const int *mkerr, struct nerr *err)
-{
-	_cleanup_free_ char *d = NULL;
-	char buf[160];
-	bool v1;
-	int r;
-
-	if ((r = ctrl_dir(cg, CG_BLKIO, "io", mkerr, &d, &v1, err)) < 0)
-		return r;
-	if (v1) {
-		static const char *const files[] = {
-			"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
-			"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-		};
-		uint64_t vals[] = { io->riops, io->wiops, io->rbps, io->wbps };
-
-		for (size_t f = 0; f < 4; f++) {
-			if (!vals[f])
-				continue;
-			snprintf(buf, sizeof(buf), "%u:%u %llu", io->major, io->minor, (unsigned long long)vals[f]);
-			if ((r = write_at(d, files[f], buf, err)) < 0)
-				return r;
-		}
-		return 0;
-	}
-	char part[4][40] = { "", "", "", "" };
-
-	if (io->riops) snprintf(part[0], sizeof(part[0]), " riops=%llu", (unsigned long long)io->riops);
-	if (io->wiops) snprintf(part[1], sizeof(part[1]), " wiops=%llu", (unsigned long long)io->wiops);
-	if (io->rbps) snprintf(part[2], sizeof(part[2]), " rbps=%llu", (unsigned long long)io->rbps);
-	if (io->wbps) snprintf(part[3], sizeof(part[3]), " wbps=%llu", (unsigned long long)io->wbps);
-	snprintf(buf, sizeof(buf), "%u:%u%s%s%s%s", io->major, io->minor, part[0], part[1], part[2], part[3]);
-	return write_at(d, "io.max", buf, err);
-}
-
-/* Every limit that is set, each on its own: one that cannot be written
- * does not keep the others from being applied. The first failure's reason
- * goes to err. */
-static int write_limits(const struct cgroup *cg, const struct cgroup_limits *lim, const int *mkerr,
-			unsigned *failed, struct nerr *err)
-{
-	struct nerr e = { 0 };
-	int first = 0;
-
-#define TRY(bit, call)                                          \
-	do {                                                    \
-		nerr_clear(&e);                                 \
-		int r_ = (call);                                \
-		if (r_ < 0) {                                   \
-			*failed |= (bit);                       \
-			if (!first) {                           \
-				first = r_;                     \
-				*err = e;                       \
-			}                                       \
-		}                                               \
-	} while (0)
-	if (lim->memory_max)
-		TRY(LIMIT_MEMORY, write_memory(cg, lim, mkerr, &e));
-	if (lim->cpu_quota_us)
-		TRY(LIMIT_CPUS, write_cpu_quota(cg, lim, mkerr, &e));
-	if (lim->cpu_weight)
-		TRY(LIMIT_CPU_WEIGHT, write_cpu_weight(cg, lim, mkerr, &e));
-	if (lim->pids_max)
-		TRY(LIMIT_PIDS, write_pids(cg, lim, mkerr, &e));
-	for (size_t k = 0; k < lim->nio; k++)
-		TRY(LIMIT_IO, write_io(cg, &lim->io[k], mkerr, &e));
-#undef TRY
-	return first;
+	memset(cg, 0, sizeof(*cg));
+	cg->host = h;
+	cg->v2_fd = -1;
+	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
 }
 
 /* v1 hierarchies a container joins. Every join is a migration the start-up
@@ -296,16 +98,13 @@ int cgroup_create_membership(struct cgroup *cg, const struct cgroup_host *h, con
 	struct stat st;
 	int r;
 
-	memset(cg, 0, sizeof(*cg));
-	cg->host = h;
-	cg->v2_fd = -1;
-	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
+	cg_init(cg, h, id);
 	if (h->layout == CG_LAYOUT_NONE)
 		return nerr_set(err, ENOENT, "no cgroup filesystem is mounted");
 	if (!h->v2_mount[0])
 		return 0;
 
-	_cleanup_free_ char *d = v2_dir(cg);
+	_cleanup_free_ char *d = cg_v2_dir(cg);
 
 	if ((r = v2_parent_prepare(h, err)) < 0)
 		return r;
@@ -329,10 +128,10 @@ int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, uns
 
 	*failed = 0;
 	/* a hierarchy that cannot be had fails the limits it carries, and
-	 * only those (write_limits says which) */
+	 * only those (cg_limits_write says which) */
 	for (size_t i = 0; i < h->nv1; i++) {
 		_cleanup_free_ char *parent = xasprintf("%s/%s", h->v1[i].mount, CGROUP_PARENT);
-		_cleanup_free_ char *d = v1_dir(cg, i);
+		_cleanup_free_ char *d = cg_v1_dir(cg, i);
 
 		if (!v1_wanted(h, &h->v1[i], lim))
 			continue;
@@ -343,7 +142,7 @@ int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, uns
 		}
 		cg->v1_mask |= 1u << i;
 	}
-	return lim ? write_limits(cg, lim, mkerr, failed, err) : 0;
+	return lim ? cg_limits_write(cg, lim, mkerr, failed, err) : 0;
 }
 
 int cgroup_create(struct cgroup *cg, const struct cgroup_host *h, const char *id,
@@ -365,19 +164,16 @@ int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, 
 {
 	struct stat st;
 
-	memset(cg, 0, sizeof(*cg));
-	cg->host = h;
-	cg->v2_fd = -1;
-	snprintf(cg->rel, sizeof(cg->rel), "%s/%s", CGROUP_PARENT, id);
+	cg_init(cg, h, id);
 	if (h->v2_mount[0]) {
-		_cleanup_free_ char *d = v2_dir(cg);
+		_cleanup_free_ char *d = cg_v2_dir(cg);
 
 		cg->v2_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cg->v2_fd >= 0 && fstat(cg->v2_fd, &st) == 0)
 			cg->id = st.st_ino;
 	}
 	for (size_t i = 0; i < h->nv1; i++) {
-		_cleanup_free_ char *d = v1_dir(cg, i);
+		_cleanup_free_ char *d = cg_v1_dir(cg, i);
 
 		if (access(d, F_OK) == 0)
 			cg->v1_mask |= 1u << i;
@@ -393,13 +189,10 @@ int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err)
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (size_t i = 0; i < cg->host->nv1; i++) {
-		_cleanup_free_ char *d = NULL;
+		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
 		int r;
 
-		if (!(cg->v1_mask & (1u << i)))
-			continue;
-		d = v1_dir(cg, i);
-		if ((r = write_at(d, "cgroup.procs", buf, err)) < 0)
+		if (d && (r = cg_write_at(d, "cgroup.procs", buf, err)) < 0)
 			return r;
 	}
 	return 0;
@@ -446,13 +239,12 @@ bool cgroup_populated(const struct cgroup *cg)
 	if (cg->v2_fd >= 0 && read_file_at(cg->v2_fd, "cgroup.procs", 1 << 20, &buf, NULL) == 0)
 		return buf[0] != '\0';
 	for (size_t i = 0; i < cg->host->nv1; i++) {
-		_cleanup_free_ char *d = NULL;
+		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
 		_cleanup_free_ char *path = NULL;
 		_cleanup_free_ char *b = NULL;
 
-		if (!(cg->v1_mask & (1u << i)))
+		if (!d)
 			continue;
-		d = v1_dir(cg, i);
 		path = xasprintf("%s/cgroup.procs", d);
 		if (read_file(path, 1 << 20, &b, NULL) == 0 && b[0])
 			return true;
@@ -470,16 +262,14 @@ int cgroup_kill_all(const struct cgroup *cg, struct nerr *err)
 		int n = 0;
 
 		if (cg->v2_fd >= 0) {
-			_cleanup_free_ char *d = v2_dir(cg);
+			_cleanup_free_ char *d = cg_v2_dir(cg);
 			n += kill_procs_in(d);
 		}
 		for (size_t i = 0; i < cg->host->nv1; i++) {
-			_cleanup_free_ char *d = NULL;
+			_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
 
-			if (!(cg->v1_mask & (1u << i)))
-				continue;
-			d = v1_dir(cg, i);
-			n += kill_procs_in(d);
+			if (d)
+				n += kill_procs_in(d);
 		}
 		if (!n)
 			return 0;
@@ -530,7 +320,7 @@ int cgroup_destroy(struct cgroup *cg, struct nerr *err)
 	if (!cg->host)
 		return 0;
 	if (cg->v2_fd >= 0) {
-		_cleanup_free_ char *d = v2_dir(cg);
+		_cleanup_free_ char *d = cg_v2_dir(cg);
 
 		/* an open directory fd does not keep a cgroup from being removed,
 		 * and the kill that a busy cgroup needs uses it */
@@ -540,12 +330,9 @@ int cgroup_destroy(struct cgroup *cg, struct nerr *err)
 		cg->v2_fd = -1;
 	}
 	for (size_t i = 0; i < cg->host->nv1; i++) {
-		_cleanup_free_ char *d = NULL;
+		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
 
-		if (!(cg->v1_mask & (1u << i)))
-			continue;
-		d = v1_dir(cg, i);
-		if ((q = rmdir_retry(cg, d)) < 0 && !r)
+		if (d && (q = rmdir_retry(cg, d)) < 0 && !r)
 			r = nerr_set(err, -q, "remove cgroup `%s`", d);
 	}
 	cg->v1_mask = 0;
@@ -558,148 +345,4 @@ void cgroup_close(struct cgroup *cg)
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
-}
-
-/* "key value" lines (memory.events, memory.oom_control, cpu.stat, io.stat). */
-static bool keyed_value(const char *text, const char *key, uint64_t *v)
-{
-	size_t n = strlen(key);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, key, n) && p[n] == ' ') {
-			*v = strtoull(p + n + 1, NULL, 10);
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool read_keyed(const char *dir, const char *file, const char *key, uint64_t *v)
-{
-	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
-	_cleanup_free_ char *buf = NULL;
-
-	if (read_file(path, 1 << 16, &buf, NULL) < 0)
-		return false;
-	return keyed_value(buf, key, v);
-}
-
-static bool read_u64_file(const char *dir, const char *file, uint64_t *v)
-{
-	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
-	_cleanup_free_ char *buf = NULL;
-
-	if (read_file(path, 256, &buf, NULL) < 0)
-		return false;
-	if (!strncmp(buf, "max", 3)) {
-		*v = 0;
-		return true;
-	}
-	*v = strtoull(buf, NULL, 10);
-	return true;
-}
-
-bool cgroup_oom_killed(const struct cgroup *cg)
-{
-	uint64_t n = 0;
-	int i = v1_index(cg->host, CG_MEMORY);
-
-	if (i >= 0 && (cg->v1_mask & (1u << i))) {
-		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-		if (read_keyed(d, "memory.oom_control", "oom_kill", &n) && n)
-			return true;
-	}
-	if (cg->host->v2_mount[0]) {
-		_cleanup_free_ char *d = v2_dir(cg);
-		if (read_keyed(d, "memory.events", "oom_kill", &n) && n)
-			return true;
-	}
-	return false;
-}
-
-/* v1 blkio.throttle.io_service_bytes: "MAJ:MIN Read N" lines. */
-static void sum_blkio(const char *text, uint64_t *rd, uint64_t *wr)
-{
-	char dev[32], op[16];
-	unsigned long long v;
-	const char *p = text;
-
-	while (p && *p) {
-		if (sscanf(p, "%31s %15s %llu", dev, op, &v) == 3) {
-			if (!strcmp(op, "Read"))
-				*rd += v;
-			else if (!strcmp(op, "Write"))
-				*wr += v;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-}
-
-/* v2 io.stat: "MAJ:MIN rbytes=N wbytes=N ..." lines. */
-static void sum_iostat(const char *text, uint64_t *rd, uint64_t *wr)
-{
-	for (const char *p = text; p && *p;) {
-		const char *r = strstr(p, "rbytes="), *w = strstr(p, "wbytes="), *e = strchr(p, '\n');
-
-		if (r && (!e || r < e))
-			*rd += strtoull(r + 7, NULL, 10);
-		if (w && (!e || w < e))
-			*wr += strtoull(w + 7, NULL, 10);
-		p = e ? e + 1 : NULL;
-	}
-}
-
-int cgroup_sample(const struct cgroup *cg, struct cgroup_sample *s)
-{
-	const struct cgroup_host *h = cg->host;
-	_cleanup_free_ char *v2 = h->v2_mount[0] && cg->v2_fd >= 0 ? v2_dir(cg) : NULL;
-	uint64_t v;
-	int i;
-
-	memset(s, 0, sizeof(*s));
-	s->when_ns = now_ns();
-	/* CPU: v2's cpu.stat exists with or without the cpu controller. */
-	if (v2 && read_keyed(v2, "cpu.stat", "usage_usec", &v)) {
-		s->cpu_usage_ns = v * 1000;
-		s->have_cpu = true;
-	} else if ((i = v1_index(h, CG_CPUACCT)) >= 0 && (cg->v1_mask & (1u << i))) {
-		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-		s->have_cpu = read_u64_file(d, "cpuacct.usage", &s->cpu_usage_ns);
-	}
-	if ((i = v1_index(h, CG_MEMORY)) >= 0 && (cg->v1_mask & (1u << i))) {
-		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-		s->have_memory = read_u64_file(d, "memory.usage_in_bytes", &s->memory_usage);
-		if (read_u64_file(d, "memory.limit_in_bytes", &v) && v < (1ull << 60))
-			s->memory_limit = v;
-	} else if (v2 && read_u64_file(v2, "memory.current", &s->memory_usage)) {
-		s->have_memory = true;
-		read_u64_file(v2, "memory.max", &s->memory_limit);
-	}
-	if ((i = v1_index(h, CG_PIDS)) >= 0 && (cg->v1_mask & (1u << i))) {
-		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-		s->have_pids = read_u64_file(d, "pids.current", &s->pids);
-		read_u64_file(d, "pids.max", &s->pids_limit);
-	} else if (v2 && read_u64_file(v2, "pids.current", &s->pids)) {
-		s->have_pids = true;
-		read_u64_file(v2, "pids.max", &s->pids_limit);
-	}
-	if ((i = v1_index(h, CG_BLKIO)) >= 0 && (cg->v1_mask & (1u << i))) {
-		_cleanup_free_ char *d = v1_dir(cg, (size_t)i);
-		_cleanup_free_ char *path = xasprintf("%s/blkio.throttle.io_service_bytes", d);
-		_cleanup_free_ char *buf = NULL;
-		if (read_file(path, 1 << 20, &buf, NULL) == 0) {
-			sum_blkio(buf, &s->blk_read, &s->blk_write);
-			s->have_blk = true;
-		}
-	} else if (v2) {
-		_cleanup_free_ char *path = xasprintf("%s/io.stat", v2);
-		_cleanup_free_ char *buf = NULL;
-		if (read_file(path, 1 << 20, &buf, NULL) == 0) {
-			sum_iostat(buf, &s->blk_read, &s->blk_write);
-			s->have_blk = true;
-		}
-	}
-	return 0;
 }

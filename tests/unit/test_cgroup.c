@@ -156,108 +156,102 @@ static void rm_tree(const char *dir)
 	free(cmd);
 }
 
-/* A unified host whose nucleus/ delegates every controller. */
-static void fake_unified(struct cgroup_host *h, char *root)
+/* A unified host whose nucleus/ delegates `ctrls`, and a container "c"
+ * made on it. */
+struct fake_v2 {
+	char root[32];
+	struct cgroup_host h;
+	struct cgroup cg;
+	char *dir;                /* the container's cgroup */
+};
+
+static void fake_v2_create(struct fake_v2 *f, const char *ctrls)
 {
+	struct nerr err = { 0 };
 	char *parent;
 
-	assert_non_null(mkdtemp(root));
-	memset(h, 0, sizeof(*h));
-	h->layout = CG_LAYOUT_UNIFIED;
-	snprintf(h->v2_mount, sizeof(h->v2_mount), "%s", root);
-	parent = xasprintf("%s/nucleus", root);
+	memset(f, 0, sizeof(*f));
+	snprintf(f->root, sizeof(f->root), "/tmp/nucleus-test-cg-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	f->h.layout = CG_LAYOUT_UNIFIED;
+	snprintf(f->h.v2_mount, sizeof(f->h.v2_mount), "%s", f->root);
+	parent = xasprintf("%s/nucleus", f->root);
 	assert_int_equal(mkdir(parent, 0755), 0);
-	put(parent, "cgroup.controllers", "cpu io memory pids\n");
-	put(parent, "cgroup.subtree_control", "cpu io memory pids\n");
+	put(parent, "cgroup.controllers", ctrls);
+	put(parent, "cgroup.subtree_control", ctrls);
 	free(parent);
+	assert_int_equal(cgroup_create_membership(&f->cg, &f->h, "c", &err), 0);
+	assert_true(f->cg.v2_fd >= 0);
+	f->dir = xasprintf("%s/nucleus/c", f->root);
+}
+
+static void fake_v2_remove(struct fake_v2 *f)
+{
+	cgroup_close(&f->cg);
+	free(f->dir);
+	rm_tree(f->root);
 }
 
 /* Every limit in the v2 files, in the kernel's syntax. */
 static void writes_v2_limits(void **state)
 {
-	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
 	struct io_limit io[1] = { { .major = 8, .minor = 0, .riops = 10, .wbps = 1 << 20 } };
 	struct cgroup_limits lim = { .memory_max = 100 << 20, .cpu_quota_us = 50000, .cpu_period_us = 100000,
 				     .cpu_weight = 200, .pids_max = 64, .io = io, .nio = 1 };
-	static const char *const files[] = { "memory.high", "memory.max", "memory.swap.max", "memory.oom.group",
-					     "cpu.max", "cpu.weight", "pids.max", "io.max" };
-	struct cgroup_host h;
-	struct cgroup cg;
+	static const char *const want[][2] = {
+		{ "memory.high", "94371840" },          /* 90% of the limit */
+		{ "memory.max", "104857600" }, { "memory.swap.max", "0" }, { "memory.oom.group", "1" },
+		{ "cpu.max", "50000 100000" }, { "cpu.weight", "200" }, { "pids.max", "64" },
+		{ "io.max", "8:0 riops=10 wbps=1048576" },
+	};
+	struct fake_v2 f;
 	struct nerr err = { 0 };
 	unsigned failed = ~0u;
-	char *d;
 
-	fake_unified(&h, root);
-	assert_int_equal(cgroup_create_membership(&cg, &h, "c1", &err), 0);
-	assert_true(cg.v2_fd >= 0);
-	d = xasprintf("%s/nucleus/c1", root);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		put(d, files[i], "");
-	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), 0);
+	fake_v2_create(&f, "cpu io memory pids\n");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		put(f.dir, want[i][0], "");
+	assert_int_equal(cgroup_create_limits(&f.cg, &lim, &failed, &err), 0);
 	assert_int_equal(failed, 0);
-	assert_file(d, "memory.high", "94371840");          /* 90% of the limit */
-	assert_file(d, "memory.max", "104857600");
-	assert_file(d, "memory.swap.max", "0");
-	assert_file(d, "memory.oom.group", "1");
-	assert_file(d, "cpu.max", "50000 100000");
-	assert_file(d, "cpu.weight", "200");
-	assert_file(d, "pids.max", "64");
-	assert_file(d, "io.max", "8:0 riops=10 wbps=1048576");
-	cgroup_close(&cg);
-	free(d);
-	rm_tree(root);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_file(f.dir, want[i][0], want[i][1]);
+	fake_v2_remove(&f);
 }
 
 /* A limit that cannot be written fails alone: the others are applied, the
  * first failure's reason is kept. */
 static void v2_limit_fails_alone(void **state)
 {
-	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
 	struct cgroup_limits lim = { .memory_max = 1 << 20, .swap = true, .cpu_weight = 7, .pids_max = 9 };
-	struct cgroup_host h;
-	struct cgroup cg;
+	struct fake_v2 f;
 	struct nerr err = { 0 };
 	unsigned failed = 0;
-	char *d;
 
-	fake_unified(&h, root);
-	assert_int_equal(cgroup_create_membership(&cg, &h, "c2", &err), 0);
-	d = xasprintf("%s/nucleus/c2", root);
-	put(d, "memory.high", "");
-	put(d, "memory.oom.group", "");             /* no memory.max: memory fails */
-	put(d, "pids.max", "");                     /* no cpu.weight: cpu weight fails */
-	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), -ENOENT);
+	fake_v2_create(&f, "cpu io memory pids\n");
+	put(f.dir, "memory.high", "");
+	put(f.dir, "memory.oom.group", "");             /* no memory.max: memory fails */
+	put(f.dir, "pids.max", "");                     /* no cpu.weight: cpu weight fails */
+	assert_int_equal(cgroup_create_limits(&f.cg, &lim, &failed, &err), -ENOENT);
 	assert_int_equal(failed, LIMIT_MEMORY | LIMIT_CPU_WEIGHT);
 	assert_non_null(strstr(err.msg, "write `1048576` to "));
-	assert_non_null(strstr(err.msg, "/nucleus/c2/memory.max"));
-	assert_file(d, "pids.max", "9");
-	cgroup_close(&cg);
-	free(d);
-	rm_tree(root);
+	assert_non_null(strstr(err.msg, "/nucleus/c/memory.max"));
+	assert_file(f.dir, "pids.max", "9");
+	fake_v2_remove(&f);
 }
 
 /* A controller nucleus/ does not delegate is reported, not written. */
 static void v2_missing_controller(void **state)
 {
-	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
 	struct cgroup_limits lim = { .pids_max = 9 };
-	struct cgroup_host h;
-	struct cgroup cg;
+	struct fake_v2 f;
 	struct nerr err = { 0 };
 	unsigned failed = 0;
-	char *parent;
 
-	fake_unified(&h, root);
-	parent = xasprintf("%s/nucleus", root);
-	put(parent, "cgroup.controllers", "memory\n");
-	put(parent, "cgroup.subtree_control", "memory\n");
-	assert_int_equal(cgroup_create_membership(&cg, &h, "c3", &err), 0);
-	assert_int_equal(cgroup_create_limits(&cg, &lim, &failed, &err), -EOPNOTSUPP);
+	fake_v2_create(&f, "memory\n");
+	assert_int_equal(cgroup_create_limits(&f.cg, &lim, &failed, &err), -EOPNOTSUPP);
 	assert_int_equal(failed, LIMIT_PIDS);
 	assert_non_null(strstr(err.msg, "no pids controller is available to nucleus"));
-	cgroup_close(&cg);
-	free(parent);
-	rm_tree(root);
+	fake_v2_remove(&f);
 }
 
 /* On v1 a hierarchy that cannot be created fails the limits it carries. */
@@ -282,42 +276,46 @@ static void v1_uncreatable_hierarchy(void **state)
 	rm_tree(root);
 }
 
+/* cgroup_sample reads every kind of usage, and reads `want`. */
+static void assert_sample(const struct cgroup *cg, struct cgroup_sample want)
+{
+	struct cgroup_sample s;
+
+	assert_int_equal(cgroup_sample(cg, &s), 0);
+	assert_true(s.have_cpu && s.have_memory && s.have_pids && s.have_blk);
+	assert_int_equal(s.cpu_usage_ns, want.cpu_usage_ns);
+	assert_int_equal(s.memory_usage, want.memory_usage);
+	assert_int_equal(s.memory_limit, want.memory_limit);
+	assert_int_equal(s.pids, want.pids);
+	assert_int_equal(s.pids_limit, want.pids_limit);
+	assert_int_equal(s.blk_read, want.blk_read);
+	assert_int_equal(s.blk_write, want.blk_write);
+}
+
 /* Usage from v2's files; "max" reads as no limit. */
 static void samples_v2(void **state)
 {
-	char root[] = "/tmp/nucleus-test-cg-XXXXXX";
-	struct cgroup_host h;
-	struct cgroup cg;
-	struct cgroup_sample s;
+	static const char *const files[][2] = {
+		{ "cpu.stat", "usage_usec 1500\nuser_usec 1000\n" }, { "memory.current", "4096\n" },
+		{ "memory.max", "max\n" }, { "pids.current", "3\n" }, { "pids.max", "64\n" },
+		{ "io.stat", "8:0 rbytes=100 wbytes=20 rios=1\n259:1 rbytes=5 wbytes=7\n" },
+		{ "memory.events", "low 0\noom 1\noom_kill 0\n" },
+	};
+	struct fake_v2 f;
 	struct nerr err = { 0 };
-	char *d;
 
-	fake_unified(&h, root);
-	d = xasprintf("%s/nucleus/c5", root);
-	assert_int_equal(mkdir(d, 0755), 0);
-	put(d, "cpu.stat", "usage_usec 1500\nuser_usec 1000\n");
-	put(d, "memory.current", "4096\n");
-	put(d, "memory.max", "max\n");
-	put(d, "pids.current", "3\n");
-	put(d, "pids.max", "64\n");
-	put(d, "io.stat", "8:0 rbytes=100 wbytes=20 rios=1\n259:1 rbytes=5 wbytes=7\n");
-	put(d, "memory.events", "low 0\noom 1\noom_kill 0\n");
-	assert_int_equal(cgroup_open(&cg, &h, "c5", &err), 0);
-	assert_int_equal(cgroup_sample(&cg, &s), 0);
-	assert_true(s.have_cpu && s.have_memory && s.have_pids && s.have_blk);
-	assert_int_equal(s.cpu_usage_ns, 1500000);
-	assert_int_equal(s.memory_usage, 4096);
-	assert_int_equal(s.memory_limit, 0);
-	assert_int_equal(s.pids, 3);
-	assert_int_equal(s.pids_limit, 64);
-	assert_int_equal(s.blk_read, 105);
-	assert_int_equal(s.blk_write, 27);
-	assert_false(cgroup_oom_killed(&cg));
-	put(d, "memory.events", "low 0\noom 1\noom_kill 2\n");
-	assert_true(cgroup_oom_killed(&cg));
-	cgroup_close(&cg);
-	free(d);
-	rm_tree(root);
+	fake_v2_create(&f, "cpu io memory pids\n");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put(f.dir, files[i][0], files[i][1]);
+	cgroup_close(&f.cg);
+	assert_int_equal(cgroup_open(&f.cg, &f.h, "c", &err), 0);
+	assert_sample(&f.cg, (struct cgroup_sample){ .cpu_usage_ns = 1500000, .memory_usage = 4096,
+						     .pids = 3, .pids_limit = 64, .blk_read = 105,
+						     .blk_write = 27 });
+	assert_false(cgroup_oom_killed(&f.cg));
+	put(f.dir, "memory.events", "low 0\noom 1\noom_kill 2\n");
+	assert_true(cgroup_oom_killed(&f.cg));
+	fake_v2_remove(&f);
 }
 
 /* Usage from the v1 controller hierarchies the container has. */
@@ -329,7 +327,6 @@ static void samples_v1(void **state)
 	};
 	struct cgroup_host h = { .layout = CG_LAYOUT_V1, .nv1 = 4 };
 	struct cgroup cg;
-	struct cgroup_sample s;
 	struct nerr err = { 0 };
 	char *d[4];
 
@@ -349,15 +346,8 @@ static void samples_v1(void **state)
 	put(d[3], "blkio.throttle.io_service_bytes", "8:0 Read 10\n8:0 Write 4\n8:0 Sync 14\n8:16 Read 1\nTotal 15\n");
 	assert_int_equal(cgroup_open(&cg, &h, "c6", &err), 0);
 	assert_int_equal(cg.v1_mask, 0xf);
-	assert_int_equal(cgroup_sample(&cg, &s), 0);
-	assert_true(s.have_cpu && s.have_memory && s.have_pids && s.have_blk);
-	assert_int_equal(s.cpu_usage_ns, 123456789);
-	assert_int_equal(s.memory_usage, 8192);
-	assert_int_equal(s.memory_limit, 0);
-	assert_int_equal(s.pids, 2);
-	assert_int_equal(s.pids_limit, 0);
-	assert_int_equal(s.blk_read, 11);
-	assert_int_equal(s.blk_write, 4);
+	assert_sample(&cg, (struct cgroup_sample){ .cpu_usage_ns = 123456789, .memory_usage = 8192,
+						   .pids = 2, .blk_read = 11, .blk_write = 4 });
 	assert_true(cgroup_oom_killed(&cg));
 	assert_true(cgroup_populated(&cg) == false);
 	put(d[2], "cgroup.procs", "42\n");
