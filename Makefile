@@ -81,9 +81,12 @@ $(BUILD)/tests/probe: tests/integration/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libnucleus.a
+# Test-only code every unit test links, kept out of the library nucleus
+# ships (the cBPF interpreter the seccomp tests run filters with).
+UNIT_LIB := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_LIB) $(wildcard tests/unit/*.h) $(BUILD)/libnucleus.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnucleus.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB) $(BUILD)/libnucleus.a $(LDLIBS) -lcmocka
 
 TOOLS := $(BUILD)/tests/toml-decode $(BUILD)/tests/toml-test-suite
 $(BUILD)/tests/toml-decode: tests/tools/toml-decode.c tests/tools/toml-json.c $(BUILD)/libnucleus.a

@@ -1,4 +1,9 @@
-/* Shared by the seccomp files of the security module, and by their tests. */
+/* Shared by the seccomp files of the security module, and by their tests.
+ * seccomp.c prepares a profile's program and installs it; the program comes
+ * from seccomp_cache.c (keys, entries, the prepare protocol) or from
+ * seccomp_compile.c (libseccomp, in a guarded child), which takes each rule's
+ * argument conditions as alternatives from seccomp_valuesets.c. The cBPF
+ * interpreter that runs compiled programs is test-only (tests/unit/cbpf.c). */
 #ifndef NUCLEUS_SECCOMP_INTERNAL_H
 #define NUCLEUS_SECCOMP_INTERNAL_H
 
@@ -67,10 +72,6 @@ bool sc_rule_width_sensitive(const struct sc_rule *r);
 #define SC_ARGS_A_IN_B 2u
 #define SC_ARGS_B_IN_A 4u
 int sc_args_compare(const struct sc_arg *a, size_t na, const struct sc_arg *b, size_t nb, unsigned *rel);
-
-/* Run a compiled filter the way the kernel would, for tests and the fuzzer:
- * returns the SECCOMP_RET_* value. */
-uint32_t sc_bpf_run(const void *insns, unsigned len, const struct seccomp_data *d);
 
 /* The context with its defaults filled in (native arch, running kernel). */
 void sc_context_resolve(const struct sc_context *in, struct sc_context *out);

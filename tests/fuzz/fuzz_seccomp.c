@@ -26,6 +26,7 @@
 
 #include "nucleus/security.h"
 #include "../../src/security/seccomp_internal.h"
+#include "../unit/cbpf.h"
 
 static void check(bool ok, const char *what)
 {

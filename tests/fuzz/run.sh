@@ -89,7 +89,8 @@ for t in "${targets[@]}"; do
 	if [ ! -f "$src" ]; then
 		echo "FAIL fuzz_$t: no $src"; failed=$((failed + 1)); continue
 	fi
-	if ! "$CLANG" $CFLAGS $SAN -fsanitize=fuzzer -Isrc/security "$src" "$OUT/libnucleus-fuzz.a" $LIBS -o "$bin"; then
+	# tests/unit/cbpf.c: the test-only cBPF interpreter (not in the library)
+	if ! "$CLANG" $CFLAGS $SAN -fsanitize=fuzzer -Isrc/security "$src" tests/unit/cbpf.c "$OUT/libnucleus-fuzz.a" $LIBS -o "$bin"; then
 		echo "FAIL fuzz_$t: build"; failed=$((failed + 1)); continue
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

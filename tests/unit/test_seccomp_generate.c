@@ -16,6 +16,7 @@
 #include <linux/seccomp.h>
 #include <nucleus/security.h>
 #include "../../src/security/seccomp_internal.h"
+#include "cbpf.h"
 
 static char root[4096];
 

@@ -23,6 +23,7 @@
 #include <linux/sched.h>
 #include <nucleus/security.h>
 #include "../../src/security/seccomp_internal.h"
+#include "cbpf.h"
 
 static char cache[] = "/tmp/nucleus-unit-oci-XXXXXX";
 static char root[4096];         /* the repository */
