@@ -33,13 +33,13 @@ int cmd_audit(int argc, char **argv);
  * ends the command with EXIT_RUNTIME. */
 int cli_lookup(const char *query, struct container_state *st);
 /* Rows of strings printed with the columns aligned. */
-struct table {
+struct text_table {
 	size_t ncols;
 	char ***rows;
 	size_t nrows;
 };
-void table_add(struct table *t, ...);   /* ncols const char * cells */
-void table_print(struct table *t, FILE *out);
+void text_table_add(struct text_table *t, ...);   /* ncols const char * cells */
+void text_table_print(struct text_table *t, FILE *out);
 /* Columns a string takes: UTF-8 lead bytes only. */
 size_t display_width(const char *s);
 

@@ -551,7 +551,7 @@ int cmd_ps(int argc, char **argv)
 	const char *format = NULL;
 	bool all = false, quiet = false, json = false, no_trunc = false;
 	json_t *arr = NULL;
-	struct table tbl = { .ncols = 7 };
+	struct text_table tbl = { .ncols = 7 };
 	int c, status = 0;
 
 	optind = 0;
@@ -600,7 +600,7 @@ int cmd_ps(int argc, char **argv)
 	else if (format && tmpl.table)
 		strv_push_take(&lines, tmpl_render(&tmpl, NULL));
 	else if (!quiet && !format)
-		table_add(&tbl, "CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PID", "PORTS");
+		text_table_add(&tbl, "CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "PID", "PORTS");
 	for (size_t i = 0; ids && ids[i]; i++) {
 		struct container_state st = { 0 };
 		struct row r = { .st = &st, .no_trunc = no_trunc };
@@ -643,7 +643,7 @@ int cmd_ps(int argc, char **argv)
 			_cleanup_free_ char *id = f_id(&r), *cmd = f_command(&r), *created = f_running_for(&r);
 			_cleanup_free_ char *st_text = f_status(&r), *pid = f_pid(&r), *ports = f_ports(&r);
 
-			table_add(&tbl, id, st.name, cmd, created, st_text, pid, ports);
+			text_table_add(&tbl, id, st.name, cmd, created, st_text, pid, ports);
 		}
 		container_state_free(&st);
 	}
@@ -654,7 +654,7 @@ int cmd_ps(int argc, char **argv)
 	} else if (format && tmpl.table) {
 		print_aligned(lines, stdout);
 	} else if (!quiet && !format) {
-		table_print(&tbl, stdout);
+		text_table_print(&tbl, stdout);
 	}
 out:
 	tmpl_free(&tmpl);

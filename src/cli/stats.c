@@ -125,11 +125,11 @@ static json_t *to_json(const struct target *t)
 
 static void print_table(struct target *t, size_t n, bool clear)
 {
-	struct table tbl = { .ncols = 10 };
+	struct text_table tbl = { .ncols = 10 };
 
 	if (clear)
 		fputs("\033[2J\033[H", stdout);
-	table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "NET I/O", "BLOCK I/O",
+	text_table_add(&tbl, "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS", "NET I/O", "BLOCK I/O",
 		  "EGRESS ALLOWED / DENIED", "AUDIT EVENTS / LOST");
 	for (size_t i = 0; i < n; i++) {
 		const struct cgroup_sample *s = &t[i].cur;
@@ -138,7 +138,7 @@ static void print_table(struct target *t, size_t n, bool clear)
 
 		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
 		if (!t[i].open) {
-			table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--", "--");
+			text_table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--", "--");
 			continue;
 		}
 		human_bytes(s->memory_usage, mu, sizeof(mu));
@@ -170,9 +170,9 @@ static void print_table(struct target *t, size_t n, bool clear)
 				 (unsigned long long)t[i].audit_lost);
 		else
 			snprintf(aud, sizeof(aud), "--");
-		table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, nio, blk, net, aud);
+		text_table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, nio, blk, net, aud);
 	}
-	table_print(&tbl, stdout);
+	text_table_print(&tbl, stdout);
 	fflush(stdout);
 }
 

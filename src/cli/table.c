@@ -3,7 +3,7 @@
 #include <string.h>
 #include <nucleus/cli.h>
 
-void table_add(struct table *t, ...)
+void text_table_add(struct text_table *t, ...)
 {
 	va_list ap;
 
@@ -26,7 +26,7 @@ size_t display_width(const char *s)
 	return w;
 }
 
-void table_print(struct table *t, FILE *out)
+void text_table_print(struct text_table *t, FILE *out)
 {
 	size_t *w = xcalloc(t->ncols, sizeof(size_t));
 

@@ -446,8 +446,8 @@ static int index_grow(struct parser *p)
 }
 
 /* The returned pointer is only valid until the table grows. */
-static struct toml_keyval *table_find(struct parser *p, struct toml_value *t,
-				      const char *k, size_t n)
+static struct toml_keyval *toml_table_find(struct parser *p, struct toml_value *t,
+					   const char *k, size_t n)
 {
 	struct key_index *ix = &p->index;
 	uint64_t h;
@@ -471,8 +471,8 @@ static struct toml_keyval *table_find(struct parser *p, struct toml_value *t,
 
 /* Append key = v to table t (the caller has checked the key is new).
  * On failure v still belongs to the caller. */
-static int table_add(struct parser *p, struct toml_value *t,
-		     const struct keypart *kp, struct toml_value *v)
+static int toml_table_add(struct parser *p, struct toml_value *t,
+			  const struct keypart *kp, struct toml_value *v)
 {
 	struct toml_keyval *kv;
 	char *key;
@@ -515,7 +515,7 @@ static struct toml_value *add_table(struct parser *p, struct toml_value *t,
 	if (!child)
 		return NULL;
 	child->flags = flags;
-	if (table_add(p, t, kp, child) < 0) {
+	if (toml_table_add(p, t, kp, child) < 0) {
 		toml_free(child);
 		return NULL;
 	}
@@ -1316,7 +1316,7 @@ static int assign_dotted(struct parser *p, struct toml_value *t, int depth,
 
 	for (size_t i = 0; i + 1 < k->n; i++) {
 		const struct keypart *kp = &k->parts[i];
-		struct toml_keyval *kv = table_find(p, t, kp->s, kp->len);
+		struct toml_keyval *kv = toml_table_find(p, t, kp->s, kp->len);
 		struct toml_value *cv;
 
 		if (check_depth(p, ++depth, kp->line, kp->col) < 0)
@@ -1335,10 +1335,10 @@ static int assign_dotted(struct parser *p, struct toml_value *t, int depth,
 		cv->flags = (cv->flags & ~TF_IMPLICIT) | TF_DOTTED;
 		t = cv;
 	}
-	if (table_find(p, t, last->s, last->len))
+	if (toml_table_find(p, t, last->s, last->len))
 		return fail_at(p, last->line, last->col, "duplicate key `%s`",
 			       key_for_msg(last->s, last->len, name));
-	return table_add(p, t, last, v);
+	return toml_table_add(p, t, last, v);
 }
 
 /* key = value, into table t at depth. */
@@ -1381,7 +1381,7 @@ static struct toml_value *walk_header(struct parser *p, const struct key *k, int
 
 	for (size_t i = 0; i + 1 < k->n; i++) {
 		const struct keypart *kp = &k->parts[i];
-		struct toml_keyval *kv = table_find(p, t, kp->s, kp->len);
+		struct toml_keyval *kv = toml_table_find(p, t, kp->s, kp->len);
 		struct toml_value *cv;
 
 		if (check_depth(p, ++d, kp->line, kp->col) < 0)
@@ -1421,7 +1421,7 @@ static int open_table(struct parser *p, const struct key *k)
 	t = walk_header(p, k, &depth);
 	if (!t || check_depth(p, ++depth, last->line, last->col) < 0)
 		return -1;
-	kv = table_find(p, t, last->s, last->len);
+	kv = toml_table_find(p, t, last->s, last->len);
 	if (!kv) {
 		t = add_table(p, t, last, TF_HEADER);
 		if (!t)
@@ -1450,7 +1450,7 @@ static int open_array_table(struct parser *p, const struct key *k)
 	t = walk_header(p, k, &depth);
 	if (!t || check_depth(p, depth + 2, last->line, last->col) < 0)
 		return -1;
-	kv = table_find(p, t, last->s, last->len);
+	kv = toml_table_find(p, t, last->s, last->len);
 	if (kv) {
 		arr = kv->value;
 		if (arr->type != TOML_ARRAY || !(arr->flags & AF_AOT))
@@ -1462,7 +1462,7 @@ static int open_array_table(struct parser *p, const struct key *k)
 		if (!arr)
 			return -1;
 		arr->flags = AF_AOT;
-		if (table_add(p, t, last, arr) < 0) {
+		if (toml_table_add(p, t, last, arr) < 0) {
 			toml_free(arr);
 			return -1;
 		}
