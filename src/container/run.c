@@ -285,6 +285,9 @@ static void audit_ready(void *arg)
 }
 
 
+/* The child's pid (0 in the child), or <0 with err set. Once the child
+ * exists it is r->pid, also when a step here fails after the clone: the
+ * clone stage's undo kills and reaps it. */
 static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 {
 	struct clone_args ca = {
@@ -293,6 +296,7 @@ static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 		.exit_signal = SIGCHLD,
 	};
 	long pid;
+	int rc;
 
 	if (r->have_cgroup && r->cg.v2_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
@@ -304,8 +308,11 @@ static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 		ca.flags &= ~CLONE_INTO_CGROUP;
 		ca.cgroup = 0;
 		pid = syscall(SYS_clone3, &ca, sizeof(ca));
-		if (pid > 0 && r->have_cgroup && cgroup_join_all(&r->cg, (pid_t)pid, err) < 0)
-			return -1;
+		if (pid > 0) {
+			r->pid = (pid_t)pid;
+			if (r->have_cgroup && (rc = cgroup_join_all(&r->cg, (pid_t)pid, err)) < 0)
+				return rc;
+		}
 	}
 	if (pid < 0)
 		return nerr_set(err, errno, "clone3");
