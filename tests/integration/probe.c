@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -199,11 +200,38 @@ static int do_write(const char *path)
 	return close(fd) < 0 ? errno : 0;
 }
 
+/* subreaper CMD...: run CMD as this process's child with this process a
+ * child subreaper; print how many other processes it reaped (what CMD left
+ * unreaped when it ended) and exit with CMD's status. */
+static int subreaper(char **argv)
+{
+	int status, cmd_status = 0, others = 0;
+	pid_t cmd, pid;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return errno;
+	cmd = fork();
+	if (cmd < 0)
+		return errno;
+	if (cmd == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while ((pid = wait(&status)) > 0) {
+		if (pid == cmd)
+			cmd_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		else
+			others++;
+	}
+	printf("orphans %d\n", others);
+	return cmd_status;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
 			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
-			"wait-signal|kill-self SIG|sleep SECS\n");
+			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...\n");
 	return 201;
 }
 
@@ -244,6 +272,8 @@ int main(int argc, char **argv)
 		return wait_signal();
 	if (!arg)
 		return usage();
+	if (!strcmp(cmd, "subreaper"))
+		return subreaper(argv + 2);
 	if (!strcmp(cmd, "exit"))
 		return atoi(arg);
 	if (!strcmp(cmd, "syscall"))

@@ -277,6 +277,34 @@ test_rm_force_while_starting() {
 	return 0
 }
 
+# A child that clone3 could not put into its cgroup (the cgroup is gone:
+# removed while the supervisor waits before clone) is cloned outside it and
+# then fails to join: the start fails, and the supervisor kills and reaps
+# that child itself (under a subreaper, nothing it leaves unreaped shows up).
+test_child_that_cannot_join_its_cgroup_is_reaped() {
+	local v2 sub sup="" id out
+	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$v2" ] || return 0           # no cgroup v2: no CLONE_INTO_CGROUP
+	out=$RUNTIME_DIR.reap-$$
+	NUCLEUS_DEBUG_PAUSE=cgroup "$PROBE" subreaper "$NUCLEUS" run --name noj-$$ -- "$PROBE" sleep 30 \
+		>"$out" 2>&1 &
+	sub=$!
+	# (the subreaper's one child is the supervisor)
+	wait_for sh -c "sup=\$(tr -d ' ' </proc/$sub/task/$sub/children); [ -n \"\$sup\" ] &&
+		grep -q '^State:.*stopped' /proc/\$sup/status" || fail "supervisor never paused at cgroup"
+	sup=$(tr -d ' ' </proc/$sub/task/$sub/children)
+	id=$(for f in /proc/$sup/fd/*; do readlink "$f"; done | sed -n "s|^$RUNTIME_DIR/\([0-9a-f]\{32\}\)/.*|\1|p" | head -1)
+	[ -n "$id" ] && [ -d "$v2/nucleus/$id" ] || { kill -KILL $sup; wait $sub; fail "no cgroup at the pause"; }
+	rmdir "$v2/nucleus/$id" || { kill -KILL $sup; wait $sub; fail "cannot remove the cgroup"; }
+	kill -CONT $sup
+	wait $sub
+	assert_eq "$?" 125 "the start fails"
+	assert_contains "$(cat "$out")" "nucleus: join cgroup \`nucleus/$id\`: No such file or directory" "says why"
+	assert_contains "$(cat "$out")" "orphans 0" "the supervisor reaped its child"
+	rm -f "$out"
+	assert_not_contains "$(leftovers)" "$id" "nothing left"
+}
+
 # The next run, or ps, collects what a crashed supervisor left.
 test_crash_recovery_by_gc() {
 	crash_at cloned >/dev/null || fail "crash"
