@@ -49,8 +49,8 @@ static int stop_one(const char *query, uint64_t timeout)
 	if (cli_lookup(query, &st) < 0)
 		return EXIT_NO_CONTAINER;
 	if (st.audit)
-		audit_append(st.audit_path, st.id, st.name, "stop", json_pack("{s:I}", "timeout", (json_int_t)timeout));
-	if (container_stop(st.id, (unsigned)timeout, &err) < 0) {
+		audit_append(st.audit_path, st.cfg.id, st.cfg.name, "stop", json_pack("{s:I}", "timeout", (json_int_t)timeout));
+	if (container_stop(st.cfg.id, (unsigned)timeout, &err) < 0) {
 		fprintf(stderr, "nucleus: %s\n", err.msg);
 		status = 1;
 	}
@@ -176,7 +176,7 @@ int cmd_kill(int argc, char **argv)
 			continue;
 		}
 		if (st.audit && st.status == STATUS_RUNNING)
-			audit_append(st.audit_path, st.id, st.name, "kill", json_pack("{s:i}", "signal", sig));
+			audit_append(st.audit_path, st.cfg.id, st.cfg.name, "kill", json_pack("{s:i}", "signal", sig));
 		if (container_signal(&st, sig, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
 			status = 1;
@@ -222,7 +222,7 @@ int cmd_rm(int argc, char **argv)
 		}
 		struct container_state st = { 0 };
 		if (state_read(id, &st, NULL) == 0 && st.audit)
-			audit_append(st.audit_path, st.id, st.name, "rm", json_pack("{s:b}", "force", force));
+			audit_append(st.audit_path, st.cfg.id, st.cfg.name, "rm", json_pack("{s:b}", "force", force));
 		container_state_free(&st);
 		if (container_remove(id, force, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
