@@ -174,7 +174,7 @@ static char *f_names(const struct row *r) { return xstrdup(r->st->cfg.name); }
 static char *f_command(const struct row *r) { return command_text(r->st->cfg.proc.argv, r->no_trunc); }
 static char *f_state(const struct row *r) { return xstrdup(state_names[r->s]); }
 static char *f_ports(const struct row *r) { return ports_text(r->st->ports); }
-static char *f_networks(const struct row *r) { return xstrdup(r->st->network[0] ? r->st->network : "none"); }
+static char *f_networks(const struct row *r) { return xstrdup(network_mode_name(r->st->cfg.net.mode)); }
 static char *f_pid(const struct row *r) { return xasprintf("%d", r->s == STATUS_RUNNING ? (int)r->st->pid : 0); }
 
 static char *f_status(const struct row *r)
@@ -522,7 +522,7 @@ static json_t *container_json(const struct row *r)
 	json_object_set_new(o, "command", a);
 	if (st->log_lost_bytes)
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)st->log_lost_bytes));
-	json_object_set_new(o, "network", json_string(st->network[0] ? st->network : "none"));
+	json_object_set_new(o, "network", json_string(network_mode_name(st->cfg.net.mode)));
 	a = json_array();
 	for (size_t k = 0; st->addresses && st->addresses[k]; k++)
 		json_array_append_new(a, json_string(st->addresses[k]));

@@ -194,6 +194,13 @@ static const struct option run_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The config owns its strings: a flag given again replaces the value. */
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
@@ -213,7 +220,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			strcpy(cfg->name, optarg);
 			break;
 		case OPT_CONTEXT:
-			cfg->fs.context = optarg;
+			set_str(&cfg->fs.context, optarg);
 			break;
 		case OPT_CONTEXT_MODE:
 			if (!strcmp(optarg, "copy"))
@@ -237,10 +244,10 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			strv_push(&user_env, optarg);
 			break;
 		case 'w':
-			cfg->proc.workdir = optarg;
+			set_str(&cfg->proc.workdir, optarg);
 			break;
 		case OPT_HOSTNAME:
-			cfg->proc.hostname = optarg;
+			set_str(&cfg->proc.hostname, optarg);
 			break;
 		case 't':
 			cfg->proc.tty = true;
@@ -414,31 +421,31 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			}
 			break;
 		case OPT_SC_LOG:
-			cfg->sec.seccomp_log = optarg;
+			set_str(&cfg->sec.seccomp_log, optarg);
 			break;
 		case OPT_AUDIT:
 			cfg->audit.enabled = true;
 			break;
 		case OPT_SC_PROFILE:
-			cfg->sec.seccomp_profile = optarg;
+			set_str(&cfg->sec.seccomp_profile, optarg);
 			break;
 		case OPT_SC_SHA:
-			cfg->sec.seccomp_profile_sha256 = optarg;
+			set_str(&cfg->sec.seccomp_profile_sha256, optarg);
 			break;
 		case OPT_SC_LOG_DENIED:
 			cfg->sec.seccomp_log_denied = true;
 			break;
 		case OPT_CAPS_POLICY:
-			cfg->sec.caps_policy = optarg;
+			set_str(&cfg->sec.caps_policy, optarg);
 			break;
 		case OPT_CAPS_SHA:
-			cfg->sec.caps_policy_sha256 = optarg;
+			set_str(&cfg->sec.caps_policy_sha256, optarg);
 			break;
 		case OPT_LL_POLICY:
-			cfg->sec.landlock_policy = optarg;
+			set_str(&cfg->sec.landlock_policy, optarg);
 			break;
 		case OPT_LL_SHA:
-			cfg->sec.landlock_policy_sha256 = optarg;
+			set_str(&cfg->sec.landlock_policy_sha256, optarg);
 			break;
 		case 'h':
 			r = 1;

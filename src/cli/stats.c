@@ -43,7 +43,7 @@ static bool net_io(const struct container_state *st, uint64_t *rx, uint64_t *tx)
 	FILE *f;
 
 	*rx = *tx = 0;
-	if (!strcmp(st->network, "host") || !state_pid_alive(st))
+	if (st->cfg.net.mode == NETWORK_HOST || !state_pid_alive(st))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)st->pid);
 	if (!(f = fopen(path, "re")))

@@ -103,7 +103,7 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 		rl.memlock = st->cfg.res.rlimits.memlock;
 	if (rlimits_apply(&rl, &e) < 0)
 		fail(at, &e);
-	if (chdir(st->cfg.proc.workdir[0] ? st->cfg.proc.workdir : "/") < 0 && chdir("/") < 0) {
+	if (chdir(st->cfg.proc.workdir ? st->cfg.proc.workdir : "/") < 0 && chdir("/") < 0) {
 		nerr_set(&e, errno, "chdir");
 		fail(at, &e);
 	}
@@ -200,10 +200,16 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 						    false, &at.seccomp, err)) < 0)
 			goto out;
 	}
-	if (st->cfg.sec.landlock)
+	/* The workload's rules, rebuilt from its configuration as the run
+	 * built them: a policy (which the run gave the --allow-exec grants
+	 * already) or the default rules and those grants. */
+	if (st->cfg.sec.landlock) {
 		at.landlock = *st->cfg.sec.landlock;
-	else
-		landlock_default_spec(&at.landlock, st->cfg.fs.context_mode == CONTEXT_COPY, st->has_context);
+	} else {
+		landlock_default_spec(&at.landlock, st->cfg.fs.context_mode == CONTEXT_COPY, st->cfg.fs.context != NULL);
+		for (size_t i = 0; st->cfg.fs.allow_exec && st->cfg.fs.allow_exec[i]; i++)
+			landlock_spec_allow_exec(&at.landlock, st->cfg.fs.allow_exec[i]);
+	}
 	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&at.cg, &host, st->cfg.id, NULL) == 0)
 		at.have_cg = true;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {

@@ -22,19 +22,29 @@ void container_config_free(struct container_config *c)
 {
 	strv_free(c->proc.argv);
 	strv_free(c->proc.env);
+	free(c->proc.workdir);
+	free(c->proc.hostname);
+	free(c->fs.context);
+	strv_free(c->fs.allow_exec);
+	strv_free(c->fs.exec_paths);
 	strv_free(c->net.dns);
 	strv_free(c->net.dns_search);
 	strv_free(c->net.add_hosts);
 	strv_free(c->net.extra_hosts);
-	strv_free(c->fs.allow_exec);
-	strv_free(c->fs.exec_paths);
 	bridge_config_free(&c->net.bridge);
-	free(c->res.limits.io);
 	egress_config_free(&c->net.egress);
 	if (c->sec.landlock) {
 		landlock_spec_free(c->sec.landlock);
 		free(c->sec.landlock);
 	}
+	free(c->sec.caps_policy);
+	free(c->sec.caps_policy_sha256);
+	free(c->sec.landlock_policy);
+	free(c->sec.landlock_policy_sha256);
+	free(c->sec.seccomp_profile);
+	free(c->sec.seccomp_profile_sha256);
+	free(c->sec.seccomp_log);
+	free(c->res.limits.io);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -157,6 +167,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 				c->res.limits.memory_max : TMPFS_SIZE_DEFAULT;
 	if (c->proc.workdir && c->proc.workdir[0] != '/')
 		return nerr_set(err, 0, "the working directory `%s` is not an absolute path", c->proc.workdir);
+	if (!c->proc.workdir)
+		c->proc.workdir = xstrdup(c->fs.context ? "/context" : "/");
 	if (c->ns.rootless && c->ns.userns)
 		return nerr_set(err, 0, "--rootless and --userns cannot be combined");
 	if (c->ns.userns && geteuid() != 0)

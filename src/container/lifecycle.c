@@ -311,25 +311,25 @@ int container_signal(const struct container_state *s, int sig, struct nerr *err)
 
 	/* only through a pidfd of the recorded process (start time, pid 1 of
 	 * its namespace), and only while a supervisor looks after it */
-	if (s->status == STATUS_RUNNING && !state_supervised(s->id)) {
+	if (s->status == STATUS_RUNNING && !state_supervised(s->cfg.id)) {
 		/* what ps shows it as: exited (what still runs of it goes now) */
-		gc_one(s->id);
-		return nerr_set(err, 0, "container %s is not running: its supervisor is gone", s->name), -ESRCH;
+		gc_one(s->cfg.id);
+		return nerr_set(err, 0, "container %s is not running: its supervisor is gone", s->cfg.name), -ESRCH;
 	}
 	if (s->status != STATUS_RUNNING || !state_pid_alive(s))
-		return nerr_set(err, 0, "container %s is not running", s->name), -ESRCH;
+		return nerr_set(err, 0, "container %s is not running", s->cfg.name), -ESRCH;
 	fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (fd < 0)
 		return nerr_set(err, errno, "pidfd_open %d", (int)s->pid);
 	/* The pid could have been reused between the check and the open. */
 	if (!state_pid_alive(s)) {
 		close(fd);
-		return nerr_set(err, 0, "container %s is not running", s->name), -ESRCH;
+		return nerr_set(err, 0, "container %s is not running", s->cfg.name), -ESRCH;
 	}
 	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0) {
 		int e = errno;
 		close(fd);
-		return nerr_set(err, e, "signal container %s", s->name);
+		return nerr_set(err, e, "signal container %s", s->cfg.name);
 	}
 	close(fd);
 	return 0;

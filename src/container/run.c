@@ -564,37 +564,24 @@ static int release_child(struct run *r, const struct userns_map *map, int *exit_
 	}
 }
 
-static void state_init(struct run *r, bool userns)
+static void state_init(struct run *r)
 {
 	struct container_config *cfg = r->cfg;
 	struct container_state *st = &r->st;
 
+	/* the last default, once the name is known: the hostname is the name */
+	if (!cfg->proc.hostname)
+		cfg->proc.hostname = xstrdup(cfg->name);
 	memset(st, 0, sizeof(*st));
-	snprintf(st->cfg.id, sizeof(st->cfg.id), "%s", cfg->id);
-	snprintf(st->cfg.name, sizeof(st->cfg.name), "%s", cfg->name);
+	st->cfg = *cfg;                /* borrowed; never freed through st */
 	st->status = STATUS_CREATING;
 	st->supervisor = getpid();
 	st->created_ns = realtime_ns();
-	st->cfg.detach = cfg->detach;
 	st->remove_on_exit = !cfg->detach || cfg->remove;
-	st->cfg.proc.argv = cfg->proc.argv;          /* borrowed; never freed through st */
-	st->cfg.proc.env = cfg->proc.env;            /* borrowed, like argv */
-	st->cfg.ns.rootless = cfg->ns.rootless;
-	st->cfg.ns.userns = userns && !cfg->ns.rootless;
-	st->has_context = cfg->fs.context != NULL;
-	st->cfg.fs.context_mode = cfg->fs.context_mode;
 	st->memory_limit = cfg->res.limits.memory_max;
 	st->pids_limit = cfg->res.limits.pids_max;
 	st->cpu_quota_us = cfg->res.limits.cpu_quota_us;
 	st->cpu_period_us = cfg->res.limits.cpu_period_us;
-	snprintf(st->cfg.proc.hostname, sizeof(st->cfg.proc.hostname), "%s", cfg->proc.hostname ? cfg->proc.hostname : cfg->name);
-	snprintf(st->cfg.proc.workdir, sizeof(st->cfg.proc.workdir), "%s",
-		 cfg->proc.workdir ? cfg->proc.workdir : cfg->fs.context ? "/context" : "/");
-	snprintf(st->network, sizeof(st->network), "%s",
-		 cfg->net.mode == NETWORK_HOST ? "host" : cfg->net.mode == NETWORK_BRIDGE ? "bridge" : "none");
-	st->cfg.res.rlimits.memlock = cfg->res.rlimits.memlock;
-	st->cfg.sec.caps = cfg->sec.caps;
-	st->cfg.sec.landlock = cfg->sec.landlock;  /* borrowed, like argv */
 }
 
 /* -d: the workload's stdout and stderr are pipes the supervisor pumps into
@@ -652,7 +639,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		userns_map_rootless(&map, geteuid(), getegid());
 	else if (cfg->ns.userns && (rc = userns_map_range(&map, err)) < 0)
 		goto out;
-	state_init(&r, userns);
+	state_init(&r);
 
 	/* Everything that can fail on bad input fails before anything exists. */
 	if (cfg->fs.context) {
@@ -696,7 +683,6 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		rc = nerr_set(err, errno, "seccomp profile `%s`", cfg->sec.seccomp_profile);
 		goto out;
 	}
-	r.st.cfg.sec.seccomp_trace = cfg->sec.seccomp_trace;
 	r.st.seccomp_flags = cfg->sec.seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0;
 	rc = container_seccomp_prepare(cfg->sec.seccomp_trace, r.st.seccomp_profile, cfg->sec.seccomp_profile_sha256,
 				       cfg->sec.caps.bounding, r.st.seccomp_flags, true, &r.seccomp, err);
@@ -765,8 +751,6 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		landlock_spec_allow_exec(cfg->sec.landlock ? cfg->sec.landlock : &a.landlock, cfg->fs.allow_exec[i]);
 	if (cfg->sec.landlock)
 		a.landlock = *cfg->sec.landlock;
-	else if (cfg->fs.allow_exec)
-		r.st.cfg.sec.landlock = &a.landlock;   /* attach rebuilds from what state says */
 
 	r.pid = clone_child(&r, ns_clone_flags(&ns), err);
 	if (r.pid < 0) {
