@@ -249,7 +249,9 @@ static int u64_of(const json_t *v, uint64_t max, uint64_t *out)
 	char *end;
 
 	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+		if (json_integer_value(v) < 0)
+			return -EINVAL;
+		if ((uint64_t)json_integer_value(v) > max)
 			return -ERANGE;
 		*out = (uint64_t)json_integer_value(v);
 		return 0;
@@ -279,8 +281,8 @@ static int get_u64(const json_t *o, const char *where, const char *key, uint64_t
 	if (!v)
 		return 0;
 	if ((r = u64_of(v, max, out)) == -ERANGE)
-		return nerr_set(err, 0, "config: %s.%s: out of range (at most %llu)", where, key,
-				(unsigned long long)max);
+		return nerr_set(err, 0, "config: %s%s%s: out of range (at most %llu)", where, *where ? "." : "",
+				key, (unsigned long long)max);
 	if (r < 0)
 		return bad(err, where, key, "expected a non-negative integer");
 	return 0;
@@ -379,7 +381,7 @@ static int get_enum(const json_t *o, const char *where, const char *key, const c
 			return 0;
 		}
 	}
-	return nerr_set(err, 0, "config: %s.%s: unknown value `%.64s` (%s)", where, key,
+	return nerr_set(err, 0, "config: %s%s%s: unknown value `%.64s` (%s)", where, *where ? "." : "", key,
 			json_string_value(v), expected);
 }
 
@@ -415,7 +417,7 @@ static int cidr_of(const json_t *v, const char *where, const char *key, struct c
 	if ((r = check_str(v, where, key, 64, err)) < 0)
 		return r;
 	if ((r = cidr_parse(json_string_value(v), out, err)) < 0) {
-		nerr_prefix(err, "config: %s.%s", where, key);
+		nerr_prefix(err, "config: %s%s%s", where, *where ? "." : "", key);
 		return r;
 	}
 	return 0;
