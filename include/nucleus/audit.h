@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <nucleus/util.h>
+#include <nucleus/rotlog.h>
 
 #define AUDIT_HOST_LOG_DIR "/var/log/nucleus"
 #define AUDIT_HOST_LOG AUDIT_HOST_LOG_DIR "/audit.jsonl"
@@ -74,5 +75,12 @@ bool audit_line_matches(const char *line, const struct audit_filter *f);
 void audit_format_human(const char *line, bool colour, char *out, size_t len);
 /* "2026-11-28T10:00:00Z", "10m", "2h" -> CLOCK_REALTIME ns. */
 int audit_parse_since(const char *s, uint64_t *ns);
+
+/* The container configuration's audit and log part (container_config.audit). */
+struct audit_config {
+	bool enabled;                /* --audit: the audit log and kernel events */
+	struct log_opts log_opts;    /* --log-opt: container.log's cap and rotation */
+	struct log_opts audit_opts;  /* --audit-opt: the same for its audit.jsonl */
+};
 
 #endif

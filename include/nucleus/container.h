@@ -12,62 +12,41 @@
 #include <nucleus/security.h>
 #include <nucleus/network.h>
 #include <nucleus/rotlog.h>
+#include <nucleus/isolation.h>
+#include <nucleus/audit.h>
 
 enum service_mode { MODE_AGENT, MODE_PRODUCTION };
-enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
 
+/* The workload process (container_config.proc); strings owned. */
+struct process_config {
+	char **argv;                 /* the workload */
+	char **env;                  /* final K=V list */
+	char *workdir;               /* NULL until validate: /context with a context, else / */
+	char *hostname;              /* NULL: the name (resolved by the run) */
+	bool tty;
+	bool init;                   /* --init: a minimal init as pid 1 */
+	bool interactive;            /* -i: with -d, stdin stays open (a pipe nobody
+	                              * writes); foreground runs always pass stdin */
+};
+
+/* The whole configuration of one container, in parts that belong to the
+ * modules that use them. It owns every string and array it holds
+ * (container_config_free frees them all), so it can outlive argv, be
+ * stored (container_config_to_json) and be read back. */
 struct container_config {
 	char id[33];
 	char name[64];
-	char **argv;                 /* the workload */
-	char **env;                  /* final K=V list */
-	const char *context;         /* host directory, NULL for none */
-	enum context_mode context_mode;
-	const char *workdir;         /* NULL: /context with a context, else / */
-	const char *hostname;        /* NULL: the name */
-	char **allow_exec;           /* --allow-exec paths, canonical */
-	char **exec_paths;           /* what is mounted executable: --allow-exec and
-	                              * the policy's execute grants (container_exec_plan) */
-	bool tty;
-	bool init;                   /* --init: a minimal init as pid 1 */
-	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
-	uint64_t tmpfs_size;         /* /tmp, and what a copied /context may grow by;
-	                              * 0 until validate: 1G, at most --memory */
-	bool interactive;            /* -i: with -d, stdin stays open (a pipe nobody
-	                              * writes); foreground runs always pass stdin */
-	bool rootless;               /* user namespace with a single-id map */
-	bool userns;                 /* root: map to a subordinate range */
-	bool allow_chroot_fallback;
-	bool time_namespace;
-	bool cgroup_namespace;       /* default true */
-	bool require_cgroup;         /* cgroup failure is fatal */
+	enum service_mode mode;
 	bool detach;                 /* -d: the supervisor runs in the background */
 	bool remove;                 /* --rm: no state kept after exit (-d only;
 	                              * foreground runs never keep it) */
-	enum service_mode mode;
-	enum network_mode network;
-	bool allow_host_network;
-	struct bridge_config bridge; /* --network bridge: --bridge, --subnet, -p */
-	bool bridge_flags;           /* one of those was given */
-	char **dns;
-	char **dns_search;           /* --dns-search */
-	char **add_hosts;            /* --add-host as given */
-	char **extra_hosts;          /* their /etc/hosts lines (validate) */
-	struct cgroup_limits limits;
-	struct rlimit_spec rlimits;
-	struct cap_sets caps;        /* kept by the workload; all zero by default */
-	struct landlock_spec *landlock;   /* a policy file; NULL: the default rules */
-	/* policy files as given, and their pins */
-	const char *caps_policy, *caps_policy_sha256;
-	const char *landlock_policy, *landlock_policy_sha256;
-	const char *seccomp_profile, *seccomp_profile_sha256;
-	struct egress_config egress;
-	bool audit;                  /* --audit: the audit log and kernel events */
-	bool seccomp_trace;          /* --seccomp-mode trace */
-	bool seccomp_log_denied;     /* --seccomp-log-denied: denials become audit events */
-	const char *seccomp_log;     /* where the trace goes (NDJSON) */
-	struct log_opts log_opts;    /* --log-opt: container.log's cap and rotation */
-	struct log_opts audit_opts;  /* --audit-opt: the same for its audit.jsonl */
+	struct ns_config ns;
+	struct process_config proc;
+	struct fs_config fs;
+	struct net_config net;
+	struct sec_config sec;
+	struct res_config res;
+	struct audit_config audit;
 };
 
 void container_config_init(struct container_config *c);
@@ -77,6 +56,14 @@ int container_config_validate(struct container_config *c, struct nerr *err);
 /* Check the pins, then parse the policy files named in the config; then
  * plan the executable paths (container_exec_plan). */
 int container_config_load_policies(struct container_config *c, struct nerr *err);
+/* The configuration as JSON, every field (src/container/config_json.c):
+ * container_config_from_json(container_config_to_json(c)) gives c back. */
+struct json_t *container_config_to_json(const struct container_config *c);
+/* Strict: a wrong type, an unknown key or enum value, a string too long
+ * for its field, or a missing required key (id, name, process.argv) is an
+ * error (-EINVAL, err says which key). `c` is initialised here
+ * (container_config_init) and freed again on error. */
+int container_config_from_json(const struct json_t *o, struct container_config *c, struct nerr *err);
 /* One --allow-exec argument: /tmp, /context or beneath, canonical. */
 int exec_path_parse(const char *arg, char **out, struct nerr *err);
 /* c->exec_paths from --allow-exec and the Landlock policy's execute grants
@@ -129,9 +116,15 @@ enum container_status { STATUS_CREATING, STATUS_RUNNING, STATUS_EXITED, STATUS_D
  * see the exit ("Exited (unknown)"). */
 #define EXIT_CODE_UNKNOWN (-1)
 
+/* state.json: the configuration the container was started with (under
+ * "config"), and what only the run knows. */
+#define STATE_FORMAT_VERSION 2
+
 struct container_state {
-	char id[33];
-	char name[64];
+	/* As configured, names and defaults resolved (the run's own copy is
+	 * borrowed: the run never frees its state through container_state_free;
+	 * one read by state_read is owned). */
+	struct container_config cfg;
 	enum container_status status;
 	pid_t pid;                   /* the container's init, as the host sees it */
 	uint64_t pid_start;          /* its start time (clock ticks since boot) */
@@ -139,24 +132,18 @@ struct container_state {
 	uint64_t created_ns, started_ns, finished_ns;   /* CLOCK_REALTIME */
 	int exit_code;               /* EXIT_CODE_UNKNOWN: its supervisor died */
 	bool oom_killed;
-	bool detached;
 	bool remove_on_exit;         /* foreground runs and --rm */
-	char **argv;
-	char **env;                  /* the workload's environment: attach starts from it */
-	/* what attach needs to rebuild the same restrictions */
-	bool rootless, userns, has_context;
-	enum context_mode context_mode;
+	/* what attach needs besides the configuration */
 	char seccomp_key[65];
 	unsigned seccomp_flags;
 	char *seccomp_profile;       /* absolute path of --seccomp-profile; NULL: built-in */
-	bool seccomp_trace;          /* the allow-all filter of trace mode */
+	/* the limits enforced (0: not applied) */
 	uint64_t memory_limit, pids_limit, cpu_quota_us, cpu_period_us;
 	char cgroup_layout[16];
 	bool egress;                 /* an egress policy is attached */
-	char network[8];             /* none, host, bridge */
 	char **addresses;            /* bridge: the container's addresses */
 	char **ports;                /* bridge: published ports, canonical form */
-	bool audit;
+	bool audit;                  /* an audit log is kept (--audit, --seccomp-log-denied) */
 	char audit_path[256];
 	unsigned cgroup_level;
 	/* the pinned BPF sets it uses, by directory name under /sys/fs/bpf/nucleus
@@ -165,11 +152,6 @@ struct container_state {
 	char log_path[256];
 	uint64_t log_lost_bytes;     /* output the log had no room for */
 	int log_errno;               /* why (the first failure) */
-	char hostname[65];
-	char workdir[256];
-	uint64_t memlock;
-	struct cap_sets caps;
-	struct landlock_spec *landlock;   /* NULL: the default rules */
 };
 
 void container_state_free(struct container_state *s);

@@ -5,6 +5,7 @@
 #define NUCLEUS_FILESYSTEM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <nucleus/util.h>
 
@@ -65,5 +66,18 @@ int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *e
 int copy_tree(int src_dirfd, int dst_dirfd, struct copy_skipped *skipped, struct nerr *err);
 /* The one-line warning about what was skipped; NULL when nothing was. */
 char *copy_skipped_message(const struct copy_skipped *s);
+
+/* The container configuration's filesystem part (container_config.fs);
+ * its strings are owned (container_config_free). */
+struct fs_config {
+	char *context;               /* host directory, NULL for none */
+	enum context_mode context_mode;
+	char **allow_exec;           /* --allow-exec paths, canonical */
+	char **exec_paths;           /* what is mounted executable: --allow-exec and
+	                              * the policy's execute grants (container_exec_plan) */
+	uint64_t tmpfs_size;         /* /tmp, and what a copied /context may grow by;
+	                              * 0 until validate: 1G, at most --memory */
+	bool allow_chroot_fallback;
+};
 
 #endif

@@ -45,4 +45,12 @@ bool userns_unprivileged(void);
 /* Bring up the loopback interface of the current network namespace. */
 int net_loopback_up(struct nerr *err);
 
+/* The container configuration's namespace part (container_config.ns). */
+struct ns_config {
+	bool rootless;               /* user namespace with a single-id map */
+	bool userns;                 /* root: map to a subordinate range */
+	bool time;                   /* a time namespace */
+	bool cgroup;                 /* a cgroup namespace (default true) */
+};
+
 #endif

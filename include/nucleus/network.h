@@ -177,4 +177,23 @@ char **net_lease_hosts(const struct net_lease *l, const char *hostname);
  * collect. */
 void net_bridge_gc(const char *state_dir);
 
+enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
+/* "none", "host", "bridge"; network_mode_parse: -1 for anything else. */
+const char *network_mode_name(enum network_mode m);
+int network_mode_parse(const char *s);
+
+/* The container configuration's network part (container_config.net);
+ * its strings and arrays are owned (container_config_free). */
+struct net_config {
+	enum network_mode mode;
+	bool allow_host_network;
+	struct bridge_config bridge; /* --network bridge: --bridge, --subnet, -p */
+	bool bridge_flags;           /* one of those was given */
+	char **dns;
+	char **dns_search;           /* --dns-search */
+	char **add_hosts;            /* --add-host as given */
+	char **extra_hosts;          /* their /etc/hosts lines (validate) */
+	struct egress_config egress;
+};
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <nucleus/util.h>
+#include <nucleus/security.h>
 
 #define CGROUP_PARENT "nucleus"
 
@@ -134,5 +135,12 @@ bool cgroup_populated(const struct cgroup *cg);
 /* Depth of a container's v2 cgroup below the hierarchy's root (what BPF's
  * ancestor-cgroup helpers count). */
 unsigned cgroup_v2_level(const struct cgroup_host *h);
+
+/* The container configuration's resources part (container_config.res). */
+struct res_config {
+	struct cgroup_limits limits; /* io is owned (container_config_free) */
+	struct rlimit_spec rlimits;
+	bool require_cgroup;         /* cgroup failure is fatal */
+};
 
 #endif

@@ -335,4 +335,19 @@ extern const char *const seccomp_flag_names[];
 /* Names of the Landlock access rights in a mask (space-separated). */
 void landlock_access_names(uint64_t fs, char *buf, size_t len);
 
+/* The container configuration's security part (container_config.sec);
+ * its strings and the Landlock spec are owned (container_config_free). */
+struct sec_config {
+	struct cap_sets caps;        /* kept by the workload; all zero by default */
+	struct landlock_spec *landlock;   /* a policy file; NULL: the default rules */
+	/* policy files as given, and their pins */
+	char *caps_policy, *caps_policy_sha256;
+	char *landlock_policy, *landlock_policy_sha256;
+	char *seccomp_profile, *seccomp_profile_sha256;
+	bool seccomp_trace;          /* --seccomp-mode trace */
+	bool seccomp_log_denied;     /* --seccomp-log-denied: denials become audit events */
+	char *seccomp_log;           /* where the trace goes (NDJSON) */
+	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
+};
+
 #endif

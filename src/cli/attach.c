@@ -72,11 +72,11 @@ int cmd_attach(int argc, char **argv)
 	/* As docker exec: the workload's environment (a container started
 	 * before it was kept gets the defaults), the hostname, then -e. */
 	env_defaults(&env, tty);
-	for (size_t i = 0; st.env && st.env[i]; i++)
-		if (strchr(st.env[i], '='))
-			(void)env_add(&env, st.env[i], &err);
+	for (size_t i = 0; st.cfg.proc.env && st.cfg.proc.env[i]; i++)
+		if (strchr(st.cfg.proc.env[i], '='))
+			(void)env_add(&env, st.cfg.proc.env[i], &err);
 	{
-		_cleanup_free_ char *h = xasprintf("HOSTNAME=%s", st.hostname);
+		_cleanup_free_ char *h = xasprintf("HOSTNAME=%s", st.cfg.proc.hostname);
 		env_add(&env, h, &err);
 	}
 	for (size_t i = 0; user_env && user_env[i]; i++)

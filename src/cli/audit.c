@@ -264,13 +264,13 @@ static int add_source(struct source **srcs, size_t *n, const char *query)
 	memset(s, 0, sizeof(*s));
 	if (state_lookup(query, id, &err) == 0 && state_read(id, &st, NULL) == 0) {
 		if (!st.audit) {
-			fprintf(stderr, "nucleus: container %s has no audit data (start it with --audit)\n", st.name);
+			fprintf(stderr, "nucleus: container %s has no audit data (start it with --audit)\n", st.cfg.name);
 			container_state_free(&st);
 			return -1;
 		}
 		s->path = xstrdup(st.audit_path);
-		s->id = xstrdup(st.id);
-		s->name = xstrdup(st.name);
+		s->id = xstrdup(st.cfg.id);
+		s->name = xstrdup(st.cfg.name);
 		container_state_free(&st);
 		(*n)++;
 		if (open_source(s) < 0)

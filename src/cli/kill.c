@@ -47,7 +47,7 @@ int cmd_kill(int argc, char **argv)
 			continue;
 		}
 		if (st.audit && st.status == STATUS_RUNNING)
-			audit_append(st.audit_path, st.id, st.name, "kill", json_pack("{s:i}", "signal", sig));
+			audit_append(st.audit_path, st.cfg.id, st.cfg.name, "kill", json_pack("{s:i}", "signal", sig));
 		if (container_signal(&st, sig, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);
 			status = 1;

@@ -154,7 +154,7 @@ int cmd_logs(int argc, char **argv)
 		return EXIT_NO_CONTAINER;
 	if (!st.log_path[0]) {
 		fprintf(stderr, "nucleus: container %s runs in the foreground: its output goes to the "
-				"terminal that started it, not to a log\n", st.name);
+				"terminal that started it, not to a log\n", st.cfg.name);
 		container_state_free(&st);
 		return 1;
 	}
@@ -174,7 +174,7 @@ int cmd_logs(int argc, char **argv)
 	rotlog_reader_read(log, emit_line, &rd);
 	/* -f: until nobody looks after the container any more, then drain;
 	 * a rotation meanwhile is followed into the new file */
-	while (follow && state_supervised(st.id)) {
+	while (follow && state_supervised(st.cfg.id)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
@@ -188,13 +188,13 @@ int cmd_logs(int argc, char **argv)
 		char id[33];
 
 		/* (the supervisor records it as the container ends) */
-		snprintf(id, sizeof(id), "%s", st.id);
+		snprintf(id, sizeof(id), "%s", st.cfg.id);
 		container_state_free(&st);
 		state_read(id, &st, NULL);
 	}
 	if (st.log_lost_bytes)
 		fprintf(stderr, "nucleus: the log of %s is incomplete: %llu bytes of output could not be written "
-			"(%s)\n", st.name, (unsigned long long)st.log_lost_bytes, strerror(st.log_errno));
+			"(%s)\n", st.cfg.name, (unsigned long long)st.log_lost_bytes, strerror(st.log_errno));
 	container_state_free(&st);
 	return 0;
 }

@@ -169,12 +169,12 @@ struct row {
 	bool no_trunc;
 };
 
-static char *f_id(const struct row *r) { return xasprintf("%.*s", r->no_trunc ? 64 : 12, r->st->id); }
-static char *f_names(const struct row *r) { return xstrdup(r->st->name); }
-static char *f_command(const struct row *r) { return command_text(r->st->argv, r->no_trunc); }
+static char *f_id(const struct row *r) { return xasprintf("%.*s", r->no_trunc ? 64 : 12, r->st->cfg.id); }
+static char *f_names(const struct row *r) { return xstrdup(r->st->cfg.name); }
+static char *f_command(const struct row *r) { return command_text(r->st->cfg.proc.argv, r->no_trunc); }
 static char *f_state(const struct row *r) { return xstrdup(state_names[r->s]); }
 static char *f_ports(const struct row *r) { return ports_text(r->st->ports); }
-static char *f_networks(const struct row *r) { return xstrdup(r->st->network[0] ? r->st->network : "none"); }
+static char *f_networks(const struct row *r) { return xstrdup(network_mode_name(r->st->cfg.net.mode)); }
 static char *f_pid(const struct row *r) { return xasprintf("%d", r->s == STATUS_RUNNING ? (int)r->st->pid : 0); }
 
 static char *f_status(const struct row *r)
@@ -497,8 +497,8 @@ static bool any_match(const regex_t *set, size_t n, const char *s)
 
 static bool filters_match(const struct filters *f, const struct container_state *st, enum container_status s)
 {
-	return (!f->statuses || (f->statuses & (1u << s))) && any_match(f->names, f->nnames, st->name) &&
-	       any_match(f->ids, f->nids, st->id);
+	return (!f->statuses || (f->statuses & (1u << s))) && any_match(f->names, f->nnames, st->cfg.name) &&
+	       any_match(f->ids, f->nids, st->cfg.id);
 }
 
 static json_t *container_json(const struct row *r)
@@ -508,21 +508,21 @@ static json_t *container_json(const struct row *r)
 	json_t *o, *a;
 
 	status_text(st, r->s, status, sizeof(status));
-	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:b,s:b,s:I,s:s}", "id", st->id, "name", st->name,
+	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:b,s:b,s:I,s:s}", "id", st->cfg.id, "name", st->cfg.name,
 		      "status", container_status_name(r->s), "pid", r->s == STATUS_RUNNING ? st->pid : 0,
 		      "supervisor_pid", r->supervised ? st->supervisor : 0, "exit_code", st->exit_code,
-		      "oom_killed", st->oom_killed, "detached", st->detached,
+		      "oom_killed", st->oom_killed, "detached", st->cfg.detach,
 		      "created_ns", (json_int_t)st->created_ns, "state", status);
 	a = json_array();
-	for (size_t k = 0; st->argv && st->argv[k]; k++) {
-		_cleanup_free_ char *shown = shown_arg(st->argv[k]);
+	for (size_t k = 0; st->cfg.proc.argv && st->cfg.proc.argv[k]; k++) {
+		_cleanup_free_ char *shown = shown_arg(st->cfg.proc.argv[k]);
 
 		json_array_append_new(a, json_string(shown));
 	}
 	json_object_set_new(o, "command", a);
 	if (st->log_lost_bytes)
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)st->log_lost_bytes));
-	json_object_set_new(o, "network", json_string(st->network[0] ? st->network : "none"));
+	json_object_set_new(o, "network", json_string(network_mode_name(st->cfg.net.mode)));
 	a = json_array();
 	for (size_t k = 0; st->addresses && st->addresses[k]; k++)
 		json_array_append_new(a, json_string(st->addresses[k]));
@@ -629,7 +629,7 @@ int cmd_ps(int argc, char **argv)
 		if (json) {
 			json_array_append_new(arr, container_json(&r));
 		} else if (quiet) {
-			printf("%.*s\n", no_trunc ? 64 : 12, st.id);
+			printf("%.*s\n", no_trunc ? 64 : 12, st.cfg.id);
 		} else if (format) {
 			char *line = tmpl_render(&tmpl, &r);
 
@@ -643,7 +643,7 @@ int cmd_ps(int argc, char **argv)
 			_cleanup_free_ char *id = f_id(&r), *cmd = f_command(&r), *created = f_running_for(&r);
 			_cleanup_free_ char *st_text = f_status(&r), *pid = f_pid(&r), *ports = f_ports(&r);
 
-			text_table_add(&tbl, id, st.name, cmd, created, st_text, pid, ports);
+			text_table_add(&tbl, id, st.cfg.name, cmd, created, st_text, pid, ports);
 		}
 		container_state_free(&st);
 	}

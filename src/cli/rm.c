@@ -49,7 +49,7 @@ int cmd_rm(int argc, char **argv)
 		}
 		struct container_state st = { 0 };
 		if (state_read(id, &st, NULL) == 0 && st.audit)
-			audit_append(st.audit_path, st.id, st.name, "rm", json_pack("{s:b}", "force", force));
+			audit_append(st.audit_path, st.cfg.id, st.cfg.name, "rm", json_pack("{s:b}", "force", force));
 		container_state_free(&st);
 		if (container_remove(id, force, &err) < 0) {
 			fprintf(stderr, "nucleus: %s\n", err.msg);

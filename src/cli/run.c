@@ -194,6 +194,13 @@ static const struct option run_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The config owns its strings: a flag given again replaces the value. */
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
@@ -213,13 +220,13 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			strcpy(cfg->name, optarg);
 			break;
 		case OPT_CONTEXT:
-			cfg->context = optarg;
+			set_str(&cfg->fs.context, optarg);
 			break;
 		case OPT_CONTEXT_MODE:
 			if (!strcmp(optarg, "copy"))
-				cfg->context_mode = CONTEXT_COPY;
+				cfg->fs.context_mode = CONTEXT_COPY;
 			else if (!strcmp(optarg, "bind"))
-				cfg->context_mode = CONTEXT_BIND;
+				cfg->fs.context_mode = CONTEXT_BIND;
 			else {
 				r = nerr_set(err, 0, "invalid --context-mode `%s` (copy or bind)", optarg);
 				goto out;
@@ -230,85 +237,85 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 			if ((r = exec_path_parse(optarg, &p, err)) < 0)
 				goto out;
-			strv_push_take(&cfg->allow_exec, p);
+			strv_push_take(&cfg->fs.allow_exec, p);
 			break;
 		}
 		case 'e':
 			strv_push(&user_env, optarg);
 			break;
 		case 'w':
-			cfg->workdir = optarg;
+			set_str(&cfg->proc.workdir, optarg);
 			break;
 		case OPT_HOSTNAME:
-			cfg->hostname = optarg;
+			set_str(&cfg->proc.hostname, optarg);
 			break;
 		case 't':
-			cfg->tty = true;
+			cfg->proc.tty = true;
 			break;
 		case OPT_INIT:
-			cfg->init = true;
+			cfg->proc.init = true;
 			break;
 		case OPT_MEMFD_EXEC:
-			cfg->allow_memfd_exec = true;
+			cfg->sec.allow_memfd_exec = true;
 			break;
 		case 'i':
-			cfg->interactive = true;
+			cfg->proc.interactive = true;
 			break;
 		case OPT_NETWORK:
 			if (!strcmp(optarg, "none"))
-				cfg->network = NETWORK_NONE;
+				cfg->net.mode = NETWORK_NONE;
 			else if (!strcmp(optarg, "host"))
-				cfg->network = NETWORK_HOST;
+				cfg->net.mode = NETWORK_HOST;
 			else if (!strcmp(optarg, "bridge"))
-				cfg->network = NETWORK_BRIDGE;
+				cfg->net.mode = NETWORK_BRIDGE;
 			else {
 				r = nerr_set(err, 0, "invalid --network `%s` (none, bridge or host)", optarg);
 				goto out;
 			}
 			break;
 		case OPT_ALLOW_HOST_NET:
-			cfg->allow_host_network = true;
+			cfg->net.allow_host_network = true;
 			break;
 		case OPT_BRIDGE:
-			cfg->bridge_flags = true;
-			if ((r = bridge_config_set_name(&cfg->bridge, optarg, err)) < 0)
+			cfg->net.bridge_flags = true;
+			if ((r = bridge_config_set_name(&cfg->net.bridge, optarg, err)) < 0)
 				goto out;
 			break;
 		case OPT_SUBNET:
-			cfg->bridge_flags = true;
-			if ((r = bridge_config_add_subnet(&cfg->bridge, optarg, err)) < 0)
+			cfg->net.bridge_flags = true;
+			if ((r = bridge_config_add_subnet(&cfg->net.bridge, optarg, err)) < 0)
 				goto out;
 			break;
 		case 'p':
-			cfg->bridge_flags = true;
-			if ((r = bridge_config_add_port(&cfg->bridge, optarg, err)) < 0)
+			cfg->net.bridge_flags = true;
+			if ((r = bridge_config_add_port(&cfg->net.bridge, optarg, err)) < 0)
 				goto out;
 			break;
 		case OPT_DNS_SEARCH:
 			if ((r = dns_search_check(optarg, err)) < 0)
 				goto out;
-			strv_push(&cfg->dns_search, optarg);
+			strv_push(&cfg->net.dns_search, optarg);
 			break;
 		case OPT_ADD_HOST:
-			strv_push(&cfg->add_hosts, optarg);
+			strv_push(&cfg->net.add_hosts, optarg);
 			break;
 		case OPT_ROOTLESS:
-			cfg->rootless = true;
+			cfg->ns.rootless = true;
 			break;
 		case OPT_USERNS:
-			cfg->userns = true;
+			cfg->ns.userns = true;
 			break;
 		case OPT_CHROOT:
-			cfg->allow_chroot_fallback = true;
+			cfg->fs.allow_chroot_fallback = true;
 			break;
 		case OPT_TIMENS:
-			cfg->time_namespace = true;
+			cfg->ns.time = true;
 			break;
 		case OPT_NO_CGNS:
-			cfg->cgroup_namespace = false;
+			cfg->ns.cgroup = false;
 			break;
 		case OPT_REQUIRE_CG:
-			cfg->require_cgroup = true;
+			cfg->res.require_cgroup = true;
 			break;
 		case 'd':
 			cfg->detach = true;
@@ -317,11 +324,11 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			cfg->remove = true;
 			break;
 		case OPT_LOG_OPT:
-			if ((r = log_opt_parse(&cfg->log_opts, optarg, "--log-opt", err)) < 0)
+			if ((r = log_opt_parse(&cfg->audit.log_opts, optarg, "--log-opt", err)) < 0)
 				goto out;
 			break;
 		case OPT_AUDIT_OPT:
-			if ((r = log_opt_parse(&cfg->audit_opts, optarg, "--audit-opt", err)) < 0)
+			if ((r = log_opt_parse(&cfg->audit.audit_opts, optarg, "--audit-opt", err)) < 0)
 				goto out;
 			break;
 		case OPT_MEMORY:
@@ -330,41 +337,41 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 						 "(at least 4K)", optarg);
 				goto out;
 			}
-			cfg->limits.memory_max = v;
-			cfg->limits.given |= LIMIT_MEMORY;
+			cfg->res.limits.memory_max = v;
+			cfg->res.limits.given |= LIMIT_MEMORY;
 			break;
 		case OPT_SWAP:
-			cfg->limits.swap = true;
+			cfg->res.limits.swap = true;
 			break;
 		case OPT_CPUS:
-			if ((r = cpus_parse(optarg, &cfg->limits.cpu_quota_us, &cfg->limits.cpu_period_us, err)) < 0)
+			if ((r = cpus_parse(optarg, &cfg->res.limits.cpu_quota_us, &cfg->res.limits.cpu_period_us, err)) < 0)
 				goto out;
-			cfg->limits.given |= LIMIT_CPUS;
+			cfg->res.limits.given |= LIMIT_CPUS;
 			break;
 		case OPT_CPU_WEIGHT:
 			if (parse_u64(optarg, 1, 10000, &v) < 0) {
 				r = nerr_set(err, 0, "invalid --cpu-weight `%s`: expected 1 to 10000", optarg);
 				goto out;
 			}
-			cfg->limits.cpu_weight = v;
-			cfg->limits.given |= LIMIT_CPU_WEIGHT;
+			cfg->res.limits.cpu_weight = v;
+			cfg->res.limits.given |= LIMIT_CPU_WEIGHT;
 			break;
 		case OPT_PIDS:
 			if (parse_u64(optarg, 0, 4194304, &v) < 0) {
 				r = nerr_set(err, 0, "invalid --pids `%s`: expected a number (0: unlimited)", optarg);
 				goto out;
 			}
-			cfg->limits.pids_max = v;
-			cfg->limits.given |= LIMIT_PIDS;
+			cfg->res.limits.pids_max = v;
+			cfg->res.limits.given |= LIMIT_PIDS;
 			break;
 		case OPT_IO_LIMIT: {
 			struct io_limit io;
 
 			if ((r = io_limit_parse(optarg, &io, err)) < 0)
 				goto out;
-			cfg->limits.io = xrealloc(cfg->limits.io, (cfg->limits.nio + 1) * sizeof(io));
-			cfg->limits.io[cfg->limits.nio++] = io;
-			cfg->limits.given |= LIMIT_IO;
+			cfg->res.limits.io = xrealloc(cfg->res.limits.io, (cfg->res.limits.nio + 1) * sizeof(io));
+			cfg->res.limits.io[cfg->res.limits.nio++] = io;
+			cfg->res.limits.given |= LIMIT_IO;
 			break;
 		}
 		case OPT_LIMITS:
@@ -372,14 +379,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				r = nerr_set(err, 0, "invalid --limits `%s` (enforce or best-effort)", optarg);
 				goto out;
 			}
-			cfg->limits.best_effort = !strcmp(optarg, "best-effort");
+			cfg->res.limits.best_effort = !strcmp(optarg, "best-effort");
 			break;
 		case OPT_MEMLOCK:
 			if (parse_size(optarg, &v) < 0) {
 				r = nerr_set(err, 0, "invalid --memlock `%s`: expected a size such as 64K or 8M", optarg);
 				goto out;
 			}
-			cfg->rlimits.memlock = v;
+			cfg->res.rlimits.memlock = v;
 			break;
 		case OPT_TMPFS_SIZE:
 			if (parse_size(optarg, &v) < 0 || v < 4096) {
@@ -387,58 +394,58 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 						 "(at least 4K)", optarg);
 				goto out;
 			}
-			cfg->tmpfs_size = v;
+			cfg->fs.tmpfs_size = v;
 			break;
 		case OPT_EGRESS_ALLOW:
-			if ((r = egress_add_allow(&cfg->egress, optarg, err)) < 0)
+			if ((r = egress_add_allow(&cfg->net.egress, optarg, err)) < 0)
 				goto out;
 			break;
 		case OPT_EGRESS_TCP:
 		case OPT_EGRESS_UDP:
-			if ((r = egress_add_port(&cfg->egress, c == OPT_EGRESS_TCP, optarg, err)) < 0)
+			if ((r = egress_add_port(&cfg->net.egress, c == OPT_EGRESS_TCP, optarg, err)) < 0)
 				goto out;
 			break;
 		case OPT_DNS:
-			if ((r = egress_add_dns(&cfg->egress, optarg, err)) < 0)
+			if ((r = egress_add_dns(&cfg->net.egress, optarg, err)) < 0)
 				goto out;
-			strv_push(&cfg->dns, optarg);
+			strv_push(&cfg->net.dns, optarg);
 			break;
 		case OPT_SC_MODE:
 			if (!strcmp(optarg, "trace"))
-				cfg->seccomp_trace = true;
+				cfg->sec.seccomp_trace = true;
 			else if (!strcmp(optarg, "enforce"))
-				cfg->seccomp_trace = false;
+				cfg->sec.seccomp_trace = false;
 			else {
 				r = nerr_set(err, 0, "invalid --seccomp-mode `%s` (enforce or trace)", optarg);
 				goto out;
 			}
 			break;
 		case OPT_SC_LOG:
-			cfg->seccomp_log = optarg;
+			set_str(&cfg->sec.seccomp_log, optarg);
 			break;
 		case OPT_AUDIT:
-			cfg->audit = true;
+			cfg->audit.enabled = true;
 			break;
 		case OPT_SC_PROFILE:
-			cfg->seccomp_profile = optarg;
+			set_str(&cfg->sec.seccomp_profile, optarg);
 			break;
 		case OPT_SC_SHA:
-			cfg->seccomp_profile_sha256 = optarg;
+			set_str(&cfg->sec.seccomp_profile_sha256, optarg);
 			break;
 		case OPT_SC_LOG_DENIED:
-			cfg->seccomp_log_denied = true;
+			cfg->sec.seccomp_log_denied = true;
 			break;
 		case OPT_CAPS_POLICY:
-			cfg->caps_policy = optarg;
+			set_str(&cfg->sec.caps_policy, optarg);
 			break;
 		case OPT_CAPS_SHA:
-			cfg->caps_policy_sha256 = optarg;
+			set_str(&cfg->sec.caps_policy_sha256, optarg);
 			break;
 		case OPT_LL_POLICY:
-			cfg->landlock_policy = optarg;
+			set_str(&cfg->sec.landlock_policy, optarg);
 			break;
 		case OPT_LL_SHA:
-			cfg->landlock_policy_sha256 = optarg;
+			set_str(&cfg->sec.landlock_policy_sha256, optarg);
 			break;
 		case 'h':
 			r = 1;
@@ -452,14 +459,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 		}
 	}
 	for (int i = optind; i < argc; i++)
-		strv_push(&cfg->argv, argv[i]);
-	env_defaults(&cfg->env, cfg->tty);
+		strv_push(&cfg->proc.argv, argv[i]);
+	env_defaults(&cfg->proc.env, cfg->proc.tty);
 	for (size_t i = 0; user_env && user_env[i]; i++)
-		if ((r = env_add(&cfg->env, user_env[i], err)) < 0)
+		if ((r = env_add(&cfg->proc.env, user_env[i], err)) < 0)
 			goto out;
 	/* An ordinary user gets a user namespace without asking, as with podman. */
-	if (geteuid() != 0 && !cfg->userns)
-		cfg->rootless = true;
+	if (geteuid() != 0 && !cfg->ns.userns)
+		cfg->ns.rootless = true;
 	r = container_config_validate(cfg, err);
 out:
 	strv_free(user_env);

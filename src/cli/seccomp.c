@@ -118,7 +118,7 @@ static int trace_cmd(int argc, char **argv)
 	if (cli_lookup(argv[optind], &st) < 0)
 		return EXIT_NO_CONTAINER;
 	if (st.status != STATUS_RUNNING || !state_pid_alive(&st)) {
-		fprintf(stderr, "nucleus: container %s is not running\n", st.name);
+		fprintf(stderr, "nucleus: container %s is not running\n", st.cfg.name);
 		container_state_free(&st);
 		return 1;
 	}
@@ -127,7 +127,7 @@ static int trace_cmd(int argc, char **argv)
 		container_state_free(&st);
 		return EXIT_RUNTIME;
 	}
-	if (cgroup_host_detect(&host, &err) < 0 || cgroup_open(&cg, &host, st.id, &err) < 0 || cg.v2_fd < 0) {
+	if (cgroup_host_detect(&host, &err) < 0 || cgroup_open(&cg, &host, st.cfg.id, &err) < 0 || cg.v2_fd < 0) {
 		fprintf(stderr, "nucleus: seccomp trace: the container has no cgroup v2 directory: %s\n", err.msg);
 		goto done;
 	}
@@ -142,7 +142,7 @@ static int trace_cmd(int argc, char **argv)
 		fprintf(stderr, "nucleus: seccomp trace: %s\n", err.msg);
 		goto done;
 	}
-	fprintf(stderr, "nucleus: tracing %s; Ctrl-C to stop\n", st.name);
+	fprintf(stderr, "nucleus: tracing %s; Ctrl-C to stop\n", st.cfg.name);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	{
 		int fds[] = { sfd, pidfd, sc_trace_events_fd(t) };

@@ -43,7 +43,7 @@ static bool net_io(const struct container_state *st, uint64_t *rx, uint64_t *tx)
 	FILE *f;
 
 	*rx = *tx = 0;
-	if (!strcmp(st->network, "host") || !state_pid_alive(st))
+	if (st->cfg.net.mode == NETWORK_HOST || !state_pid_alive(st))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)st->pid);
 	if (!(f = fopen(path, "re")))
@@ -111,7 +111,7 @@ static json_t *to_json(const struct target *t)
 		audit = json_pack("{s:I,s:I}", "events", (json_int_t)t->audit_events,
 				  "events_lost", (json_int_t)t->audit_lost);
 	json_t *o = json_pack("{s:s,s:s,s:f,s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:o,s:o}",
-		"id", t->st.id, "name", t->st.name, "cpu_percent", cpu_percent(t),
+		"id", t->st.cfg.id, "name", t->st.cfg.name, "cpu_percent", cpu_percent(t),
 		"memory_usage", (json_int_t)s->memory_usage, "memory_limit", (json_int_t)s->memory_limit,
 		"memory_percent", s->memory_limit ? 100.0 * (double)s->memory_usage / (double)s->memory_limit : 0.0,
 		"pids", (json_int_t)s->pids, "pids_limit", (json_int_t)s->pids_limit,
@@ -136,9 +136,9 @@ static void print_table(struct target *t, size_t n, bool clear)
 		char mu[32], ml[32], br[32], bw[32], mem[72], blk[72], pct[16], id[13], cpu[16], pids[24], net[64];
 		char aud[48], rx[32], tx[32], nio[72];
 
-		snprintf(id, sizeof(id), "%.12s", t[i].st.id);
+		snprintf(id, sizeof(id), "%.12s", t[i].st.cfg.id);
 		if (!t[i].open) {
-			text_table_add(&tbl, id, t[i].st.name, "--", "--", "--", "--", "--", "--", "--", "--");
+			text_table_add(&tbl, id, t[i].st.cfg.name, "--", "--", "--", "--", "--", "--", "--", "--");
 			continue;
 		}
 		human_bytes(s->memory_usage, mu, sizeof(mu));
@@ -170,7 +170,7 @@ static void print_table(struct target *t, size_t n, bool clear)
 				 (unsigned long long)t[i].audit_lost);
 		else
 			snprintf(aud, sizeof(aud), "--");
-		text_table_add(&tbl, id, t[i].st.name, cpu, mem, pct, pids, nio, blk, net, aud);
+		text_table_add(&tbl, id, t[i].st.cfg.name, cpu, mem, pct, pids, nio, blk, net, aud);
 	}
 	text_table_print(&tbl, stdout);
 	fflush(stdout);
@@ -234,7 +234,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n; i++) {
 		t[i].open = t[i].st.status == STATUS_RUNNING &&
-			    cgroup_open(&t[i].cg, &host, t[i].st.id, NULL) == 0;
+			    cgroup_open(&t[i].cg, &host, t[i].st.cfg.id, NULL) == 0;
 		if (t[i].open)
 			sample(&t[i]);
 	}

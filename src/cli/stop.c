@@ -29,8 +29,8 @@ static int stop_one(const char *query, uint64_t timeout)
 	if (cli_lookup(query, &st) < 0)
 		return EXIT_NO_CONTAINER;
 	if (st.audit)
-		audit_append(st.audit_path, st.id, st.name, "stop", json_pack("{s:I}", "timeout", (json_int_t)timeout));
-	if (container_stop(st.id, (unsigned)timeout, &err) < 0) {
+		audit_append(st.audit_path, st.cfg.id, st.cfg.name, "stop", json_pack("{s:I}", "timeout", (json_int_t)timeout));
+	if (container_stop(st.cfg.id, (unsigned)timeout, &err) < 0) {
 		fprintf(stderr, "nucleus: %s\n", err.msg);
 		status = 1;
 	}

@@ -69,11 +69,11 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(125);
-	if ((st->rootless || st->userns) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+	if ((st->cfg.ns.rootless || st->cfg.ns.userns) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		nerr_set(&e, errno, "become root in the container's user namespace");
 		fail(at, &e);
 	}
-	if (st->userns)
+	if (st->cfg.ns.userns)
 		setgroups(0, NULL);
 	if (at->tty) {
 		int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
@@ -99,16 +99,16 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 		fail(at, &e);
 	}
 	rlimits_default(&rl);
-	if (st->memlock)
-		rl.memlock = st->memlock;
+	if (st->cfg.res.rlimits.memlock)
+		rl.memlock = st->cfg.res.rlimits.memlock;
 	if (rlimits_apply(&rl, &e) < 0)
 		fail(at, &e);
-	if (chdir(st->workdir[0] ? st->workdir : "/") < 0 && chdir("/") < 0) {
+	if (chdir(st->cfg.proc.workdir ? st->cfg.proc.workdir : "/") < 0 && chdir("/") < 0) {
 		nerr_set(&e, errno, "chdir");
 		fail(at, &e);
 	}
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
-	    caps_apply(&st->caps, &e) < 0 || set_no_new_privs(&e) < 0 ||
+	    caps_apply(&st->cfg.sec.caps, &e) < 0 || set_no_new_privs(&e) < 0 ||
 	    landlock_apply(&at->landlock, NULL, NULL, &e) < 0 ||
 	    (st->egress && sc_install_packet_guard(&e) < 0) ||
 	    sc_program_install(&at->seccomp, st->seccomp_flags, &e) < 0)
@@ -139,7 +139,7 @@ static void __attribute__((noreturn)) intermediate(struct attach *at, int pidfd,
 	if (at->have_cg && cgroup_join_all(&at->cg, getpid(), &e) < 0)
 		fail(at, &e);
 	if (setns(pidfd, ns_to_join(at->st->pid)) < 0) {
-		nerr_set(&e, errno, "join the namespaces of %s", at->st->name);
+		nerr_set(&e, errno, "join the namespaces of %s", at->st->cfg.name);
 		fail(at, &e);
 	}
 	pid = fork();
@@ -169,25 +169,25 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 
 	*exit_code = 125;
 	if (st->status != STATUS_RUNNING || !state_pid_alive(st))
-		return nerr_set(err, 0, "container %s is not running", st->name);
+		return nerr_set(err, 0, "container %s is not running", st->cfg.name);
 	pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
 	if (pidfd < 0 || !state_pid_alive(st)) {
-		rc = nerr_set(err, 0, "container %s is not running", st->name);
+		rc = nerr_set(err, 0, "container %s is not running", st->cfg.name);
 		goto out;
 	}
 	/* The same filter the workload got, by its cache key; compiled, not
 	 * taken on the cache's word, so a cache rewritten since the start
 	 * cannot hand the attached process another filter. */
-	if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
+	if ((rc = container_seccomp_prepare(st->cfg.sec.seccomp_trace, st->seccomp_profile, NULL, st->cfg.sec.caps.bounding,
 					    st->seccomp_flags | SC_PREPARE_VERIFY, false, &at.seccomp, err)) < 0)
 		goto out;
 	if (strcmp(at.seccomp.key, st->seccomp_key)) {
 		if (st->seccomp_profile)
 			rc = nerr_set(err, 0, "seccomp profile `%s` changed since %s started; "
-					  "refusing to attach with a different filter", st->seccomp_profile, st->name);
+					  "refusing to attach with a different filter", st->seccomp_profile, st->cfg.name);
 		else
 			rc = nerr_set(err, 0, "the seccomp filter of %s is not the one this nucleus builds; "
-					  "refusing to attach with a different one", st->name);
+					  "refusing to attach with a different one", st->cfg.name);
 		goto out;
 	}
 	if (at.seccomp.notify_errno) {
@@ -195,16 +195,22 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		 * the same errno instead of by the container's supervisor (whose
 		 * listener belongs to the workload's filter): as strict, not logged */
 		sc_program_free(&at.seccomp);
-		if ((rc = container_seccomp_prepare(st->seccomp_trace, st->seccomp_profile, NULL, st->caps.bounding,
+		if ((rc = container_seccomp_prepare(st->cfg.sec.seccomp_trace, st->seccomp_profile, NULL, st->cfg.sec.caps.bounding,
 						    (st->seccomp_flags & ~SC_FLAG_NOTIFY_DENIED) | SC_PREPARE_VERIFY,
 						    false, &at.seccomp, err)) < 0)
 			goto out;
 	}
-	if (st->landlock)
-		at.landlock = *st->landlock;
-	else
-		landlock_default_spec(&at.landlock, st->context_mode == CONTEXT_COPY, st->has_context);
-	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&at.cg, &host, st->id, NULL) == 0)
+	/* The workload's rules, rebuilt from its configuration as the run
+	 * built them: a policy (which the run gave the --allow-exec grants
+	 * already) or the default rules and those grants. */
+	if (st->cfg.sec.landlock) {
+		at.landlock = *st->cfg.sec.landlock;
+	} else {
+		landlock_default_spec(&at.landlock, st->cfg.fs.context_mode == CONTEXT_COPY, st->cfg.fs.context != NULL);
+		for (size_t i = 0; st->cfg.fs.allow_exec && st->cfg.fs.allow_exec[i]; i++)
+			landlock_spec_allow_exec(&at.landlock, st->cfg.fs.allow_exec[i]);
+	}
+	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&at.cg, &host, st->cfg.id, NULL) == 0)
 		at.have_cg = true;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = nerr_set(err, errno, "socketpair");
@@ -280,7 +286,7 @@ out:
 		close(work_pidfd);
 	if (at.have_cg)
 		cgroup_close(&at.cg);
-	if (!st->landlock)
+	if (!st->cfg.sec.landlock)
 		landlock_spec_free(&at.landlock);
 	sc_program_free(&at.seccomp);
 	return rc;

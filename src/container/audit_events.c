@@ -46,37 +46,37 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 	json_t *argv = json_array(), *env_keys = json_array();
 	int r;
 
-	if ((r = audit_log_open(st->id, st->name, st->audit_path, &cfg->audit_opts, &l, err)) < 0)
+	if ((r = audit_log_open(st->cfg.id, st->cfg.name, st->audit_path, &cfg->audit.audit_opts, &l, err)) < 0)
 		return r;
-	audit_log_secrets_from_env(l, cfg->env);
+	audit_log_secrets_from_env(l, cfg->proc.env);
 	/* the first line says where kernel events come from, and why */
 	audit_log_event(l, st->created_ns, "audit", "runtime", -1, -1, NULL,
 			json_pack("{s:s,s:s}", "source", k ? audit_kernel_source(k) : "none",
 				  "reason", k ? audit_kernel_reason(k) : "no kernel source"));
-	for (size_t i = 0; cfg->argv && cfg->argv[i]; i++)
-		json_array_append_new(argv, json_string(cfg->argv[i]));
+	for (size_t i = 0; cfg->proc.argv && cfg->proc.argv[i]; i++)
+		json_array_append_new(argv, json_string(cfg->proc.argv[i]));
 	/* names only: values may be secrets */
-	for (size_t i = 0; cfg->env && cfg->env[i]; i++) {
-		size_t n = strcspn(cfg->env[i], "=");
-		json_array_append_new(env_keys, json_stringn(cfg->env[i], n));
+	for (size_t i = 0; cfg->proc.env && cfg->proc.env[i]; i++) {
+		size_t n = strcspn(cfg->proc.env[i], "=");
+		json_array_append_new(env_keys, json_stringn(cfg->proc.env[i], n));
 	}
 	audit_log_event(l, st->created_ns, "create", "runtime", -1, -1, NULL,
 			json_pack("{s:o,s:o,s:s,s:s,s:b,s:I,s:I}", "command", argv, "env", env_keys,
-				  "hostname", st->hostname, "cgroup_layout", st->cgroup_layout,
-				  "rootless", cfg->rootless, "memory_limit", (json_int_t)cfg->limits.memory_max,
-				  "pids_limit", (json_int_t)cfg->limits.pids_max));
+				  "hostname", st->cfg.proc.hostname, "cgroup_layout", st->cgroup_layout,
+				  "rootless", cfg->ns.rootless, "memory_limit", (json_int_t)cfg->res.limits.memory_max,
+				  "pids_limit", (json_int_t)cfg->res.limits.pids_max));
 	audit_log_event(l, 0, "capabilities", "runtime", -1, -1, NULL,
-			json_pack("{s:o,s:o,s:o,s:o,s:o}", "bounding", cap_names(cfg->caps.bounding),
-				  "permitted", cap_names(cfg->caps.permitted),
-				  "effective", cap_names(cfg->caps.effective),
-				  "inheritable", cap_names(cfg->caps.inheritable),
-				  "ambient", cap_names(cfg->caps.ambient)));
+			json_pack("{s:o,s:o,s:o,s:o,s:o}", "bounding", cap_names(cfg->sec.caps.bounding),
+				  "permitted", cap_names(cfg->sec.caps.permitted),
+				  "effective", cap_names(cfg->sec.caps.effective),
+				  "inheritable", cap_names(cfg->sec.caps.inheritable),
+				  "ambient", cap_names(cfg->sec.caps.ambient)));
 	{
 		/* filter_sha256: the instructions handed to seccomp(2), hashed
 		 * here, never a digest read from the cache */
 		json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:b,s:s}", "profile",
-				      cfg->seccomp_trace ? "allow-all (trace mode)" :
-				      cfg->seccomp_profile ? cfg->seccomp_profile : "builtin-default",
+				      cfg->sec.seccomp_trace ? "allow-all (trace mode)" :
+				      cfg->sec.seccomp_profile ? cfg->sec.seccomp_profile : "builtin-default",
 				      "filter_sha256", seccomp->sha256,
 				      "profile_sha256", seccomp->profile_sha256,
 				      "instructions", seccomp->len, "cache_key", seccomp->key,
@@ -89,10 +89,10 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 	}
 	audit_log_event(l, 0, "landlock", "runtime", -1, -1, NULL,
 			json_pack("{s:i,s:s,s:i}", "abi", landlock_abi(),
-				  "rules", cfg->landlock ? cfg->landlock_policy : "default",
-				  "paths", cfg->landlock ? (int)cfg->landlock->nrules : -1));
-	if (cfg->egress.enabled)
-		audit_log_event(l, 0, "egress", "runtime", -1, -1, NULL, egress_json(&cfg->egress));
+				  "rules", cfg->sec.landlock ? cfg->sec.landlock_policy : "default",
+				  "paths", cfg->sec.landlock ? (int)cfg->sec.landlock->nrules : -1));
+	if (cfg->net.egress.enabled)
+		audit_log_event(l, 0, "egress", "runtime", -1, -1, NULL, egress_json(&cfg->net.egress));
 	*out = l;
 	return 0;
 }

@@ -158,7 +158,7 @@ static void become_init(struct child_args *a)
 	}
 	if (cmd == 0) {
 		setpgid(0, 0);
-		if (a->cfg->tty)
+		if (a->cfg->proc.tty)
 			tcsetpgrp(STDIN_FILENO, getpid());   /* SIGTTOU is blocked */
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		return;
@@ -215,12 +215,12 @@ void child_main(struct child_args *a)
 			nerr_set(&err, errno, "become root in the user namespace");
 			fail(a, &err);
 		}
-		if (!a->cfg->rootless)
+		if (!a->cfg->ns.rootless)
 			setgroups(0, NULL);
 	}
 	/* Since 6.3 per pid namespace: no memfd can be made executable, so
 	 * memfd_create + execveat cannot run code that never was a file. */
-	if (!a->cfg->allow_memfd_exec && !a->userns && write_str("/proc/sys/vm/memfd_noexec", "2") < 0 &&
+	if (!a->cfg->sec.allow_memfd_exec && !a->userns && write_str("/proc/sys/vm/memfd_noexec", "2") < 0 &&
 	    errno != ENOENT) {
 		nerr_set(&err, errno, "set vm.memfd_noexec (--allow-memfd-exec runs without)");
 		fail(a, &err);
@@ -229,7 +229,7 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "sethostname");
 		fail(a, &err);
 	}
-	if (a->cfg->network == NETWORK_NONE && net_loopback_up(&err) < 0)
+	if (a->cfg->net.mode == NETWORK_NONE && net_loopback_up(&err) < 0)
 		fail(a, &err);
 	log_debug("child: namespaces ready");
 	{
@@ -247,7 +247,7 @@ void child_main(struct child_args *a)
 	if (fs_audit(&a->fs, &err) < 0)
 		fail(a, &err);
 	log_debug("child: mounts audited");
-	if (a->cfg->tty) {
+	if (a->cfg->proc.tty) {
 		if (setup_tty(a, &err) < 0)
 			fail(a, &err);
 	} else if (setsid() < 0) {
@@ -255,7 +255,7 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "setsid");
 		fail(a, &err);
 	}
-	if (rlimits_apply(&a->cfg->rlimits, &err) < 0)
+	if (rlimits_apply(&a->cfg->res.rlimits, &err) < 0)
 		fail(a, &err);
 	if (chdir(a->workdir) < 0) {
 		nerr_set(&err, errno, "working directory `%s`", a->workdir);
@@ -267,7 +267,7 @@ void child_main(struct child_args *a)
 	log_debug("child: cgroups ready");
 	/* Only now: the supervisor has joined it to every hierarchy (v1 ones
 	 * after clone), so each is rooted at the container's own cgroup. */
-	if (a->cfg->cgroup_namespace && unshare(CLONE_NEWCGROUP) < 0) {
+	if (a->cfg->ns.cgroup && unshare(CLONE_NEWCGROUP) < 0) {
 		nerr_set(&err, errno, "create the cgroup namespace");
 		fail(a, &err);
 	}
@@ -276,7 +276,7 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "close_range");
 		fail(a, &err);
 	}
-	if (caps_apply(&a->cfg->caps, &err) < 0 || set_no_new_privs(&err) < 0)
+	if (caps_apply(&a->cfg->sec.caps, &err) < 0 || set_no_new_privs(&err) < 0)
 		fail(a, &err);
 	{
 		_cleanup_free_ char *warn = NULL;
@@ -288,7 +288,7 @@ void child_main(struct child_args *a)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
 	log_debug("child: landlock applied");
-	if (a->cfg->egress.enabled && !a->cfg->egress.allow_raw && sc_install_packet_guard(&err) < 0)
+	if (a->cfg->net.egress.enabled && !a->cfg->net.egress.allow_raw && sc_install_packet_guard(&err) < 0)
 		fail(a, &err);
 	/* Last: from here on only execve (and reporting its failure) run. */
 	if (a->seccomp->notify_errno) {
@@ -314,9 +314,9 @@ void child_main(struct child_args *a)
 		 * denies recvmsg, that denial was answered by it: the same proof) */
 		(void)wait_for(a, SYNC_NOTIFY_READY);
 
-	if (a->cfg->init)
+	if (a->cfg->proc.init)
 		become_init(a);
-	r = exec_argv(a->cfg->argv, a->cfg->env, msg, sizeof(msg));
+	r = exec_argv(a->cfg->proc.argv, a->cfg->proc.env, msg, sizeof(msg));
 	sync_send(a->sync_fd, SYNC_EXEC_FAILED, r, msg, -1);
 	_exit(r);
 }

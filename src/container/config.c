@@ -7,34 +7,44 @@
 void container_config_init(struct container_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->context_mode = CONTEXT_COPY;
-	c->cgroup_namespace = true;
+	c->fs.context_mode = CONTEXT_COPY;
+	c->ns.cgroup = true;
 	c->mode = MODE_AGENT;
-	c->network = NETWORK_NONE;
-	bridge_config_init(&c->bridge);
-	c->limits.pids_max = 512;
-	rlimits_default(&c->rlimits);
-	c->log_opts = (struct log_opts){ LOG_DEFAULT_MAX_SIZE, LOG_DEFAULT_MAX_FILES };
-	c->audit_opts = (struct log_opts){ AUDIT_DEFAULT_MAX_SIZE, AUDIT_DEFAULT_MAX_FILES };
+	c->net.mode = NETWORK_NONE;
+	bridge_config_init(&c->net.bridge);
+	c->res.limits.pids_max = 512;
+	rlimits_default(&c->res.rlimits);
+	c->audit.log_opts = (struct log_opts){ LOG_DEFAULT_MAX_SIZE, LOG_DEFAULT_MAX_FILES };
+	c->audit.audit_opts = (struct log_opts){ AUDIT_DEFAULT_MAX_SIZE, AUDIT_DEFAULT_MAX_FILES };
 }
 
 void container_config_free(struct container_config *c)
 {
-	strv_free(c->argv);
-	strv_free(c->env);
-	strv_free(c->dns);
-	strv_free(c->dns_search);
-	strv_free(c->add_hosts);
-	strv_free(c->extra_hosts);
-	strv_free(c->allow_exec);
-	strv_free(c->exec_paths);
-	bridge_config_free(&c->bridge);
-	free(c->limits.io);
-	egress_config_free(&c->egress);
-	if (c->landlock) {
-		landlock_spec_free(c->landlock);
-		free(c->landlock);
+	strv_free(c->proc.argv);
+	strv_free(c->proc.env);
+	free(c->proc.workdir);
+	free(c->proc.hostname);
+	free(c->fs.context);
+	strv_free(c->fs.allow_exec);
+	strv_free(c->fs.exec_paths);
+	strv_free(c->net.dns);
+	strv_free(c->net.dns_search);
+	strv_free(c->net.add_hosts);
+	strv_free(c->net.extra_hosts);
+	bridge_config_free(&c->net.bridge);
+	egress_config_free(&c->net.egress);
+	if (c->sec.landlock) {
+		landlock_spec_free(c->sec.landlock);
+		free(c->sec.landlock);
 	}
+	free(c->sec.caps_policy);
+	free(c->sec.caps_policy_sha256);
+	free(c->sec.landlock_policy);
+	free(c->sec.landlock_policy_sha256);
+	free(c->sec.seccomp_profile);
+	free(c->sec.seccomp_profile_sha256);
+	free(c->sec.seccomp_log);
+	free(c->res.limits.io);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -130,41 +140,43 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 {
 	struct stat st;
 
-	if (!c->argv || !c->argv[0])
+	if (!c->proc.argv || !c->proc.argv[0])
 		return nerr_set(err, 0, "no command given (usage: nucleus run [OPTIONS] -- COMMAND [ARG...])");
-	if (!c->argv[0][0])
+	if (!c->proc.argv[0][0])
 		return nerr_set(err, 0, "the command is an empty string");
 	if (c->name[0] && !valid_name(c->name))
 		return nerr_set(err, 0, "invalid container name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
 				"are allowed, at most 63 characters", c->name);
-	if (c->hostname && !valid_hostname(c->hostname))
-		return nerr_set(err, 0, "invalid hostname `%s`", c->hostname);
-	if (c->context) {
-		if (stat(c->context, &st) < 0)
-			return nerr_set(err, errno, "context directory `%s`", c->context);
+	if (c->proc.hostname && !valid_hostname(c->proc.hostname))
+		return nerr_set(err, 0, "invalid hostname `%s`", c->proc.hostname);
+	if (c->fs.context) {
+		if (stat(c->fs.context, &st) < 0)
+			return nerr_set(err, errno, "context directory `%s`", c->fs.context);
 		if (!S_ISDIR(st.st_mode))
-			return nerr_set(err, 0, "context `%s` is not a directory", c->context);
+			return nerr_set(err, 0, "context `%s` is not a directory", c->fs.context);
 	}
-	if (c->tmpfs_size && c->limits.memory_max && c->tmpfs_size > c->limits.memory_max) {
+	if (c->fs.tmpfs_size && c->res.limits.memory_max && c->fs.tmpfs_size > c->res.limits.memory_max) {
 		char t[32], m[32];
 
-		format_size(c->tmpfs_size, t, sizeof(t));
-		format_size(c->limits.memory_max, m, sizeof(m));
+		format_size(c->fs.tmpfs_size, t, sizeof(t));
+		format_size(c->res.limits.memory_max, m, sizeof(m));
 		return nerr_set(err, 0, "--tmpfs-size %s is more than --memory %s (tmpfs pages are memory)", t, m);
 	}
-	if (!c->tmpfs_size)
-		c->tmpfs_size = c->limits.memory_max && c->limits.memory_max < TMPFS_SIZE_DEFAULT ?
-				c->limits.memory_max : TMPFS_SIZE_DEFAULT;
-	if (c->workdir && c->workdir[0] != '/')
-		return nerr_set(err, 0, "the working directory `%s` is not an absolute path", c->workdir);
-	if (c->rootless && c->userns)
+	if (!c->fs.tmpfs_size)
+		c->fs.tmpfs_size = c->res.limits.memory_max && c->res.limits.memory_max < TMPFS_SIZE_DEFAULT ?
+				c->res.limits.memory_max : TMPFS_SIZE_DEFAULT;
+	if (c->proc.workdir && c->proc.workdir[0] != '/')
+		return nerr_set(err, 0, "the working directory `%s` is not an absolute path", c->proc.workdir);
+	if (!c->proc.workdir)
+		c->proc.workdir = xstrdup(c->fs.context ? "/context" : "/");
+	if (c->ns.rootless && c->ns.userns)
 		return nerr_set(err, 0, "--rootless and --userns cannot be combined");
-	if (c->userns && geteuid() != 0)
+	if (c->ns.userns && geteuid() != 0)
 		return nerr_set(err, 0, "--userns needs root; use --rootless as an ordinary user");
-	if (c->network == NETWORK_HOST && !c->allow_host_network)
+	if (c->net.mode == NETWORK_HOST && !c->net.allow_host_network)
 		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
-	if (c->network == NETWORK_HOST && !c->dns) {
+	if (c->net.mode == NETWORK_HOST && !c->net.dns) {
 		/* host networking: the host's resolvers (and, under an egress
 		 * policy, only those on port 53) */
 		_cleanup_free_ char *conf = NULL;
@@ -172,84 +184,84 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 			char *save = NULL;
 			for (char *l = strtok_r(conf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 				char ns[64];
-				if (sscanf(l, "nameserver %63s", ns) == 1 && egress_add_dns(&c->egress, ns, NULL) == 0)
-					strv_push(&c->dns, ns);
+				if (sscanf(l, "nameserver %63s", ns) == 1 && egress_add_dns(&c->net.egress, ns, NULL) == 0)
+					strv_push(&c->net.dns, ns);
 			}
 		}
 	}
-	if (c->bridge_flags && c->network != NETWORK_BRIDGE)
+	if (c->net.bridge_flags && c->net.mode != NETWORK_BRIDGE)
 		return nerr_set(err, 0, "--bridge, --subnet and --publish need --network bridge");
-	if (c->network == NETWORK_BRIDGE) {
+	if (c->net.mode == NETWORK_BRIDGE) {
 		int r;
 
-		if (c->rootless)
+		if (c->ns.rootless)
 			return nerr_set(err, 0, "--network bridge needs root (rootless containers have "
 					"--network none)");
-		if ((r = bridge_config_validate(&c->bridge, err)) < 0)
+		if ((r = bridge_config_validate(&c->net.bridge, err)) < 0)
 			return r;
-		if (!c->dns && c->mode == MODE_PRODUCTION)
+		if (!c->net.dns && c->mode == MODE_PRODUCTION)
 			return nerr_set(err, 0, "production mode needs explicit --dns servers with "
 					"--network bridge");
 		/* agent mode: the original's public resolvers (and, under an
 		 * egress policy, port 53 to them) */
-		for (const char *const *d = net_bridge_default_dns(); !c->dns && *d; d++)
-			egress_add_dns(&c->egress, *d, NULL);
-		if (!c->dns)
+		for (const char *const *d = net_bridge_default_dns(); !c->net.dns && *d; d++)
+			egress_add_dns(&c->net.egress, *d, NULL);
+		if (!c->net.dns)
 			for (const char *const *d = net_bridge_default_dns(); *d; d++)
-				strv_push(&c->dns, *d);
+				strv_push(&c->net.dns, *d);
 	}
-	strv_free(c->extra_hosts);
-	c->extra_hosts = NULL;
-	for (size_t i = 0; c->add_hosts && c->add_hosts[i]; i++) {
+	strv_free(c->net.extra_hosts);
+	c->net.extra_hosts = NULL;
+	for (size_t i = 0; c->net.add_hosts && c->net.add_hosts[i]; i++) {
 		char gw[64], *line = NULL;
 		int r;
 
-		if (c->network == NETWORK_BRIDGE)
-			bridge_config_gateway(&c->bridge, 4, gw, sizeof(gw));
-		if ((r = add_host_parse(c->add_hosts[i], c->network == NETWORK_BRIDGE ? gw : NULL, &line, err)) < 0)
+		if (c->net.mode == NETWORK_BRIDGE)
+			bridge_config_gateway(&c->net.bridge, 4, gw, sizeof(gw));
+		if ((r = add_host_parse(c->net.add_hosts[i], c->net.mode == NETWORK_BRIDGE ? gw : NULL, &line, err)) < 0)
 			return r;
-		strv_push_take(&c->extra_hosts, line);
+		strv_push_take(&c->net.extra_hosts, line);
 	}
-	c->egress.private_netns = c->network != NETWORK_HOST;
+	c->net.egress.private_netns = c->net.mode != NETWORK_HOST;
 	/* never run unfiltered when a policy was asked for */
-	if (c->egress.enabled)
-		c->require_cgroup = true;
-	if (c->seccomp_trace && !c->seccomp_log)
+	if (c->net.egress.enabled)
+		c->res.require_cgroup = true;
+	if (c->sec.seccomp_trace && !c->sec.seccomp_log)
 		return nerr_set(err, 0, "--seccomp-mode trace needs --seccomp-log FILE");
-	if (c->seccomp_log && !c->seccomp_trace)
+	if (c->sec.seccomp_log && !c->sec.seccomp_trace)
 		return nerr_set(err, 0, "--seccomp-log is only for --seccomp-mode trace");
-	if (c->seccomp_trace && c->mode == MODE_PRODUCTION)
+	if (c->sec.seccomp_trace && c->mode == MODE_PRODUCTION)
 		return nerr_set(err, 0, "production mode forbids --seccomp-mode trace");
-	if (c->seccomp_trace && c->seccomp_log_denied)
+	if (c->sec.seccomp_trace && c->sec.seccomp_log_denied)
 		return nerr_set(err, 0, "--seccomp-log-denied has nothing to log in trace mode (allow-all)");
-	if (c->seccomp_profile_sha256 && !c->seccomp_profile)
+	if (c->sec.seccomp_profile_sha256 && !c->sec.seccomp_profile)
 		return nerr_set(err, 0, "--seccomp-profile-sha256 needs --seccomp-profile");
-	if (c->seccomp_trace && c->seccomp_profile)
+	if (c->sec.seccomp_trace && c->sec.seccomp_profile)
 		return nerr_set(err, 0, "--seccomp-mode trace records with an allow-all filter; "
 				"it cannot be combined with --seccomp-profile");
-	if (c->seccomp_trace || c->audit)
-		c->require_cgroup = true;    /* the recorder and audit key on the cgroup */
+	if (c->sec.seccomp_trace || c->audit.enabled)
+		c->res.require_cgroup = true;    /* the recorder and audit key on the cgroup */
 	/* BPF programs and the pinned maps under /sys/fs/bpf are root's: say
 	 * so before anything exists, rather than fail on a bare EPERM later */
 	if (geteuid() != 0) {
-		if (c->seccomp_trace)
+		if (c->sec.seccomp_trace)
 			return nerr_set(err, 0, "--seccomp-mode trace needs root: its recorder is a BPF program "
 					"(CAP_BPF and CAP_PERFMON on the host), which a user namespace cannot grant");
-		if (c->audit)
+		if (c->audit.enabled)
 			return nerr_set(err, 0, "--audit needs root: its kernel events come from BPF programs "
 					"(CAP_BPF and CAP_PERFMON on the host), which a user namespace cannot grant");
-		if (c->egress.enabled)
+		if (c->net.egress.enabled)
 			return nerr_set(err, 0, "egress flags need root: the policy is BPF on the container's cgroup "
 					"(CAP_BPF and CAP_NET_ADMIN on the host), which a user namespace cannot grant");
 	}
-	if (c->limits.best_effort && c->mode == MODE_PRODUCTION)
+	if (c->res.limits.best_effort && c->mode == MODE_PRODUCTION)
 		return nerr_set(err, 0, "production mode forbids --limits best-effort");
 	if (c->remove && !c->detach)
 		log_debug("--rm without -d: foreground containers are always removed");
 	if (c->mode == MODE_PRODUCTION) {
-		if (c->allow_chroot_fallback)
+		if (c->fs.allow_chroot_fallback)
 			return nerr_set(err, 0, "production mode forbids --allow-chroot-fallback");
-		if (c->network == NETWORK_HOST)
+		if (c->net.mode == NETWORK_HOST)
 			return nerr_set(err, 0, "production mode forbids --network host");
 	}
 	return 0;
@@ -258,28 +270,28 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 /* Pins are checked before a policy is parsed; both before anything exists. */
 int container_config_load_policies(struct container_config *cfg, struct nerr *err)
 {
-	const char *caps = cfg->caps_policy, *caps_sha = cfg->caps_policy_sha256;
-	const char *ll = cfg->landlock_policy, *ll_sha = cfg->landlock_policy_sha256;
+	const char *caps = cfg->sec.caps_policy, *caps_sha = cfg->sec.caps_policy_sha256;
+	const char *ll = cfg->sec.landlock_policy, *ll_sha = cfg->sec.landlock_policy_sha256;
 	int r;
 
 	if ((caps_sha && !caps) || (ll_sha && !ll))
 		return nerr_set(err, 0, "a --*-sha256 pin needs its policy file");
 	if (caps) {
 		if ((r = policy_check_pin("capability policy", caps, caps_sha, err)) < 0 ||
-		    (r = caps_policy_load(caps, &cfg->caps, err)) < 0)
+		    (r = caps_policy_load(caps, &cfg->sec.caps, err)) < 0)
 			return r;
 	}
 	if (ll) {
-		cfg->landlock = xcalloc(1, sizeof(*cfg->landlock));
+		cfg->sec.landlock = xcalloc(1, sizeof(*cfg->sec.landlock));
 		if ((r = policy_check_pin("Landlock policy", ll, ll_sha, err)) < 0 ||
-		    (r = landlock_policy_load(ll, cfg->landlock, err)) < 0) {
-			free(cfg->landlock);
-			cfg->landlock = NULL;
+		    (r = landlock_policy_load(ll, cfg->sec.landlock, err)) < 0) {
+			free(cfg->sec.landlock);
+			cfg->sec.landlock = NULL;
 			return r;
 		}
-		if (cfg->landlock->min_abi > landlock_abi())
+		if (cfg->sec.landlock->min_abi > landlock_abi())
 			return nerr_set(err, 0, "Landlock policy `%s` needs ABI %d; this kernel has ABI %d",
-					ll, cfg->landlock->min_abi, landlock_abi());
+					ll, cfg->sec.landlock->min_abi, landlock_abi());
 	}
 	return container_exec_plan(cfg, err);
 }

@@ -72,7 +72,7 @@ static int remove_locked(const char *id, int lock, const struct container_state 
 		return r;
 	}
 	if (st)
-		state_release_name(st->name, id);
+		state_release_name(st->cfg.name, id);
 	else
 		state_release_names_of(id);   /* no state to name it */
 	/* its logs (kept out of the runtime directory) before its state */
@@ -100,7 +100,7 @@ int container_remove(const char *id, bool force, struct nerr *err)
 	if (lock == -EWOULDBLOCK) {
 		if (!force) {
 			r = nerr_set(err, 0, "container %s is running: stop it first, or remove it with --force",
-				     have_state ? st.name : id);
+				     have_state ? st.cfg.name : id);
 			container_state_free(&st);
 			return r;
 		}
@@ -150,7 +150,7 @@ static void record_lost_supervisor(struct container_state *st, int lock)
 	struct nerr err = { 0 };
 
 	kill_init(st);
-	if (kill_cgroup(st->id, &err) < 0)
+	if (kill_cgroup(st->cfg.id, &err) < 0)
 		log_debug("gc: %s", err.msg);
 	st->status = STATUS_EXITED;
 	st->exit_code = EXIT_CODE_UNKNOWN;
@@ -160,9 +160,9 @@ static void record_lost_supervisor(struct container_state *st, int lock)
 	 * a running state nobody supervises is one */
 	if (state_write(st, &err) < 0)
 		log_warn("container %s has no supervisor and its state cannot be updated (it shows as exited, "
-			 "status unknown): %s", st->name, err.msg);
+			 "status unknown): %s", st->cfg.name, err.msg);
 	if (st->audit)
-		audit_append(st->audit_path, st->id, st->name, "exit",
+		audit_append(st->audit_path, st->cfg.id, st->cfg.name, "exit",
 			     json_pack("{s:n,s:b,s:s,s:i,s:b}", "status", "signaled", false,
 				       "error", LOST_EXIT,
 				       "supervisor_pid", (int)st->supervisor, "killed_by_cleanup", was_running));
@@ -201,7 +201,7 @@ static void gc_one(const char *id)
 		 * its supervisor would have, remove it; the host-wide audit log
 		 * keeps the exit event. */
 		if (r == 0 && st.status == STATUS_RUNNING && st.audit)
-			audit_append(st.audit_path, st.id, st.name, "exit",
+			audit_append(st.audit_path, st.cfg.id, st.cfg.name, "exit",
 				     json_pack("{s:n,s:b,s:s,s:i,s:b}", "status", "signaled", false,
 					       "error", LOST_EXIT,
 					       "supervisor_pid", (int)st.supervisor,
@@ -268,25 +268,25 @@ int container_signal(const struct container_state *s, int sig, struct nerr *err)
 
 	/* only through a pidfd of the recorded process (start time, pid 1 of
 	 * its namespace), and only while a supervisor looks after it */
-	if (s->status == STATUS_RUNNING && !state_supervised(s->id)) {
+	if (s->status == STATUS_RUNNING && !state_supervised(s->cfg.id)) {
 		/* what ps shows it as: exited (what still runs of it goes now) */
-		gc_one(s->id);
-		return nerr_set(err, 0, "container %s is not running: its supervisor is gone", s->name), -ESRCH;
+		gc_one(s->cfg.id);
+		return nerr_set(err, 0, "container %s is not running: its supervisor is gone", s->cfg.name), -ESRCH;
 	}
 	if (s->status != STATUS_RUNNING || !state_pid_alive(s))
-		return nerr_set(err, 0, "container %s is not running", s->name), -ESRCH;
+		return nerr_set(err, 0, "container %s is not running", s->cfg.name), -ESRCH;
 	fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (fd < 0)
 		return nerr_set(err, errno, "pidfd_open %d", (int)s->pid);
 	/* The pid could have been reused between the check and the open. */
 	if (!state_pid_alive(s)) {
 		close(fd);
-		return nerr_set(err, 0, "container %s is not running", s->name), -ESRCH;
+		return nerr_set(err, 0, "container %s is not running", s->cfg.name), -ESRCH;
 	}
 	if (syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0) {
 		int e = errno;
 		close(fd);
-		return nerr_set(err, e, "signal container %s", s->name);
+		return nerr_set(err, e, "signal container %s", s->cfg.name);
 	}
 	close(fd);
 	return 0;

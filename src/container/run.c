@@ -90,7 +90,7 @@ static int prepare_dirs(struct run *r, struct nerr *err)
 		return nerr_set(err, errno, "create `%s`", r->staging);
 	/* the logs: out of the shared runtime tmpfs, after the state directory
 	 * (a log directory without one is garbage to collect) */
-	if (r->cfg->detach || r->cfg->audit || r->cfg->seccomp_log_denied) {
+	if (r->cfg->detach || r->cfg->audit.enabled || r->cfg->sec.seccomp_log_denied) {
 		r->log_dirfd = container_log_dir_create(r->cfg->id, r->log_dir, sizeof(r->log_dir) - 16, err);
 		if (r->log_dirfd < 0)
 			return r->log_dirfd;
@@ -148,9 +148,9 @@ static void finish_trace(struct run *r)
 	if (sc_trace_collect(r->trace, &e, &n, &stats, &err) < 0) {
 		log_error("seccomp trace: %s", err.msg);
 	} else if (sc_trace_write_ndjson(e, n, r->trace_log) < 0) {
-		log_error("seccomp trace: write `%s`: %s", r->cfg->seccomp_log, strerror(errno));
+		log_error("seccomp trace: write `%s`: %s", r->cfg->sec.seccomp_log, strerror(errno));
 	} else {
-		log_info("seccomp trace: %zu syscalls recorded in %s", n, r->cfg->seccomp_log);
+		log_info("seccomp trace: %zu syscalls recorded in %s", n, r->cfg->sec.seccomp_log);
 		if (stats.events_lost)
 			log_warn("seccomp trace: %llu live events lost (ring buffer full); the recorded set "
 				 "and counts are complete", (unsigned long long)stats.events_lost);
@@ -175,7 +175,7 @@ static bool nproc_stands_in(const struct run *r)
 {
 	const struct container_config *c = r->cfg;
 
-	return ((c->rootless && geteuid() != 0) || c->userns) && nproc_counts_per_userns();
+	return ((c->ns.rootless && geteuid() != 0) || c->ns.userns) && nproc_counts_per_userns();
 }
 
 /* Limits that cannot be applied (LIMIT_* in `failed`, why in e; no_cgroup:
@@ -185,10 +185,10 @@ static bool nproc_stands_in(const struct run *r)
  * where that bounds the container alone; whatever is dropped is named. */
 static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, bool no_cgroup, struct nerr *err)
 {
-	struct cgroup_limits *lim = &r->cfg->limits;
+	struct cgroup_limits *lim = &r->cfg->res.limits;
 	_cleanup_free_ char *dropped = NULL, *given = NULL, *instead = NULL, *warn = NULL;
 
-	if (r->cfg->mode == MODE_PRODUCTION || (r->cfg->require_cgroup && (no_cgroup || !lim->best_effort))) {
+	if (r->cfg->mode == MODE_PRODUCTION || (r->cfg->res.require_cgroup && (no_cgroup || !lim->best_effort))) {
 		*err = *e;
 		return nerr_prefix(err, "cgroup");
 	}
@@ -242,7 +242,7 @@ static int setup_membership(struct run *r, struct nerr *err)
 		r->have_cgroup = true;
 		return 0;
 	}
-	return cgroup_failed(r, limits_set(&r->cfg->limits), &e, true, err);
+	return cgroup_failed(r, limits_set(&r->cfg->res.limits), &e, true, err);
 }
 
 /* A BPF feature that failed to start. Validation refuses these flags for
@@ -443,37 +443,24 @@ static int release_child(struct run *r, struct nerr *err)
 	}
 }
 
-static void state_init(struct run *r, bool userns)
+static void state_init(struct run *r)
 {
 	struct container_config *cfg = r->cfg;
 	struct container_state *st = &r->st;
 
+	/* the last default, once the name is known: the hostname is the name */
+	if (!cfg->proc.hostname)
+		cfg->proc.hostname = xstrdup(cfg->name);
 	memset(st, 0, sizeof(*st));
-	snprintf(st->id, sizeof(st->id), "%s", cfg->id);
-	snprintf(st->name, sizeof(st->name), "%s", cfg->name);
+	st->cfg = *cfg;                /* borrowed; never freed through st */
 	st->status = STATUS_CREATING;
 	st->supervisor = getpid();
 	st->created_ns = realtime_ns();
-	st->detached = cfg->detach;
 	st->remove_on_exit = !cfg->detach || cfg->remove;
-	st->argv = cfg->argv;          /* borrowed; never freed through st */
-	st->env = cfg->env;            /* borrowed, like argv */
-	st->rootless = cfg->rootless;
-	st->userns = userns && !cfg->rootless;
-	st->has_context = cfg->context != NULL;
-	st->context_mode = cfg->context_mode;
-	st->memory_limit = cfg->limits.memory_max;
-	st->pids_limit = cfg->limits.pids_max;
-	st->cpu_quota_us = cfg->limits.cpu_quota_us;
-	st->cpu_period_us = cfg->limits.cpu_period_us;
-	snprintf(st->hostname, sizeof(st->hostname), "%s", cfg->hostname ? cfg->hostname : cfg->name);
-	snprintf(st->workdir, sizeof(st->workdir), "%s",
-		 cfg->workdir ? cfg->workdir : cfg->context ? "/context" : "/");
-	snprintf(st->network, sizeof(st->network), "%s",
-		 cfg->network == NETWORK_HOST ? "host" : cfg->network == NETWORK_BRIDGE ? "bridge" : "none");
-	st->memlock = cfg->rlimits.memlock;
-	st->caps = cfg->caps;
-	st->landlock = cfg->landlock;  /* borrowed, like argv */
+	st->memory_limit = cfg->res.limits.memory_max;
+	st->pids_limit = cfg->res.limits.pids_max;
+	st->cpu_quota_us = cfg->res.limits.cpu_quota_us;
+	st->cpu_period_us = cfg->res.limits.cpu_period_us;
 }
 
 /* -d: the workload's stdout and stderr are pipes the supervisor pumps into
@@ -481,7 +468,7 @@ static void state_init(struct run *r, bool userns)
  * /dev/null, or with -i a pipe kept open, as docker's -di. */
 static int redirect_to_log(struct run *r, struct nerr *err)
 {
-	return log_pump_open(r->log_dirfd, "container.log", &r->cfg->log_opts, r->cfg->interactive, &r->log, err);
+	return log_pump_open(r->log_dirfd, "container.log", &r->cfg->audit.log_opts, r->cfg->proc.interactive, &r->log, err);
 }
 
 static void notify_caller(struct run *r, const char *msg)
@@ -500,8 +487,8 @@ static void report_oom(struct run *r, int *exit_code)
 	if (!r->have_cgroup || !cgroup_oom_killed(&r->cg))
 		return;
 	r->st.oom_killed = true;
-	format_size(r->cfg->limits.memory_max, lim, sizeof(lim));
-	if (r->cfg->limits.memory_max)
+	format_size(r->cfg->res.limits.memory_max, lim, sizeof(lim));
+	if (r->cfg->res.limits.memory_max)
 		log_error("killed: out of memory (limit %s)", lim);
 	else
 		log_error("killed: out of memory");
@@ -519,70 +506,67 @@ static int stage_validate(struct run *r, struct nerr *err)
 
 	if (!cfg->name[0])
 		snprintf(cfg->name, sizeof(cfg->name), "%.12s", cfg->id);
-	r->userns = cfg->rootless || cfg->userns;
-	if (cfg->rootless)
+	r->userns = cfg->ns.rootless || cfg->ns.userns;
+	if (cfg->ns.rootless)
 		userns_map_rootless(&r->map, geteuid(), getegid());
-	else if (cfg->userns && (rc = userns_map_range(&r->map, err)) < 0)
+	else if (cfg->ns.userns && (rc = userns_map_range(&r->map, err)) < 0)
 		return rc;
-	state_init(r, r->userns);
+	state_init(r);
 
-	if (cfg->context) {
-		r->context_fd = open(cfg->context, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		r->context_path = realpath(cfg->context, NULL);
+	if (cfg->fs.context) {
+		r->context_fd = open(cfg->fs.context, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r->context_path = realpath(cfg->fs.context, NULL);
 		if (r->context_fd < 0 || !r->context_path)
-			return nerr_set(err, errno, "context directory `%s`", cfg->context);
+			return nerr_set(err, errno, "context directory `%s`", cfg->fs.context);
 		/* As root, the supervisor copies with its own rights (so --userns
 		 * reads what the caller can) and the container's root owns the
 		 * copy; an ordinary user's child copies as that same user. */
-		if (cfg->context_mode == CONTEXT_COPY && geteuid() == 0) {
+		if (cfg->fs.context_mode == CONTEXT_COPY && geteuid() == 0) {
 			uid_t uid = 0;
 			gid_t gid = 0;
 
-			if (cfg->userns) {
+			if (cfg->ns.userns) {
 				uid = r->map.uid[0].outside;
 				gid = r->map.gid[0].outside;
 			}
 			struct copy_skipped skipped = { 0 };
 			_cleanup_free_ char *warn = NULL;
 
-			if ((rc = fs_context_copy(r->context_fd, strv_contains(cfg->exec_paths, "/context"),
-						  cfg->tmpfs_size, uid, gid, &skipped, &r->context_mount_fd, err)) < 0)
+			if ((rc = fs_context_copy(r->context_fd, strv_contains(cfg->fs.exec_paths, "/context"),
+						  cfg->fs.tmpfs_size, uid, gid, &skipped, &r->context_mount_fd, err)) < 0)
 				return rc;
 			if ((warn = copy_skipped_message(&skipped)))
 				log_warn("%s", warn);
 			log_debug("run: context copied");
 		}
 	}
-	if (cfg->seccomp_trace) {
+	if (cfg->sec.seccomp_trace) {
 		/* the log is opened now, so a bad path fails before anything exists */
-		r->trace_log = fopen(cfg->seccomp_log, "we");
+		r->trace_log = fopen(cfg->sec.seccomp_log, "we");
 		if (!r->trace_log)
-			return nerr_set(err, errno, "--seccomp-log `%s`", cfg->seccomp_log);
+			return nerr_set(err, errno, "--seccomp-log `%s`", cfg->sec.seccomp_log);
 	}
-	if (cfg->seccomp_profile && !(r->st.seccomp_profile = realpath(cfg->seccomp_profile, NULL)))
-		return nerr_set(err, errno, "seccomp profile `%s`", cfg->seccomp_profile);
-	r->st.seccomp_trace = cfg->seccomp_trace;
-	r->st.seccomp_flags = cfg->seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0;
-	rc = container_seccomp_prepare(cfg->seccomp_trace, r->st.seccomp_profile, cfg->seccomp_profile_sha256,
-				       cfg->caps.bounding, r->st.seccomp_flags, true, &r->seccomp, err);
+	if (cfg->sec.seccomp_profile && !(r->st.seccomp_profile = realpath(cfg->sec.seccomp_profile, NULL)))
+		return nerr_set(err, errno, "seccomp profile `%s`", cfg->sec.seccomp_profile);
+	r->st.seccomp_flags = cfg->sec.seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0;
+	rc = container_seccomp_prepare(cfg->sec.seccomp_trace, r->st.seccomp_profile, cfg->sec.seccomp_profile_sha256,
+				       cfg->sec.caps.bounding, r->st.seccomp_flags, true, &r->seccomp, err);
 	if (rc < 0)
 		return rc;
-	if (cfg->seccomp_log_denied && !r->seccomp.notify_errno)
+	if (cfg->sec.seccomp_log_denied && !r->seccomp.notify_errno)
 		log_warn("--seccomp-log-denied: the profile's default action is not an errno; "
 			 "its denials kill the process and are not logged");
 	snprintf(r->st.seccomp_key, sizeof(r->st.seccomp_key), "%s", r->seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r->seccomp.from_cache ? "cached" : "compiled");
 
-	if (!cfg->landlock)
-		landlock_default_spec(&r->landlock, cfg->context_mode == CONTEXT_COPY, cfg->context != NULL);
+	if (!cfg->sec.landlock)
+		landlock_default_spec(&r->landlock, cfg->fs.context_mode == CONTEXT_COPY, cfg->fs.context != NULL);
 	/* --allow-exec: the rules grant what the mounts allow (a policy file's
 	 * own execute grants made its mounts executable: container_exec_plan) */
-	for (size_t i = 0; cfg->allow_exec && cfg->allow_exec[i]; i++)
-		landlock_spec_allow_exec(cfg->landlock ? cfg->landlock : &r->landlock, cfg->allow_exec[i]);
-	if (cfg->landlock)
-		r->landlock = *cfg->landlock;
-	else if (cfg->allow_exec)
-		r->st.landlock = &r->landlock;   /* attach rebuilds from what state says */
+	for (size_t i = 0; cfg->fs.allow_exec && cfg->fs.allow_exec[i]; i++)
+		landlock_spec_allow_exec(cfg->sec.landlock ? cfg->sec.landlock : &r->landlock, cfg->fs.allow_exec[i]);
+	if (cfg->sec.landlock)
+		r->landlock = *cfg->sec.landlock;
 	return 0;
 }
 
@@ -599,7 +583,7 @@ static void undo_validate(struct run *r)
 		fclose(r->trace_log);
 	r->trace_log = NULL;
 	sc_program_free(&r->seccomp);
-	if (!r->cfg->landlock)
+	if (!r->cfg->sec.landlock)
 		landlock_spec_free(&r->landlock);
 	free(r->st.seccomp_profile);
 	r->st.seccomp_profile = NULL;
@@ -637,7 +621,7 @@ static void undo_prepare(struct run *r)
 		log_pump_lost(r->log, &r->st.log_lost_bytes, &r->st.log_errno);
 		if (state_write(&r->st, &e) < 0)
 			log_error("cannot record the exit of container %s (ps shows it exited, status unknown): %s",
-				  r->st.name, e.msg);
+				  r->st.cfg.name, e.msg);
 	} else {
 		if (r->name_claimed)
 			state_release_name(r->cfg->name, r->cfg->id);
@@ -667,13 +651,13 @@ static int stage_network(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
-	if (cfg->network != NETWORK_BRIDGE)
+	if (cfg->net.mode != NETWORK_BRIDGE)
 		return 0;
-	cfg->bridge.state_dir = runtime_dir();
-	if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r->lease, err)) < 0)
+	cfg->net.bridge.state_dir = runtime_dir();
+	if ((rc = net_bridge_prepare(&cfg->net.bridge, cfg->id, &r->lease, err)) < 0)
 		return rc;
-	r->self_hosts = net_lease_hosts(r->lease, r->st.hostname);
-	state_set_network(&r->st, r->lease, cfg->bridge.ports, cfg->bridge.nports);
+	r->self_hosts = net_lease_hosts(r->lease, r->st.cfg.proc.hostname);
+	state_set_network(&r->st, r->lease, cfg->net.bridge.ports, cfg->net.bridge.nports);
 	log_debug("run: network prepared");
 	return 0;
 }
@@ -716,8 +700,8 @@ static int stage_clone(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	struct child_args a = { 0 };
 	struct ns_spec ns = {
-		.user = r->userns, .time = cfg->time_namespace,
-		.net = cfg->network != NETWORK_HOST,
+		.user = r->userns, .time = cfg->ns.time,
+		.net = cfg->net.mode != NETWORK_HOST,
 	};
 	pid_t pid;
 	int rc;
@@ -738,16 +722,16 @@ static int stage_clone(struct run *r, struct nerr *err)
 	a.sync_fd = r->sync[1];
 	a.orig_mask = r->orig_mask;
 	a.userns = r->userns;
-	a.hostname = r->st.hostname;
-	a.workdir = r->st.workdir;
+	a.hostname = r->st.cfg.proc.hostname;
+	a.workdir = r->st.cfg.proc.workdir;
 	a.seccomp = &r->seccomp;
 	a.fs = (struct fs_spec){
 		.staging = r->staging, .context_fd = r->context_fd, .context_mount_fd = r->context_mount_fd,
-		.context_mode = cfg->context_mode,
-		.context_path = r->context_path, .exec_paths = cfg->exec_paths, .tmpfs_size = cfg->tmpfs_size,
-		.userns = r->userns, .allow_chroot = cfg->allow_chroot_fallback,
-		.hostname = a.hostname, .dns = cfg->dns, .dns_search = cfg->dns_search,
-		.extra_hosts = cfg->extra_hosts, .self_hosts = r->self_hosts,
+		.context_mode = cfg->fs.context_mode,
+		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
+		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
+		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
+		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
 	};
 	a.landlock = r->landlock;
 
@@ -795,7 +779,7 @@ static int stage_map(struct run *r, struct nerr *err)
 	/* A user-namespaced child is not host root and cannot write the
 	 * sysctl: a helper of the supervisor's, joined to its pid namespace,
 	 * does (before the workload can run). */
-	if (map && !r->cfg->allow_memfd_exec && (rc = memfd_noexec_for(r->pidfd, err)) < 0)
+	if (map && !r->cfg->sec.allow_memfd_exec && (rc = memfd_noexec_for(r->pidfd, err)) < 0)
 		return rc;
 	if ((rc = sync_send(r->sync[0], SYNC_GO, 0, NULL, -1)) < 0)
 		return nerr_set(err, -rc, "release the container");
@@ -808,7 +792,7 @@ static int stage_attach(struct run *r, struct nerr *err)
 {
 	int rc;
 
-	if (r->lease && (rc = net_bridge_attach(&r->cfg->bridge, r->lease, r->pid, err)) < 0)
+	if (r->lease && (rc = net_bridge_attach(&r->cfg->net.bridge, r->lease, r->pid, err)) < 0)
 		return rc;
 	return 0;
 }
@@ -823,12 +807,12 @@ static int stage_limits(struct run *r, struct nerr *err)
 	int rc;
 
 	if (r->have_cgroup) {
-		if (cgroup_create_limits(&r->cg, &r->cfg->limits, &failed, &e) < 0 &&
+		if (cgroup_create_limits(&r->cg, &r->cfg->res.limits, &failed, &e) < 0 &&
 		    (rc = cgroup_failed(r, failed, &e, false, err)) < 0)
 			return rc;
 		nerr_clear(&e);
 		if (cgroup_join_v1(&r->cg, r->pid, &e) < 0 &&
-		    (rc = cgroup_failed(r, limits_set(&r->cfg->limits) & ~failed, &e, false, err)) < 0)
+		    (rc = cgroup_failed(r, limits_set(&r->cfg->res.limits) & ~failed, &e, false, err)) < 0)
 			return rc;
 		log_debug("run: limits set");
 	}
@@ -853,20 +837,20 @@ static int stage_bpf(struct run *r, struct nerr *err)
 
 	if (!r->have_cgroup)
 		return 0;
-	if (r->cfg->seccomp_trace) {
+	if (r->cfg->sec.seccomp_trace) {
 		if ((rc = sc_trace_start(r->cg.id, cgroup_v2_level(&r->cg_host), true, ring_bytes(),
 					 &r->trace, err)) < 0)
 			return bpf_failed("seccomp trace", err);
 		log_debug("run: syscall recorder armed");
 	}
-	if (r->cfg->audit) {
+	if (r->cfg->audit.enabled) {
 		if ((rc = audit_kernel_start(r->cg.id, cgroup_v2_level(&r->cg_host), r->pid, ring_bytes(),
 					     &r->audit_kernel, err)) < 0)
 			return bpf_failed("audit", err);
 		log_debug("run: audit programs attached (%s)", audit_kernel_source(r->audit_kernel));
 	}
-	if (r->cfg->egress.enabled) {
-		if ((rc = egress_attach(&r->cfg->egress, r->cg.v2_fd, r->cg.id, r->pid,
+	if (r->cfg->net.egress.enabled) {
+		if ((rc = egress_attach(&r->cfg->net.egress, r->cg.v2_fd, r->cg.id, r->pid,
 					cgroup_v2_level(&r->cg_host), &r->egress, err)) < 0)
 			return bpf_failed("egress policy", err);
 		log_debug("run: egress policy attached");
@@ -890,7 +874,7 @@ static int stage_register(struct run *r, struct nerr *err)
 	int rc;
 
 	r->st.egress = r->egress != NULL;
-	r->st.audit = r->cfg->audit || r->cfg->seccomp_log_denied;
+	r->st.audit = r->cfg->audit.enabled || r->cfg->sec.seccomp_log_denied;
 	if (r->st.audit)
 		snprintf(r->st.audit_path, sizeof(r->st.audit_path), "%s/audit.jsonl", r->log_dir);
 	r->st.cgroup_level = r->have_cgroup ? cgroup_v2_level(&r->cg_host) : 0;

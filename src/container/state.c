@@ -31,10 +31,7 @@ static enum container_status status_from_name(const char *s)
 
 void container_state_free(struct container_state *s)
 {
-	strv_free(s->argv);
-	s->argv = NULL;
-	strv_free(s->env);
-	s->env = NULL;
+	container_config_free(&s->cfg);
 	free(s->seccomp_profile);
 	s->seccomp_profile = NULL;
 	strv_free(s->addresses);
@@ -42,60 +39,6 @@ void container_state_free(struct container_state *s)
 	s->addresses = s->ports = NULL;
 	strv_free(s->bpf_pins);
 	s->bpf_pins = NULL;
-	if (s->landlock) {
-		landlock_spec_free(s->landlock);
-		free(s->landlock);
-		s->landlock = NULL;
-	}
-}
-
-static json_t *landlock_to_json(const struct landlock_spec *l)
-{
-	json_t *o, *rules = json_array(), *net = json_array();
-
-	if (!l)
-		return json_null();
-	for (size_t i = 0; i < l->nrules; i++)
-		json_array_append_new(rules, json_pack("{s:s,s:I}", "path", l->rules[i].path,
-						       "access", (json_int_t)l->rules[i].access));
-	for (size_t i = 0; i < l->nnet; i++)
-		json_array_append_new(net, json_pack("{s:i,s:I}", "port", l->net[i].port,
-						     "access", (json_int_t)l->net[i].access));
-	o = json_pack("{s:i,s:o,s:o,s:b,s:I,s:b}", "min_abi", l->min_abi, "rules", rules, "net", net,
-		      "restrict_net", l->restrict_net, "scopes", (json_int_t)l->scopes,
-		      "best_effort", l->best_effort);
-	return o;
-}
-
-static struct landlock_spec *landlock_from_json(json_t *o)
-{
-	struct landlock_spec *l;
-	json_t *v;
-	size_t i;
-
-	if (!json_is_object(o))
-		return NULL;
-	l = xcalloc(1, sizeof(*l));
-	l->min_abi = (int)json_integer_value(json_object_get(o, "min_abi"));
-	l->restrict_net = json_is_true(json_object_get(o, "restrict_net"));
-	l->scopes = (uint64_t)json_integer_value(json_object_get(o, "scopes"));
-	l->best_effort = json_is_true(json_object_get(o, "best_effort"));
-	json_array_foreach(json_object_get(o, "rules"), i, v) {
-		const char *p = json_string_value(json_object_get(v, "path"));
-		if (!p)
-			continue;
-		l->rules = xrealloc(l->rules, (l->nrules + 1) * sizeof(*l->rules));
-		l->rules[l->nrules].path = xstrdup(p);
-		l->rules[l->nrules].access = (uint64_t)json_integer_value(json_object_get(v, "access"));
-		l->nrules++;
-	}
-	json_array_foreach(json_object_get(o, "net"), i, v) {
-		l->net = xrealloc(l->net, (l->nnet + 1) * sizeof(*l->net));
-		l->net[l->nnet].port = (uint16_t)json_integer_value(json_object_get(v, "port"));
-		l->net[l->nnet].access = (uint64_t)json_integer_value(json_object_get(v, "access"));
-		l->nnet++;
-	}
-	return l;
 }
 
 int state_path(const char *id, const char *file, char *buf, size_t len)
@@ -162,13 +105,12 @@ static char **json_strv(json_t *a)
 
 static json_t *to_json(const struct container_state *s)
 {
-	json_t *o = json_object(), *argv = json_array();
+	json_t *o = json_object();
 	char t[64];
 
-	for (size_t i = 0; s->argv && s->argv[i]; i++)
-		json_array_append_new(argv, json_string(s->argv[i]));
-	json_object_set_new(o, "id", json_string(s->id));
-	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "version", json_integer(STATE_FORMAT_VERSION));
+	/* values of the environment included (the file is 0600): attach starts from them */
+	json_object_set_new(o, "config", container_config_to_json(&s->cfg));
 	json_object_set_new(o, "status", json_string(container_status_name(s->status)));
 	json_object_set_new(o, "pid", json_integer(s->pid));
 	json_object_set_new(o, "pid_start", json_integer((json_int_t)s->pid_start));
@@ -180,26 +122,16 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "finished_ns", json_integer((json_int_t)s->finished_ns));
 	json_object_set_new(o, "exit_code", json_integer(s->exit_code));
 	json_object_set_new(o, "oom_killed", json_boolean(s->oom_killed));
-	json_object_set_new(o, "detached", json_boolean(s->detached));
 	json_object_set_new(o, "remove_on_exit", json_boolean(s->remove_on_exit));
-	json_object_set_new(o, "command", argv);
-	/* values included (the file is 0600): attach starts from them */
-	json_object_set_new(o, "env", strv_json(s->env));
-	json_object_set_new(o, "rootless", json_boolean(s->rootless));
-	json_object_set_new(o, "userns", json_boolean(s->userns));
-	json_object_set_new(o, "has_context", json_boolean(s->has_context));
-	json_object_set_new(o, "context_mode", json_string(s->context_mode == CONTEXT_BIND ? "bind" : "copy"));
 	json_object_set_new(o, "seccomp_key", json_string(s->seccomp_key));
 	json_object_set_new(o, "seccomp_flags", json_integer(s->seccomp_flags));
 	json_object_set_new(o, "seccomp_profile", s->seccomp_profile ? json_string(s->seccomp_profile) : json_null());
-	json_object_set_new(o, "seccomp_trace", json_boolean(s->seccomp_trace));
 	json_object_set_new(o, "memory_limit", json_integer((json_int_t)s->memory_limit));
 	json_object_set_new(o, "pids_limit", json_integer((json_int_t)s->pids_limit));
 	json_object_set_new(o, "cpu_quota_us", json_integer((json_int_t)s->cpu_quota_us));
 	json_object_set_new(o, "cpu_period_us", json_integer((json_int_t)s->cpu_period_us));
 	json_object_set_new(o, "cgroup_layout", json_string(s->cgroup_layout));
 	json_object_set_new(o, "egress", json_boolean(s->egress));
-	json_object_set_new(o, "network", json_string(s->network));
 	json_object_set_new(o, "addresses", strv_json(s->addresses));
 	json_object_set_new(o, "ports", strv_json(s->ports));
 	json_object_set_new(o, "audit", json_boolean(s->audit));
@@ -211,14 +143,6 @@ static json_t *to_json(const struct container_state *s)
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)s->log_lost_bytes));
 		json_object_set_new(o, "log_errno", json_integer(s->log_errno));
 	}
-	json_object_set_new(o, "hostname", json_string(s->hostname));
-	json_object_set_new(o, "workdir", json_string(s->workdir));
-	json_object_set_new(o, "memlock", json_integer((json_int_t)s->memlock));
-	json_object_set_new(o, "caps", json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}",
-		"bounding", (json_int_t)s->caps.bounding, "permitted", (json_int_t)s->caps.permitted,
-		"effective", (json_int_t)s->caps.effective, "inheritable", (json_int_t)s->caps.inheritable,
-		"ambient", (json_int_t)s->caps.ambient, "root_gains_at_exec", s->caps.root_gains_at_exec));
-	json_object_set_new(o, "landlock_policy", landlock_to_json(s->landlock));
 	return o;
 }
 
@@ -236,16 +160,20 @@ static uint64_t get_u64(json_t *o, const char *k)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
-static void from_json(json_t *o, struct container_state *s)
+/* A state of another format, or whose configuration does not parse, is
+ * as unreadable as a file that is not JSON. */
+static int from_json(json_t *o, struct container_state *s, struct nerr *err)
 {
-	json_t *argv = json_object_get(o, "command");
+	json_t *version = json_object_get(o, "version");
 	char buf[32];
-	size_t i;
-	json_t *v;
+	int r;
 
 	memset(s, 0, sizeof(*s));
-	get_str(o, "id", s->id, sizeof(s->id));
-	get_str(o, "name", s->name, sizeof(s->name));
+	if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION)
+		return nerr_set(err, 0, "state format %lld, not %d", json_is_integer(version) ?
+				(long long)json_integer_value(version) : 1LL, STATE_FORMAT_VERSION);
+	if ((r = container_config_from_json(json_object_get(o, "config"), &s->cfg, err)) < 0)
+		return r;
 	get_str(o, "status", buf, sizeof(buf));
 	s->status = status_from_name(buf);
 	s->pid = (pid_t)get_u64(o, "pid");
@@ -256,29 +184,17 @@ static void from_json(json_t *o, struct container_state *s)
 	s->finished_ns = get_u64(o, "finished_ns");
 	s->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
 	s->oom_killed = json_is_true(json_object_get(o, "oom_killed"));
-	s->detached = json_is_true(json_object_get(o, "detached"));
 	s->remove_on_exit = json_is_true(json_object_get(o, "remove_on_exit"));
-	json_array_foreach(argv, i, v)
-		if (json_is_string(v))
-			strv_push(&s->argv, json_string_value(v));
-	s->env = json_strv(json_object_get(o, "env"));
-	s->rootless = json_is_true(json_object_get(o, "rootless"));
-	s->userns = json_is_true(json_object_get(o, "userns"));
-	s->has_context = json_is_true(json_object_get(o, "has_context"));
-	get_str(o, "context_mode", buf, sizeof(buf));
-	s->context_mode = !strcmp(buf, "bind") ? CONTEXT_BIND : CONTEXT_COPY;
 	get_str(o, "seccomp_key", s->seccomp_key, sizeof(s->seccomp_key));
 	s->seccomp_flags = (unsigned)get_u64(o, "seccomp_flags");
 	if (json_is_string(json_object_get(o, "seccomp_profile")))
 		s->seccomp_profile = xstrdup(json_string_value(json_object_get(o, "seccomp_profile")));
-	s->seccomp_trace = json_is_true(json_object_get(o, "seccomp_trace"));
 	s->memory_limit = get_u64(o, "memory_limit");
 	s->pids_limit = get_u64(o, "pids_limit");
 	s->cpu_quota_us = get_u64(o, "cpu_quota_us");
 	s->cpu_period_us = get_u64(o, "cpu_period_us");
 	get_str(o, "cgroup_layout", s->cgroup_layout, sizeof(s->cgroup_layout));
 	s->egress = json_is_true(json_object_get(o, "egress"));
-	get_str(o, "network", s->network, sizeof(s->network));
 	s->addresses = json_strv(json_object_get(o, "addresses"));
 	s->ports = json_strv(json_object_get(o, "ports"));
 	s->audit = json_is_true(json_object_get(o, "audit"));
@@ -288,19 +204,7 @@ static void from_json(json_t *o, struct container_state *s)
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
 	s->log_lost_bytes = get_u64(o, "log_lost_bytes");
 	s->log_errno = (int)get_u64(o, "log_errno");
-	get_str(o, "hostname", s->hostname, sizeof(s->hostname));
-	get_str(o, "workdir", s->workdir, sizeof(s->workdir));
-	s->memlock = get_u64(o, "memlock");
-	{
-		json_t *c = json_object_get(o, "caps");
-		s->caps.bounding = get_u64(c, "bounding");
-		s->caps.permitted = get_u64(c, "permitted");
-		s->caps.effective = get_u64(c, "effective");
-		s->caps.inheritable = get_u64(c, "inheritable");
-		s->caps.ambient = get_u64(c, "ambient");
-		s->caps.root_gains_at_exec = json_is_true(json_object_get(c, "root_gains_at_exec"));
-	}
-	s->landlock = landlock_from_json(json_object_get(o, "landlock_policy"));
+	return 0;
 }
 
 /* ---- the store: every open goes through a checked directory fd --------------------- */
@@ -363,8 +267,8 @@ int state_write(const struct container_state *s, struct nerr *err)
 	if (!text)
 		return nerr_set(err, ENOMEM, "encode state");
 	len = strlen(text);
-	state_path(s->id, "state.json", path, sizeof(path));
-	if ((dir = id_dir_open(s->id, err)) < 0) {
+	state_path(s->cfg.id, "state.json", path, sizeof(path));
+	if ((dir = id_dir_open(s->cfg.id, err)) < 0) {
 		free(text);
 		return dir;
 	}
@@ -410,6 +314,7 @@ int state_read(const char *id, struct container_state *s, struct nerr *err)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
 	char path[4096];
+	struct nerr bad = { 0 };
 	json_error_t je;
 	size_t len = 0;
 	json_t *o;
@@ -427,9 +332,13 @@ int state_read(const char *id, struct container_state *s, struct nerr *err)
 	o = json_loadb(text, len, 0, &je);
 	if (!o)
 		return nerr_set(err, EIO, "state of %.12s: %s", id, je.text);
-	from_json(o, s);
+	r = from_json(o, s, &bad);
 	json_decref(o);
-	if (strcmp(s->id, id)) {
+	if (r < 0) {
+		container_state_free(s);
+		return nerr_set(err, EIO, "state of %.12s: %s", id, bad.msg);
+	}
+	if (strcmp(s->cfg.id, id)) {
 		container_state_free(s);
 		return nerr_set(err, EIO, "state of %.12s names another container", id);
 	}

@@ -91,14 +91,14 @@ static void exec_paths_add(char ***v, const char *p)
 
 int container_exec_plan(struct container_config *c, struct nerr *err)
 {
-	const struct landlock_spec *l = c->landlock;
+	const struct landlock_spec *l = c->sec.landlock;
 
-	strv_free(c->exec_paths);
-	c->exec_paths = NULL;
-	for (size_t i = 0; c->allow_exec && c->allow_exec[i]; i++) {
-		if (path_within(c->allow_exec[i], "/context") && !c->context)
-			return nerr_set(err, 0, "--allow-exec `%s` needs --context", c->allow_exec[i]);
-		exec_paths_add(&c->exec_paths, c->allow_exec[i]);
+	strv_free(c->fs.exec_paths);
+	c->fs.exec_paths = NULL;
+	for (size_t i = 0; c->fs.allow_exec && c->fs.allow_exec[i]; i++) {
+		if (path_within(c->fs.allow_exec[i], "/context") && !c->fs.context)
+			return nerr_set(err, 0, "--allow-exec `%s` needs --context", c->fs.allow_exec[i]);
+		exec_paths_add(&c->fs.exec_paths, c->fs.allow_exec[i]);
 	}
 	for (size_t i = 0; l && i < l->nrules; i++) {
 		_cleanup_free_ char *p = NULL;
@@ -107,22 +107,22 @@ int container_exec_plan(struct container_config *c, struct nerr *err)
 			continue;
 		if (!(p = path_canonical(l->rules[i].path)))
 			return nerr_set(err, 0, "Landlock policy `%s`: rule path `%s` is not a canonical absolute "
-					"path", c->landlock_policy, l->rules[i].path);
+					"path", c->sec.landlock_policy, l->rules[i].path);
 		for (size_t k = 0; k < ARRAY_SIZE(never_exec); k++)
 			if (path_within(p, never_exec[k]))
 				return nerr_set(err, 0, "Landlock policy `%s` grants execute on `%s`, which nucleus "
-						"mounts noexec and never makes executable", c->landlock_policy, p);
+						"mounts noexec and never makes executable", c->sec.landlock_policy, p);
 		for (size_t k = 0; k < ARRAY_SIZE(workspaces); k++) {
 			const char *w = workspaces[k];
 
-			if (!strcmp(w, "/context") && !c->context)
+			if (!strcmp(w, "/context") && !c->fs.context)
 				continue;
 			/* on or beneath a workspace: that subtree; above one
 			 * (a grant on /): the whole workspace */
 			if (path_within(p, w))
-				exec_paths_add(&c->exec_paths, p);
+				exec_paths_add(&c->fs.exec_paths, p);
 			else if (path_within(w, p))
-				exec_paths_add(&c->exec_paths, w);
+				exec_paths_add(&c->fs.exec_paths, w);
 		}
 	}
 	return 0;

@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(!strchr(err.msg, '\n'), "a multi-line error");
 	}
 	if (r == 0)
-		for (size_t i = 0; cfg.env && cfg.env[i]; i++)
-			check(strchr(cfg.env[i], '=') != NULL && strncmp(cfg.env[i], "LD_", 3),
+		for (size_t i = 0; cfg.proc.env && cfg.proc.env[i]; i++)
+			check(strchr(cfg.proc.env[i], '=') != NULL && strncmp(cfg.proc.env[i], "LD_", 3),
 			      "a malformed or loader environment variable");
 	container_config_free(&cfg);
 	free(buf);

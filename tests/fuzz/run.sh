@@ -24,7 +24,7 @@ done
 
 pass=0 failed=0
 targets=("$@")
-[ ${#targets[@]} = 0 ] && targets=(toml seccomp policy run_args portspec)
+[ ${#targets[@]} = 0 ] && targets=(toml seccomp policy run_args portspec config_json)
 
 # The whole library, instrumented for coverage and the sanitizers (the
 # skeleton headers come from the normal build).
@@ -73,6 +73,8 @@ seed() { # target dir
 		printf -- '--io-limit\0008:0 riops=10 wbps=1M\0--pids\00016\0--seccomp-mode\0trace\0--seccomp-log\0/tmp/x\0true' >"$d/limits"
 		printf -- '--caps-policy\0/x.toml\0--landlock-policy-sha256\0abc\0-d\0--rm\0-t\0true' >"$d/policies"
 		printf -- '--network\0bridge\0--subnet\00010.9.0.0/24\0-p\0127.0.0.1:8080:80/tcp\0--add-host\0db:host-gateway\0--dns-search\0a.example\0true' >"$d/bridge" ;;
+	config_json)
+		cp tests/fuzz/seeds/config_json/* "$d"/ 2>/dev/null ;;
 	portspec)
 		cp tests/fuzz/regress/portspec/* "$d"/ 2>/dev/null
 		printf '\0008080:80' >"$d/p1"; printf '\000[::]:8000-8010:9000-9010/udp' >"$d/p2"

@@ -66,7 +66,7 @@ test_battery_state_foreign_runtime_dir_refused() {
 # A state.json (process start time and all) the attacker wrote.
 forge_state() { # DIR ID NAME PID START
 	mkdir -p "$1/$2" "$1/.names" || return 1
-	printf '{"id":"%s","name":"%s","status":"running","pid":%d,"pid_start":%s,"supervisor":1,"created_ns":1,"started_ns":1,"command":["sleep"],"log_path":"","audit":false}' \
+	printf '{"version":2,"config":{"id":"%s","name":"%s","process":{"argv":["sleep"]}},"status":"running","pid":%d,"pid_start":%s,"supervisor":1,"created_ns":1,"started_ns":1,"log_path":"","audit":false}' \
 		"$2" "$3" "$4" "$5" >"$1/$2/state.json" || return 1
 	ln -sfn "$2" "$1/.names/$3"
 }
@@ -194,7 +194,7 @@ test_battery_state_name_links_are_ids() {
 	root=$(state_root)
 	far=$(printf 'nucleus-far-%017d' $$)            # "../$far" is 32 characters
 	mkdir -p "$root/.names" "/tmp/$far"
-	printf '{"id":"../%s","name":"evil","status":"exited","exit_code":0}' "$far" >"/tmp/$far/state.json"
+	printf '{"version":2,"config":{"id":"../%s","name":"evil","process":{"argv":["sleep"]}},"status":"exited","exit_code":0}' "$far" >"/tmp/$far/state.json"
 	chmod 0600 "/tmp/$far/state.json"
 	ln -s "../$far" "$root/.names/evil"
 	out=$(NUCLEUS_ROOT=$root "$NUCLEUS" kill evil 2>&1)

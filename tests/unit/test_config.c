@@ -41,15 +41,15 @@ static void basic_flags(void **state)
 				    "--context", "/tmp", "--context-mode", "bind", "--time-namespace",
 				    "--disable-cgroup-namespace", "--", "sh", "-c", "x")), 0);
 	assert_string_equal(c.name, "web");
-	assert_string_equal(c.workdir, "/tmp");
-	assert_string_equal(c.hostname, "h1");
-	assert_int_equal(c.context_mode, CONTEXT_BIND);
-	assert_true(c.time_namespace);
-	assert_false(c.cgroup_namespace);
-	assert_int_equal(strv_len(c.argv), 3);
-	assert_string_equal(c.argv[2], "x");
-	assert_string_equal(env_get(c.env, "A"), "1");
-	assert_non_null(env_get(c.env, "PATH"));
+	assert_string_equal(c.proc.workdir, "/tmp");
+	assert_string_equal(c.proc.hostname, "h1");
+	assert_int_equal(c.fs.context_mode, CONTEXT_BIND);
+	assert_true(c.ns.time);
+	assert_false(c.ns.cgroup);
+	assert_int_equal(strv_len(c.proc.argv), 3);
+	assert_string_equal(c.proc.argv[2], "x");
+	assert_string_equal(env_get(c.proc.env, "A"), "1");
+	assert_non_null(env_get(c.proc.env, "PATH"));
 	container_config_free(&c);
 }
 
@@ -60,7 +60,7 @@ static void command_starts_at_first_operand(void **state)
 
 	/* flags after the command belong to the command */
 	assert_int_equal(parse(&c, &e, N("ls", "-l", "--name", "x"), ARGS("ls", "-l", "--name", "x")), 0);
-	assert_int_equal(strv_len(c.argv), 4);
+	assert_int_equal(strv_len(c.proc.argv), 4);
 	assert_string_equal(c.name, "");
 	container_config_free(&c);
 }
@@ -74,13 +74,13 @@ static void interactive_and_tty_combined(void **state)
 
 	for (size_t i = 0; i < sizeof(combos) / sizeof(*combos); i++) {
 		assert_int_equal(parse(&c, &e, 3, (char *[]){ "run", (char *)combos[i], "sh", NULL }), 0);
-		assert_int_equal(c.interactive, strchr(combos[i], 'i') != NULL);
-		assert_int_equal(c.tty, strchr(combos[i], 't') != NULL);
+		assert_int_equal(c.proc.interactive, strchr(combos[i], 'i') != NULL);
+		assert_int_equal(c.proc.tty, strchr(combos[i], 't') != NULL);
 		assert_int_equal(c.detach, strchr(combos[i], 'd') != NULL);
 		container_config_free(&c);
 	}
 	assert_int_equal(parse(&c, &e, N("--interactive", "sh"), ARGS("--interactive", "sh")), 0);
-	assert_true(c.interactive);
+	assert_true(c.proc.interactive);
 	container_config_free(&c);
 }
 
@@ -165,35 +165,35 @@ static void exec_paths(void **state)
 
 	/* --allow-exec entries covered by a broader one are dropped */
 	container_config_init(&c);
-	c.context = "/somewhere";
-	strv_push(&c.allow_exec, "/tmp/a/b");
-	strv_push(&c.allow_exec, "/tmp/a");
-	strv_push(&c.allow_exec, "/context/bin");
+	c.fs.context = xstrdup("/somewhere");
+	strv_push(&c.fs.allow_exec, "/tmp/a/b");
+	strv_push(&c.fs.allow_exec, "/tmp/a");
+	strv_push(&c.fs.allow_exec, "/context/bin");
 	assert_int_equal(container_exec_plan(&c, &e), 0);
-	assert_int_equal(strv_len(c.exec_paths), 2);
-	assert_string_equal(c.exec_paths[0], "/tmp/a");
-	assert_string_equal(c.exec_paths[1], "/context/bin");
+	assert_int_equal(strv_len(c.fs.exec_paths), 2);
+	assert_string_equal(c.fs.exec_paths[0], "/tmp/a");
+	assert_string_equal(c.fs.exec_paths[1], "/context/bin");
 
 	/* a policy's execute grants: beneath a workspace, above one, elsewhere */
-	c.landlock = &l;
-	c.landlock_policy = "p.toml";
-	strv_free(c.allow_exec);
-	c.allow_exec = NULL;
+	c.sec.landlock = &l;
+	c.sec.landlock_policy = xstrdup("p.toml");
+	strv_free(c.fs.allow_exec);
+	c.fs.allow_exec = NULL;
 	landlock_spec_allow_exec(&l, "/usr");
 	landlock_spec_allow_exec(&l, "/context/tools");
 	assert_int_equal(container_exec_plan(&c, &e), 0);
-	assert_int_equal(strv_len(c.exec_paths), 1);
-	assert_string_equal(c.exec_paths[0], "/context/tools");
+	assert_int_equal(strv_len(c.fs.exec_paths), 1);
+	assert_string_equal(c.fs.exec_paths[0], "/context/tools");
 	landlock_spec_allow_exec(&l, "/");
 	assert_int_equal(container_exec_plan(&c, &e), 0);
-	assert_int_equal(strv_len(c.exec_paths), 2);
-	assert_true(strv_contains(c.exec_paths, "/tmp"));
-	assert_true(strv_contains(c.exec_paths, "/context"));
+	assert_int_equal(strv_len(c.fs.exec_paths), 2);
+	assert_true(strv_contains(c.fs.exec_paths, "/tmp"));
+	assert_true(strv_contains(c.fs.exec_paths, "/context"));
 	landlock_spec_allow_exec(&l, "/proc/self");
 	assert_true(container_exec_plan(&c, &e) < 0);
 	assert_non_null(strstr(e.msg, "never makes executable"));
 	landlock_spec_free(&l);
-	c.landlock = NULL;
+	c.sec.landlock = NULL;
 	container_config_free(&c);
 }
 

@@ -1,0 +1,422 @@
+/* The configuration's JSON form: every field survives a round trip, and
+ * the reader refuses what is not a configuration with a message. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <nucleus/container.h>
+
+static void strv_set(char ***v, const char *a, const char *b)
+{
+	strv_push(v, a);
+	if (b)
+		strv_push(v, b);
+}
+
+static void cidr(const char *s, struct cidr *out)
+{
+	struct nerr e = { 0 };
+
+	assert_int_equal(cidr_parse(s, out, &e), 0);
+}
+
+/* Every field away from its default. */
+static void fill(struct container_config *c)
+{
+	struct bridge_config *b = &c->net.bridge;
+	struct egress_config *e = &c->net.egress;
+	struct landlock_spec *l;
+
+	container_config_init(c);
+	strcpy(c->id, "0123456789abcdef0123456789abcdef");
+	strcpy(c->name, "web-1");
+	c->mode = MODE_PRODUCTION;
+	c->detach = c->remove = true;
+	c->ns = (struct ns_config){ .rootless = true, .userns = true, .time = true, .cgroup = false };
+
+	strv_set(&c->proc.argv, "/bin/sh", "-c");
+	strv_push(&c->proc.argv, "echo \"hi\"\n\ttab ü");
+	strv_set(&c->proc.env, "PATH=/bin", "SECRET=a=b");
+	c->proc.workdir = xstrdup("/context/src");
+	c->proc.hostname = xstrdup("box");
+	c->proc.tty = c->proc.init = c->proc.interactive = true;
+
+	c->fs.context = xstrdup("/home/u/project");
+	c->fs.context_mode = CONTEXT_BIND;
+	strv_set(&c->fs.allow_exec, "/tmp/bin", "/context/tools");
+	strv_set(&c->fs.exec_paths, "/tmp/bin", "/context");
+	c->fs.tmpfs_size = 64 << 20;
+	c->fs.allow_chroot_fallback = true;
+
+	c->net.mode = NETWORK_BRIDGE;
+	c->net.allow_host_network = true;
+	strcpy(b->name, "nuc-test");
+	cidr("10.9.0.0/24", &b->subnet4);
+	cidr("fd00:9::/64", &b->subnet6);
+	b->subnet4_set = b->subnet6_set = true;
+	b->ipv6 = false;
+	b->nports = 3;
+	b->ports = xcalloc(3, sizeof(*b->ports));
+	b->ports[0] = (struct port_spec){ .host_family = 4, .host_port = 8080, .cont_port = 80, .count = 1,
+					  .proto = IPPROTO_TCP };
+	inet_pton(AF_INET, "127.0.0.1", b->ports[0].host_ip);
+	b->ports[1] = (struct port_spec){ .host_family = 6, .host_port = 5300, .cont_port = 53, .count = 10,
+					  .proto = IPPROTO_UDP };
+	inet_pton(AF_INET6, "::1", b->ports[1].host_ip);
+	b->ports[2] = (struct port_spec){ .host_family = 0, .host_port = 9000, .cont_port = 9001, .count = 2,
+					  .proto = IPPROTO_TCP };
+	c->net.bridge_flags = true;
+	strv_set(&c->net.dns, "1.1.1.1", "2606:4700::1111");
+	strv_set(&c->net.dns_search, "a.example", "b.example");
+	strv_set(&c->net.add_hosts, "db:10.0.0.5", "gw:host-gateway");
+	strv_set(&c->net.extra_hosts, "10.0.0.5\tdb", "10.9.0.1\tgw");
+	e->enabled = true;
+	e->nallow = 2;
+	e->allow = xcalloc(2, sizeof(*e->allow));
+	cidr("10.0.0.0/8", &e->allow[0]);
+	cidr("2001:db8::/32", &e->allow[1]);
+	e->ntcp = 2;
+	e->tcp_ports = xcalloc(2, sizeof(uint16_t));
+	e->tcp_ports[0] = 443;
+	e->tcp_ports[1] = 65535;
+	e->nudp = 1;
+	e->udp_ports = xcalloc(1, sizeof(uint16_t));
+	e->udp_ports[0] = 123;
+	e->ndns = 1;
+	e->dns = xcalloc(1, sizeof(*e->dns));
+	cidr("1.1.1.1/32", &e->dns[0]);
+	e->private_netns = false;
+	e->allow_raw = true;
+
+	c->sec.caps = (struct cap_sets){ .bounding = (1ull << 63) | 0x3, .permitted = 0x2, .effective = 0x2,
+					 .inheritable = 0x1, .ambient = 0x1, .root_gains_at_exec = true };
+	l = c->sec.landlock = xcalloc(1, sizeof(*l));
+	l->min_abi = 4;
+	landlock_spec_allow_exec(l, "/usr");
+	landlock_spec_allow_exec(l, "/context/bin");
+	l->nnet = 1;
+	l->net = xcalloc(1, sizeof(*l->net));
+	l->net[0].port = 443;
+	l->net[0].access = 2;
+	l->restrict_net = true;
+	l->scopes = 3;
+	l->best_effort = true;
+	c->sec.caps_policy = xstrdup("/etc/nucleus/caps.toml");
+	c->sec.caps_policy_sha256 = xstrdup("aa00000000000000000000000000000000000000000000000000000000000001");
+	c->sec.landlock_policy = xstrdup("/etc/nucleus/ll.toml");
+	c->sec.landlock_policy_sha256 = xstrdup("bb00000000000000000000000000000000000000000000000000000000000002");
+	c->sec.seccomp_profile = xstrdup("profile.json");
+	c->sec.seccomp_profile_sha256 = xstrdup("cc00000000000000000000000000000000000000000000000000000000000003");
+	c->sec.seccomp_trace = c->sec.seccomp_log_denied = true;
+	c->sec.seccomp_log = xstrdup("/tmp/trace.ndjson");
+	c->sec.allow_memfd_exec = true;
+
+	c->res.limits = (struct cgroup_limits){ .memory_max = 512 << 20, .swap = true, .cpu_quota_us = 150000,
+						.cpu_period_us = 100000, .cpu_weight = 42, .pids_max = 0,
+						.given = LIMIT_MEMORY | LIMIT_CPUS | LIMIT_IO, .best_effort = true };
+	c->res.limits.nio = 2;
+	c->res.limits.io = xcalloc(2, sizeof(struct io_limit));
+	c->res.limits.io[0] = (struct io_limit){ 8, 0, 100, 200, 1 << 20, 2 << 20 };
+	c->res.limits.io[1] = (struct io_limit){ 259, 3, 0, 7, 0, UINT64_MAX };
+	c->res.rlimits = (struct rlimit_spec){ .nofile_soft = 4096, .nofile_hard = UINT64_MAX,
+					       .memlock = 8 << 20, .core = 1 };
+	c->res.require_cgroup = true;
+
+	c->audit.enabled = true;
+	c->audit.log_opts = (struct log_opts){ 1 << 20, 7 };
+	c->audit.audit_opts = (struct log_opts){ 3 << 20, 2 };
+}
+
+static void strv_equal(char **a, char **b)
+{
+	assert_int_equal(a == NULL, b == NULL);
+	assert_int_equal(strv_len(a), strv_len(b));
+	for (size_t i = 0; a && a[i]; i++)
+		assert_string_equal(a[i], b[i]);
+}
+
+static void str_equal(const char *a, const char *b)
+{
+	assert_int_equal(a == NULL, b == NULL);
+	if (a)
+		assert_string_equal(a, b);
+}
+
+static void config_equal(const struct container_config *a, const struct container_config *b)
+{
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->mode, b->mode);
+	assert_int_equal(a->detach, b->detach);
+	assert_int_equal(a->remove, b->remove);
+	assert_memory_equal(&a->ns, &b->ns, sizeof(a->ns));
+
+	strv_equal(a->proc.argv, b->proc.argv);
+	strv_equal(a->proc.env, b->proc.env);
+	str_equal(a->proc.workdir, b->proc.workdir);
+	str_equal(a->proc.hostname, b->proc.hostname);
+	assert_int_equal(a->proc.tty, b->proc.tty);
+	assert_int_equal(a->proc.init, b->proc.init);
+	assert_int_equal(a->proc.interactive, b->proc.interactive);
+
+	str_equal(a->fs.context, b->fs.context);
+	assert_int_equal(a->fs.context_mode, b->fs.context_mode);
+	strv_equal(a->fs.allow_exec, b->fs.allow_exec);
+	strv_equal(a->fs.exec_paths, b->fs.exec_paths);
+	assert_int_equal(a->fs.tmpfs_size, b->fs.tmpfs_size);
+	assert_int_equal(a->fs.allow_chroot_fallback, b->fs.allow_chroot_fallback);
+
+	assert_int_equal(a->net.mode, b->net.mode);
+	assert_int_equal(a->net.allow_host_network, b->net.allow_host_network);
+	assert_string_equal(a->net.bridge.name, b->net.bridge.name);
+	assert_memory_equal(&a->net.bridge.subnet4, &b->net.bridge.subnet4, sizeof(struct cidr));
+	assert_memory_equal(&a->net.bridge.subnet6, &b->net.bridge.subnet6, sizeof(struct cidr));
+	assert_int_equal(a->net.bridge.subnet4_set, b->net.bridge.subnet4_set);
+	assert_int_equal(a->net.bridge.subnet6_set, b->net.bridge.subnet6_set);
+	assert_int_equal(a->net.bridge.ipv6, b->net.bridge.ipv6);
+	assert_int_equal(a->net.bridge.nports, b->net.bridge.nports);
+	if (a->net.bridge.nports)
+		assert_memory_equal(a->net.bridge.ports, b->net.bridge.ports,
+				    a->net.bridge.nports * sizeof(struct port_spec));
+	assert_int_equal(a->net.bridge_flags, b->net.bridge_flags);
+	strv_equal(a->net.dns, b->net.dns);
+	strv_equal(a->net.dns_search, b->net.dns_search);
+	strv_equal(a->net.add_hosts, b->net.add_hosts);
+	strv_equal(a->net.extra_hosts, b->net.extra_hosts);
+	assert_int_equal(a->net.egress.enabled, b->net.egress.enabled);
+	assert_int_equal(a->net.egress.nallow, b->net.egress.nallow);
+	if (a->net.egress.nallow)
+		assert_memory_equal(a->net.egress.allow, b->net.egress.allow, a->net.egress.nallow * sizeof(struct cidr));
+	assert_int_equal(a->net.egress.ntcp, b->net.egress.ntcp);
+	if (a->net.egress.ntcp)
+		assert_memory_equal(a->net.egress.tcp_ports, b->net.egress.tcp_ports, a->net.egress.ntcp * 2);
+	assert_int_equal(a->net.egress.nudp, b->net.egress.nudp);
+	if (a->net.egress.nudp)
+		assert_memory_equal(a->net.egress.udp_ports, b->net.egress.udp_ports, a->net.egress.nudp * 2);
+	assert_int_equal(a->net.egress.ndns, b->net.egress.ndns);
+	if (a->net.egress.ndns)
+		assert_memory_equal(a->net.egress.dns, b->net.egress.dns, a->net.egress.ndns * sizeof(struct cidr));
+	assert_int_equal(a->net.egress.private_netns, b->net.egress.private_netns);
+	assert_int_equal(a->net.egress.allow_raw, b->net.egress.allow_raw);
+
+	assert_memory_equal(&a->sec.caps, &b->sec.caps, sizeof(a->sec.caps));
+	assert_int_equal(a->sec.landlock == NULL, b->sec.landlock == NULL);
+	if (a->sec.landlock) {
+		const struct landlock_spec *x = a->sec.landlock, *y = b->sec.landlock;
+
+		assert_int_equal(x->min_abi, y->min_abi);
+		assert_int_equal(x->nrules, y->nrules);
+		for (size_t i = 0; i < x->nrules; i++) {
+			assert_string_equal(x->rules[i].path, y->rules[i].path);
+			assert_int_equal(x->rules[i].access, y->rules[i].access);
+		}
+		assert_int_equal(x->nnet, y->nnet);
+		for (size_t i = 0; i < x->nnet; i++) {
+			assert_int_equal(x->net[i].port, y->net[i].port);
+			assert_int_equal(x->net[i].access, y->net[i].access);
+		}
+		assert_int_equal(x->restrict_net, y->restrict_net);
+		assert_int_equal(x->scopes, y->scopes);
+		assert_int_equal(x->best_effort, y->best_effort);
+	}
+	str_equal(a->sec.caps_policy, b->sec.caps_policy);
+	str_equal(a->sec.caps_policy_sha256, b->sec.caps_policy_sha256);
+	str_equal(a->sec.landlock_policy, b->sec.landlock_policy);
+	str_equal(a->sec.landlock_policy_sha256, b->sec.landlock_policy_sha256);
+	str_equal(a->sec.seccomp_profile, b->sec.seccomp_profile);
+	str_equal(a->sec.seccomp_profile_sha256, b->sec.seccomp_profile_sha256);
+	assert_int_equal(a->sec.seccomp_trace, b->sec.seccomp_trace);
+	assert_int_equal(a->sec.seccomp_log_denied, b->sec.seccomp_log_denied);
+	str_equal(a->sec.seccomp_log, b->sec.seccomp_log);
+	assert_int_equal(a->sec.allow_memfd_exec, b->sec.allow_memfd_exec);
+
+	assert_int_equal(a->res.limits.memory_max, b->res.limits.memory_max);
+	assert_int_equal(a->res.limits.swap, b->res.limits.swap);
+	assert_int_equal(a->res.limits.cpu_quota_us, b->res.limits.cpu_quota_us);
+	assert_int_equal(a->res.limits.cpu_period_us, b->res.limits.cpu_period_us);
+	assert_int_equal(a->res.limits.cpu_weight, b->res.limits.cpu_weight);
+	assert_int_equal(a->res.limits.pids_max, b->res.limits.pids_max);
+	assert_int_equal(a->res.limits.nio, b->res.limits.nio);
+	if (a->res.limits.nio)
+		assert_memory_equal(a->res.limits.io, b->res.limits.io, a->res.limits.nio * sizeof(struct io_limit));
+	assert_int_equal(a->res.limits.given, b->res.limits.given);
+	assert_int_equal(a->res.limits.best_effort, b->res.limits.best_effort);
+	assert_memory_equal(&a->res.rlimits, &b->res.rlimits, sizeof(a->res.rlimits));
+	assert_int_equal(a->res.require_cgroup, b->res.require_cgroup);
+
+	assert_int_equal(a->audit.enabled, b->audit.enabled);
+	assert_memory_equal(&a->audit.log_opts, &b->audit.log_opts, sizeof(struct log_opts));
+	assert_memory_equal(&a->audit.audit_opts, &b->audit.audit_opts, sizeof(struct log_opts));
+}
+
+static char *dump(const struct container_config *c)
+{
+	json_t *o = container_config_to_json(c);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(o);
+	assert_non_null(s);
+	return s;
+}
+
+/* config -> JSON text -> config: equal field by field, and the text of
+ * both the same. */
+static void round_trip(const struct container_config *a)
+{
+	struct container_config b;
+	struct nerr e = { 0 };
+	char *t1 = dump(a), *t2;
+	json_error_t je;
+	json_t *o = json_loads(t1, 0, &je);
+
+	assert_non_null(o);
+	if (container_config_from_json(o, &b, &e) < 0)
+		fail_msg("refused: %s\n%s", e.msg, t1);
+	json_decref(o);
+	config_equal(a, &b);
+	t2 = dump(&b);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	container_config_free(&b);
+}
+
+static void every_field_round_trips(void **state)
+{
+	struct container_config c;
+
+	fill(&c);
+	round_trip(&c);
+	container_config_free(&c);
+}
+
+/* The defaults too, with their NULLs (no context, no policy, no DNS). */
+static void defaults_round_trip(void **state)
+{
+	struct container_config c;
+
+	container_config_init(&c);
+	strcpy(c.name, "d");
+	strv_push(&c.proc.argv, "true");
+	round_trip(&c);
+	container_config_free(&c);
+}
+
+/* A key left out keeps its default. */
+static void absent_keys_keep_defaults(void **state)
+{
+	struct container_config c, d;
+	struct nerr e = { 0 };
+	json_t *o = json_pack("{s:s,s:s,s:{s:[s]}}", "id", "", "name", "n", "process", "argv", "sh");
+
+	assert_int_equal(container_config_from_json(o, &c, &e), 0);
+	json_decref(o);
+	container_config_init(&d);
+	strcpy(d.name, "n");
+	strv_push(&d.proc.argv, "sh");
+	config_equal(&c, &d);
+	assert_int_equal(c.res.limits.pids_max, 512);
+	assert_true(c.ns.cgroup);
+	container_config_free(&c);
+	container_config_free(&d);
+}
+
+/* Refused, with a message naming the key: `mutate` is applied to a good
+ * configuration's JSON. */
+static void refused(const char *path, json_t *value, const char *msg)
+{
+	struct container_config c, good;
+	struct nerr e = { 0 };
+	json_t *o, *parent;
+	char buf[256], *key;
+
+	fill(&good);
+	o = container_config_to_json(&good);
+	container_config_free(&good);
+	snprintf(buf, sizeof(buf), "%s", path);
+	parent = o;
+	key = buf;
+	for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
+		*dot = '\0';
+		parent = json_object_get(parent, key);
+		assert_non_null(parent);
+	}
+	if (value)
+		json_object_set_new(parent, key, value);
+	else
+		assert_int_equal(json_object_del(parent, key), 0);
+	if (container_config_from_json(o, &c, &e) == 0)
+		fail_msg("%s accepted", path);
+	json_decref(o);
+	if (!strstr(e.msg, msg))
+		fail_msg("%s: `%s` does not say `%s`", path, e.msg, msg);
+	assert_null(strchr(e.msg, '\n'));
+	/* nothing is left allocated in a refused configuration */
+	assert_null(c.proc.argv);
+	assert_null(c.sec.landlock);
+}
+
+static void rejects(void **state)
+{
+	/* wrong types */
+	refused("process.argv", json_string("ls"), "config: process.argv: expected an array of strings");
+	refused("process.tty", json_integer(1), "config: process.tty: expected true or false");
+	refused("detach", json_string("yes"), "config: detach: expected true or false");
+	refused("resources.limits.memory_max", json_integer(-1), "config: resources.limits.memory_max: "
+		"expected a non-negative integer");
+	refused("resources.limits.cpu_weight", json_integer(10001), "resources.limits.cpu_weight: out of range");
+	refused("network.egress.tcp_ports", json_pack("[i]", 70000), "network.egress.tcp_ports: expected an array of ports");
+	refused("network.bridge", json_string("nucleus0"), "config: network.bridge: expected an object");
+	refused("security.landlock", json_integer(3), "config: security.landlock: expected an object or null");
+	refused("security.landlock.rules", json_pack("[{s:i}]", "access", 1), "security.landlock.rules.path: missing");
+	/* unknown enum values */
+	refused("network.mode", json_string("wifi"), "config: network.mode: unknown value `wifi` (none, host or bridge)");
+	refused("mode", json_string("service"), "config: mode: unknown value `service`");
+	refused("filesystem.context_mode", json_string("overlay"), "unknown value `overlay` (copy or bind)");
+	refused("network.bridge.ports", json_pack("[{s:s}]", "proto", "sctp"), "unknown value `sctp` (tcp or udp)");
+	/* what is not a value of its kind */
+	refused("network.egress.allow", json_pack("[s]", "10.0.0.0/33"), "config: network.egress.allow: invalid CIDR");
+	refused("id", json_string("not-hex-not-hex-not-hex-not-hex!"), "config: id: expected 32 hexadecimal digits");
+	/* too long for its field */
+	refused("name", json_string("0123456789012345678901234567890123456789012345678901234567890123"),
+		"config: name: longer than 63 bytes");
+	refused("network.bridge.name", json_string("a-bridge-name-too-long"), "network.bridge.name: longer than 15 bytes");
+	refused("security.seccomp_profile_sha256", json_string("00000000000000000000000000000000000000000000000000000000000000000"),
+		"longer than 64 bytes");
+	/* missing required keys, unknown keys */
+	refused("name", NULL, "config: name: missing");
+	refused("process.argv", NULL, "config: process.argv: missing");
+	refused("process", NULL, "config: process: missing");
+	refused("network.mod", json_string("none"), "config: network.mod: unknown key");
+	refused("seccomp", json_true(), "config: seccomp: unknown key");
+}
+
+static void not_an_object(void **state)
+{
+	struct container_config c;
+	struct nerr e = { 0 };
+	json_t *a = json_array();
+
+	assert_true(container_config_from_json(a, &c, &e) < 0);
+	assert_non_null(strstr(e.msg, "expected an object"));
+	json_decref(a);
+	assert_true(container_config_from_json(NULL, &c, &e) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_field_round_trips),
+		cmocka_unit_test(defaults_round_trip),
+		cmocka_unit_test(absent_keys_keep_defaults),
+		cmocka_unit_test(rejects),
+		cmocka_unit_test(not_an_object),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
