@@ -7,6 +7,7 @@
 #include <nucleus/isolation.h>
 #include <nucleus/filesystem.h>
 #include <nucleus/security.h>
+#include <jansson.h>
 
 /* Messages on the parent<->child socket (SOCK_SEQPACKET). */
 enum sync_type {
@@ -134,5 +135,9 @@ int tty_relay_fds(struct tty_relay *t, int *in, int *master);
 int tty_relay_pump(struct tty_relay *t, int fd);
 void tty_relay_resize(struct tty_relay *t);
 void tty_relay_stop(struct tty_relay *t);
+
+/* The configuration of a state file of the first format (written before the
+ * configuration had one JSON form), in that form: a new reference. */
+json_t *state_v1_config(const json_t *o);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 #include <nucleus/container.h>
+#include "internal.h"
 
 const char *container_status_name(enum container_status st)
 {
@@ -160,8 +161,9 @@ static uint64_t get_u64(json_t *o, const char *k)
 	return v < 0 ? 0 : (uint64_t)v;
 }
 
-/* A state of another format, or whose configuration does not parse, is
- * as unreadable as a file that is not JSON. */
+/* A state of the first format is read through state_v1_config; one of an
+ * unknown format, or whose configuration does not parse, is as unreadable
+ * as a file that is not JSON. */
 static int from_json(json_t *o, struct container_state *s, struct nerr *err)
 {
 	json_t *version = json_object_get(o, "version");
@@ -169,10 +171,19 @@ static int from_json(json_t *o, struct container_state *s, struct nerr *err)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION)
+	if (!version) {
+		/* an older nucleus's container, still running after an upgrade */
+		json_t *cfg = state_v1_config(o);
+
+		r = container_config_from_json(cfg, &s->cfg, err);
+		json_decref(cfg);
+	} else if (!json_is_integer(version) || json_integer_value(version) != STATE_FORMAT_VERSION) {
 		return nerr_set(err, 0, "state format %lld, not %d", json_is_integer(version) ?
-				(long long)json_integer_value(version) : 1LL, STATE_FORMAT_VERSION);
-	if ((r = container_config_from_json(json_object_get(o, "config"), &s->cfg, err)) < 0)
+				(long long)json_integer_value(version) : -1LL, STATE_FORMAT_VERSION);
+	} else {
+		r = container_config_from_json(json_object_get(o, "config"), &s->cfg, err);
+	}
+	if (r < 0)
 		return r;
 	get_str(o, "status", buf, sizeof(buf));
 	s->status = status_from_name(buf);

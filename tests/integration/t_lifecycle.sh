@@ -317,3 +317,65 @@ test_crash_recovery_by_gc() {
 	"$NUCLEUS" ps -a >/dev/null
 	assert_eq "$(leftovers)" "" "ps -a collected the crashed container"
 }
+
+# A container started by a nucleus of the first state format (before the
+# configuration had one JSON form) is still running after an upgrade: the
+# new build lists it, attaches to it with its rules, stops and removes it.
+# The file is rewritten in that format, key for key as the older writer
+# produced it.
+test_state_of_the_first_format_is_still_managed() {
+	local id f out
+	id=$("$NUCLEUS" run -d --name v1st-$$ --hostname v1host -e V1VAR=kept -- "$PROBE" sleep 60) || fail "start"
+	rm_on_exit v1st-$$
+	f=$RUNTIME_DIR/$id/state.json
+	python3 - "$f" <<'PY' || fail "rewrite the state in the first format"
+import json, os, sys
+p = sys.argv[1]
+s = json.load(open(p))
+c = s.pop("config"); s.pop("version")
+old = {}
+for k in ("id", "name"):
+    old[k] = c[k]
+for k in ("status", "pid", "pid_start", "supervisor", "created", "created_ns", "started_ns",
+          "finished_ns", "exit_code", "oom_killed"):
+    old[k] = s[k]
+old["detached"] = c["detach"]
+old["remove_on_exit"] = s["remove_on_exit"]
+old["command"] = c["process"]["argv"]
+old["env"] = c["process"]["env"]
+old["rootless"] = c["namespaces"]["rootless"]
+old["userns"] = c["namespaces"]["userns"]
+old["has_context"] = c["filesystem"]["context"] is not None
+old["context_mode"] = c["filesystem"]["context_mode"]
+for k in ("seccomp_key", "seccomp_flags", "seccomp_profile"):
+    old[k] = s[k]
+old["seccomp_trace"] = c["security"]["seccomp_trace"]
+for k in ("memory_limit", "pids_limit", "cpu_quota_us", "cpu_period_us", "cgroup_layout", "egress"):
+    old[k] = s[k]
+old["network"] = c["network"]["mode"]
+for k in ("addresses", "ports", "audit", "audit_path", "cgroup_level", "bpf_pins", "log_path"):
+    old[k] = s[k]
+old["hostname"] = c["process"]["hostname"]
+old["workdir"] = c["process"]["workdir"]
+old["memlock"] = c["resources"]["rlimits"]["memlock"]
+old["caps"] = c["security"]["caps"]
+old["landlock_policy"] = c["security"]["landlock"]
+tmp = p + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(old, f, separators=(",", ":"))
+os.chmod(tmp, 0o600)
+os.rename(tmp, p)
+PY
+	assert_not_contains "$(cat "$f")" '"version"' "the file is of the first format"
+	out=$("$NUCLEUS" ps --no-trunc)
+	assert_contains "$out" "v1st-$$" "ps lists it"
+	assert_contains "$out" "$PROBE sleep 60" "with its command"
+	assert_eq "$("$NUCLEUS" attach v1st-$$ -- /bin/hostname)" "v1host" "attach: its hostname"
+	assert_eq "$("$NUCLEUS" attach v1st-$$ -- /bin/sh -c 'echo $V1VAR')" "kept" "attach: its environment"
+	"$NUCLEUS" attach v1st-$$ -- /bin/sh -c 'echo x >/etc/v1probe' 2>/dev/null &&
+		fail "attach: the read-only root is writable"
+	"$NUCLEUS" stop -t 1 v1st-$$ >/dev/null || fail "stop"
+	assert_contains "$("$NUCLEUS" ps -a)" "v1st-$$" "kept after it exited"
+	"$NUCLEUS" rm v1st-$$ >/dev/null || fail "rm"
+	assert_not_contains "$("$NUCLEUS" ps -a)" "v1st-$$" "removed"
+}
