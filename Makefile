@@ -1,5 +1,5 @@
-# nucleus — the single entry point: all, test, test-unit, test-integration,
-# test-vm, bench, fuzz, install, deps, clean.
+# nucleus — the single entry point: all, test, test-unit, test-sanitize,
+# test-integration, test-vm, bench, fuzz, install, deps, clean.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -14,13 +14,25 @@ BPF_EXTRA_CFLAGS ?=
 
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation
+# Where the BPF objects, skeletons and version headers are: the sanitizer
+# build (in a directory of its own) uses the normal build's.
+BPF_BUILD ?= $(BUILD)/bpf
+# Added to CFLAGS and LDFLAGS (the sanitizer build sets it).
+SAN ?=
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+WARN := -Wall -Wextra -Werror -Wno-format-truncation
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fPIE \
-          -fstack-protector-strong -Iinclude -I$(BUILD)/bpf -Ibpf \
-          -DNUCLEUS_COMMIT='"$(COMMIT)"'
+          -fstack-protector-strong -Iinclude -I$(BPF_BUILD) -Ibpf \
+          -DNUCLEUS_COMMIT='"$(COMMIT)"' $(SAN)
+# cmocka's tests take a `void **state` most of them do not use.
+TEST_CFLAGS := $(CFLAGS) -Wno-unused-parameter
+# Every object records the headers it includes (build/**/*.d), so touching
+# one rebuilds what includes it and nothing else.
+DEPFLAGS = -MMD -MP -MF $@.d
 LDFLAGS ?=
-LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDFLAGS += -pie -Wl,-z,relro,-z,now $(SAN)
 # libbpf, libseccomp, libcap and jansson are linked statically: every shared
 # library costs the dynamic loader time at each container start.
 STATIC_LIBS := -lbpf -lelf -lz -lseccomp -lcap -ljansson
@@ -29,13 +41,21 @@ LDLIBS := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic
 SRC := $(sort $(wildcard src/*/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
-BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
-SKELS := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
-VERSIONS := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.version.h)
+BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(BPF_BUILD)/%.bpf.o)
+SKELS := $(BPF_SRC:bpf/%.bpf.c=$(BPF_BUILD)/%.skel.h)
+VERSIONS := $(BPF_SRC:bpf/%.bpf.c=$(BPF_BUILD)/%.version.h)
 BPF_HEADERS := $(sort $(wildcard bpf/*.h))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Every tests/fuzz/fuzz_*.c is a libFuzzer target (clang, ASan + UBSan)
+# over the whole library built again with coverage instrumentation.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ := $(SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_CFLAGS := -g -O1 -std=gnu17 -D_GNU_SOURCE -Iinclude -I$(BPF_BUILD) -Ibpf -DNUCLEUS_COMMIT='"fuzz"' $(SAN_FLAGS)
+FUZZ_LIBS := -lbpf -lelf -lz -lseccomp -lcap -ljansson
 
 all: $(BUILD)/nucleus $(BUILD)/tests/probe
 
@@ -43,7 +63,7 @@ deps:
 	@./tools/deps
 
 # ---- BPF: clang -> object -> skeleton ---------------------------------------
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
+$(BPF_BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Ivmlinux/x86 -Ibpf $(BPF_EXTRA_CFLAGS) -c $< -o $@
 	llvm-strip -g $@ 2>/dev/null || true
@@ -51,26 +71,28 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/x86/vmlinux.h
 # The skeleton, and a version (hash of the object) that names its pinned set;
 # the ABI, a hash of the headers that define the maps' keys and values, tells
 # another build whether it may read and write this one's maps.
-$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+$(BPF_BUILD)/%.skel.h: $(BPF_BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpf/%.version.h: $(BUILD)/bpf/%.bpf.o $(BPF_HEADERS) Makefile
+$(BPF_BUILD)/%.version.h: $(BPF_BUILD)/%.bpf.o $(BPF_HEADERS) Makefile
 	{ echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_VERSION \"$$(sha256sum $< | cut -c1-16)\""; \
 	  echo "#define $(shell echo $* | tr a-z- A-Z_)_BPF_ABI \"$$(cat $(BPF_HEADERS) | sha256sum | cut -c1-16)\""; \
 	} > $@.tmp && mv $@.tmp $@
 
 # ---- userspace -----------------------------------------------------------------
-$(BUILD)/src/%.o: src/%.c $(wildcard include/nucleus/*.h) $(SKELS) $(VERSIONS)
+# The generated headers are there before the first build (order-only); from
+# then on each object depends, through its .d file, on the ones it includes.
+$(BUILD)/src/%.o: src/%.c | $(SKELS) $(VERSIONS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c $< -o $@
 
 $(BUILD)/libnucleus.a: $(filter-out $(BUILD)/src/main.o,$(OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/src/main.o: src/main.c $(wildcard include/nucleus/*.h)
+$(BUILD)/src/main.o: src/main.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/nucleus: $(BUILD)/src/main.o $(BUILD)/libnucleus.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -86,20 +108,43 @@ $(BUILD)/tests/probe: tests/integration/probe.c
 UNIT_LIB := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(UNIT_LIB) $(wildcard tests/unit/*.h) $(BUILD)/libnucleus.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB) $(BUILD)/libnucleus.a $(LDLIBS) -lcmocka
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB) $(BUILD)/libnucleus.a $(LDLIBS) -lcmocka
 
 TOOLS := $(BUILD)/tests/toml-decode $(BUILD)/tests/toml-test-suite
-$(BUILD)/tests/toml-decode: tests/tools/toml-decode.c tests/tools/toml-json.c $(BUILD)/libnucleus.a
+$(BUILD)/tests/tools/%.o: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/tools $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libnucleus.a $(LDLIBS)
-$(BUILD)/tests/toml-test-suite: tests/tools/toml-test-suite.c tests/tools/toml-json.c $(BUILD)/libnucleus.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/tools $(LDFLAGS) -o $@ $(filter %.c,$^) $(BUILD)/libnucleus.a $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) -Itests/tools -c $< -o $@
+$(TOOLS): $(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(BUILD)/tests/tools/toml-json.o $(BUILD)/libnucleus.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test-build: all $(UNIT_BIN) $(TOOLS)
 
 test-unit: test-build
 	@tests/run-unit.sh $(BUILD)
+
+# ---- the sanitizer build: the unit tier's binaries with ASan + UBSan, in
+# $(BUILD)/asan, and the fuzz targets (their seeds replayed, not fuzzed) ----
+sanitize-build: $(SKELS) $(VERSIONS)
+	@env CFLAGS="-O1 -g" $(MAKE) --no-print-directory BUILD=$(BUILD)/asan BPF_BUILD=$(BPF_BUILD) \
+		SAN="$(SAN_FLAGS)" $(BUILD)/asan/libnucleus.a \
+		$(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%) $(BUILD)/asan/tests/toml-test-suite
+
+test-sanitize: sanitize-build fuzz-build
+	@tests/run-sanitize.sh $(BUILD)
+
+# ---- fuzz targets ----------------------------------------------------------------
+$(BUILD)/fuzz/obj/%.o: src/%.c | $(SKELS) $(VERSIONS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -Isrc/$(firstword $(subst /, ,$*)) -c $< -o $@
+
+$(BUILD)/fuzz/libnucleus-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(UNIT_LIB) $(BUILD)/fuzz/libnucleus-fuzz.a
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(DEPFLAGS) -Isrc/security -o $@ $< $(UNIT_LIB) $(BUILD)/fuzz/libnucleus-fuzz.a $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
 
 test-integration: all
 	@tests/integration/run.sh $(BUILD)
@@ -111,8 +156,8 @@ test-vm: all
 # `make test` installs what it needs, builds, and runs every tier this
 # machine can run; the last line is the combined "N passed, M failed".
 test:
-	@./tools/deps vm
-	@$(MAKE) --no-print-directory test-build
+	@./tools/deps vm fuzz
+	@$(MAKE) --no-print-directory test-build sanitize-build fuzz-build
 	@tests/run-all.sh $(BUILD)
 
 bench: all
@@ -121,6 +166,7 @@ bench: all
 
 fuzz: all
 	@./tools/deps fuzz
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/fuzz/run.sh $(BUILD) $${FUZZ_SECONDS:-60}
 
 demo:
@@ -137,6 +183,10 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test test-build test-unit test-integration test-vm bench fuzz demo install clean
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/src/*/*.d $(BUILD)/tests/*.d $(BUILD)/tests/tools/*.d \
+	$(BUILD)/fuzz/*.d $(BUILD)/fuzz/obj/*/*.d)
+
+.PHONY: all deps test test-build test-unit test-sanitize sanitize-build test-integration test-vm \
+	bench fuzz fuzz-build demo install clean
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJ) $(SKELS) $(VERSIONS)

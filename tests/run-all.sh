@@ -1,6 +1,6 @@
 #!/bin/bash
-# `make test`: the unit, integration and VM tiers in turn; the last line is
-# the combined count, "N passed, M failed".
+# `make test`: the unit, sanitizer, integration and VM tiers in turn; the
+# last line is the combined count, "N passed, M failed".
 set -u
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +30,7 @@ tier() { # name command...
 }
 
 tier unit "$HERE/run-unit.sh" "$BUILD"
+tier sanitize "$HERE/run-sanitize.sh" "$BUILD"
 tier integration "$HERE/integration/run.sh" "$BUILD"
 if command -v qemu-system-x86_64 >/dev/null && [ -x "$HERE/vm/run-tier.sh" ]; then
 	tier vm "$HERE/vm/run-tier.sh" "$BUILD"

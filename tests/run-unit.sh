@@ -27,7 +27,8 @@ for t in "$BUILD"/tests/test_*; do
 	failed=$((failed + f + s))
 	printf '%-4s %-28s %3d passed, %d failed, %d skipped\n' \
 		"$([ $((f + s)) = 0 ] && echo ok || echo FAIL)" "$(basename "$t")" "$p" "$f" "$s"
-	[ $((f + s)) = 0 ] || echo "$out" | grep -E '^\[  (ERROR|FAILED|SKIPPED|  LINE)' | sed 's/^/    /'
+	[ $((f + s)) = 0 ] || echo "$out" | grep -E '^\[  (ERROR|FAILED|SKIPPED|  LINE)|Sanitizer|runtime error' |
+		head -20 | sed 's/^/    /'
 done
 
 if [ -x "$BUILD/tests/toml-test-suite" ]; then

@@ -36,10 +36,10 @@ int egress_add_port(struct egress_config *c, bool tcp, const char *arg, struct n
 int egress_add_dns(struct egress_config *c, const char *arg, struct nerr *err);
 
 /* A container's policy, attached to its cgroup (v2 directory fd, cgroup id)
- * before its workload runs; `pid` is its init, for pids as it sees them. */
+ * before its workload runs. */
 struct egress;
-int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, pid_t pid,
-		  unsigned cgroup_level, struct egress **out, struct nerr *err);
+int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, unsigned cgroup_level,
+		  struct egress **out, struct nerr *err);
 /* Denial events: an fd to poll, and the function that prints them. */
 int egress_events_fd(const struct egress *e);
 void egress_events_drain(struct egress *e);

@@ -119,6 +119,7 @@ static char *rotation_header(int old_fd, void *arg)
 
 static char *host_rotation_header(int old_fd, void *arg)
 {
+	(void)arg;
 	return rotation_header(old_fd, NULL);
 }
 
@@ -128,6 +129,7 @@ static char *loss_notice(uint64_t records, uint64_t bytes, int errnum, void *arg
 	struct audit_log *l = arg;
 	_cleanup_free_ char *text = NULL;
 
+	(void)bytes;
 	text = event_line(l->id, l->name, 0, "audit_lost", "runtime", -1, -1, NULL,
 			  json_pack("{s:I,s:s+}", "lost", (json_int_t)records, "reason", "write failed: ",
 				    strerror(errnum)));

@@ -238,6 +238,7 @@ static void find_line(const char *data, size_t len, unsigned file, void *arg)
 	char needle_name[96], needle_id[64];
 	char *idp;
 
+	(void)file;
 	if (!line)
 		return;
 	snprintf(needle_name, sizeof(needle_name), "\"name\":\"%s\"", f->query);

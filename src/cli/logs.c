@@ -47,6 +47,7 @@ static void emit_line(const char *line, size_t len, unsigned file, void *arg)
 	struct reader *rd = arg;
 	struct log_record r;
 
+	(void)file;
 	if (!len)
 		return;
 	if (log_decode(line, len, &r) < 0) {
@@ -72,6 +73,7 @@ static void note_end(const char *line, size_t len, unsigned file, void *arg)
 	struct log_record r;
 	bool end = true;
 
+	(void)file;
 	if (!len)
 		return;
 	if (log_decode(line, len, &r) == 0) {

@@ -318,6 +318,7 @@ static char *loss_notice(uint64_t records, uint64_t bytes, int errnum, void *arg
 	size_t tlen = 0;
 	FILE *mem;
 
+	(void)arg;
 	msg = xasprintf("nucleus: %llu log records (%llu bytes) of output were lost: cannot write the log: %s\n",
 			(unsigned long long)records, (unsigned long long)bytes, strerror(errnum));
 	if (!(mem = open_memstream(&text, &tlen)))

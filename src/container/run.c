@@ -850,8 +850,8 @@ static int stage_bpf(struct run *r, struct nerr *err)
 		log_debug("run: audit programs attached (%s)", audit_kernel_source(r->audit_kernel));
 	}
 	if (r->cfg->net.egress.enabled) {
-		if ((rc = egress_attach(&r->cfg->net.egress, r->cg.v2_fd, r->cg.id, r->pid,
-					cgroup_v2_level(&r->cg_host), &r->egress, err)) < 0)
+		if ((rc = egress_attach(&r->cfg->net.egress, r->cg.v2_fd, r->cg.id, cgroup_v2_level(&r->cg_host),
+					&r->egress, err)) < 0)
 			return bpf_failed("egress policy", err);
 		log_debug("run: egress policy attached");
 	}

@@ -421,7 +421,7 @@ static int put_rule(struct egress *e, const struct cidr *c, uint32_t verdict, st
 	return 0;
 }
 
-static int fill_policy(struct egress *e, const struct egress_config *c, pid_t pid, struct nerr *err)
+static int fill_policy(struct egress *e, const struct egress_config *c, struct nerr *err)
 {
 	struct egress_policy pol = { 0 };
 	struct egress_ratelimit rl = { 0 };
@@ -514,8 +514,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, pid_t pid,
-		  unsigned cgroup_level, struct egress **out, struct nerr *err)
+int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, unsigned cgroup_level,
+		  struct egress **out, struct nerr *err)
 {
 	_cleanup_free_ char *dir = pin_dir(cgroup_level);
 	struct egress *e = xcalloc(1, sizeof(*e));
@@ -559,7 +559,7 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, p
 			goto fail;
 	log_debug("egress: maps and ring open");
 	collect_dead(e);
-	if ((r = fill_policy(e, c, pid, err)) < 0)
+	if ((r = fill_policy(e, c, err)) < 0)
 		goto fail;
 	close(lock);
 	lock = -1;

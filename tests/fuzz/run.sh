@@ -1,9 +1,11 @@
 #!/bin/bash
-# make fuzz: build every libFuzzer target (clang, ASan + UBSan) and run each
-# for a bounded time. The kept regression inputs run first, each as a single
-# input. A crash, leak or sanitizer report fails the target; its input is
-# saved under $BUILD/fuzz/artifacts/<target>/ to be kept in
-# tests/fuzz/regress/<target>/ once fixed.
+# make fuzz: every libFuzzer target, tests/fuzz/fuzz_*.c (built by the
+# Makefile: clang, ASan + UBSan), run for a bounded time. The kept
+# regression inputs run first, each as a single input. A crash, leak or
+# sanitizer report fails the target; its input is saved under
+# $BUILD/fuzz/artifacts/<target>/ to be kept in tests/fuzz/regress/<target>/
+# once fixed. SECONDS 0 only replays: the regression inputs and the seeds,
+# each once (the sanitizer tier of `make test`).
 # Usage: tests/fuzz/run.sh [BUILD] [SECONDS] [TARGET...]
 # Last line: "fuzz: N passed, M failed".
 set -u
@@ -13,10 +15,6 @@ shift $(( $# > 2 ? 2 : $# ))
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 OUT=$BUILD/fuzz
-CLANG=${CLANG:-clang}
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-g -O1 -std=gnu17 -D_GNU_SOURCE -Iinclude -I$BUILD/bpf -Ibpf -DNUCLEUS_COMMIT=\"fuzz\""
-LIBS="-lbpf -lelf -lz -lseccomp -lcap -ljansson"
 SHARED=${SHARED_DATA:-}
 for d in "$ROOT/../shared/data" /work/shared/data; do
 	[ -z "$SHARED" ] && [ -d "$d" ] && SHARED=$d
@@ -24,33 +22,31 @@ done
 
 pass=0 failed=0
 targets=("$@")
-[ ${#targets[@]} = 0 ] && targets=(toml seccomp policy run_args portspec config_json)
+if [ ${#targets[@]} = 0 ]; then
+	for src in tests/fuzz/fuzz_*.c; do
+		[ -f "$src" ] && { t=${src#tests/fuzz/fuzz_}; targets+=("${t%.c}"); }
+	done
+fi
+if [ ${#targets[@]} = 0 ]; then
+	echo "fuzz: no tests/fuzz/fuzz_*.c"; echo "fuzz: 0 passed, 1 failed"; exit 1
+fi
 
-# The whole library, instrumented for coverage and the sanitizers (the
-# skeleton headers come from the normal build).
-mkdir -p "$OUT/obj"
-objs=() stale=0
-newest_h=$(ls -t include/nucleus/*.h src/*/*.h | head -1)
-for src in $(ls src/*/*.c); do
-	o=$OUT/obj/$(echo "${src#src/}" | tr / _ | sed 's/\.c$/.o/')
-	objs+=("$o")
-	[ "$o" -nt "$src" ] && [ "$o" -nt "$newest_h" ] && continue
-	stale=1
-	"$CLANG" $CFLAGS $SAN -fsanitize=fuzzer-no-link -I"$(dirname "$src")" -c "$src" -o "$o" || {
-		echo "fuzz: cannot build $src"; echo "fuzz: 0 passed, 1 failed"; exit 1; }
-done
-if [ $stale = 1 ] || [ ! -f "$OUT/libnucleus-fuzz.a" ]; then
-	rm -f "$OUT/libnucleus-fuzz.a"
-	ar rcs "$OUT/libnucleus-fuzz.a" "${objs[@]}"
+# Up to date already when make called this; built here when run by hand.
+mkdir -p "$OUT"
+if ! env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory -j"$(nproc)" BUILD="$BUILD" \
+	"${targets[@]/#/$OUT/fuzz_}" >"$OUT.build.log" 2>&1; then
+	tail -20 "$OUT.build.log"
+	echo "fuzz: cannot build the targets"; echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1
 fi
 
 # Seeds: the kept corpus, the shipped configuration, the shared data.
 seed() { # target dir
 	local t=$1 d=$2 f i=0
 	mkdir -p "$d"
+	# any target: its kept inputs and its seeds directory
+	cp tests/fuzz/regress/$t/* tests/fuzz/seeds/$t/* "$d"/ 2>/dev/null
 	case $t in
 	toml)
-		cp tests/fuzz/regress/toml/* "$d"/ 2>/dev/null
 		cp config/*/*.toml "$d"/ 2>/dev/null
 		if [ -n "$SHARED" ]; then
 			for f in $(find "$SHARED/toml-test/valid" -name '*.toml' 2>/dev/null | head -300); do
@@ -58,7 +54,7 @@ seed() { # target dir
 			done
 		fi ;;
 	seccomp)
-		cp tests/fuzz/seeds/seccomp/* config/seccomp/*.json "$d"/ 2>/dev/null ;;
+		cp config/seccomp/*.json "$d"/ 2>/dev/null ;;
 	policy)
 		for f in config/caps/*.toml; do
 			{ printf '\0'; cat "$f"; } >"$d/caps-$(basename "$f")"
@@ -76,7 +72,6 @@ seed() { # target dir
 	config_json)
 		cp tests/fuzz/seeds/config_json/* "$d"/ 2>/dev/null ;;
 	portspec)
-		cp tests/fuzz/regress/portspec/* "$d"/ 2>/dev/null
 		printf '\0008080:80' >"$d/p1"; printf '\000[::]:8000-8010:9000-9010/udp' >"$d/p2"
 		printf '\000127.0.0.1:53:53/udp' >"$d/p3"; printf '\00110.0.42.0/24' >"$d/s1"
 		printf '\001fd00:1::/64' >"$d/s2"; printf '\002db:10.0.0.1' >"$d/h1"
@@ -88,12 +83,8 @@ seed() { # target dir
 for t in "${targets[@]}"; do
 	src=tests/fuzz/fuzz_$t.c
 	bin=$OUT/fuzz_$t
-	if [ ! -f "$src" ]; then
-		echo "FAIL fuzz_$t: no $src"; failed=$((failed + 1)); continue
-	fi
-	# tests/unit/cbpf.c: the test-only cBPF interpreter (not in the library)
-	if ! "$CLANG" $CFLAGS $SAN -fsanitize=fuzzer -Isrc/security "$src" tests/unit/cbpf.c "$OUT/libnucleus-fuzz.a" $LIBS -o "$bin"; then
-		echo "FAIL fuzz_$t: build"; failed=$((failed + 1)); continue
+	if [ ! -f "$src" ] || [ ! -x "$bin" ]; then
+		echo "FAIL fuzz_$t: no $src or $bin"; failed=$((failed + 1)); continue
 	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -112,15 +103,20 @@ for t in "${targets[@]}"; do
 			failed=$((failed + 1)); continue
 		fi
 	fi
-	# 2. fuzz from the seeds for the given time
+	# 2. fuzz from the seeds for the given time (or run each seed once)
 	corpus=$OUT/corpus/$t
 	seeds=$OUT/seeds/$t
 	rm -rf "$seeds"
 	seed "$t" "$seeds"
-	mkdir -p "$corpus"
 	start=$(date +%s)
-	"$bin" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2048 \
-		-max_len=65536 -print_final_stats=1 -artifact_prefix="$art" "$corpus" "$seeds" >"$log" 2>&1
+	if [ "$SECONDS_EACH" = 0 ]; then
+		"$bin" "${dict[@]}" -runs=0 -timeout=25 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix="$art" "$seeds" >"$log" 2>&1
+	else
+		mkdir -p "$corpus"
+		"$bin" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=25 -rss_limit_mb=2048 \
+			-max_len=65536 -print_final_stats=1 -artifact_prefix="$art" "$corpus" "$seeds" >"$log" 2>&1
+	fi
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)

@@ -46,11 +46,19 @@ for file in "$HERE"/t_*.sh; do
 		out=$(cd /tmp && bash -c ". '$HERE/lib.sh'; . '$file'; set -u; $t" 2>&1)
 		rc=$?
 		ms=$(( (${EPOCHREALTIME/./} - start) / 1000 ))
-		left=$(leftovers)
-		if [ "$left" != "$before" ]; then
+		# What this test left: what is there now and was not before. A
+		# container's veth and cgroup go a moment after it ends, so give
+		# them (and other runs' containers on this host) ~5 s to.
+		for i in $(seq 1 16); do
+			left=$(leftovers)
+			new=$(echo "$left" | grep -vxF -e "" -f <(echo "$before"))
+			[ -z "$new" ] && break
+			sleep 0.3
+		done
+		if [ -n "$new" ]; then
 			out="$out
     left behind:
-$(echo "$left" | sed 's/^/      /')"
+$(echo "$new" | sed 's/^/      /')"
 			rc=1
 		fi
 		before=$left

@@ -23,6 +23,7 @@ runtime_types() {
 	"$NUCLEUS" audit tail --json "$1" | sed -n 's/.*"type":"\([a-z_]*\)","source":"runtime".*/\1/p' | tr '\n' ' ' | sed 's/ $//'
 }
 
+# vm-tier
 test_audit_exec_connect_open_events() {
 	local out src
 	src=$(expected_source)
@@ -44,6 +45,7 @@ test_audit_exec_connect_open_events() {
 	assert_contains "$(audit_json aud-$$ exec | head -1)" "\"pid\":1," "pid inside the container"
 }
 
+# vm-tier
 test_audit_mount_and_ptrace_attempts() {
 	local out prof
 	# the default seccomp filter stops mount and ptrace before any LSM hook or
@@ -68,6 +70,7 @@ test_audit_mount_and_ptrace_attempts() {
 	fi
 }
 
+# vm-tier
 test_audit_outside_process_not_recorded() {
 	local n
 	cp "$PROBE" /tmp/probe-twin-$$
@@ -81,6 +84,7 @@ test_audit_outside_process_not_recorded() {
 	rm -f /tmp/probe-twin-$$
 }
 
+# vm-tier
 test_audit_lifecycle_in_order() {
 	local types
 	"$NUCLEUS" run -d --audit --name audl-$$ -- "$PROBE" sleep 30 >/dev/null || fail "start"
@@ -91,6 +95,7 @@ test_audit_lifecycle_in_order() {
 	assert_eq "$types" "audit create capabilities seccomp landlock start stop exit rm" "lifecycle order"
 }
 
+# vm-tier
 test_audit_header_names_the_source() {
 	local first
 	"$NUCLEUS" run --audit --name audh-$$ -d -- "$PROBE" sleep 1 >/dev/null || fail "start"
@@ -101,6 +106,7 @@ test_audit_header_names_the_source() {
 	assert_contains "$first" "\"reason\":" "says why"
 }
 
+# vm-tier
 test_audit_secrets_redacted() {
 	local out
 	API_TOKEN=s3cr3t-value-123 "$NUCLEUS" run --audit --name audr-$$ -e API_TOKEN -e PLAIN=visible-value \
@@ -114,6 +120,7 @@ test_audit_secrets_redacted() {
 	assert_not_contains "$(grep audr-$$ /var/log/nucleus/audit.jsonl)" "s3cr3t-value-123" "host log too"
 }
 
+# vm-tier
 test_audit_egress_denials() {
 	local out
 	# the container's netns has only lo: nothing could leave it even if allowed
@@ -138,6 +145,7 @@ test_audit_ten_thousand_execs_no_drops() {
 	assert_eq "$(audit_json aud10k-$$ audit_lost)" "" "no drops"
 }
 
+# vm-tier
 test_audit_tiny_ring_drops_reported() {
 	local out
 	# 2,000 sensitive opens in a few milliseconds into a 4 KiB ring (six events)
@@ -158,6 +166,7 @@ test_audit_tiny_ring_drops_reported() {
 	assert_eq "$((lost + got))" 2000 "every event either arrived or was counted as lost"
 }
 
+# vm-tier
 test_audit_tail_follow_sees_new_events() {
 	local pid f
 	f=$(mktemp)
@@ -171,6 +180,7 @@ test_audit_tail_follow_sees_new_events() {
 	rm -f "$f"
 }
 
+# vm-tier
 test_audit_tail_stable_output_and_errors() {
 	local a b
 	"$NUCLEUS" run --audit --name auds-$$ -- "$PROBE" exit 0 || fail "run"
@@ -187,6 +197,7 @@ test_audit_tail_stable_output_and_errors() {
 	assert_status 125 "$NUCLEUS" audit tail --since yesterday auds-$$
 }
 
+# vm-tier
 test_audit_seccomp_log_denied() {
 	local out n=scd-$$
 	"$NUCLEUS" run -d --name "$n" --seccomp-log-denied -- sh -c \
@@ -209,6 +220,7 @@ test_audit_seccomp_log_denied() {
 	assert_not_contains "$out" '"pid":1,' "not the shell"
 }
 
+# vm-tier
 test_audit_seccomp_log_denied_strict_profile() {
 	# a profile without sendmsg/recvmsg: the start must not wedge, and the
 	# workload's own denial is logged with the profile's errno
@@ -230,6 +242,7 @@ test_audit_seccomp_log_denied_strict_profile() {
 	rm -f "$log" "$prof"
 }
 
+# vm-tier
 test_audit_seccomp_log_denied_attach_and_errors() {
 	local n=scd3-$$
 	assert_status 125 "$NUCLEUS" run --seccomp-log-denied --seccomp-mode trace --seccomp-log /tmp/x-$$ -- true

@@ -42,6 +42,7 @@ test_rootless_sandbox_matches() {
 	assert_contains "$out" "lo" "loopback"
 }
 
+# vm-tier
 test_userns_maps_root_to_unprivileged_range() {
 	local out
 	out=$(probe --userns -- sh -c "cat /proc/self/uid_map /proc/self/gid_map; $PROBE status")
@@ -51,6 +52,7 @@ test_userns_maps_root_to_unprivileged_range() {
 	assert_contains "$out" "CapEff:	0000000000000000" "no capabilities"
 }
 
+# vm-tier
 test_userns_host_files_are_nobody() {
 	local out
 	out=$(probe --userns -- stat -c '%u' /usr/bin/env)

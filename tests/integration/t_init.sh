@@ -22,6 +22,7 @@ signal_run() { # SIG ARGS...
 	echo "$st $(echo "$EPOCHREALTIME - $t0" | bc)"
 }
 
+# vm-tier
 test_signals_stop_a_pid1_without_handlers() {
 	local out
 	# sleep as pid 1 has no handlers: the kernel would drop the signal
@@ -32,6 +33,7 @@ test_signals_stop_a_pid1_without_handlers() {
 	done
 }
 
+# vm-tier
 test_signals_ignored_on_purpose_stay_ignored() {
 	local name=ign-$$ pid
 	# the workload ignores SIGTERM itself (exec keeps SIG_IGN): it lives on
@@ -46,6 +48,7 @@ test_signals_ignored_on_purpose_stay_ignored() {
 	assert_eq "$?" 137 "status after nucleus kill"
 }
 
+# vm-tier
 test_signals_caller_ignores_do_not_reach_the_workload() {
 	local out
 	# a background job of a script ignores SIGINT; the container must not
@@ -53,6 +56,7 @@ test_signals_caller_ignores_do_not_reach_the_workload() {
 	assert_eq "$out" "SigIgn:	0000000000000000" "dispositions inside"
 }
 
+# vm-tier
 test_init_forwards_signals_to_the_command() {
 	local out pid st
 	out=$(mktemp)
@@ -81,6 +85,7 @@ zombies_of() { # FLAGS...
 	echo "$out"
 }
 
+# vm-tier
 test_init_is_pid1_and_reaps_orphans() {
 	local out
 	out=$("$NUCLEUS" run --init -- sh -c 'cat /proc/1/comm; echo pid=$$' 2>&1)
@@ -93,6 +98,7 @@ test_init_is_pid1_and_reaps_orphans() {
 	assert_contains "$out" "(sleep) Z" "the control: without --init the orphan is not reaped"
 }
 
+# vm-tier
 test_init_exit_statuses() {
 	local err id
 	assert_status 7 "$NUCLEUS" run --init -- sh -c 'exit 7'

@@ -1,6 +1,7 @@
 # Detached containers, ps, stats, logs, stop, kill, rm, attach, crash
 # recovery.
 
+# vm-tier
 test_detach_prints_id_and_runs() {
 	local id
 	id=$("$NUCLEUS" run -d --name det-$$ -- "$PROBE" sleep 30)
@@ -12,6 +13,7 @@ test_detach_prints_id_and_runs() {
 	assert_not_contains "$("$NUCLEUS" ps -a)" "det-$$" "gone after rm -f"
 }
 
+# vm-tier
 test_detached_survives_the_calling_shell() {
 	setsid bash -c "'$NUCLEUS' run -d --name surv-$$ -- '$PROBE' sleep 30 >/dev/null; exit 0"
 	rm_on_exit surv-$$
@@ -22,6 +24,7 @@ test_detached_survives_the_calling_shell() {
 	"$NUCLEUS" rm surv-$$ >/dev/null
 }
 
+# vm-tier
 test_stop_terminates_gracefully() {
 	local out
 	"$NUCLEUS" run -d --name stop-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
@@ -34,6 +37,7 @@ test_stop_terminates_gracefully() {
 	"$NUCLEUS" rm stop-$$ >/dev/null
 }
 
+# vm-tier
 test_stop_kills_the_whole_cgroup_after_timeout() {
 	local id start elapsed
 	id=$("$NUCLEUS" run -d --name stopk-$$ -- /bin/sh -c "trap '' TERM; $PROBE sleep 60 & $PROBE sleep 60") || fail "start"
@@ -48,6 +52,7 @@ test_stop_kills_the_whole_cgroup_after_timeout() {
 	"$NUCLEUS" rm stopk-$$ >/dev/null
 }
 
+# vm-tier
 test_kill_sends_signals() {
 	"$NUCLEUS" run -d --name kill-$$ -- "$PROBE" wait-signal >/dev/null || fail "start"
 	rm_on_exit kill-$$
@@ -65,6 +70,7 @@ test_kill_sends_signals() {
 	assert_status 125 "$NUCLEUS" kill -s NOPE x
 }
 
+# vm-tier
 test_rm_refuses_running_without_force() {
 	local err
 	"$NUCLEUS" run -d --name rmr-$$ -- "$PROBE" sleep 30 >/dev/null
@@ -75,6 +81,7 @@ test_rm_refuses_running_without_force() {
 	"$NUCLEUS" rm -f rmr-$$ >/dev/null || fail "rm -f"
 }
 
+# vm-tier
 test_logs_follow_and_tail() {
 	local out pid
 	"$NUCLEUS" run -d --name logs-$$ -- /bin/sh -c 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late; echo err >&2' >/dev/null
@@ -110,6 +117,7 @@ assert d['cpu_percent'] > 20, d" || fail "stats --json: $j"
 	"$NUCLEUS" rm -f json-$$ >/dev/null
 }
 
+# vm-tier
 test_lookup_by_prefix_and_errors() {
 	local id
 	id=$("$NUCLEUS" run -d --name pre-$$ -- "$PROBE" sleep 30) || fail "start"
@@ -123,6 +131,7 @@ test_lookup_by_prefix_and_errors() {
 	"$NUCLEUS" rm -f pre-$$ >/dev/null
 }
 
+# vm-tier
 test_names_are_unique() {
 	"$NUCLEUS" run -d --name dup-$$ -- "$PROBE" sleep 30 >/dev/null || fail "start"
 	rm_on_exit dup-$$
@@ -132,6 +141,7 @@ test_names_are_unique() {
 	assert_status 0 "$NUCLEUS" run --name dup-$$ -- true
 }
 
+# vm-tier
 test_twenty_in_parallel() {
 	local i ok=0 dir
 	dir=$(mktemp -d)
@@ -154,6 +164,7 @@ test_twenty_in_parallel() {
 	rm -rf "$dir"
 }
 
+# vm-tier
 test_attach_runs_under_the_same_restrictions() {
 	local out
 	"$NUCLEUS" run -d --name att-$$ --hostname attbox -- "$PROBE" sleep 30 >/dev/null || fail "start"
@@ -184,6 +195,7 @@ test_attach_runs_under_the_same_restrictions() {
 	assert_status 1 "$NUCLEUS" attach att-$$ -- true
 }
 
+# vm-tier
 test_attach_to_rootless_and_userns_containers() {
 	"$NUCLEUS" run -d --name attu-$$ --userns -- "$PROBE" sleep 30 >/dev/null || fail "start"
 	rm_on_exit attu-$$
@@ -244,6 +256,7 @@ crash_at() { # POINT: SIGKILL the supervisor while it is stopped there; prints i
 }
 
 # SIGKILL the supervisor at each point; `nucleus rm ID` leaves nothing.
+# vm-tier
 test_crash_recovery_by_rm() {
 	local point id
 	for point in cloned registered running; do
@@ -306,6 +319,7 @@ test_child_that_cannot_join_its_cgroup_is_reaped() {
 }
 
 # The next run, or ps, collects what a crashed supervisor left.
+# vm-tier
 test_crash_recovery_by_gc() {
 	crash_at cloned >/dev/null || fail "crash"
 	"$NUCLEUS" run -- true || fail "run"

@@ -1,5 +1,6 @@
 # Resource limits, on whichever cgroup layout the host has.
 
+# vm-tier
 test_memory_limit_oom_is_reported() {
 	local err st
 	err=$("$NUCLEUS" run --memory 32M -- "$PROBE" alloc 256 2>&1 >/dev/null)
@@ -8,10 +9,12 @@ test_memory_limit_oom_is_reported() {
 	assert_contains "$err" "killed: out of memory (limit 32M)" "message"
 }
 
+# vm-tier
 test_memory_limit_allows_what_fits() {
 	assert_eq "$(probe --memory 64M -- "$PROBE" alloc 16)" "allocated 16 MiB" "16M in 64M"
 }
 
+# vm-tier
 test_oom_in_state_and_ps() {
 	local id out
 	id=$("$NUCLEUS" run -d --name oom-$$ --memory 24M -- "$PROBE" alloc 256) || fail "start"
@@ -23,6 +26,7 @@ test_oom_in_state_and_ps() {
 	"$NUCLEUS" rm oom-$$ >/dev/null
 }
 
+# vm-tier
 test_memory_limit_written() {
 	local id d
 	id=$("$NUCLEUS" run -d --name mem-$$ --memory 48M -- "$PROBE" sleep 30) || fail "start"
@@ -41,6 +45,7 @@ test_memory_limit_written() {
 	"$NUCLEUS" rm -f mem-$$ >/dev/null
 }
 
+# vm-tier
 test_pids_limit_fork_fails_inside() {
 	assert_eq "$(probe_errno_with --pids 8 -- forks 20)" 11 "fork beyond --pids 8 (EAGAIN)"
 	assert_eq "$(probe_errno_with --pids 0 -- forks 20)" 0 "--pids 0 is unlimited"
@@ -55,6 +60,7 @@ probe_errno_with() { # FLAGS... -- PROBE-ARGS...
 	echo $?
 }
 
+# vm-tier
 test_default_pids_limit_is_512() {
 	local id d
 	id=$("$NUCLEUS" run -d --name pids-$$ -- "$PROBE" sleep 30) || fail "start"
@@ -64,6 +70,7 @@ test_default_pids_limit_is_512() {
 	"$NUCLEUS" rm -f pids-$$ >/dev/null
 }
 
+# vm-tier
 test_cpu_quota_bounds_cpu_time() {
 	local used
 	used=$(probe --cpus 0.5 -- "$PROBE" spin 2)
@@ -73,6 +80,7 @@ test_cpu_quota_bounds_cpu_time() {
 	awk -v u="$used" 'BEGIN { exit !(u >= 0.8) }' || fail "unlimited spin used only $used s"
 }
 
+# vm-tier
 test_cpu_limits_written() {
 	local id d
 	id=$("$NUCLEUS" run -d --name cpu-$$ --cpus 1.5 --cpu-weight 200 -- "$PROBE" sleep 30) || fail "start"
@@ -88,6 +96,7 @@ test_cpu_limits_written() {
 	"$NUCLEUS" rm -f cpu-$$ >/dev/null
 }
 
+# vm-tier
 test_io_limit_written() {
 	local dev id d line
 	# the disk holding /, as MAJ:MIN of a whole block device
@@ -109,6 +118,7 @@ test_io_limit_written() {
 	"$NUCLEUS" rm -f io-$$ >/dev/null
 }
 
+# vm-tier
 test_limit_flags_bad_values() {
 	local args err
 	for args in "--memory 12Q" "--memory -1" "--cpus abc" "--cpus 0" "--cpus 999" "--cpu-weight 0" \
@@ -120,6 +130,7 @@ test_limit_flags_bad_values() {
 	done
 }
 
+# vm-tier
 test_memlock_rlimit() {
 	assert_contains "$(probe --memlock 8M -- cat /proc/self/limits)" "Max locked memory         8388608" "--memlock"
 	assert_contains "$(probe -- cat /proc/self/limits)" "Max locked memory         65536" "default 64K"

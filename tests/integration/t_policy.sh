@@ -50,6 +50,7 @@ test_caps_policy_errors() {
 	assert_eq "$(leftovers)" "" "nothing created"
 }
 
+# vm-tier
 test_landlock_policy_replaces_defaults() {
 	local ctx out
 	ctx=$(mktemp -d)
@@ -114,6 +115,7 @@ test_landlock_policy_scopes() {
 	assert_contains "$out" "allowed" "no scope: allowed"
 }
 
+# vm-tier
 test_landlock_policy_missing_path_is_an_error() {
 	local err
 	err=$("$NUCLEUS" run --landlock-policy "$CONFIG/landlock/agent.toml" -- true 2>&1)
@@ -121,6 +123,7 @@ test_landlock_policy_missing_path_is_an_error() {
 	assert_eq "$err" "nucleus: Landlock rule path \`/context\` does not exist in the container" "names the path"
 }
 
+# vm-tier
 test_landlock_policy_min_abi() {
 	local f err
 	f=$(mktemp)

@@ -1,6 +1,7 @@
 # nucleus run: exit statuses, signals, context, environment, identity,
 # errors.
 
+# vm-tier
 test_exit_status_passes_through() {
 	local c
 	for c in 0 1 42 255; do
@@ -8,6 +9,7 @@ test_exit_status_passes_through() {
 	done
 }
 
+# vm-tier
 test_exit_126_and_127() {
 	local err
 	err=$("$NUCLEUS" run -- /nonexistent 2>&1 >/dev/null)
@@ -20,6 +22,7 @@ test_exit_126_and_127() {
 	assert_status 126 "$NUCLEUS" run -- /tmp
 }
 
+# vm-tier
 test_exit_137_when_killed() {
 	local out pid child
 	out=$(mktemp)
@@ -47,6 +50,7 @@ check_forward() { # SIGNAME NUMBER
 	rm -f "$out"
 }
 
+# vm-tier
 test_signals_forwarded() {
 	check_forward TERM 15
 	check_forward INT 2
@@ -56,6 +60,7 @@ test_signals_forwarded() {
 	check_forward QUIT 3
 }
 
+# vm-tier
 test_container_dies_with_supervisor() {
 	local out pid child
 	out=$(mktemp)
@@ -71,6 +76,7 @@ test_container_dies_with_supervisor() {
 	rm -f "$out"
 }
 
+# vm-tier
 test_context_copy() {
 	local ctx out
 	ctx=$(mktemp -d)
@@ -89,6 +95,7 @@ test_context_copy() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_context_bind() {
 	local ctx out
 	ctx=$(mktemp -d)
@@ -104,6 +111,7 @@ test_context_bind() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workdir_and_env() {
 	assert_eq "$(probe -- "$PROBE" cwd)" "/" "default cwd without context"
 	assert_eq "$(probe -w /tmp -- "$PROBE" cwd)" "/tmp" "-w"
@@ -116,6 +124,7 @@ test_workdir_and_env() {
 	assert_status 125 "$NUCLEUS" run -w /nonexistent -- true
 }
 
+# vm-tier
 test_env_loader_variables_refused() {
 	local v err
 	for v in LD_PRELOAD=/tmp/x.so LD_LIBRARY_PATH=/tmp LD_AUDIT=/x LD_DEBUG_OUTPUT=/x GLIBC_TUNABLES=x; do
@@ -126,6 +135,7 @@ test_env_loader_variables_refused() {
 	done
 }
 
+# vm-tier
 test_bad_input_one_line_125_nothing_created() {
 	local args err
 	for args in "--no-such-flag -- true" "--context /nonexistent -- true" "-e =x -- true" "" \

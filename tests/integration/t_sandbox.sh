@@ -1,5 +1,6 @@
 # The default agent sandbox, seen from inside by the probe.
 
+# vm-tier
 test_pid_namespace() {
 	local s
 	s=$(probe -- "$PROBE" status)
@@ -7,6 +8,7 @@ test_pid_namespace() {
 	assert_contains "$s" "PPid:	0" "ppid"
 }
 
+# vm-tier
 test_capabilities_all_empty() {
 	local s set
 	s=$(probe -- "$PROBE" status)
@@ -15,6 +17,7 @@ test_capabilities_all_empty() {
 	done
 }
 
+# vm-tier
 test_no_new_privs_and_seccomp() {
 	local s
 	s=$(probe -- "$PROBE" status)
@@ -22,6 +25,7 @@ test_no_new_privs_and_seccomp() {
 	assert_contains "$s" "Seccomp:	2" "seccomp filter mode"
 }
 
+# vm-tier
 test_seccomp_denies_with_eperm() {
 	local sc
 	for sc in mount unshare unshare-net keyctl add_key bpf ptrace perf_event_open userfaultfd \
@@ -30,11 +34,13 @@ test_seccomp_denies_with_eperm() {
 	done
 }
 
+# vm-tier
 test_seccomp_clone3_enosys_fork_works() {
 	assert_eq "$(probe_errno syscall clone3)" 38 "clone3"
 	assert_eq "$(probe_errno syscall fork)" 0 "fork"
 }
 
+# vm-tier
 test_seccomp_socket_families() {
 	assert_eq "$(probe_errno socket 38 5)" 1 "AF_ALG"
 	assert_eq "$(probe_errno socket 40 1)" 1 "AF_VSOCK"
@@ -42,6 +48,7 @@ test_seccomp_socket_families() {
 	assert_eq "$(probe_errno socket 2 2)" 0 "AF_INET"
 }
 
+# vm-tier
 test_hostname_default_and_flag() {
 	local h
 	h=$(probe --name sbx-host-$$ -- "$PROBE" hostname)
@@ -52,6 +59,7 @@ test_hostname_default_and_flag() {
 	assert_eq "$h" "box7" "/etc/hostname"
 }
 
+# vm-tier
 test_only_loopback_and_up() {
 	local i
 	i=$(probe -- "$PROBE" ifaces)
@@ -63,6 +71,7 @@ test_only_loopback_and_up() {
 	assert_not_contains "$i" "eth" "no other links"
 }
 
+# vm-tier
 test_root_and_host_binds_readonly() {
 	local p
 	for p in /x /usr/x /etc/passwd /etc/x /bin/x /lib/x; do
@@ -72,6 +81,7 @@ test_root_and_host_binds_readonly() {
 	assert_eq "$(probe_errno write /dev/shm/x)" 0 "write /dev/shm"
 }
 
+# vm-tier
 test_landlock_denies_writes_outside_tmp_and_context() {
 	# /proc/self/comm is writable by its owner on a read-write /proc; only
 	# Landlock stands in the way.
@@ -79,6 +89,7 @@ test_landlock_denies_writes_outside_tmp_and_context() {
 	assert_eq "$(probe_errno write /dev/null)" 0 "write /dev/null"
 }
 
+# vm-tier
 test_landlock_and_noexec_deny_exec_outside_system_dirs() {
 	local out
 	out=$(probe -- /bin/sh -c "cp $PROBE /tmp/p && /tmp/p exit 0; echo status=\$?" 2>&1)
@@ -86,6 +97,7 @@ test_landlock_and_noexec_deny_exec_outside_system_dirs() {
 	assert_eq "$(probe -- /usr/bin/env true; echo $?)" 0 "exec from /usr"
 }
 
+# vm-tier
 test_masked_proc_paths_read_empty() {
 	local p out
 	for p in kcore kallsyms keys timer_list sched_debug sysrq-trigger; do
@@ -96,6 +108,7 @@ test_masked_proc_paths_read_empty() {
 		"$(wc -c < /proc/version | tr -d ' ')" "/proc/version readable"
 }
 
+# vm-tier
 test_proc_tunables_readonly() {
 	local p
 	for p in /proc/sys/kernel/hostname /proc/sys/vm/drop_caches; do
@@ -103,10 +116,12 @@ test_proc_tunables_readonly() {
 	done
 }
 
+# vm-tier
 test_sys_absent() {
 	assert_eq "$(probe_errno stat /sys)" 2 "/sys"
 }
 
+# vm-tier
 test_dev_nodes() {
 	local n out
 	for n in "null 1:3" "zero 1:5" "full 1:7" "random 1:8" "urandom 1:9" "tty 5:0"; do
@@ -123,6 +138,7 @@ test_dev_nodes() {
 	assert_eq "$(probe_errno stat /dev/mem)" 2 "no /dev/mem"
 }
 
+# vm-tier
 test_only_stdio_fds_reach_the_workload() {
 	local out
 	out=$(probe -- "$PROBE" fds 7</etc/hostname 9>/dev/null)
@@ -146,6 +162,7 @@ test_tls_certificates_visible() {
 	assert_eq "$(probe_errno stat /etc/ssl/private)" 2 "/etc/ssl/private hidden"
 }
 
+# vm-tier
 test_cgroup_namespace() {
 	assert_eq "$(probe -- cat /proc/self/cgroup | grep '^0::')" "0::/" "own cgroup namespace"
 	local out
@@ -153,6 +170,7 @@ test_cgroup_namespace() {
 	assert_contains "$out" "/nucleus/" "host cgroup path visible"
 }
 
+# vm-tier
 test_time_namespace() {
 	local host inside
 	host=$(readlink /proc/self/ns/time)
@@ -162,6 +180,7 @@ test_time_namespace() {
 	assert_eq "$inside" "$host" "no time namespace by default"
 }
 
+# vm-tier
 test_namespaces_differ_from_host() {
 	local ns
 	for ns in pid mnt net uts ipc cgroup; do

@@ -30,6 +30,7 @@ test_seccomp_docker_profile_runs_real_programs() {
 	assert_contains "$out" "py-ok 0" "python3 with a subprocess"
 }
 
+# vm-tier
 test_seccomp_docker_profile_enforces() {
 	assert_eq "$(sc_errno "$DOCKER" syscall unshare)" 1 "unshare: EPERM"
 	assert_eq "$(sc_errno "$DOCKER" syscall mount)" 1 "mount: EPERM"
@@ -42,6 +43,7 @@ test_seccomp_docker_profile_enforces() {
 	assert_eq "$(sc_errno "$DOCKER" socket 1 1)" 0 "socket(AF_UNIX) works"
 }
 
+# vm-tier
 test_seccomp_profile_decides() {
 	# a profile of our own that answers keyctl with EACCES (the built-in
 	# answers EPERM): the probe sees the profile's answer
@@ -56,6 +58,7 @@ JSON
 	rm -f "$p"
 }
 
+# vm-tier
 test_seccomp_unknown_names_one_warning() {
 	local p err
 	p=$(mktemp)
@@ -74,6 +77,7 @@ JSON
 	rm -f "$p"
 }
 
+# vm-tier
 test_seccomp_profile_pin() {
 	local err zero
 	zero=$(printf '%064d' 0)
@@ -90,6 +94,7 @@ test_seccomp_profile_pin() {
 	assert_eq "$(leftovers)" "" "nothing created"
 }
 
+# vm-tier
 test_seccomp_profile_errors_name_the_json_path() {
 	local p err
 	p=$(mktemp)
@@ -113,6 +118,7 @@ test_seccomp_profile_errors_name_the_json_path() {
 	assert_eq "$(leftovers)" "" "nothing created"
 }
 
+# vm-tier
 test_seccomp_profile_warm_start_is_cached() {
 	local cache out
 	cache=$(mktemp -d)
@@ -123,6 +129,7 @@ test_seccomp_profile_warm_start_is_cached() {
 	rm -rf "$cache"
 }
 
+# vm-tier
 test_seccomp_builtin_as_oci_profile() {
 	local p
 	p=$(mktemp)
@@ -137,6 +144,7 @@ test_seccomp_builtin_as_oci_profile() {
 	rm -f "$p"
 }
 
+# vm-tier
 test_seccomp_attach_gets_the_same_profile() {
 	local p n=scp-$$
 	p=$(mktemp)

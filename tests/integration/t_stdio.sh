@@ -52,6 +52,7 @@ test_logs_tail_and_timestamps() {
 	"$NUCLEUS" rm lst-$$ >/dev/null
 }
 
+# vm-tier
 test_logs_follow_sees_later_output() {
 	local dir pid
 	dir=$(mktemp -d)
@@ -179,6 +180,7 @@ test_etc_has_services_protocols_os_release() {
 	assert_status 30 "$NUCLEUS" run -- "$PROBE" write /etc/services
 }
 
+# vm-tier
 test_context_copy_warns_about_what_it_skips() {
 	local ctx err out
 	ctx=$(mktemp -d)

@@ -28,6 +28,7 @@ test_workspace_make_test_needs_allow_exec() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workspace_exec_refusal_names_the_flag() {
 	local ctx err
 	ctx=$(mktemp -d)
@@ -72,6 +73,7 @@ test_workspace_git_hook_fails_the_commit() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workspace_subtree_only() {
 	local ctx out st
 	ctx=$(mktemp -d)
@@ -93,6 +95,7 @@ test_workspace_subtree_only() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workspace_bind_context_is_noexec() {
 	local ctx out
 	ctx=$(mktemp -d)
@@ -107,6 +110,7 @@ test_workspace_bind_context_is_noexec() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workspace_landlock_execute_grant_lifts_noexec() {
 	local ctx pol
 	ctx=$(mktemp -d)
@@ -133,6 +137,7 @@ test_workspace_landlock_execute_grant_lifts_noexec() {
 	rm -rf "$ctx" "$pol"
 }
 
+# vm-tier
 test_workspace_grant_that_cannot_be_honoured_is_refused() {
 	local pol err
 	pol=$(mktemp)
@@ -143,6 +148,7 @@ test_workspace_grant_that_cannot_be_honoured_is_refused() {
 	rm -f "$pol"
 }
 
+# vm-tier
 test_workspace_allow_exec_bad_input() {
 	local ctx err
 	ctx=$(mktemp -d)
@@ -162,6 +168,7 @@ test_workspace_allow_exec_bad_input() {
 	rm -rf "$ctx"
 }
 
+# vm-tier
 test_workspace_attach_keeps_the_grant() {
 	local name=ws-attach-$$ st
 	"$NUCLEUS" run -d --name "$name" --allow-exec /tmp/bin -- "$PROBE" sleep 30 >/dev/null || fail "start"
@@ -175,6 +182,7 @@ test_workspace_attach_keeps_the_grant() {
 	assert_eq "$st" 126 "and nothing else"
 }
 
+# vm-tier
 test_context_userns_copy_reads_what_the_caller_can() {
 	local ctx out
 	ctx=$(mktemp -d)

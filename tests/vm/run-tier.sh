@@ -7,9 +7,33 @@ BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 
-# Tests that need python3, useradd or setpriv stay on the host tier; the
-# guest has busybox, bash and what VM_BINARIES adds.
-VM_TESTS=${VM_TESTS:-'^test_(pid_namespace|capabilities|no_new_privs|seccomp_(clone3|denies|socket|docker_profile_enforces|profile|unknown|builtin|attach)|hostname|only_|root_and_host|landlock_(policy_(replaces|missing|min)|denies|and_noexec)|masked|proc_tunables|sys_absent|dev_nodes|exit_|signals|container_dies|context_|workdir|env_loader|bad_input|cgroup_namespace|time_namespace|namespaces_differ|userns_maps|userns_host|memory_limit|oom_in_state|pids_limit|default_pids|cpu_quota|cpu_limits|io_limit_written|limit_flags|memlock|detach|stop_|kill_sends|rm_refuses|logs_follow|lookup_by|names_are|twenty|attach_runs|attach_to_rootless|crash_recovery|audit_(exec_connect|mount_and|outside|lifecycle|header|secrets|egress|tiny|tail_|seccomp_log)|init_(forwards|is_pid1|exit_statuses)|workspace_(exec_refusal|subtree|bind_context|landlock_execute|grant_that|allow_exec|attach))'}
+# The tests the guest runs: every integration test function with a
+# `# vm-tier` line right above it (those that need python3, useradd or
+# setpriv stay on the host tier; the guest has busybox, bash and what
+# VM_BINARIES adds). A marker above anything but a test function fails the
+# tier, and so does a count of tests run in the guest other than the count
+# marked, so a renamed or moved test cannot drop out unseen. VM_TESTS, a
+# regex, narrows the marked tests (one run by hand); matching none fails.
+marked=$(cd "$ROOT/tests/integration" && awk '
+	FNR == 1 { prev = "" }
+	prev == "# vm-tier" {
+		if (match($0, /^test_[A-Za-z0-9_]+\(\)/))
+			print substr($0, 1, RLENGTH - 2)
+		else {
+			print "vm: a # vm-tier marker above no test function: " FILENAME ":" FNR - 1 > "/dev/stderr"
+			bad = 1
+		}
+	}
+	{ prev = $0 }
+	END { exit bad }' t_*.sh) || { echo "vm: 0 passed, 1 failed"; exit 1; }
+[ -n "${VM_TESTS:-}" ] && marked=$(echo "$marked" | grep -E "$VM_TESTS")
+want=$(echo "$marked" | grep -c .)
+if [ "$want" = 0 ]; then
+	echo "vm: no integration test is marked # vm-tier${VM_TESTS:+ and matches $VM_TESTS}"
+	echo "vm: 0 passed, 1 failed"
+	exit 1
+fi
+VM_TESTS="^($(echo "$marked" | paste -sd'|'))\$"
 
 payload=$(mktemp -d)
 trap 'rm -rf "$payload"' EXIT
@@ -24,8 +48,18 @@ cat > "$payload/vm-run.sh" <<SCRIPT
 #!/bin/bash
 cd /payload
 echo "kernel \$(uname -r); cgroup: \$(stat -f -c %T /sys/fs/cgroup); lsm: \$(cat /sys/kernel/security/lsm)"
-TESTS='$VM_TESTS' tests/integration/run.sh build 2>&1 | sed 's/^integration:/vm:/'
-exit \${PIPESTATUS[0]}
+TESTS='$VM_TESTS' tests/integration/run.sh build 2>&1 | tee /tmp/vm.out | grep -v '^integration: [0-9]* passed'
+rc=\${PIPESTATUS[0]}
+p=\$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed\$/\1/p' /tmp/vm.out)
+f=\$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed\$/\2/p' /tmp/vm.out)
+p=\${p:-0} f=\${f:-0}
+if [ \$((p + f)) != $want ]; then
+	echo "vm: $want tests marked # vm-tier, \$((p + f)) ran"
+	f=\$(( $want > p ? $want - p : f + 1 ))
+	rc=1
+fi
+echo "vm: \$p passed, \$f failed"
+exit \$rc
 SCRIPT
 chmod +x "$payload/vm-run.sh"
 
