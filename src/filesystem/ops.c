@@ -96,7 +96,8 @@ static int op_bind(struct exec_state *st, const struct fs_op *op, const char *pa
 	if (lstat(src, &st_src) < 0) {
 		if (op->flags & FS_TRY)
 			return 0;
-		return nerr_set(err, errno, "bind `%s`", op->src);
+		r = nerr_set(err, errno, "bind `%s`", op->src);
+		return op->label ? nerr_prefix(err, "%s", op->label) : r;
 	}
 	if (S_ISLNK(st_src.st_mode) && (op->flags & FS_KEEP_LINK)) {
 		char target[4096];
