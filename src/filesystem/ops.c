@@ -113,8 +113,9 @@ static int op_bind(struct exec_state *st, const struct fs_op *op, const char *pa
 	}
 	if (!S_ISDIR(st_src.st_mode) && (op->flags & FS_DIR_ONLY))
 		return 0;
-	/* the mount point: like the source, a directory or an empty file */
-	if (!strcmp(op->dst, "/"))
+	/* the mount point: like the source, a directory or an empty file;
+	 * the root, or a source bound over itself, is one already */
+	if (!strcmp(op->dst, "/") || ((op->flags & FS_SRC_IN_ROOT) && !strcmp(op->src, op->dst)))
 		;
 	else if ((r = fs_mkparents_at(st->root, op->dst + 1, err)) < 0)
 		return r;
