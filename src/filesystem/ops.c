@@ -53,18 +53,17 @@ static int parent_dir(struct exec_state *st, const char *dst, const char **name,
 static int op_tmpfs(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
 {
 	bool is_root = !strcmp(op->dst, "/");
-	char data[256];
-	int n, r;
+	char size[32] = "", inodes[32] = "";
+	int r;
 
 	if (!is_root && (r = fs_mkdir_at(st->root, op->dst + 1, op->mode, err)) < 0)
 		return r;
-	n = snprintf(data, sizeof(data), "mode=%04o", (unsigned)op->mode);
 	if (op->size)
-		n += snprintf(data + n, sizeof(data) - (size_t)n, ",size=%llu", (unsigned long long)op->size);
+		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)op->size);
 	if (op->inodes)
-		n += snprintf(data + n, sizeof(data) - (size_t)n, ",nr_inodes=%u", op->inodes);
-	if (op->options)
-		snprintf(data + n, sizeof(data) - (size_t)n, ",%s", op->options);
+		snprintf(inodes, sizeof(inodes), ",nr_inodes=%u", op->inodes);
+	_cleanup_free_ char *data = xasprintf("mode=%04o%s%s%s%s", (unsigned)op->mode, size, inodes,
+					      op->options ? "," : "", op->options ? op->options : "");
 	if (mount(op->src ? op->src : "tmpfs", path, "tmpfs", fs_ms_flags(op->flags & FS_ATTRS), data) < 0)
 		return is_root ? nerr_set(err, errno, "mount the root tmpfs on `%s`", path)
 			       : nerr_set(err, errno, "mount tmpfs on %s", op->dst);
