@@ -36,7 +36,8 @@ struct fs_spec {
 	struct copy_skipped *copy_skipped;  /* out, copy mode: what was left out (may be NULL) */
 };
 
-/* Everything up to and including pivot_root; the cwd is "/" afterwards. */
+/* Everything up to and including pivot_root, as a list of ops planned from
+ * the spec and run by one interpreter; the cwd is "/" afterwards. */
 int fs_setup(const struct fs_spec *s, struct nerr *err);
 /* Check the finished mount table: everything read-only except the
  * writable set (/tmp, /dev/shm, /dev/pts, a copied /context, /proc), and

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
+#include "mount.h"
 
 static const struct {
 	const char *name;
@@ -26,15 +27,16 @@ static const struct {
 	{ "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" },
 };
 
-int fs_setup_dev(const struct fs_spec *s, int root, struct nerr *err)
+/* The DEV op: `path` is dst on the host's side. */
+int fs_op_dev(const struct fs_op *op, int root, const char *dev, struct nerr *err)
 {
-	_cleanup_free_ char *dev = xasprintf("%s/dev", s->staging);
-	_cleanup_free_ char *pts = xasprintf("%s/dev/pts", s->staging);
-	_cleanup_free_ char *shm = xasprintf("%s/dev/shm", s->staging);
+	_cleanup_free_ char *pts = xasprintf("%s/pts", dev);
+	_cleanup_free_ char *shm = xasprintf("%s/shm", dev);
 	_cleanup_close_ int dfd = -1;
+	bool userns = op->flags & FS_USERNS;
 	int r;
 
-	if ((r = fs_mkdir_at(root, "dev", 0755, err)) < 0)
+	if ((r = fs_mkdir_at(root, op->dst + 1, 0755, err)) < 0)
 		return r;
 	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64") < 0)
 		return nerr_set(err, errno, "mount tmpfs on /dev");
@@ -43,7 +45,7 @@ int fs_setup_dev(const struct fs_spec *s, int root, struct nerr *err)
 		return nerr_set(err, errno, "open /dev");
 
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-		if (!s->userns) {
+		if (!userns) {
 			if (mknodat(dfd, nodes[i].name, S_IFCHR | 0666,
 				    makedev(nodes[i].major, nodes[i].minor)) < 0)
 				return nerr_set(err, errno, "mknod /dev/%s", nodes[i].name);
@@ -76,7 +78,7 @@ int fs_setup_dev(const struct fs_spec *s, int root, struct nerr *err)
 		return r;
 	/* gid=5 (tty) exists only where the host's gid 5 is mapped. */
 	if (mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
-		  s->userns ? "newinstance,ptmxmode=0666,mode=0620"
+		  userns ? "newinstance,ptmxmode=0666,mode=0620"
 			    : "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
 		return nerr_set(err, errno, "mount devpts");
 	if (mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=64m") < 0)

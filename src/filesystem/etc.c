@@ -1,9 +1,6 @@
 /* A minimal /etc: enough for sh, coreutils, python3 and awk, and nothing
- * else of the host's. */
-#include <errno.h>
-#include <fcntl.h>
+ * else of the host's. The ops only (fs_plan_etc); nothing here runs. */
 #include <string.h>
-#include <sys/stat.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
 
@@ -22,15 +19,6 @@ static const struct { const char *name, *src; } etc_copies[] = {
 	{ "services", "/etc/services" }, { "protocols", "/etc/protocols" },
 	{ "os-release", "/etc/os-release" }, { "os-release", "/usr/lib/os-release" },
 };
-
-static int put(int etc, const char *name, const char *text, struct nerr *err)
-{
-	int r = write_file_at(etc, name, text, strlen(text), 0644);
-
-	if (r < 0)
-		return nerr_set(err, -r, "write /etc/%s", name);
-	return 0;
-}
 
 static char *hosts_text(const struct fs_spec *s)
 {
@@ -79,91 +67,42 @@ static char *resolv_text(const struct fs_spec *s)
 	return t;
 }
 
-/* Create the mount point for a bind: a directory or an empty file, with the
- * parents it needs (e.g. etc/ssl for etc/ssl/certs). */
-static int make_mountpoint(int root, const char *rel, bool dir, struct nerr *err)
+void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops)
 {
-	_cleanup_free_ char *p = xstrdup(rel);
-	_cleanup_close_ int fd = -1;
+	static const struct { const char *name, *text; } fixed[] = {
+		{ "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+				 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
+		{ "/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n" },
+		{ "/etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+					"networks: files\nprotocols: files\nservices: files\n" },
+	};
+	struct fs_op *op;
 
-	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdirat(root, p, 0755) < 0 && errno != EEXIST)
-			return nerr_set(err, errno, "mkdir `/%s`", p);
-		*s = '/';
+	fs_ops_add(ops, FS_OP_MKDIR, "/etc", 0)->mode = 0755;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		op = fs_ops_add(ops, FS_OP_FILE, fixed[i].name, 0);
+		op->content = fixed[i].text;
+		op->mode = 0644;
 	}
-	if (dir)
-		return fs_mkdir_at(root, rel, 0755, err);
-	fd = openat(root, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return nerr_set(err, errno, "create `/%s`", rel);
-	return 0;
-}
-
-int fs_setup_etc(const struct fs_spec *s, int root, struct nerr *err)
-{
-	_cleanup_close_ int etc = -1;
-	_cleanup_free_ char *hosts = hosts_text(s);
-	_cleanup_free_ char *resolv = resolv_text(s);
-	_cleanup_free_ char *hostname = xasprintf("%s\n", s->hostname);
-	int r;
-
-	if ((r = fs_mkdir_at(root, "etc", 0755, err)) < 0)
-		return r;
-	etc = openat(root, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (etc < 0)
-		return nerr_set(err, errno, "open /etc");
-	if ((r = put(etc, "passwd",
-		     "root:x:0:0:root:/root:/bin/sh\n"
-		     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n", err)) < 0 ||
-	    (r = put(etc, "group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n", err)) < 0 ||
-	    (r = put(etc, "nsswitch.conf",
-		     "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
-		     "networks: files\nprotocols: files\nservices: files\n", err)) < 0 ||
-	    (r = put(etc, "hosts", hosts, err)) < 0 ||
-	    (r = put(etc, "hostname", hostname, err)) < 0 ||
-	    (r = put(etc, "resolv.conf", resolv, err)) < 0)
-		return r;
+	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hosts", 0);
+	op->content = fs_ops_own(ops, hosts_text(s));
+	op->mode = 0644;
+	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hostname", 0);
+	op->content = fs_ops_own(ops, xasprintf("%s\n", s->hostname));
+	op->mode = 0644;
+	op = fs_ops_add(ops, FS_OP_FILE, "/etc/resolv.conf", 0);
+	op->content = fs_ops_own(ops, resolv_text(s));
+	op->mode = 0644;
+	/* the host's path, read on the host's side (its os-release is often
+	 * a link into /usr/lib): nothing the container controls */
 	for (size_t i = 0; i < ARRAY_SIZE(etc_copies); i++) {
-		_cleanup_free_ char *text = NULL;
-		size_t len;
-
-		if (faccessat(etc, etc_copies[i].name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		/* the host's path, read on the host's side (its os-release is
-		 * often a link into /usr/lib): nothing the container controls */
-		if (read_file(etc_copies[i].src, 1 << 20, &text, &len) < 0)
-			continue;
-		if ((r = write_file_at(etc, etc_copies[i].name, text, len, 0644)) < 0)
-			return nerr_set(err, -r, "write /etc/%s", etc_copies[i].name);
+		op = fs_ops_add(ops, FS_OP_FILE, fs_ops_own(ops, xasprintf("/etc/%s", etc_copies[i].name)),
+				FS_TRY | FS_KEEP);
+		op->src = etc_copies[i].src;
+		op->mode = 0644;
 	}
-
-	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++) {
-		const char *src = etc_binds[i];
-		struct stat st;
-
-		if (lstat(src, &st) < 0)
-			continue;
-		if (S_ISLNK(st.st_mode)) {
-			/* /etc/localtime and friends: copy the link itself */
-			char target[4096];
-			ssize_t n = readlink(src, target, sizeof(target) - 1);
-
-			if (n < 0)
-				continue;
-			target[n] = '\0';
-			if ((r = make_mountpoint(root, src + 1, true, err)) < 0)
-				return r;
-			unlinkat(root, src + 1, AT_REMOVEDIR);
-			if (symlinkat(target, root, src + 1) < 0)
-				return nerr_set(err, errno, "symlink `%s`", src);
-			continue;
-		}
-		if ((r = make_mountpoint(root, src + 1, S_ISDIR(st.st_mode), err)) < 0)
-			return r;
-		_cleanup_free_ char *dst = xasprintf("%s%s", s->staging, src);
-		if ((r = fs_bind(src, dst, true, err)) < 0)
-			return r;
-	}
-	return 0;
+	/* /etc/localtime and friends: a symlink is copied as the link itself */
+	for (size_t i = 0; i < ARRAY_SIZE(etc_binds); i++)
+		fs_ops_add(ops, FS_OP_BIND, etc_binds[i],
+			   FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC | FS_TRY | FS_KEEP_LINK)->src = etc_binds[i];
 }

@@ -1,55 +1,41 @@
 /* /proc of the container's pid namespace, with the kernel's sensitive files
- * masked and the tunables read-only. */
+ * masked and the tunables read-only: the ops (fs_plan_proc) and the mount
+ * itself (fs_op_proc). */
 #include <errno.h>
-#include <fcntl.h>
-#include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
+#include "mount.h"
 
 /* Read as empty: files get /dev/null bound over them, directories an
  * empty read-only tmpfs. */
 static const char *const masked[] = {
-	"kcore", "kallsyms", "keys", "key-users", "sysrq-trigger", "timer_list",
-	"timer_stats", "sched_debug", "latency_stats", "kpagecount", "kpageflags",
-	"kpagecgroup", "config.gz", "vmcore", "acpi", "asound", "scsi", "firmware",
+	"/proc/kcore", "/proc/kallsyms", "/proc/keys", "/proc/key-users", "/proc/sysrq-trigger",
+	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats",
+	"/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup", "/proc/config.gz", "/proc/vmcore",
+	"/proc/acpi", "/proc/asound", "/proc/scsi", "/proc/firmware",
 };
-static const char *const readonly[] = { "sys", "bus", "irq", "fs" };
+static const char *const readonly[] = { "/proc/sys", "/proc/bus", "/proc/irq", "/proc/fs" };
 
-int fs_setup_proc(const struct fs_spec *s, int root, struct nerr *err)
+void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops)
 {
-	_cleanup_free_ char *proc = xasprintf("%s/proc", s->staging);
-	_cleanup_free_ char *null = xasprintf("%s/dev/null", s->staging);
+	fs_ops_add(ops, FS_OP_PROC, "/proc", FS_NOSUID | FS_NODEV | FS_NOEXEC)->mode = 0555;
+	if (s->proc_rw)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++)
+		fs_ops_add(ops, FS_OP_BIND, readonly[i],
+			   FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC | FS_TRY | FS_SRC_IN_ROOT)->src = readonly[i];
+	for (size_t i = 0; i < ARRAY_SIZE(masked); i++)
+		fs_ops_add(ops, FS_OP_MASK, masked[i], FS_TRY | FS_SRC_IN_ROOT)->src = "/dev/null";
+}
+
+int fs_op_proc(const struct fs_op *op, int root, const char *path, struct nerr *err)
+{
 	int r;
 
-	if ((r = fs_mkdir_at(root, "proc", 0555, err)) < 0)
+	if ((r = fs_mkdir_at(root, op->dst + 1, op->mode, err)) < 0)
 		return r;
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return nerr_set(err, errno, "mount /proc");
-	if (s->proc_rw)
-		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", proc, readonly[i]);
-
-		if (access(p, F_OK) < 0)
-			continue;
-		if ((r = fs_bind(p, p, true, err)) < 0)
-			return r;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", proc, masked[i]);
-		struct stat st;
-
-		if (lstat(p, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				  "size=0,nr_inodes=1,mode=0555") < 0)
-				return nerr_set(err, errno, "mask /proc/%s", masked[i]);
-		} else if (mount(null, p, NULL, MS_BIND, NULL) < 0) {
-			return nerr_set(err, errno, "mask /proc/%s", masked[i]);
-		}
-	}
+	if (mount("proc", path, "proc", fs_ms_flags(op->flags & FS_ATTRS), op->options) < 0)
+		return nerr_set(err, errno, "mount %s", op->dst);
 	return 0;
 }

@@ -1,0 +1,328 @@
+/* The one interpreter of the op list (fs_internal.h), run in the child in
+ * its new mount namespace. Everything is created relative to the new
+ * root's fd, and directories are opened beneath it with openat2
+ * (RESOLVE_IN_ROOT, no symlinks); mounts go on the host-side path of the
+ * destination under the staging directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <nucleus/filesystem.h>
+#include "fs_internal.h"
+#include "mount.h"
+
+struct exec_state {
+	const char *staging;
+	int root;                  /* the new root */
+	char *dir_path;            /* the last parent opened beneath it */
+	int dir;
+};
+
+static void forget_dir(struct exec_state *st)
+{
+	free(st->dir_path);
+	st->dir_path = NULL;
+	if (st->dir >= 0)
+		close(st->dir);
+	st->dir = -1;
+}
+
+/* The directory dst is in, opened beneath the root (the last one is kept:
+ * /etc's files come one after the other); *name is dst's last component. */
+static int parent_dir(struct exec_state *st, const char *dst, const char **name, struct nerr *err)
+{
+	const char *slash = strrchr(dst, '/');
+	_cleanup_free_ char *dir = xasprintf("%.*s", slash > dst ? (int)(slash - dst - 1) : 0, dst + 1);
+	int fd;
+
+	*name = slash + 1;
+	if (!dir[0])
+		return st->root;
+	if (st->dir_path && !strcmp(st->dir_path, dir))
+		return st->dir;
+	if ((fd = fs_open_in_root(st->root, dir, O_PATH | O_DIRECTORY)) < 0)
+		return nerr_set(err, -fd, "open `/%s`", dir);
+	forget_dir(st);
+	st->dir_path = steal_ptr(dir);
+	st->dir = fd;
+	return fd;
+}
+
+static int op_tmpfs(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+{
+	bool is_root = !strcmp(op->dst, "/");
+	char size[32] = "", inodes[32] = "";
+	int r;
+
+	if (!is_root && (r = fs_mkdir_at(st->root, op->dst + 1, op->mode, err)) < 0)
+		return r;
+	if (op->size)
+		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)op->size);
+	if (op->inodes)
+		snprintf(inodes, sizeof(inodes), ",nr_inodes=%u", op->inodes);
+	_cleanup_free_ char *data = xasprintf("mode=%04o%s%s%s%s", (unsigned)op->mode, size, inodes,
+					      op->options ? "," : "", op->options ? op->options : "");
+	if (mount(op->src ? op->src : "tmpfs", path, "tmpfs", fs_ms_flags(op->flags & FS_ATTRS), data) < 0)
+		return is_root ? nerr_set(err, errno, "mount the root tmpfs on `%s`", path)
+			       : nerr_set(err, errno, "mount tmpfs on %s", op->dst);
+	return 0;
+}
+
+/* A symlink at dst, its parents made. */
+static int make_symlink(struct exec_state *st, const char *target, const char *dst, struct nerr *err)
+{
+	const char *name;
+	int dir, r;
+
+	if ((r = fs_mkparents_at(st->root, dst + 1, err)) < 0 || (dir = parent_dir(st, dst, &name, err)) < 0)
+		return r < 0 ? r : dir;
+	if (symlinkat(target, dir, name) < 0)
+		return nerr_set(err, errno, "symlink `%s`", dst);
+	return 0;
+}
+
+static int op_bind(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+{
+	_cleanup_free_ char *src_in_root = NULL;
+	const char *src = op->src;
+	struct stat st_src;
+	int r;
+
+	if (op->flags & FS_SRC_IN_ROOT)
+		src = src_in_root = xasprintf("%s%s", st->staging, op->src);
+	if (lstat(src, &st_src) < 0) {
+		if (op->flags & FS_TRY)
+			return 0;
+		r = nerr_set(err, errno, "bind `%s`", op->src);
+		return op->label ? nerr_prefix(err, "%s", op->label) : r;
+	}
+	if (S_ISLNK(st_src.st_mode) && (op->flags & FS_KEEP_LINK)) {
+		char target[4096];
+		ssize_t n = readlink(src, target, sizeof(target) - 1);
+
+		if (n < 0) {
+			if (op->flags & FS_TRY)
+				return 0;
+			return nerr_set(err, errno, "readlink `%s`", src);
+		}
+		target[n] = '\0';
+		return make_symlink(st, target, op->dst, err);
+	}
+	if (!S_ISDIR(st_src.st_mode) && (op->flags & FS_DIR_ONLY))
+		return 0;
+	/* the mount point: like the source, a directory or an empty file;
+	 * the root, or a source bound over itself, is one already */
+	if (!strcmp(op->dst, "/") || ((op->flags & FS_SRC_IN_ROOT) && !strcmp(op->src, op->dst)))
+		;
+	else if ((r = fs_mkparents_at(st->root, op->dst + 1, err)) < 0)
+		return r;
+	else if (S_ISDIR(st_src.st_mode)) {
+		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0)
+			return r;
+	} else {
+		int fd = openat(st->root, op->dst + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+		if (fd < 0)
+			return nerr_set(err, errno, "create `%s`", op->dst);
+		close(fd);
+	}
+	if ((r = fs_bind(src, path, op->flags & FS_ATTRS, op->flags & FS_REC, err)) < 0)
+		return op->label ? nerr_prefix(err, "%s", op->label) : r;
+	if (op->fd >= 0) {
+		struct stat want, got;
+
+		if (fstat(op->fd, &want) < 0 || stat(path, &got) < 0 ||
+		    want.st_dev != got.st_dev || want.st_ino != got.st_ino)
+			return nerr_set(err, ESTALE, "%s `%s` changed while the container started",
+					op->label ? op->label : "source", op->src);
+	}
+	return 0;
+}
+
+static int op_file(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *content = op->content, *name;
+	size_t len;
+	int dir, r;
+
+	if ((dir = parent_dir(st, op->dst, &name, err)) < 0)
+		return dir;
+	if ((op->flags & FS_KEEP) && faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (op->src) {
+		if ((r = read_file(op->src, 1 << 20, &text, &len)) < 0) {
+			if (op->flags & FS_TRY)
+				return 0;
+			return nerr_set(err, -r, "read `%s`", op->src);
+		}
+		content = text;
+	} else {
+		len = strlen(content);
+	}
+	if ((r = write_file_at(dir, name, content, len, op->mode)) < 0)
+		return nerr_set(err, -r, "write %s", op->dst);
+	return 0;
+}
+
+static int op_copy(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+{
+	_cleanup_close_ int dfd = fs_open_in_root(st->root, op->dst + 1, O_RDONLY | O_DIRECTORY);
+	int r;
+
+	if (dfd < 0)
+		return nerr_set(err, -dfd, "open %s", op->dst);
+	if ((r = copy_tree(op->fd, dfd, op->skipped, err)) < 0)
+		return nerr_prefix(err, "copy %s", op->label ? op->label : op->dst);
+	return fs_context_cap(path, -1, op->size, err);
+}
+
+/* A subtree made executable: bound over itself, the bind without noexec.
+ * Each component is opened without following symlinks (a copied context
+ * may hold any), created where the workspace is writable, and the bind
+ * goes through the descriptor. */
+static int op_exec(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	const char *path = op->dst;
+	_cleanup_free_ char *copy = xstrdup(path + 1);
+	_cleanup_close_ int dir = fcntl(st->root, F_DUPFD_CLOEXEC, 3);
+	char *save = NULL;
+
+	if (dir < 0)
+		return nerr_set(err, errno, "dup");
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if ((op->flags & FS_MKDIRS) && mkdirat(dir, c, 0755) < 0 && errno != EEXIST)
+			return nerr_set(err, errno, "--allow-exec `%s`: mkdir", path);
+		next = openat(dir, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return nerr_set(err, errno == ELOOP || errno == ENOTDIR ? ENOTDIR : errno,
+					"--allow-exec `%s`: `%s`%s", path, c,
+					errno == ENOENT ? " does not exist in the context" :
+					errno == ELOOP || errno == ENOTDIR ? " is not a directory (symlinks are not followed)" : "");
+		close(dir);
+		dir = next;
+	}
+	/* a clone of the subtree, made executable while detached, then
+	 * attached over the directory itself: no path is resolved again */
+	_cleanup_close_ int tree = open_tree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					     AT_RECURSIVE);
+	struct mount_attr attr = { .attr_clr = MOUNT_ATTR_NOEXEC };
+
+	if (tree < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: open_tree", path);
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: make it executable", path);
+	if (move_mount(tree, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return nerr_set(err, errno, "--allow-exec `%s`: attach", path);
+	return 0;
+}
+
+static int op_mask(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) < 0) {
+		if (op->flags & FS_TRY)
+			return 0;
+		return nerr_set(err, errno, "mask %s", op->dst);
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=0,nr_inodes=1,mode=0555") < 0)
+			return nerr_set(err, errno, "mask %s", op->dst);
+		return 0;
+	}
+	_cleanup_free_ char *src = xasprintf("%s%s", st->staging, op->src);
+	if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+		return nerr_set(err, errno, "mask %s", op->dst);
+	return 0;
+}
+
+static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	_cleanup_free_ char *path = strcmp(op->dst, "/") ? xasprintf("%s%s", st->staging, op->dst)
+						       : xstrdup(st->staging);
+	int r;
+
+	switch (op->kind) {
+	case FS_OP_TMPFS:
+		return op_tmpfs(st, op, path, err);
+	case FS_OP_BIND:
+		return op_bind(st, op, path, err);
+	case FS_OP_MKDIR:
+		return fs_mkdir_at(st->root, op->dst + 1, op->mode, err);
+	case FS_OP_FILE:
+		return op_file(st, op, err);
+	case FS_OP_SYMLINK:
+		return make_symlink(st, op->src, op->dst, err);
+	case FS_OP_ATTACH:
+		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0)
+			return r;
+		if (move_mount(op->fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return nerr_set(err, errno, "attach the %s copy", op->label ? op->label : op->dst);
+		return 0;
+	case FS_OP_COPY:
+		return op_copy(st, op, path, err);
+	case FS_OP_EXEC:
+		return op_exec(st, op, err);
+	case FS_OP_DEV:
+		return fs_op_dev(op, st->root, path, err);
+	case FS_OP_PROC:
+		return fs_op_proc(op, st->root, path, err);
+	case FS_OP_MASK:
+		return op_mask(st, op, path, err);
+	case FS_OP_REMOUNT:
+		if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | fs_ms_flags(op->flags & FS_ATTRS), NULL) < 0)
+			return strcmp(op->dst, "/") ? nerr_set(err, errno, "remount %s", op->dst)
+						    : nerr_set(err, errno, "make the root read-only");
+		return 0;
+	case FS_OP_PIVOT:
+		return fs_switch_root(path, op->flags & FS_CHROOT, err);
+	}
+	return nerr_set(err, EINVAL, "unknown filesystem op %d", op->kind);
+}
+
+int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *err)
+{
+	struct exec_state st = { .staging = staging, .root = -1, .dir = -1 };
+	int r = 0;
+
+	/* Nothing we mount may propagate back to the host, nor the host's
+	 * later mounts into the container. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return nerr_set(err, errno, "make mounts private");
+	for (size_t i = 0; i < ops->n && r == 0; i++) {
+		const struct fs_op *op = &ops->v[i];
+
+		if (log_threshold >= LOG_DEBUG) {
+			_cleanup_free_ char *d = fs_op_describe(op);
+			log_debug("fs: %s", d);
+		}
+		/* the root is what is mounted on the staging directory: opened
+		 * once something goes in it */
+		if (st.root < 0 && strcmp(op->dst, "/") &&
+		    (st.root = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			r = nerr_set(err, errno, "open `%s`", staging);
+			break;
+		}
+		r = run_op(&st, op, err);
+		if (op->kind == FS_OP_TMPFS || op->kind == FS_OP_BIND || op->kind == FS_OP_ATTACH ||
+		    op->kind == FS_OP_EXEC || op->kind == FS_OP_DEV || op->kind == FS_OP_PROC ||
+		    op->kind == FS_OP_MASK) {
+			/* a mount hides what the kept fds point to */
+			forget_dir(&st);
+			if (!strcmp(op->dst, "/") && st.root >= 0) {
+				close(st.root);
+				st.root = -1;
+			}
+		}
+	}
+	forget_dir(&st);
+	if (st.root >= 0)
+		close(st.root);
+	return r;
+}

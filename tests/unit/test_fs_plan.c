@@ -1,0 +1,377 @@
+/* The filesystem's op list without the system: what fs_plan makes of a
+ * spec (which ops, in which order, with which flags, sizes and contents)
+ * for the usual runs: no context, a copied or bound context, --allow-exec
+ * on /tmp and on subtrees, DNS and hosts lines, a user namespace, the
+ * chroot fallback, a writable /proc. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <nucleus/filesystem.h>
+#include "../../src/filesystem/fs_internal.h"
+
+#define RO_BIND (FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC)
+
+static struct fs_spec base_spec(void)
+{
+	return (struct fs_spec){
+		.staging = "/nonexistent/staging", .context_fd = -1, .context_mount_fd = -1,
+		.tmpfs_size = 1ull << 30, .hostname = "box",
+	};
+}
+
+static void plan(const struct fs_spec *s, struct fs_ops *ops)
+{
+	struct nerr e = { 0 };
+
+	assert_int_equal(fs_plan(s, ops, &e), 0);
+	assert_true(ops->n > 0);
+}
+
+/* The index of the op of `kind` on `dst`, -1 if none; a second one is a
+ * failure unless `nth` asks for it. */
+static ssize_t find_nth(const struct fs_ops *ops, enum fs_op_kind kind, const char *dst, int nth)
+{
+	for (size_t i = 0; i < ops->n; i++)
+		if (ops->v[i].kind == kind && !strcmp(ops->v[i].dst, dst) && nth-- == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static const struct fs_op *find(const struct fs_ops *ops, enum fs_op_kind kind, const char *dst)
+{
+	ssize_t i = find_nth(ops, kind, dst, 0);
+
+	if (i < 0)
+		fail_msg("no %d op on %s", kind, dst);
+	assert_int_equal(find_nth(ops, kind, dst, 1), -1);
+	return &ops->v[i];
+}
+
+static size_t count(const struct fs_ops *ops, enum fs_op_kind kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ops->n; i++)
+		n += ops->v[i].kind == kind;
+	return n;
+}
+
+static size_t pos(const struct fs_ops *ops, const struct fs_op *op)
+{
+	return (size_t)(op - ops->v);
+}
+
+/* The whole plan of a plain run, as the debug log shows it. */
+static void test_plain_sequence(void **state)
+{
+	static const char *const want[] = {
+		"tmpfs / mode=0755 size=4194304 inodes=4096 nosuid nodev",
+		"bind /bin src=/bin ro nosuid nodev rec try keep-link dir-only",
+		"bind /sbin src=/sbin ro nosuid nodev rec try keep-link dir-only",
+		"bind /usr src=/usr ro nosuid nodev rec try keep-link dir-only",
+		"bind /lib src=/lib ro nosuid nodev rec try keep-link dir-only",
+		"bind /lib64 src=/lib64 ro nosuid nodev rec try keep-link dir-only",
+		"bind /lib32 src=/lib32 ro nosuid nodev rec try keep-link dir-only",
+		"bind /libx32 src=/libx32 ro nosuid nodev rec try keep-link dir-only",
+		"bind /nix src=/nix ro nosuid nodev rec try keep-link dir-only",
+		"mkdir /etc mode=0755",
+		"file /etc/passwd mode=0644",
+		"file /etc/group mode=0644",
+		"file /etc/nsswitch.conf mode=0644",
+		"file /etc/hosts mode=0644",
+		"file /etc/hostname mode=0644",
+		"file /etc/resolv.conf mode=0644",
+		"file /etc/services src=/etc/services mode=0644 try keep",
+		"file /etc/protocols src=/etc/protocols mode=0644 try keep",
+		"file /etc/os-release src=/etc/os-release mode=0644 try keep",
+		"file /etc/os-release src=/usr/lib/os-release mode=0644 try keep",
+		"bind /etc/ld.so.cache src=/etc/ld.so.cache ro nosuid nodev rec try keep-link",
+		"bind /etc/alternatives src=/etc/alternatives ro nosuid nodev rec try keep-link",
+		"bind /etc/ssl/certs src=/etc/ssl/certs ro nosuid nodev rec try keep-link",
+		"bind /etc/pki/tls/certs src=/etc/pki/tls/certs ro nosuid nodev rec try keep-link",
+		"bind /etc/localtime src=/etc/localtime ro nosuid nodev rec try keep-link",
+		"tmpfs /tmp mode=1777 size=1073741824 nosuid nodev noexec",
+		"dev /dev",
+		"proc /proc mode=0555 nosuid nodev noexec",
+		"bind /proc/sys src=/proc/sys ro nosuid nodev rec try src-in-root",
+		"bind /proc/bus src=/proc/bus ro nosuid nodev rec try src-in-root",
+		"bind /proc/irq src=/proc/irq ro nosuid nodev rec try src-in-root",
+		"bind /proc/fs src=/proc/fs ro nosuid nodev rec try src-in-root",
+		"mask /proc/kcore src=/dev/null try src-in-root",
+		"mask /proc/kallsyms src=/dev/null try src-in-root",
+		"mask /proc/keys src=/dev/null try src-in-root",
+		"mask /proc/key-users src=/dev/null try src-in-root",
+		"mask /proc/sysrq-trigger src=/dev/null try src-in-root",
+		"mask /proc/timer_list src=/dev/null try src-in-root",
+		"mask /proc/timer_stats src=/dev/null try src-in-root",
+		"mask /proc/sched_debug src=/dev/null try src-in-root",
+		"mask /proc/latency_stats src=/dev/null try src-in-root",
+		"mask /proc/kpagecount src=/dev/null try src-in-root",
+		"mask /proc/kpageflags src=/dev/null try src-in-root",
+		"mask /proc/kpagecgroup src=/dev/null try src-in-root",
+		"mask /proc/config.gz src=/dev/null try src-in-root",
+		"mask /proc/vmcore src=/dev/null try src-in-root",
+		"mask /proc/acpi src=/dev/null try src-in-root",
+		"mask /proc/asound src=/dev/null try src-in-root",
+		"mask /proc/scsi src=/dev/null try src-in-root",
+		"mask /proc/firmware src=/dev/null try src-in-root",
+		"remount / ro nosuid nodev",
+		"pivot /",
+	};
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+
+	(void)state;
+	plan(&s, &ops);
+	for (size_t i = 0; i < ops.n && i < ARRAY_SIZE(want); i++) {
+		_cleanup_free_ char *d = fs_op_describe(&ops.v[i]);
+
+		if (strcmp(d, want[i]))
+			fail_msg("op %zu: `%s`, expected `%s`", i, d, want[i]);
+	}
+	assert_int_equal(ops.n, ARRAY_SIZE(want));
+	/* the fixed files' contents */
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/passwd")->content,
+			    "root:x:0:0:root:/root:/bin/sh\n"
+			    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/group")->content, "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n");
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/hostname")->content, "box\n");
+	/* nothing of a context, no fds */
+	for (size_t i = 0; i < ops.n; i++) {
+		assert_int_equal(ops.v[i].fd, -1);
+		assert_false(str_has_prefix(ops.v[i].dst, "/context"));
+	}
+	fs_ops_free(&ops);
+	assert_null(ops.v);
+}
+
+/* As root the supervisor made the copy: it is attached after /tmp. */
+static void test_context_copy_attached(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+	const struct fs_op *tmp, *ctx, *dev;
+
+	(void)state;
+	s.context_fd = 5;
+	s.context_mount_fd = 7;
+	s.context_path = "/home/u/project";
+	plan(&s, &ops);
+	tmp = find(&ops, FS_OP_TMPFS, "/tmp");
+	ctx = find(&ops, FS_OP_ATTACH, "/context");
+	dev = find(&ops, FS_OP_DEV, "/dev");
+	assert_int_equal(pos(&ops, ctx), pos(&ops, tmp) + 1);
+	assert_int_equal(pos(&ops, dev), pos(&ops, ctx) + 1);
+	assert_int_equal(ctx->fd, 7);
+	assert_int_equal(ctx->flags, 0);
+	/* neither copied again nor bound */
+	assert_int_equal(count(&ops, FS_OP_COPY), 0);
+	assert_int_equal(find_nth(&ops, FS_OP_BIND, "/context", 0), -1);
+	assert_int_equal(find_nth(&ops, FS_OP_TMPFS, "/context", 0), -1);
+	/* /tmp stays noexec */
+	assert_int_equal(tmp->flags & FS_NOEXEC, FS_NOEXEC);
+	fs_ops_free(&ops);
+}
+
+/* An ordinary user's child copies: a tmpfs of its own, then the copy into it,
+ * capped at what it holds plus --tmpfs-size. */
+static void test_context_copy_by_child(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct copy_skipped skipped;
+	struct fs_ops ops;
+	const struct fs_op *t, *c;
+
+	(void)state;
+	s.context_fd = 5;
+	s.context_path = "/home/u/project";
+	s.tmpfs_size = 64 << 20;
+	s.copy_skipped = &skipped;
+	plan(&s, &ops);
+	t = find(&ops, FS_OP_TMPFS, "/context");
+	c = find(&ops, FS_OP_COPY, "/context");
+	assert_int_equal(pos(&ops, c), pos(&ops, t) + 1);
+	assert_int_equal(pos(&ops, t), pos(&ops, find(&ops, FS_OP_TMPFS, "/tmp")) + 1);
+	assert_int_equal(t->flags, FS_NOSUID | FS_NODEV | FS_NOEXEC);
+	assert_int_equal(t->mode, 0755);
+	assert_int_equal(t->size, 0);       /* capped after the copy */
+	assert_int_equal(c->fd, 5);
+	assert_int_equal(c->size, 64 << 20);
+	assert_ptr_equal(c->skipped, &skipped);
+	assert_int_equal(find(&ops, FS_OP_TMPFS, "/tmp")->size, 64 << 20);
+	fs_ops_free(&ops);
+}
+
+/* A bound context: read-only, noexec, and checked against the fd. */
+static void test_context_bind(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+	const struct fs_op *b;
+
+	(void)state;
+	s.context_fd = 5;
+	s.context_mode = CONTEXT_BIND;
+	s.context_path = "/home/u/project";
+	plan(&s, &ops);
+	b = find(&ops, FS_OP_BIND, "/context");
+	assert_string_equal(b->src, "/home/u/project");
+	assert_int_equal(b->flags, RO_BIND | FS_NOEXEC);
+	assert_int_equal(b->fd, 5);
+	assert_string_equal(b->label, "context");
+	assert_int_equal(pos(&ops, b), pos(&ops, find(&ops, FS_OP_TMPFS, "/tmp")) + 1);
+	assert_int_equal(count(&ops, FS_OP_COPY) + count(&ops, FS_OP_ATTACH), 0);
+	fs_ops_free(&ops);
+
+	/* --allow-exec /context: the same bind without noexec */
+	char *exec[] = { "/context", NULL };
+	s.exec_paths = exec;
+	plan(&s, &ops);
+	assert_int_equal(find(&ops, FS_OP_BIND, "/context")->flags, RO_BIND);
+	assert_int_equal(count(&ops, FS_OP_EXEC), 0);
+	fs_ops_free(&ops);
+}
+
+/* --allow-exec /tmp makes the tmpfs executable; subtrees are EXEC ops after
+ * the context, created where the workspace is writable. */
+static void test_allow_exec(void **state)
+{
+	char *exec[] = { "/tmp", "/context/bin", "/context/a/b", NULL };
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+	const struct fs_op *e1, *e2;
+
+	(void)state;
+	s.context_fd = 5;
+	s.context_mount_fd = 7;
+	s.exec_paths = exec;
+	plan(&s, &ops);
+	assert_int_equal(find(&ops, FS_OP_TMPFS, "/tmp")->flags, FS_NOSUID | FS_NODEV);
+	assert_int_equal(count(&ops, FS_OP_EXEC), 2);
+	e1 = find(&ops, FS_OP_EXEC, "/context/bin");
+	e2 = find(&ops, FS_OP_EXEC, "/context/a/b");
+	assert_int_equal(pos(&ops, e1), pos(&ops, find(&ops, FS_OP_ATTACH, "/context")) + 1);
+	assert_int_equal(pos(&ops, e2), pos(&ops, e1) + 1);
+	assert_int_equal(pos(&ops, find(&ops, FS_OP_DEV, "/dev")), pos(&ops, e2) + 1);
+	assert_int_equal(e1->flags, FS_MKDIRS);    /* a copy is writable */
+	fs_ops_free(&ops);
+
+	/* a bound context is not: its subtrees must exist; /tmp's are made */
+	char *exec2[] = { "/tmp/tools", "/context/bin", NULL };
+	s.exec_paths = exec2;
+	s.context_mode = CONTEXT_BIND;
+	s.context_path = "/home/u/project";
+	plan(&s, &ops);
+	assert_int_equal(find(&ops, FS_OP_TMPFS, "/tmp")->flags, FS_NOSUID | FS_NODEV | FS_NOEXEC);
+	assert_int_equal(find(&ops, FS_OP_EXEC, "/tmp/tools")->flags, FS_MKDIRS);
+	assert_int_equal(find(&ops, FS_OP_EXEC, "/context/bin")->flags, 0);
+	assert_int_equal(find(&ops, FS_OP_BIND, "/context")->flags, RO_BIND | FS_NOEXEC);
+	fs_ops_free(&ops);
+}
+
+static void test_hosts_and_dns(void **state)
+{
+	char *dns[] = { "10.0.42.1", "1.1.1.1", NULL };
+	char *search[] = { "example.com", "corp", NULL };
+	char *extra[] = { "1.2.3.4\tdb", NULL };
+	char *self[] = { "10.0.42.5\tbox", "fd00::5\tbox", NULL };
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+
+	(void)state;
+	/* the defaults: 127.0.1.1 names the container, no resolver */
+	plan(&s, &ops);
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/hosts")->content,
+			    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n");
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/resolv.conf")->content, "");
+	fs_ops_free(&ops);
+
+	s.dns = dns;
+	s.dns_search = search;
+	s.extra_hosts = extra;
+	s.self_hosts = self;
+	plan(&s, &ops);
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/hosts")->content,
+			    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			    "10.0.42.5\tbox\nfd00::5\tbox\n1.2.3.4\tdb\n");
+	assert_string_equal(find(&ops, FS_OP_FILE, "/etc/resolv.conf")->content,
+			    "nameserver 10.0.42.1\nnameserver 1.1.1.1\nsearch example.com corp\n");
+	assert_int_equal(find(&ops, FS_OP_FILE, "/etc/resolv.conf")->mode, 0644);
+	fs_ops_free(&ops);
+}
+
+/* Only /dev knows about the user namespace; the rest of the plan is the same. */
+static void test_userns(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops a, b;
+
+	(void)state;
+	plan(&s, &a);
+	s.userns = true;
+	plan(&s, &b);
+	assert_int_equal(find(&a, FS_OP_DEV, "/dev")->flags, 0);
+	assert_int_equal(find(&b, FS_OP_DEV, "/dev")->flags, FS_USERNS);
+	assert_int_equal(a.n, b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		_cleanup_free_ char *x = fs_op_describe(&a.v[i]);
+		_cleanup_free_ char *y = fs_op_describe(&b.v[i]);
+
+		if (a.v[i].kind != FS_OP_DEV)
+			assert_string_equal(x, y);
+	}
+	fs_ops_free(&a);
+	fs_ops_free(&b);
+}
+
+static void test_chroot_fallback(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+
+	(void)state;
+	s.allow_chroot = true;
+	plan(&s, &ops);
+	assert_int_equal(ops.v[ops.n - 1].kind, FS_OP_PIVOT);
+	assert_int_equal(ops.v[ops.n - 1].flags, FS_CHROOT);
+	/* the root is made read-only just before */
+	assert_int_equal(ops.v[ops.n - 2].kind, FS_OP_REMOUNT);
+	assert_string_equal(ops.v[ops.n - 2].dst, "/");
+	fs_ops_free(&ops);
+}
+
+/* A writable /proc: no read-only binds, nothing masked. */
+static void test_proc_rw(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+	const struct fs_op *p;
+
+	(void)state;
+	s.proc_rw = true;
+	plan(&s, &ops);
+	p = find(&ops, FS_OP_PROC, "/proc");
+	assert_int_equal(count(&ops, FS_OP_MASK), 0);
+	assert_int_equal(ops.v[pos(&ops, p) + 1].kind, FS_OP_REMOUNT);
+	assert_null(p->options);
+	fs_ops_free(&ops);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_sequence),
+		cmocka_unit_test(test_context_copy_attached),
+		cmocka_unit_test(test_context_copy_by_child),
+		cmocka_unit_test(test_context_bind),
+		cmocka_unit_test(test_allow_exec),
+		cmocka_unit_test(test_hosts_and_dns),
+		cmocka_unit_test(test_userns),
+		cmocka_unit_test(test_chroot_fallback),
+		cmocka_unit_test(test_proc_rw),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
