@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <nucleus/filesystem.h>
 
@@ -65,7 +66,10 @@ int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *e
 		char data[80];
 
 		snprintf(data, sizeof(data), "size=%s", opt);
-		if (mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, data) < 0)
+		/* a remount sets the flags anew: keep exec where the mount has it
+		 * (--allow-exec /context) */
+		if (mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV |
+			  (sf.f_flags & ST_NOEXEC ? MS_NOEXEC : 0), data) < 0)
 			return nerr_set(err, errno, "context: cap the tmpfs");
 		return 0;
 	}

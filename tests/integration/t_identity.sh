@@ -65,3 +65,18 @@ test_userns_needs_root() {
 	assert_contains "$out" "st=125" "refused"
 	assert_contains "$out" "--userns needs root" "message"
 }
+
+# An ordinary user's child copies the context itself; the tmpfs it copies
+# into keeps what --allow-exec asked for when its size is capped (the cap's
+# remount used to add noexec back).
+test_rootless_allow_exec_context() {
+	local ctx out
+	ctx=$(mktemp -d /tmp/nucleus-ctx.XXXXXX)
+	cp /bin/true "$ctx/tool"
+	chmod -R a+rX "$ctx"
+	out=$(with_test_user sh -c "$NUCLEUS run --context $ctx --allow-exec /context -- /context/tool; echo exec=\$?;
+		$NUCLEUS run --context $ctx -- /context/tool; echo noexec=\$?" 2>&1)
+	rm -rf "$ctx"
+	assert_contains "$out" "exec=0" "--allow-exec /context runs the copy"
+	assert_contains "$out" "noexec=126" "without it, still refused"
+}
