@@ -207,7 +207,7 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		if (c->network == NETWORK_BRIDGE)
 			bridge_config_gateway(&c->bridge, 4, gw, sizeof(gw));
 		if ((r = add_host_parse(c->add_hosts[i], c->network == NETWORK_BRIDGE ? gw : NULL, &line, err)) < 0)
-			return r;
+			return nerr_prefix(err, "--add-host");
 		strv_push_take(&c->extra_hosts, line);
 	}
 	c->egress.private_netns = c->network != NETWORK_HOST;

@@ -720,8 +720,10 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		/* every check on the host, an address, the host ports: before
 		 * clone, so bad input leaves nothing behind */
 		cfg->bridge.state_dir = runtime_dir();
-		if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r.lease, err)) < 0)
+		if ((rc = net_bridge_prepare(&cfg->bridge, cfg->id, &r.lease, err)) < 0) {
+			rc = nerr_prefix(err, "--network bridge");
 			goto out;
+		}
 		r.self_hosts = net_lease_hosts(r.lease, r.st.hostname);
 		state_set_network(&r.st, r.lease, cfg->bridge.ports, cfg->bridge.nports);
 		log_debug("run: network prepared");

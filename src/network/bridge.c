@@ -237,7 +237,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 	} else if (r < 0) {
 		goto out;
 	} else if (!p->bridge.bridge) {
-		r = nerr_set(err, 0, "--bridge `%s`: an interface of that name exists and is not a bridge", c->name);
+		r = nerr_set(err, 0, "bridge `%s`: an interface of that name exists and is not a bridge", c->name);
 		goto out;
 	}
 	if ((r = nl_addr_dump(&nl, &addrs, &n, err)) < 0)
@@ -260,7 +260,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 			cidr_format(&x, a, sizeof(a));
 			cidr_format(mine, b, sizeof(b));
 			r = nerr_set(err, 0, "bridge `%s` exists with address %s, which is not the gateway of "
-				     "--subnet %s", c->name, a, b);
+				     "subnet %s", c->name, a, b);
 			goto out;
 		}
 		if (cidr_overlap(mine, &x)) {
@@ -268,7 +268,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 			cidr_format(mine, b, sizeof(b));
 			if (!if_indextoname((unsigned)addrs[i].index, ifname))
 				snprintf(ifname, sizeof(ifname), "#%d", addrs[i].index);
-			r = nerr_set(err, 0, "--subnet %s overlaps %s on `%s`", b, a, ifname);
+			r = nerr_set(err, 0, "subnet %s overlaps %s on `%s`", b, a, ifname);
 			goto out;
 		}
 	}
@@ -462,12 +462,12 @@ int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease
 
 	*out = NULL;
 	if (geteuid() != 0)
-		return nerr_set(err, 0, "--network bridge needs root (rootless containers have --network none)");
+		return nerr_set(err, 0, "needs root (rootless containers have no network but loopback)");
 	if (!id[0] || strlen(id) >= sizeof(l->id) || strchr(id, '\n'))
 		return nerr_set(err, 0, "network: bad container id");
 	if (c->ipv6 && !ipv6_available()) {
 		if (c->subnet6_set)
-			return nerr_set(err, 0, "--subnet for IPv6, but IPv6 is disabled on this host");
+			return nerr_set(err, 0, "an IPv6 subnet, but IPv6 is disabled on this host");
 		c->ipv6 = false;
 	}
 	if ((r = bridge_config_validate(c, err)) < 0)
