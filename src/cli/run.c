@@ -285,8 +285,10 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case 'p':
 			cfg->bridge_flags = true;
-			if ((r = bridge_config_add_port(&cfg->bridge, optarg, err)) < 0)
+			if ((r = bridge_config_add_port(&cfg->bridge, optarg, err)) < 0) {
+				r = nerr_prefix(err, "-p");
 				goto out;
+			}
 			break;
 		case OPT_DNS_SEARCH:
 			if ((r = dns_search_check(optarg, err)) < 0) {

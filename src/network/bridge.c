@@ -322,11 +322,11 @@ static int reserve_one(struct net_lease_priv *p, const struct port_spec *s, int 
 		port_spec_format(s, spec, sizeof(spec));
 		inet_ntop(family == 4 ? AF_INET : AF_INET6, ip, addr, sizeof(addr));
 		if (e == EADDRINUSE)
-			return nerr_set(err, 0, "-p %s: host port %u/%s is in use on the host", spec, port,
+			return nerr_set(err, 0, "port mapping %s: host port %u/%s is in use on the host", spec, port,
 					tcp ? "tcp" : "udp");
 		if (e == EADDRNOTAVAIL)
-			return nerr_set(err, 0, "-p %s: %s is not an address of this host", spec, addr);
-		return nerr_set(err, e, "-p %s: reserve host port %u", spec, port);
+			return nerr_set(err, 0, "port mapping %s: %s is not an address of this host", spec, addr);
+		return nerr_set(err, e, "port mapping %s: reserve host port %u", spec, port);
 	}
 	p->port_fds = xrealloc(p->port_fds, (p->nport_fds + 1) * sizeof(int));
 	p->port_fds[p->nport_fds++] = fd;
@@ -339,8 +339,8 @@ static int reserve_ports(struct bridge_config *c, struct net_lease_priv *p, stru
 		const struct port_spec *s = &c->ports[i];
 
 		if (s->host_family == 6 && !c->ipv6)
-			return nerr_set(err, 0, "-p with an IPv6 host address: the container has no IPv6 "
-					"(the host has IPv6 disabled)");
+			return nerr_set(err, 0, "a port mapping with an IPv6 host address, but the container has "
+					"no IPv6 (the host has IPv6 disabled)");
 		for (unsigned k = 0; k < s->count; k++) {
 			uint16_t port = (uint16_t)(s->host_port + k);
 			int r;
@@ -397,7 +397,7 @@ static int allocate(struct bridge_config *c, const char *id, struct ipam *ip, st
 					port_spec_format(&c->ports[m], a, sizeof(a));
 					short_id(o[i].id, sid);
 					lease_recs_free(o, on);
-					return nerr_set(err, 0, "-p %s: the host port is already published by container %s",
+					return nerr_set(err, 0, "port mapping %s: the host port is already published by container %s",
 							a, sid);
 				}
 		lease_recs_free(o, on);

@@ -124,24 +124,24 @@ int port_spec_parse(const char *s, struct port_spec *out, struct nerr *err)
 		else if (!strcmp(slash + 1, "udp"))
 			out->proto = IPPROTO_UDP;
 		else
-			return nerr_set(err, 0, "invalid -p `%s`: the protocol must be tcp or udp", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: the protocol must be tcp or udp", Q(s));
 	}
 	if (*rest == '[') {
 		const char *close = memchr(rest, ']', (size_t)(end - rest));
 		size_t n = close ? (size_t)(close - rest - 1) : 0;
 
 		if (!close || close[1] != ':' || n == 0 || n >= sizeof(ip))
-			return nerr_set(err, 0, "invalid -p `%s`: expected [IPV6]:HOSTPORT:CONTPORT", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: expected [IPV6]:HOSTPORT:CONTPORT", Q(s));
 		memcpy(ip, rest + 1, n);
 		ip[n] = '\0';
 		if (inet_pton(AF_INET6, ip, out->host_ip) != 1)
-			return nerr_set(err, 0, "invalid -p `%s`: `%s` is not an IPv6 address", Q(s), Q(ip));
+			return nerr_set(err, 0, "invalid port mapping `%s`: `%s` is not an IPv6 address", Q(s), Q(ip));
 		if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)out->host_ip))
-			return nerr_set(err, 0, "invalid -p `%s`: ::1 cannot be published to (the kernel does not "
+			return nerr_set(err, 0, "invalid port mapping `%s`: ::1 cannot be published to (the kernel does not "
 					"route IPv6 loopback traffic to other interfaces); use 127.0.0.1", Q(s));
 		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)out->host_ip) ||
 		    IN6_IS_ADDR_MULTICAST((struct in6_addr *)out->host_ip))
-			return nerr_set(err, 0, "invalid -p `%s`: `%s` cannot be a host address", Q(s), Q(ip));
+			return nerr_set(err, 0, "invalid port mapping `%s`: `%s` cannot be a host address", Q(s), Q(ip));
 		out->host_family = 6;
 		rest = close + 2;
 	} else {
@@ -151,36 +151,36 @@ int port_spec_parse(const char *s, struct port_spec *out, struct nerr *err)
 		if (colons == 2) {
 			size_t n = (size_t)(strchr(rest, ':') - rest);
 			if (n == 0 || n >= sizeof(ip))
-				return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]",
+				return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]",
 						Q(s));
 			memcpy(ip, rest, n);
 			ip[n] = '\0';
 			if (inet_pton(AF_INET, ip, out->host_ip) != 1)
-				return nerr_set(err, 0, "invalid -p `%s`: `%s` is not an IPv4 address "
+				return nerr_set(err, 0, "invalid port mapping `%s`: `%s` is not an IPv4 address "
 						"(write IPv6 ones in brackets: [2001:db8::1]:8080:80)", Q(s), Q(ip));
 			if (out->host_ip[0] >= 224)
-				return nerr_set(err, 0, "invalid -p `%s`: `%s` cannot be a host address", Q(s), Q(ip));
+				return nerr_set(err, 0, "invalid port mapping `%s`: `%s` cannot be a host address", Q(s), Q(ip));
 			out->host_family = 4;
 			rest += n + 1;
 		} else if (colons == 0) {
-			return nerr_set(err, 0, "invalid -p `%s`: a host port is needed (HOSTPORT:CONTPORT)", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: a host port is needed (HOSTPORT:CONTPORT)", Q(s));
 		} else if (colons != 1) {
-			return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp] "
+			return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp] "
 					"(IPv6 host addresses in brackets)", Q(s));
 		}
 	}
 	colon = memchr(rest, ':', (size_t)(end - rest));
 	if (!colon || memchr(colon + 1, ':', (size_t)(end - colon - 1)))
-		return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]", Q(s));
 	if (parse_range(rest, (size_t)(colon - rest), &out->host_port, &hcount) < 0)
-		return nerr_set(err, 0, "invalid -p `%s`: the host port must be 1-65535 or a range like 8000-8010", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: the host port must be 1-65535 or a range like 8000-8010", Q(s));
 	if (parse_range(colon + 1, (size_t)(end - colon - 1), &out->cont_port, &ccount) < 0)
-		return nerr_set(err, 0, "invalid -p `%s`: the container port must be 1-65535 or a range like "
+		return nerr_set(err, 0, "invalid port mapping `%s`: the container port must be 1-65535 or a range like "
 				"8000-8010", Q(s));
 	if (hcount != ccount)
-		return nerr_set(err, 0, "invalid -p `%s`: the host and container ranges differ in length", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: the host and container ranges differ in length", Q(s));
 	if (hcount > NET_MAX_PORTS)
-		return nerr_set(err, 0, "invalid -p `%s`: at most %d ports per container", Q(s), NET_MAX_PORTS);
+		return nerr_set(err, 0, "invalid port mapping `%s`: at most %d ports per container", Q(s), NET_MAX_PORTS);
 	out->count = hcount;
 	return 0;
 }
@@ -304,7 +304,7 @@ int bridge_config_add_port(struct bridge_config *c, const char *spec, struct ner
 	for (size_t i = 0; i < c->nports; i++)
 		total += c->ports[i].count;
 	if (total + p.count > NET_MAX_PORTS)
-		return nerr_set(err, 0, "-p `%s`: at most %d published ports per container", Q(spec), NET_MAX_PORTS);
+		return nerr_set(err, 0, "port mapping `%s`: at most %d published ports per container", Q(spec), NET_MAX_PORTS);
 	c->ports = xrealloc(c->ports, (c->nports + 1) * sizeof(p));
 	c->ports[c->nports++] = p;
 	return 0;
@@ -345,7 +345,7 @@ int bridge_config_validate(struct bridge_config *c, struct nerr *err)
 			if (port_spec_conflict(&c->ports[i], &c->ports[j])) {
 				port_spec_format(&c->ports[j], a, sizeof(a));
 				port_spec_format(&c->ports[i], b, sizeof(b));
-				return nerr_set(err, 0, "-p `%s` and -p `%s` publish the same host port", a, b);
+				return nerr_set(err, 0, "port mappings `%s` and `%s` publish the same host port", a, b);
 			}
 	return 0;
 }

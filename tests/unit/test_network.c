@@ -291,6 +291,7 @@ static void errors_name_no_flag(void **s)
 		"invalid CIDR `x`", "invalid port `0`: expected 1-65535", "invalid DNS server `1.2.3.0/24`",
 		"invalid bridge name `a/b`", "invalid subnet `nope`", "one IPv4 subnet per bridge",
 		"invalid search domain `a..b`", "invalid host entry `nocolon`", "host-gateway needs a bridge network",
+		"invalid port mapping `80`: a host port is needed", "port mappings `8080:80/tcp` and `8080:81/tcp` publish",
 	};
 	int r[ARRAY_SIZE(why)];
 	char msg[ARRAY_SIZE(why)][sizeof(e.msg)];
@@ -308,10 +309,14 @@ static void errors_name_no_flag(void **s)
 	TRY(dns_search_check("a..b", &e));
 	TRY(add_host_parse("nocolon", NULL, &line, &e));
 	TRY(add_host_parse("gw:host-gateway", NULL, &line, &e));
+	TRY(bridge_config_add_port(&c, "80", &e));
+	assert_int_equal(bridge_config_add_port(&c, "8080:80", &e), 0);
+	assert_int_equal(bridge_config_add_port(&c, "8080:81", &e), 0);
+	TRY(bridge_config_validate(&c, &e));
 #undef TRY
 	assert_int_equal(n, ARRAY_SIZE(why));
 	for (size_t i = 0; i < n; i++) {
-		if (r[i] >= 0 || !strstr(msg[i], why[i]) || strstr(msg[i], "--"))
+		if (r[i] >= 0 || !strstr(msg[i], why[i]) || strstr(msg[i], "--") || strstr(msg[i], "-p"))
 			fail_msg("[%s]: %d [%s]", why[i], r[i], msg[i]);
 	}
 	for (n = 0; n < 1000 && egress_add_port(&eg, false, "53", &e) == 0; n++)
