@@ -290,11 +290,11 @@ static void collect_sets(unsigned level, int parent)
 	_cleanup_close_ int opened = -1;
 	int lock;
 
-	if (!bpf_sets_others("egress", EGRESS_BPF_VERSION, level) || (lock = bpf_load_lock(NULL)) < 0)
+	if (!bpf_sets_others(set_def.object, set_def.version, level) || (lock = bpf_load_lock(NULL)) < 0)
 		return;
 	if (parent < 0)
 		parent = opened = anchor_parent(level);
-	bpf_sets_collect("egress", EGRESS_BPF_VERSION, level, "policy", drop_anchor, &parent);
+	bpf_sets_collect(set_def.object, set_def.version, level, set_def.owners, set_def.gone, &parent);
 	close(lock);
 }
 
