@@ -128,10 +128,11 @@ struct bpf_set_def {
 char *bpf_set_dir(const struct bpf_set_def *def, unsigned level, const char *variant);
 /* Load and pin def's set at level once per host (every later run only
  * finds it), unpinning on the way the sets of other versions that no
- * container uses; then take the lock (shared, or exclusive with
- * `exclusive`) that keeps collectors from unpinning it until the caller's
- * own entry is in its owners map. A set unpinned before the lock was taken
- * is loaded again. Returns the lock's fd and *dir (the caller frees). */
+ * container uses; then hold the lock that keeps collectors from unpinning
+ * it until the caller's own entry is in its owners map: shared, or
+ * exclusive with `exclusive` (and always after this call pinned the set,
+ * under the load lock). A set unpinned before the lock was taken is loaded
+ * again. Returns the lock's fd and *dir (the caller frees). */
 int bpf_set_acquire(const struct bpf_set_def *def, unsigned level, bool exclusive, void *gone_arg, char **dir,
 		    struct nerr *err);
 /* Under the load lock: unpin the sets of other versions at level that no

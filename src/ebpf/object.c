@@ -70,14 +70,19 @@ static int pin_set(const struct bpf_set_def *def, const struct bpf_loaded *l, co
 	return 0;
 }
 
-/* Load and pin once per host; every later run only finds the pins. */
-static int ensure_pinned(const struct bpf_set_def *def, unsigned level, void *gone_arg, char **dir_out,
+/* Load and pin once per host; every later run only finds the pins. When
+ * this takes the load lock (the set was not there), *held gets it: the
+ * caller keeps it until its entry is in, so that no collector can unpin the
+ * new set in between (while the containers of two builds come and go, each
+ * build's collector would otherwise take the other's set for unused). */
+static int ensure_pinned(const struct bpf_set_def *def, unsigned level, void *gone_arg, char **dir_out, int *held,
 			 struct nerr *err)
 {
 	struct bpf_loaded l = { 0 };
 	_cleanup_free_ char *dir = find_set(def, level);
 	int lock, r = 0;
 
+	*held = -1;
 	if (dir)
 		goto found;
 	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
@@ -101,9 +106,11 @@ static int ensure_pinned(const struct bpf_set_def *def, unsigned level, void *go
 out:
 	if (l.skel)
 		def->unload(l.skel);
-	close(lock);
-	if (r < 0)
+	if (r < 0) {
+		close(lock);
 		return r;
+	}
+	*held = lock;
 found:
 	*dir_out = steal_ptr(dir);
 	return 0;
@@ -116,8 +123,10 @@ int bpf_set_acquire(const struct bpf_set_def *def, unsigned level, bool exclusiv
 
 	*dir = NULL;
 	for (int tries = 0;; tries++) {
-		if ((r = ensure_pinned(def, level, gone_arg, dir, err)) < 0)
+		if ((r = ensure_pinned(def, level, gone_arg, dir, &lock, err)) < 0)
 			return r;
+		if (lock >= 0)
+			return lock;           /* pinned under the load lock, which is held */
 		if ((lock = exclusive ? bpf_load_lock(err) : bpf_use_lock(err)) < 0) {
 			free(steal_ptr(*dir));
 			return lock;

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -174,6 +176,18 @@ static void gone(const char *version, void *arg)
 	strcat(gone_versions, " ");
 }
 
+/* Whether the pin root's lock can be taken now, in mode op, by another holder. */
+static bool lockable(int op)
+{
+	int fd = open(BPF_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok;
+
+	assert_true(fd >= 0);
+	ok = flock(fd, op | LOCK_NB) == 0;
+	close(fd);
+	return ok;
+}
+
 static const struct bpf_set_def unit_def = {
 	.object = "unit", .version = "00000000000000aa", .abi = "abi-one", .owners = "probe_events",
 	.maps = probe_maps, .load = load_probe, .unload = unload_probe, .gone = gone,
@@ -183,6 +197,7 @@ static void set_acquire(void **state)
 {
 	_cleanup_free_ char *dir = NULL, *again = NULL, *reloaded = NULL;
 	struct nerr e = { 0 };
+	bool shared, exclusive;
 	char target[64];
 	ssize_t n;
 	int lock;
@@ -193,7 +208,11 @@ static void set_acquire(void **state)
 	lock = bpf_set_acquire(&unit_def, 3, false, gone_versions, &dir, &e);
 	if (lock < 0)
 		fail_msg("acquire: %s", e.msg);
-	close(lock);
+	/* it loaded: the load lock stays held, so no collector can take the
+	 * new set for unused before the caller's entry is in */
+	shared = lockable(LOCK_SH);
+	close(lock);                   /* before asserting: a failure must not keep it */
+	assert_false(shared);
 	assert_int_equal(loads, 1);
 	assert_string_equal(dir, "/sys/fs/bpf/nucleus/unit-00000000000000aa-l3");
 	assert_true(exists(dir, "skb") && exists(dir, "probe_events"));
@@ -202,9 +221,13 @@ static void set_acquire(void **state)
 	target[n] = '\0';
 	assert_string_equal(target, "abi-one");
 
-	/* the next run only finds it */
-	assert_true((lock = bpf_set_acquire(&unit_def, 3, true, gone_versions, &again, &e)) >= 0);
+	/* the next run only finds it, and shares the lock with other users */
+	assert_true((lock = bpf_set_acquire(&unit_def, 3, false, gone_versions, &again, &e)) >= 0);
+	shared = lockable(LOCK_SH);
+	exclusive = lockable(LOCK_EX);
 	close(lock);
+	assert_true(shared);
+	assert_false(exclusive);
 	assert_int_equal(loads, 1);
 	assert_string_equal(again, dir);
 
