@@ -15,58 +15,29 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "common.bpf.h"
 #include "audit.h"
-
-char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
 #define READING_MODULE 2
 
-const volatile __u32 cgroup_level = 2;
+CONTAINER_MAP(scopes, BPF_MAP_TYPE_HASH, struct audit_scope, 4096);
 
-#ifdef NUCLEUS_BPF_BUILD_TAG
-/* Only in test builds (make BPF_EXTRA_CFLAGS=-DNUCLEUS_BPF_BUILD_TAG=N): a
- * second build of the same source whose object, hence version, differs. */
-const volatile __u32 build_tag = NUCLEUS_BPF_BUILD_TAG;
-#endif
+CONTAINER_MAP(stats, BPF_MAP_TYPE_PERCPU_HASH, struct audit_stats, 4096);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct audit_scope);
-} scopes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct audit_stats);
-} stats SEC(".maps");
-
-struct ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, AUDIT_RING_BYTES);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__array(values, struct ring);
-} events SEC(".maps");
+CONTAINER_RINGS(AUDIT_RING_BYTES, 4096);
 
 /* ---- common --------------------------------------------------------------------- */
 
 static __always_inline struct audit_event *begin(__u32 kind, __u32 source, __u64 *cgid_out)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct audit_scope *scope = bpf_map_lookup_elem(&scopes, &cgid);
 	struct bpf_pidns_info ns = {};
 	struct audit_stats *st;
 	struct audit_event *e;
-	void *ring;
+	bool full;
 
 	if (!scope)
 		return NULL;
@@ -76,12 +47,9 @@ static __always_inline struct audit_event *begin(__u32 kind, __u32 source, __u64
 		scope->enabled = 1;       /* the workload's exec: from here on */
 	}
 	st = bpf_map_lookup_elem(&stats, &cgid);
-	ring = bpf_map_lookup_elem(&events, &cgid);
-	if (!ring)
-		return NULL;
-	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
+	e = ring_reserve(&events, cgid, sizeof(*e), &full);
 	if (!e) {
-		if (st)
+		if (full && st)
 			st->lost++;
 		return NULL;
 	}
@@ -104,7 +72,7 @@ static __always_inline struct audit_event *begin(__u32 kind, __u32 source, __u64
 
 static __always_inline bool scoped(void)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct audit_scope *scope = bpf_map_lookup_elem(&scopes, &cgid);
 
 	return scope && scope->enabled;

@@ -14,9 +14,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "common.bpf.h"
 #include "egress.h"
-
-char LICENSE[] SEC("license") = "GPL";
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -30,21 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_ICMPV6 58
 #define FLOW_TTL_NS (120ull * 1000000000ull)
 
-/* Depth of <nucleus>/<id> below the cgroup2 root; set before load. */
-const volatile __u32 cgroup_level = 2;
-
-#ifdef NUCLEUS_BPF_BUILD_TAG
-/* Only in test builds (make BPF_EXTRA_CFLAGS=-DNUCLEUS_BPF_BUILD_TAG=N): a
- * second build of the same source whose object, hence version, differs. */
-const volatile __u32 build_tag = NUCLEUS_BPF_BUILD_TAG;
-#endif
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct egress_policy);
-} policy SEC(".maps");
+CONTAINER_MAP(policy, BPF_MAP_TYPE_HASH, struct egress_policy, 4096);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -62,19 +47,9 @@ struct {
 	__type(value, struct egress_rule);
 } rules6 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct egress_counters);
-} counters SEC(".maps");
+CONTAINER_MAP(counters, BPF_MAP_TYPE_PERCPU_HASH, struct egress_counters, 4096);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct egress_ratelimit);
-} ratelimit SEC(".maps");
+CONTAINER_MAP(ratelimit, BPF_MAP_TYPE_HASH, struct egress_ratelimit, 4096);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -90,18 +65,7 @@ struct {
 	__type(value, __u32);
 } passive SEC(".maps");
 
-/* One ring buffer per container, so a supervisor reads only its own. */
-struct ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, EGRESS_RING_BYTES);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__array(values, struct ring);
-} events SEC(".maps");
+CONTAINER_RINGS(EGRESS_RING_BYTES, 4096);
 
 static __always_inline struct egress_counters *counters_of(__u64 cgid)
 {
@@ -190,7 +154,7 @@ static __always_inline void report(__u64 cgid, struct egress_counters *c, const 
 {
 	struct egress_ratelimit *rl, fresh = {};
 	struct egress_event *e;
-	void *ring;
+	bool full;
 	__u64 now = bpf_ktime_get_ns(), sec = now / 1000000000ull;
 
 	rl = bpf_map_lookup_elem(&ratelimit, &cgid);
@@ -210,12 +174,9 @@ static __always_inline void report(__u64 cgid, struct egress_counters *c, const 
 		return;
 	}
 	rl->count++;
-	ring = bpf_map_lookup_elem(&events, &cgid);
-	if (!ring)
-		return;
-	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
+	e = ring_reserve(&events, cgid, sizeof(*e), &full);
 	if (!e) {
-		if (c)
+		if (full && c)
 			c->events_lost++;
 		return;
 	}
@@ -261,7 +222,7 @@ static __always_inline bool udp_reply(__u64 cgid, int family, const __u8 *addr, 
 
 static __always_inline int sock_addr(struct bpf_sock_addr *ctx, int family, __u8 source)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct egress_policy *pol = bpf_map_lookup_elem(&policy, &cgid);
 	struct egress_counters *c;
 	__u8 addr[16] = {};
@@ -320,7 +281,7 @@ int egress_sendmsg6(struct bpf_sock_addr *ctx)
 SEC("cgroup/sock_create")
 int egress_sock_create(struct bpf_sock *sk)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct egress_policy *pol = bpf_map_lookup_elem(&policy, &cgid);
 	struct egress_counters *c;
 	__u8 none[16] = {};

@@ -13,28 +13,14 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include "trace.h"
-
-char LICENSE[] SEC("license") = "GPL";
 
 #define TS_COMPAT 0x0002              /* x86: a 32-bit syscall is active */
 #define X32_SYSCALL_BIT 0x40000000
 #define NR_EXECVE_X86_64 59
 
-const volatile __u32 cgroup_level = 2;
-
-#ifdef NUCLEUS_BPF_BUILD_TAG
-/* Only in test builds (make BPF_EXTRA_CFLAGS=-DNUCLEUS_BPF_BUILD_TAG=N): a
- * second build of the same source whose object, hence version, differs. */
-const volatile __u32 build_tag = NUCLEUS_BPF_BUILD_TAG;
-#endif
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__type(value, struct sctrace_state);
-} traced SEC(".maps");
+CONTAINER_MAP(traced, BPF_MAP_TYPE_HASH, struct sctrace_state, 1024);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -43,24 +29,9 @@ struct {
 	__type(value, struct sctrace_counts);
 } counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__type(value, struct sctrace_stats);
-} stats SEC(".maps");
+CONTAINER_MAP(stats, BPF_MAP_TYPE_PERCPU_HASH, struct sctrace_stats, 1024);
 
-struct ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, TRACE_RING_BYTES);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__array(values, struct ring);
-} events SEC(".maps");
+CONTAINER_RINGS(TRACE_RING_BYTES, 1024);
 
 static __always_inline void record(struct sctrace_state *t, __u64 cgid, __u32 abi, __u32 nr)
 {
@@ -94,15 +65,13 @@ static __always_inline void record(struct sctrace_state *t, __u64 cgid, __u32 ab
 		return;                   /* another CPU saw it first */
 
 	struct sctrace_event *e;
-	void *ring = bpf_map_lookup_elem(&events, &cgid);
+	bool full;
 
 	st = bpf_map_lookup_elem(&stats, &cgid);
-	if (!ring)
-		return;
-	e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
+	e = ring_reserve(&events, cgid, sizeof(*e), &full);
 	if (!e) {
 		/* the bitmap and counts are exact; only the live line is lost */
-		if (st)
+		if (full && st)
 			st->events_lost++;
 		return;
 	}
@@ -131,7 +100,7 @@ static __always_inline bool is_setup(__u64 w0, __u64 w1)
 
 static __always_inline void on_enter(long id, bool btf)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct sctrace_state *t = bpf_map_lookup_elem(&traced, &cgid);
 	struct task_struct *task;
 	__u32 status, abi;
@@ -179,7 +148,7 @@ int trace_enter_raw(struct bpf_raw_tracepoint_args *ctx)
 /* The workload's exec: from here on its syscalls count. */
 static __always_inline void on_exec(void)
 {
-	__u64 cgid = bpf_get_current_ancestor_cgroup_id(cgroup_level);
+	__u64 cgid = current_container();
 	struct sctrace_state *t = bpf_map_lookup_elem(&traced, &cgid);
 
 	if (!t || t->enabled)

@@ -4,6 +4,8 @@
 #define NUCLEUS_EBPF_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <nucleus/util.h>
 
 struct bpf_prog_probe {
@@ -90,6 +92,69 @@ bool bpf_set_in_use(const char *dir, const char *owners);
  * gone(its version, arg) for each. */
 void bpf_sets_collect(const char *object, const char *version, unsigned level, const char *owners,
 		      void (*gone)(const char *version, void *arg), void *arg);
+/* ---- one object's lifecycle (object.c) ----------------------------------------------
+ * What egress, the trace recorder and audit share: finding or loading and
+ * pinning their set, dropping the entries of owners that died, and the
+ * pinned raw-tracepoint links that exist while some container uses them. */
+
+/* What an object's loader hands back. */
+struct bpf_object;
+struct bpf_loaded {
+	struct bpf_object *obj;        /* loaded, with cgroup_level set */
+	const char *variant;           /* the set's name ends in -<variant>; NULL: no suffix */
+	const char *const *progs;      /* the programs to pin, by name in obj; NULL-terminated */
+	const char *const *pins;       /* their pin names, in the same order; NULL: their names */
+	const char *how;               /* for the debug line ("tp_btf"); NULL: nothing */
+	void *skel;                    /* handed to unload */
+};
+
+struct bpf_set_def {
+	const char *object;            /* "egress": its sets are <object>-<version>-l<level>[-<variant>] */
+	const char *version;           /* the object's hash */
+	const char *abi;               /* the maps' layout, the `abi` link; NULL: no link (trace's sets have none) */
+	const char *owners;            /* the map keyed by the cgroup ids of the containers using the set */
+	/* Pinned after the programs: a set is complete when they all are. */
+	const char *const *maps;
+	bool variants;                 /* the loader picks a variant: a set is found by its name's stem */
+	/* Open and load the object (its variants in turn): 0, or -errno with
+	 * err set. Under the load lock. */
+	int (*load)(unsigned level, struct bpf_loaded *l, struct nerr *err);
+	void (*unload)(void *skel);
+	/* Each other version's set that a collection unpins (arg: bpf_set_acquire's). */
+	void (*gone)(const char *version, void *arg);
+};
+
+/* The directory of def's set at level ("/sys/fs/bpf/nucleus/egress-<v>-l2"). */
+char *bpf_set_dir(const struct bpf_set_def *def, unsigned level, const char *variant);
+/* Load and pin def's set at level once per host (every later run only
+ * finds it), unpinning on the way the sets of other versions that no
+ * container uses; then hold the lock that keeps collectors from unpinning
+ * it until the caller's own entry is in its owners map: shared, or
+ * exclusive with `exclusive` (and always after this call pinned the set,
+ * under the load lock). A set unpinned before the lock was taken is loaded
+ * again. Returns the lock's fd and *dir (the caller frees). */
+int bpf_set_acquire(const struct bpf_set_def *def, unsigned level, bool exclusive, void *gone_arg, char **dir,
+		    struct nerr *err);
+/* Under the load lock: unpin the sets of other versions at level that no
+ * container uses. A readdir when there are none. */
+void bpf_set_collect_others(const struct bpf_set_def *def, unsigned level, void *gone_arg);
+/* Walk an owners map (u64 cgroup-id keys, values of value_size bytes) and
+ * forget(cgid, arg) each entry whose owner dead(value) says is gone; the
+ * walk starts over after each. Returns the entries left whose value could
+ * be read. `what` names the object in the debug line. */
+size_t bpf_owners_collect(int fd, size_t value_size, bool (*dead)(const void *value),
+			  void (*forget)(uint64_t cgid, void *arg), void *arg, const char *what);
+
+/* A program of a pinned set attached by a pinned raw-tracepoint link. */
+struct bpf_tp_link {
+	const char *prog;              /* the program's pin */
+	const char *link;              /* the link's pin; NULL: link_<prog> */
+	const char *tp;                /* the raw tracepoint; NULL: BTF-typed (the program names it) */
+};
+/* With `on`, attach and pin each link not pinned yet; without, unpin them
+ * (the last reference: the program is detached). */
+int bpf_links_sync(const char *dir, const struct bpf_tp_link *links, size_t n, bool on, struct nerr *err);
+
 /* Open a pinned object by dir/name. */
 int bpf_pin_open(const char *dir, const char *name, struct nerr *err);
 /* A ring buffer map of `bytes` (a power of two, pages), by a direct

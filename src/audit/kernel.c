@@ -33,22 +33,6 @@ static const char *const lsm_progs[] = {
 };
 static const char *const tp_progs[] = { "tp_exec", "tp_syscall", NULL };
 
-/* The pinned set's directory names its source: ...-lsm or ...-tp-<why>. */
-static char *find_pinned(unsigned level)
-{
-	_cleanup_closedir_ DIR *d = opendir(BPF_PIN_ROOT);
-	_cleanup_free_ char *stem = xasprintf("audit-%s-l%u-", AUDIT_BPF_VERSION, level);
-	struct dirent *de;
-
-	while (d && (de = readdir(d)))
-		if (str_has_prefix(de->d_name, stem)) {
-			_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, de->d_name);
-			if (bpf_pins_complete(dir, map_names))
-				return steal_ptr(dir);
-		}
-	return NULL;
-}
-
 static int load_variant(unsigned level, bool lsm, struct audit_bpf **out)
 {
 	struct audit_bpf *skel = audit_bpf__open();
@@ -69,130 +53,63 @@ static int load_variant(unsigned level, bool lsm, struct audit_bpf **out)
 	return 0;
 }
 
-static int pin_all(struct audit_bpf *skel, const char *dir, bool lsm)
+/* The pinned set's directory names its source: ...-lsm or ...-tp-<why>. */
+static int load(unsigned level, struct bpf_loaded *l, struct nerr *err)
 {
-	const char *const *progs = lsm ? lsm_progs : tp_progs;
-	char path[4096];
+	struct audit_bpf *skel = NULL;
+	const char *variant = "lsm";
 	int r;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	/* the ABI first: a set is complete only with its last pin */
-	if ((r = bpf_set_mark_abi(dir, AUDIT_BPF_ABI)) < 0)
-		return r;
-	for (size_t i = 0; progs[i]; i++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, progs[i]);
-
-		snprintf(path, sizeof(path), "%s/%s", dir, progs[i]);
-		if (!p || (r = bpf_program__pin(p, path)) < 0)
-			return p ? r : -ENOENT;
-	}
-	for (size_t i = 0; map_names[i]; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_names[i]);
-
-		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
-		if (!m || (r = bpf_map__pin(m, path)) < 0)
-			return m ? r : -ENOENT;
-	}
+	if (!bpf_lsm_active())
+		variant = "tp-nolsm";
+	else if ((r = load_variant(level, true, &skel)) < 0)
+		variant = r == -EPERM ? "tp-eperm" : "tp-refused";
+	if (!skel && (r = load_variant(level, false, &skel)) < 0)
+		return nerr_set(err, -r, "load the audit programs (neither BPF-LSM nor tp_btf tracepoints load)");
+	*l = (struct bpf_loaded){ .obj = skel->obj, .variant = variant, .progs = strcmp(variant, "lsm") ? tp_progs : lsm_progs,
+				  .skel = skel };
 	return 0;
 }
 
-static int ensure_pinned(unsigned level, char **dir_out, struct nerr *err)
+static void unload(void *skel)
 {
-	struct audit_bpf *skel = NULL;
-	_cleanup_free_ char *dir = find_pinned(level);
-	const char *why = NULL;
-	bool lsm = false;
-	int lock, r = 0;
-
-	if (dir) {
-		*dir_out = steal_ptr(dir);
-		return 0;
-	}
-	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
-		return r < 0 ? r : lock;
-	if ((dir = find_pinned(level)))
-		goto out;
-	bpf_quiet_libbpf();
-	if (!bpf_lsm_active()) {
-		why = "nolsm";
-	} else if ((r = load_variant(level, true, &skel)) == 0) {
-		lsm = true;
-	} else {
-		why = r == -EPERM ? "eperm" : "refused";
-	}
-	if (!lsm && (r = load_variant(level, false, &skel)) < 0) {
-		r = nerr_set(err, -r, "load the audit programs (neither BPF-LSM nor tp_btf tracepoints load)");
-		goto out;
-	}
-	dir = lsm ? xasprintf("%s/audit-%s-l%u-lsm", BPF_PIN_ROOT, AUDIT_BPF_VERSION, level)
-		  : xasprintf("%s/audit-%s-l%u-tp-%s", BPF_PIN_ROOT, AUDIT_BPF_VERSION, level, why);
-	if ((r = pin_all(skel, dir, lsm)) < 0) {
-		remove_tree(dir);
-		r = nerr_set(err, -r, "pin the audit programs in `%s`", dir);
-		goto out;
-	}
-	/* other builds' sets stay while a container of theirs is audited */
-	bpf_sets_collect("audit", AUDIT_BPF_VERSION, level, "scopes", NULL, NULL);
-	log_debug("audit: loaded and pinned %s", dir);
-out:
 	audit_bpf__destroy(skel);
-	close(lock);
-	if (r == 0)
-		*dir_out = steal_ptr(dir);
-	return r;
+}
+
+/* other builds' sets stay while a container of theirs is audited */
+static const struct bpf_set_def set_def = {
+	.object = "audit", .version = AUDIT_BPF_VERSION, .abi = AUDIT_BPF_ABI, .owners = "scopes",
+	.maps = map_names, .variants = true, .load = load, .unload = unload,
+};
+
+static bool owner_dead(const void *value)
+{
+	const struct audit_scope *sc = value;
+
+	return sc->owner_start && proc_start_time((pid_t)sc->owner_pid) != sc->owner_start;
+}
+
+static void forget(uint64_t cgid, void *arg)
+{
+	struct audit_kernel *k = arg;
+
+	bpf_map_delete_elem(k->scopes_fd, &cgid);
+	bpf_map_delete_elem(k->stats_fd, &cgid);
+	bpf_map_delete_elem(k->events_fd, &cgid);
 }
 
 /* Links exist exactly while some container is audited. Under the load lock. */
 static int sync_links(struct audit_kernel *k, struct nerr *err)
 {
 	const char *const *progs = k->lsm ? lsm_progs : tp_progs;
-	uint64_t key, next, *prev = NULL;
-	bool any = false;
-
+	struct bpf_tp_link links[ARRAY_SIZE(lsm_progs)];
+	size_t n = 0;
 	/* entries of supervisors that died without cleaning up go first */
-	while (bpf_map_get_next_key(k->scopes_fd, prev, &next) == 0) {
-		struct audit_scope sc;
+	bool any = bpf_owners_collect(k->scopes_fd, sizeof(struct audit_scope), owner_dead, forget, k, "audit") > 0;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(k->scopes_fd, &key, &sc) < 0)
-			continue;
-		if (sc.owner_start && proc_start_time((pid_t)sc.owner_pid) != sc.owner_start) {
-			bpf_map_delete_elem(k->scopes_fd, &key);
-			bpf_map_delete_elem(k->stats_fd, &key);
-			bpf_map_delete_elem(k->events_fd, &key);
-			prev = NULL;
-			continue;
-		}
-		any = true;
-	}
-
-	for (size_t i = 0; progs[i]; i++) {
-		char path[4096];
-		int pfd, lfd;
-
-		snprintf(path, sizeof(path), "%s/link_%s", k->dir, progs[i]);
-		if (!any) {
-			unlink(path);
-			continue;
-		}
-		if (access(path, F_OK) == 0)
-			continue;
-		if ((pfd = bpf_pin_open(k->dir, progs[i], err)) < 0)
-			return pfd;
-		lfd = bpf_raw_tracepoint_open(NULL, pfd);
-		close(pfd);
-		if (lfd < 0)
-			return nerr_set(err, -lfd, "attach %s", progs[i]);
-		if (bpf_obj_pin(lfd, path) < 0) {
-			int e = errno;
-			close(lfd);
-			return nerr_set(err, e, "pin `%s`", path);
-		}
-		close(lfd);
-	}
-	return 0;
+	for (; progs[n]; n++)
+		links[n] = (struct bpf_tp_link){ .prog = progs[n] };
+	return bpf_links_sync(k->dir, links, n, any, err);
 }
 
 static const char *kind_name(uint32_t kind)
@@ -303,21 +220,9 @@ int audit_kernel_start(uint64_t cgid, unsigned level, pid_t init_pid, size_t rin
 			       on_event, k, &k->ring, &k->ring_fd, "audit", err)) < 0)
 		goto fail;
 	/* Under the lock from the pins to this container's scope, which marks
-	 * the set as in use: a collector that unpinned it before the lock was
-	 * taken makes this run load it again. */
-	for (int tries = 0;; tries++) {
-		if ((r = ensure_pinned(level, &k->dir, err)) < 0 || (r = lock = bpf_load_lock(err)) < 0)
-			goto fail;
-		if (bpf_pins_complete(k->dir, map_names))
-			break;
-		close(lock);
-		lock = -1;
-		free(steal_ptr(k->dir));
-		if (tries == 2) {
-			r = nerr_set(err, ESTALE, "the pinned audit set keeps disappearing");
-			goto fail;
-		}
-	}
+	 * the set as in use. */
+	if ((r = lock = bpf_set_acquire(&set_def, level, true, NULL, &k->dir, err)) < 0)
+		goto fail;
 	base = strrchr(k->dir, '-');
 	k->lsm = str_has_suffix(k->dir, "-lsm");
 	if (k->lsm)
@@ -464,10 +369,10 @@ void audit_kernel_stop(struct audit_kernel *k)
 		sync_links(k, NULL);
 		/* other builds' sets whose containers are all gone go now (their
 		 * links with them) */
-		if (lock >= 0 && bpf_sets_others("audit", AUDIT_BPF_VERSION, k->level))
-			bpf_sets_collect("audit", AUDIT_BPF_VERSION, k->level, "scopes", NULL, NULL);
-		if (lock >= 0)
+		if (lock >= 0) {
+			bpf_set_collect_others(&set_def, k->level, NULL);
 			close(lock);
+		}
 	}
 	if (k->stats_fd >= 0)
 		bpf_map_delete_elem(k->stats_fd, &k->cgid);

@@ -278,22 +278,30 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_BRIDGE:
 			cfg->net.bridge_flags = true;
-			if ((r = bridge_config_set_name(&cfg->net.bridge, optarg, err)) < 0)
+			if ((r = bridge_config_set_name(&cfg->net.bridge, optarg, err)) < 0) {
+				r = nerr_prefix(err, "--bridge");
 				goto out;
+			}
 			break;
 		case OPT_SUBNET:
 			cfg->net.bridge_flags = true;
-			if ((r = bridge_config_add_subnet(&cfg->net.bridge, optarg, err)) < 0)
+			if ((r = bridge_config_add_subnet(&cfg->net.bridge, optarg, err)) < 0) {
+				r = nerr_prefix(err, "--subnet");
 				goto out;
+			}
 			break;
 		case 'p':
 			cfg->net.bridge_flags = true;
-			if ((r = bridge_config_add_port(&cfg->net.bridge, optarg, err)) < 0)
+			if ((r = bridge_config_add_port(&cfg->net.bridge, optarg, err)) < 0) {
+				r = nerr_prefix(err, "-p");
 				goto out;
+			}
 			break;
 		case OPT_DNS_SEARCH:
-			if ((r = dns_search_check(optarg, err)) < 0)
+			if ((r = dns_search_check(optarg, err)) < 0) {
+				r = nerr_prefix(err, "--dns-search");
 				goto out;
+			}
 			strv_push(&cfg->net.dns_search, optarg);
 			break;
 		case OPT_ADD_HOST:
@@ -397,17 +405,23 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			cfg->fs.tmpfs_size = v;
 			break;
 		case OPT_EGRESS_ALLOW:
-			if ((r = egress_add_allow(&cfg->net.egress, optarg, err)) < 0)
+			if ((r = egress_add_allow(&cfg->net.egress, optarg, err)) < 0) {
+				r = nerr_prefix(err, "--egress-allow");
 				goto out;
+			}
 			break;
 		case OPT_EGRESS_TCP:
 		case OPT_EGRESS_UDP:
-			if ((r = egress_add_port(&cfg->net.egress, c == OPT_EGRESS_TCP, optarg, err)) < 0)
+			if ((r = egress_add_port(&cfg->net.egress, c == OPT_EGRESS_TCP, optarg, err)) < 0) {
+				r = nerr_prefix(err, "--egress-%s-port", c == OPT_EGRESS_TCP ? "tcp" : "udp");
 				goto out;
+			}
 			break;
 		case OPT_DNS:
-			if ((r = egress_add_dns(&cfg->net.egress, optarg, err)) < 0)
+			if ((r = egress_add_dns(&cfg->net.egress, optarg, err)) < 0) {
+				r = nerr_prefix(err, "--dns");
 				goto out;
+			}
 			strv_push(&cfg->net.dns, optarg);
 			break;
 		case OPT_SC_MODE:

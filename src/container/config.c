@@ -219,7 +219,7 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		if (c->net.mode == NETWORK_BRIDGE)
 			bridge_config_gateway(&c->net.bridge, 4, gw, sizeof(gw));
 		if ((r = add_host_parse(c->net.add_hosts[i], c->net.mode == NETWORK_BRIDGE ? gw : NULL, &line, err)) < 0)
-			return r;
+			return nerr_prefix(err, "--add-host");
 		strv_push_take(&c->net.extra_hosts, line);
 	}
 	c->net.egress.private_netns = c->net.mode != NETWORK_HOST;

@@ -655,7 +655,7 @@ static int stage_network(struct run *r, struct nerr *err)
 		return 0;
 	cfg->net.bridge.state_dir = runtime_dir();
 	if ((rc = net_bridge_prepare(&cfg->net.bridge, cfg->id, &r->lease, err)) < 0)
-		return rc;
+		return nerr_prefix(err, "--network bridge");
 	r->self_hosts = net_lease_hosts(r->lease, r->st.cfg.proc.hostname);
 	state_set_network(&r->st, r->lease, cfg->net.bridge.ports, cfg->net.bridge.nports);
 	log_debug("run: network prepared");

@@ -237,7 +237,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 	} else if (r < 0) {
 		goto out;
 	} else if (!p->bridge.bridge) {
-		r = nerr_set(err, 0, "--bridge `%s`: an interface of that name exists and is not a bridge", c->name);
+		r = nerr_set(err, 0, "bridge `%s`: an interface of that name exists and is not a bridge", c->name);
 		goto out;
 	}
 	if ((r = nl_addr_dump(&nl, &addrs, &n, err)) < 0)
@@ -260,7 +260,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 			cidr_format(&x, a, sizeof(a));
 			cidr_format(mine, b, sizeof(b));
 			r = nerr_set(err, 0, "bridge `%s` exists with address %s, which is not the gateway of "
-				     "--subnet %s", c->name, a, b);
+				     "subnet %s", c->name, a, b);
 			goto out;
 		}
 		if (cidr_overlap(mine, &x)) {
@@ -268,7 +268,7 @@ static int check_host(struct bridge_config *c, struct net_lease_priv *p, struct 
 			cidr_format(mine, b, sizeof(b));
 			if (!if_indextoname((unsigned)addrs[i].index, ifname))
 				snprintf(ifname, sizeof(ifname), "#%d", addrs[i].index);
-			r = nerr_set(err, 0, "--subnet %s overlaps %s on `%s`", b, a, ifname);
+			r = nerr_set(err, 0, "subnet %s overlaps %s on `%s`", b, a, ifname);
 			goto out;
 		}
 	}
@@ -322,11 +322,11 @@ static int reserve_one(struct net_lease_priv *p, const struct port_spec *s, int 
 		port_spec_format(s, spec, sizeof(spec));
 		inet_ntop(family == 4 ? AF_INET : AF_INET6, ip, addr, sizeof(addr));
 		if (e == EADDRINUSE)
-			return nerr_set(err, 0, "-p %s: host port %u/%s is in use on the host", spec, port,
+			return nerr_set(err, 0, "port mapping %s: host port %u/%s is in use on the host", spec, port,
 					tcp ? "tcp" : "udp");
 		if (e == EADDRNOTAVAIL)
-			return nerr_set(err, 0, "-p %s: %s is not an address of this host", spec, addr);
-		return nerr_set(err, e, "-p %s: reserve host port %u", spec, port);
+			return nerr_set(err, 0, "port mapping %s: %s is not an address of this host", spec, addr);
+		return nerr_set(err, e, "port mapping %s: reserve host port %u", spec, port);
 	}
 	p->port_fds = xrealloc(p->port_fds, (p->nport_fds + 1) * sizeof(int));
 	p->port_fds[p->nport_fds++] = fd;
@@ -339,8 +339,8 @@ static int reserve_ports(struct bridge_config *c, struct net_lease_priv *p, stru
 		const struct port_spec *s = &c->ports[i];
 
 		if (s->host_family == 6 && !c->ipv6)
-			return nerr_set(err, 0, "-p with an IPv6 host address: the container has no IPv6 "
-					"(the host has IPv6 disabled)");
+			return nerr_set(err, 0, "a port mapping with an IPv6 host address, but the container has "
+					"no IPv6 (the host has IPv6 disabled)");
 		for (unsigned k = 0; k < s->count; k++) {
 			uint16_t port = (uint16_t)(s->host_port + k);
 			int r;
@@ -397,7 +397,7 @@ static int allocate(struct bridge_config *c, const char *id, struct ipam *ip, st
 					port_spec_format(&c->ports[m], a, sizeof(a));
 					short_id(o[i].id, sid);
 					lease_recs_free(o, on);
-					return nerr_set(err, 0, "-p %s: the host port is already published by container %s",
+					return nerr_set(err, 0, "port mapping %s: the host port is already published by container %s",
 							a, sid);
 				}
 		lease_recs_free(o, on);
@@ -462,12 +462,12 @@ int net_bridge_prepare(struct bridge_config *c, const char *id, struct net_lease
 
 	*out = NULL;
 	if (geteuid() != 0)
-		return nerr_set(err, 0, "--network bridge needs root (rootless containers have --network none)");
+		return nerr_set(err, 0, "needs root (rootless containers have no network but loopback)");
 	if (!id[0] || strlen(id) >= sizeof(l->id) || strchr(id, '\n'))
 		return nerr_set(err, 0, "network: bad container id");
 	if (c->ipv6 && !ipv6_available()) {
 		if (c->subnet6_set)
-			return nerr_set(err, 0, "--subnet for IPv6, but IPv6 is disabled on this host");
+			return nerr_set(err, 0, "an IPv6 subnet, but IPv6 is disabled on this host");
 		c->ipv6 = false;
 	}
 	if ((r = bridge_config_validate(c, err)) < 0)

@@ -124,24 +124,24 @@ int port_spec_parse(const char *s, struct port_spec *out, struct nerr *err)
 		else if (!strcmp(slash + 1, "udp"))
 			out->proto = IPPROTO_UDP;
 		else
-			return nerr_set(err, 0, "invalid -p `%s`: the protocol must be tcp or udp", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: the protocol must be tcp or udp", Q(s));
 	}
 	if (*rest == '[') {
 		const char *close = memchr(rest, ']', (size_t)(end - rest));
 		size_t n = close ? (size_t)(close - rest - 1) : 0;
 
 		if (!close || close[1] != ':' || n == 0 || n >= sizeof(ip))
-			return nerr_set(err, 0, "invalid -p `%s`: expected [IPV6]:HOSTPORT:CONTPORT", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: expected [IPV6]:HOSTPORT:CONTPORT", Q(s));
 		memcpy(ip, rest + 1, n);
 		ip[n] = '\0';
 		if (inet_pton(AF_INET6, ip, out->host_ip) != 1)
-			return nerr_set(err, 0, "invalid -p `%s`: `%s` is not an IPv6 address", Q(s), Q(ip));
+			return nerr_set(err, 0, "invalid port mapping `%s`: `%s` is not an IPv6 address", Q(s), Q(ip));
 		if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)out->host_ip))
-			return nerr_set(err, 0, "invalid -p `%s`: ::1 cannot be published to (the kernel does not "
+			return nerr_set(err, 0, "invalid port mapping `%s`: ::1 cannot be published to (the kernel does not "
 					"route IPv6 loopback traffic to other interfaces); use 127.0.0.1", Q(s));
 		if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)out->host_ip) ||
 		    IN6_IS_ADDR_MULTICAST((struct in6_addr *)out->host_ip))
-			return nerr_set(err, 0, "invalid -p `%s`: `%s` cannot be a host address", Q(s), Q(ip));
+			return nerr_set(err, 0, "invalid port mapping `%s`: `%s` cannot be a host address", Q(s), Q(ip));
 		out->host_family = 6;
 		rest = close + 2;
 	} else {
@@ -151,36 +151,36 @@ int port_spec_parse(const char *s, struct port_spec *out, struct nerr *err)
 		if (colons == 2) {
 			size_t n = (size_t)(strchr(rest, ':') - rest);
 			if (n == 0 || n >= sizeof(ip))
-				return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]",
+				return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]",
 						Q(s));
 			memcpy(ip, rest, n);
 			ip[n] = '\0';
 			if (inet_pton(AF_INET, ip, out->host_ip) != 1)
-				return nerr_set(err, 0, "invalid -p `%s`: `%s` is not an IPv4 address "
+				return nerr_set(err, 0, "invalid port mapping `%s`: `%s` is not an IPv4 address "
 						"(write IPv6 ones in brackets: [2001:db8::1]:8080:80)", Q(s), Q(ip));
 			if (out->host_ip[0] >= 224)
-				return nerr_set(err, 0, "invalid -p `%s`: `%s` cannot be a host address", Q(s), Q(ip));
+				return nerr_set(err, 0, "invalid port mapping `%s`: `%s` cannot be a host address", Q(s), Q(ip));
 			out->host_family = 4;
 			rest += n + 1;
 		} else if (colons == 0) {
-			return nerr_set(err, 0, "invalid -p `%s`: a host port is needed (HOSTPORT:CONTPORT)", Q(s));
+			return nerr_set(err, 0, "invalid port mapping `%s`: a host port is needed (HOSTPORT:CONTPORT)", Q(s));
 		} else if (colons != 1) {
-			return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp] "
+			return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp] "
 					"(IPv6 host addresses in brackets)", Q(s));
 		}
 	}
 	colon = memchr(rest, ':', (size_t)(end - rest));
 	if (!colon || memchr(colon + 1, ':', (size_t)(end - colon - 1)))
-		return nerr_set(err, 0, "invalid -p `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: expected [HOSTIP:]HOSTPORT:CONTPORT[/tcp|/udp]", Q(s));
 	if (parse_range(rest, (size_t)(colon - rest), &out->host_port, &hcount) < 0)
-		return nerr_set(err, 0, "invalid -p `%s`: the host port must be 1-65535 or a range like 8000-8010", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: the host port must be 1-65535 or a range like 8000-8010", Q(s));
 	if (parse_range(colon + 1, (size_t)(end - colon - 1), &out->cont_port, &ccount) < 0)
-		return nerr_set(err, 0, "invalid -p `%s`: the container port must be 1-65535 or a range like "
+		return nerr_set(err, 0, "invalid port mapping `%s`: the container port must be 1-65535 or a range like "
 				"8000-8010", Q(s));
 	if (hcount != ccount)
-		return nerr_set(err, 0, "invalid -p `%s`: the host and container ranges differ in length", Q(s));
+		return nerr_set(err, 0, "invalid port mapping `%s`: the host and container ranges differ in length", Q(s));
 	if (hcount > NET_MAX_PORTS)
-		return nerr_set(err, 0, "invalid -p `%s`: at most %d ports per container", Q(s), NET_MAX_PORTS);
+		return nerr_set(err, 0, "invalid port mapping `%s`: at most %d ports per container", Q(s), NET_MAX_PORTS);
 	out->count = hcount;
 	return 0;
 }
@@ -247,7 +247,7 @@ void bridge_config_free(struct bridge_config *c)
 int bridge_config_set_name(struct bridge_config *c, const char *name, struct nerr *err)
 {
 	if (!valid_ifname(name))
-		return nerr_set(err, 0, "invalid --bridge `%s`: an interface name of 1-15 letters, digits, "
+		return nerr_set(err, 0, "invalid bridge name `%s`: an interface name of 1-15 letters, digits, "
 				"`_`, `-` or `.`", Q(name));
 	strcpy(c->name, name);
 	return 0;
@@ -266,26 +266,26 @@ int bridge_config_add_subnet(struct bridge_config *c, const char *arg, struct ne
 	struct nerr e = { 0 };
 
 	if (cidr_parse(arg, &net, &e) < 0 || !strchr(arg, '/'))
-		return nerr_set(err, 0, "invalid --subnet `%s`: expected a CIDR like 10.213.0.0/24 or fd00:1::/64", Q(arg));
+		return nerr_set(err, 0, "invalid subnet `%s`: expected a CIDR like 10.213.0.0/24 or fd00:1::/64", Q(arg));
 	if (net.family == 4) {
 		if (c->subnet4_set)
-			return nerr_set(err, 0, "--subnet: one IPv4 subnet per bridge (`%s` is the second)", Q(arg));
+			return nerr_set(err, 0, "one IPv4 subnet per bridge (`%s` is the second)", Q(arg));
 		if (net.prefix < 8 || net.prefix > 30)
-			return nerr_set(err, 0, "invalid --subnet `%s`: an IPv4 prefix of /8 to /30", Q(arg));
+			return nerr_set(err, 0, "invalid subnet `%s`: an IPv4 prefix of /8 to /30", Q(arg));
 		if (v4_in(&net, 0, 0, 8) || v4_in(&net, 127, 0, 8) || v4_in(&net, 169, 254, 16) ||
 		    v4_in(&net, 224, 0, 3))
-			return nerr_set(err, 0, "invalid --subnet `%s`: a reserved range (this-network, loopback, "
+			return nerr_set(err, 0, "invalid subnet `%s`: a reserved range (this-network, loopback, "
 					"link-local, multicast or class E)", Q(arg));
 		c->subnet4 = net;
 		c->subnet4_set = true;
 	} else {
 		if (c->subnet6_set)
-			return nerr_set(err, 0, "--subnet: one IPv6 subnet per bridge (`%s` is the second)", Q(arg));
+			return nerr_set(err, 0, "one IPv6 subnet per bridge (`%s` is the second)", Q(arg));
 		if (net.prefix < 16 || net.prefix > 120)
-			return nerr_set(err, 0, "invalid --subnet `%s`: an IPv6 prefix of /16 to /120", Q(arg));
+			return nerr_set(err, 0, "invalid subnet `%s`: an IPv6 prefix of /16 to /120", Q(arg));
 		if (net.addr[0] == 0xff || (net.addr[0] == 0xfe && (net.addr[1] & 0xc0) == 0x80) ||
 		    (net.addr[0] == 0 && net.prefix <= 96))
-			return nerr_set(err, 0, "invalid --subnet `%s`: not a unicast range (multicast, link-local "
+			return nerr_set(err, 0, "invalid subnet `%s`: not a unicast range (multicast, link-local "
 					"or the IPv4 compatibility space)", Q(arg));
 		c->subnet6 = net;
 		c->subnet6_set = true;
@@ -304,7 +304,7 @@ int bridge_config_add_port(struct bridge_config *c, const char *spec, struct ner
 	for (size_t i = 0; i < c->nports; i++)
 		total += c->ports[i].count;
 	if (total + p.count > NET_MAX_PORTS)
-		return nerr_set(err, 0, "-p `%s`: at most %d published ports per container", Q(spec), NET_MAX_PORTS);
+		return nerr_set(err, 0, "port mapping `%s`: at most %d published ports per container", Q(spec), NET_MAX_PORTS);
 	c->ports = xrealloc(c->ports, (c->nports + 1) * sizeof(p));
 	c->ports[c->nports++] = p;
 	return 0;
@@ -338,14 +338,14 @@ int bridge_config_validate(struct bridge_config *c, struct nerr *err)
 	if (c->ipv6 && 128 - c->subnet6.prefix < 32 - c->subnet4.prefix) {
 		cidr_format(&c->subnet6, a, sizeof(a));
 		cidr_format(&c->subnet4, b, sizeof(b));
-		return nerr_set(err, 0, "--subnet `%s` has fewer addresses than `%s`", a, b);
+		return nerr_set(err, 0, "the IPv6 subnet `%s` has fewer addresses than the IPv4 subnet `%s`", a, b);
 	}
 	for (size_t i = 0; i < c->nports; i++)
 		for (size_t j = 0; j < i; j++)
 			if (port_spec_conflict(&c->ports[i], &c->ports[j])) {
 				port_spec_format(&c->ports[j], a, sizeof(a));
 				port_spec_format(&c->ports[i], b, sizeof(b));
-				return nerr_set(err, 0, "-p `%s` and -p `%s` publish the same host port", a, b);
+				return nerr_set(err, 0, "port mappings `%s` and `%s` publish the same host port", a, b);
 			}
 	return 0;
 }
@@ -385,7 +385,7 @@ int add_host_parse(const char *arg, const char *gateway, char **line, struct ner
 	if (!sep)
 		sep = strchr(arg, ':');
 	if (!sep || !valid_hostname(arg, (size_t)(sep - arg)))
-		return nerr_set(err, 0, "invalid --add-host `%s`: expected NAME:IP with a host name of letters, "
+		return nerr_set(err, 0, "invalid host entry `%s`: expected NAME:IP with a host name of letters, "
 				"digits, `-`, `_` and `.`", Q(arg));
 	v = sep + 1;
 	n = strlen(v);
@@ -394,15 +394,15 @@ int add_host_parse(const char *arg, const char *gateway, char **line, struct ner
 		n -= 2;
 	}
 	if (n == 0 || n >= sizeof(ip))
-		return nerr_set(err, 0, "invalid --add-host `%s`: expected NAME:IP", Q(arg));
+		return nerr_set(err, 0, "invalid host entry `%s`: expected NAME:IP", Q(arg));
 	memcpy(ip, v, n);
 	ip[n] = '\0';
 	if (!strcmp(ip, "host-gateway")) {
 		if (!gateway)
-			return nerr_set(err, 0, "--add-host `%s`: host-gateway needs --network bridge", Q(arg));
+			return nerr_set(err, 0, "host entry `%s`: host-gateway needs a bridge network", Q(arg));
 		snprintf(ip, sizeof(ip), "%s", gateway);
 	} else if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1) {
-		return nerr_set(err, 0, "invalid --add-host `%s`: `%s` is not an IP address", Q(arg), Q(ip));
+		return nerr_set(err, 0, "invalid host entry `%s`: `%s` is not an IP address", Q(arg), Q(ip));
 	}
 	*line = xasprintf("%s\t%.*s", ip, (int)(sep - arg), arg);
 	return 0;
@@ -428,5 +428,5 @@ int dns_search_check(const char *d, struct nerr *err)
 	}
 	return 0;
 bad:
-	return nerr_set(err, 0, "invalid --dns-search `%s`: expected a domain name", Q(d));
+	return nerr_set(err, 0, "invalid search domain `%s`: expected a domain name", Q(d));
 }

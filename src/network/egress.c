@@ -36,19 +36,16 @@ struct egress {
 
 static const char *const map_names[] = { "policy", "rules4", "rules6", "counters", "ratelimit", "events", NULL };
 
-static const struct {
-	const char *name;
-	enum bpf_attach_type type;
-} progs[] = {
-	{ "egress_connect4", BPF_CGROUP_INET4_CONNECT },
-	{ "egress_connect6", BPF_CGROUP_INET6_CONNECT },
-	{ "egress_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
-	{ "egress_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
-	{ "egress_sock_create", BPF_CGROUP_INET_SOCK_CREATE },
-	{ "egress_sockops", BPF_CGROUP_SOCK_OPS },
-	{ "egress_skb", BPF_CGROUP_INET_EGRESS },
-	{ "egress_ingress", BPF_CGROUP_INET_INGRESS },
+/* The programs, by name, and where each attaches: the same order. */
+static const char *const prog_names[] = {
+	"egress_connect4", "egress_connect6", "egress_sendmsg4", "egress_sendmsg6",
+	"egress_sock_create", "egress_sockops", "egress_skb", "egress_ingress", NULL,
 };
+static const enum bpf_attach_type prog_types[] = {
+	BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_UDP4_SENDMSG, BPF_CGROUP_UDP6_SENDMSG,
+	BPF_CGROUP_INET_SOCK_CREATE, BPF_CGROUP_SOCK_OPS, BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS,
+};
+_Static_assert(ARRAY_SIZE(prog_names) == ARRAY_SIZE(prog_types) + 1, "a type for each program");
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -70,7 +67,7 @@ int egress_add_allow(struct egress_config *c, const char *arg, struct nerr *err)
 	if (!*arg)
 		return 0;            /* "" : deny all */
 	if ((r = cidr_parse(arg, &net, err)) < 0)
-		return nerr_prefix(err, "--egress-allow");
+		return r;
 	c->allow = xrealloc(c->allow, (c->nallow + 1) * sizeof(net));
 	c->allow[c->nallow++] = net;
 	return 0;
@@ -83,9 +80,9 @@ int egress_add_port(struct egress_config *c, bool tcp, const char *arg, struct n
 	uint64_t v;
 
 	if (parse_u64(arg, 1, 65535, &v) < 0)
-		return nerr_set(err, 0, "invalid --egress-%s-port `%s`: expected 1-65535", tcp ? "tcp" : "udp", arg);
+		return nerr_set(err, 0, "invalid port `%s`: expected 1-65535", arg);
 	if (*n >= EGRESS_MAX_PORTS)
-		return nerr_set(err, 0, "at most %d --egress-%s-port values", EGRESS_MAX_PORTS, tcp ? "tcp" : "udp");
+		return nerr_set(err, 0, "at most %d %s ports", EGRESS_MAX_PORTS, tcp ? "TCP" : "UDP");
 	c->enabled = true;
 	*ports = xrealloc(*ports, (*n + 1) * sizeof(uint16_t));
 	(*ports)[(*n)++] = (uint16_t)v;
@@ -97,7 +94,7 @@ int egress_add_dns(struct egress_config *c, const char *arg, struct nerr *err)
 	struct cidr ip;
 
 	if (cidr_parse(arg, &ip, err) < 0 || strchr(arg, '/'))
-		return nerr_set(err, 0, "invalid --dns `%s`: expected an IP address", arg);
+		return nerr_set(err, 0, "invalid DNS server `%s`: expected an IP address", arg);
 	c->dns = xrealloc(c->dns, (c->ndns + 1) * sizeof(ip));
 	c->dns[c->ndns++] = ip;
 	return 0;
@@ -105,91 +102,35 @@ int egress_add_dns(struct egress_config *c, const char *arg, struct nerr *err)
 
 /* ---- the pinned set ----------------------------------------------------------------- */
 
-static char *pin_dir(unsigned level)
+static int load(unsigned level, struct bpf_loaded *l, struct nerr *err)
 {
-	return xasprintf("%s/egress-%s-l%u", BPF_PIN_ROOT, EGRESS_BPF_VERSION, level);
+	struct egress_bpf *skel = egress_bpf__open();
+	int r;
+
+	if (!skel)
+		return nerr_set(err, errno, "open the egress BPF object");
+	skel->rodata->cgroup_level = level;
+	if ((r = egress_bpf__load(skel)) < 0) {
+		egress_bpf__destroy(skel);
+		return nerr_set(err, -r, "load the egress BPF programs (this kernel needs cgroup_skb, "
+				       "cgroup_sock_addr, cgroup_sock, sock_ops, LPM tries and ring buffers)");
+	}
+	*l = (struct bpf_loaded){ .obj = skel->obj, .progs = prog_names, .skel = skel };
+	return 0;
 }
 
-static bool set_complete(const char *dir)
+static void unload(void *skel)
 {
-	const char *names[ARRAY_SIZE(progs) + ARRAY_SIZE(map_names)];
-	size_t n = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++)
-		names[n++] = progs[i].name;
-	for (size_t i = 0; map_names[i]; i++)
-		names[n++] = map_names[i];
-	names[n] = NULL;
-	return bpf_pins_complete(dir, names);
+	egress_bpf__destroy(skel);
 }
 
 static void drop_anchor(const char *version, void *arg);
 
-/* Load and pin once per host; every later run only opens the pins. */
-static int ensure_pinned(unsigned level, const char *dir, int parent_fd, struct nerr *err)
-{
-	struct egress_bpf *skel = NULL;
-	int lock, r = 0;
-
-	if (set_complete(dir))
-		return 0;
-	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
-		return r < 0 ? r : lock;
-	if (set_complete(dir))                 /* another run got there first */
-		goto out;
-	remove_tree(dir);                      /* a half-pinned set of a crashed loader */
-	bpf_quiet_libbpf();
-	skel = egress_bpf__open();
-	if (!skel) {
-		r = nerr_set(err, errno, "open the egress BPF object");
-		goto out;
-	}
-	skel->rodata->cgroup_level = level;
-	if ((r = egress_bpf__load(skel)) < 0) {
-		r = nerr_set(err, -r, "load the egress BPF programs (this kernel needs cgroup_skb, "
-				     "cgroup_sock_addr, cgroup_sock, sock_ops, LPM tries and ring buffers)");
-		goto out;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		r = nerr_set(err, errno, "create `%s`", dir);
-		goto out;
-	}
-	/* the ABI first: a set is complete only with its last pin */
-	if ((r = bpf_set_mark_abi(dir, EGRESS_BPF_ABI)) < 0) {
-		r = nerr_set(err, -r, "mark `%s`", dir);
-		goto out;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, progs[i].name);
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, progs[i].name);
-		if (!p || (r = bpf_program__pin(p, path)) < 0) {
-			r = nerr_set(err, p ? -r : ENOENT, "pin `%s`", path);
-			goto out;
-		}
-	}
-	for (size_t i = 0; map_names[i]; i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_names[i]);
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
-		if (!m || (r = bpf_map__pin(m, path)) < 0) {
-			r = nerr_set(err, m ? -r : ENOENT, "pin `%s`", path);
-			goto out;
-		}
-	}
-	/* Other builds' sets stay while their containers run (their counters
-	 * and cleanup need the pins); the unused ones go now. */
-	bpf_sets_collect("egress", EGRESS_BPF_VERSION, level, "policy", drop_anchor, &parent_fd);
-	log_debug("egress: loaded and pinned %s", dir);
-out:
-	if (r < 0)
-		remove_tree(dir);
-	egress_bpf__destroy(skel);
-	close(lock);
-	return r;
-}
+/* arg of drop_anchor: the containers' cgroup parent (an int *) */
+static const struct bpf_set_def set_def = {
+	.object = "egress", .version = EGRESS_BPF_VERSION, .abi = EGRESS_BPF_ABI, .owners = "policy",
+	.maps = map_names, .load = load, .unload = unload, .gone = drop_anchor,
+};
 
 /* ---- entries of supervisors that died without detaching (SIGKILL) -------------------- */
 
@@ -212,8 +153,10 @@ static void forget_rules(int fd, size_t key_size, uint64_t cgid)
 	}
 }
 
-static void forget(const struct egress *e, uint64_t cgid)
+static void forget(uint64_t cgid, void *arg)
 {
+	const struct egress *e = arg;
+
 	bpf_map_delete_elem(e->policy_fd, &cgid);
 	bpf_map_delete_elem(e->counters_fd, &cgid);
 	bpf_map_delete_elem(e->ratelimit_fd, &cgid);
@@ -222,26 +165,20 @@ static void forget(const struct egress *e, uint64_t cgid)
 	forget_rules(e->rules6_fd, sizeof(struct egress_key6), cgid);
 }
 
-/* Entries whose supervisor is gone, a zombie or exiting: a SIGKILLed one
- * stays a zombie until its reaper gets to it, and `rm` right after the
- * kill must not take it for alive. */
-static void collect_dead(const struct egress *e)
+/* A supervisor gone, a zombie or exiting: a SIGKILLed one stays a zombie
+ * until its reaper gets to it, and `rm` right after the kill must not take
+ * it for alive. */
+static bool owner_dead(const void *value)
 {
-	uint64_t key, next, *prev = NULL;
+	const struct egress_policy *p = value;
 
-	while (bpf_map_get_next_key(e->policy_fd, prev, &next) == 0) {
-		struct egress_policy p;
+	return p->owner_start && !proc_running((pid_t)p->owner_pid, p->owner_start);
+}
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(e->policy_fd, &key, &p) < 0 || !p.owner_start ||
-		    proc_running((pid_t)p.owner_pid, p.owner_start))
-			continue;
-		log_debug("egress: collecting the entries of a supervisor that died (cgroup %llu)",
-			  (unsigned long long)key);
-		forget(e, key);
-		prev = NULL;
-	}
+/* Entries of supervisors that died without detaching. */
+static void collect_dead(struct egress *e)
+{
+	bpf_owners_collect(e->policy_fd, sizeof(struct egress_policy), owner_dead, forget, e, "egress");
 }
 
 /* ---- the anchor: keep the kernel's cgroup-BPF static keys on ----------------------------
@@ -264,7 +201,7 @@ static bool anchor_complete(int anchor)
 {
 	__u32 cnt = 0;
 
-	return bpf_prog_query(anchor, progs[ARRAY_SIZE(progs) - 1].type, 0, NULL, NULL, &cnt) == 0 && cnt > 0;
+	return bpf_prog_query(anchor, prog_types[ARRAY_SIZE(prog_types) - 1], 0, NULL, NULL, &cnt) == 0 && cnt > 0;
 }
 
 /* A version's set is unpinned: its anchor, which holds its programs (and
@@ -300,16 +237,16 @@ static void ensure_anchor(int parent, unsigned level, const char *dir)
 		anchor = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (anchor < 0)
 		goto out;
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(prog_types); i++) {
 		__u32 cnt = 0;
 		int pfd;
 
-		if (bpf_prog_query(anchor, progs[i].type, 0, NULL, NULL, &cnt) == 0 && cnt > 0)
+		if (bpf_prog_query(anchor, prog_types[i], 0, NULL, NULL, &cnt) == 0 && cnt > 0)
 			continue;
-		if ((pfd = bpf_pin_open(dir, progs[i].name, NULL)) < 0)
+		if ((pfd = bpf_pin_open(dir, prog_names[i], NULL)) < 0)
 			goto out;
-		if (bpf_prog_attach(pfd, anchor, progs[i].type, BPF_F_ALLOW_MULTI) < 0) {
-			log_debug("egress: anchor: attach %s: %s", progs[i].name, strerror(errno));
+		if (bpf_prog_attach(pfd, anchor, prog_types[i], BPF_F_ALLOW_MULTI) < 0) {
+			log_debug("egress: anchor: attach %s: %s", prog_names[i], strerror(errno));
 			close(pfd);
 			goto out;
 		}
@@ -353,11 +290,11 @@ static void collect_sets(unsigned level, int parent)
 	_cleanup_close_ int opened = -1;
 	int lock;
 
-	if (!bpf_sets_others("egress", EGRESS_BPF_VERSION, level) || (lock = bpf_load_lock(NULL)) < 0)
+	if (!bpf_sets_others(set_def.object, set_def.version, level) || (lock = bpf_load_lock(NULL)) < 0)
 		return;
 	if (parent < 0)
 		parent = opened = anchor_parent(level);
-	bpf_sets_collect("egress", EGRESS_BPF_VERSION, level, "policy", drop_anchor, &parent);
+	bpf_sets_collect(set_def.object, set_def.version, level, set_def.owners, set_def.gone, &parent);
 	close(lock);
 }
 
@@ -517,7 +454,7 @@ static int on_event(void *ctx, void *data, size_t len)
 int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, unsigned cgroup_level,
 		  struct egress **out, struct nerr *err)
 {
-	_cleanup_free_ char *dir = pin_dir(cgroup_level);
+	_cleanup_free_ char *dir = NULL;
 	struct egress *e = xcalloc(1, sizeof(*e));
 	int *fds[] = { &e->policy_fd, &e->rules4_fd, &e->rules6_fd, &e->counters_fd, &e->ratelimit_fd, &e->events_fd };
 	int r, lock = -1;
@@ -534,25 +471,14 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, u
 				       "host does not give nucleus");
 	}
 	e->parent_fd = openat(cgroup_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	e->set = xstrdup(strrchr(dir, '/') + 1);
 	if ((r = bpf_ring_open("nucleus_egress", EGRESS_RING_BYTES, on_event, e, &e->ring, &e->ring_fd,
 			       "egress event", err)) < 0)
 		goto fail;
 	/* From the pins to this container's policy entry, which marks the set
-	 * as in use, no collector may unpin the set (the shared lock); one that
-	 * did so before the lock was taken makes this run load it again. */
-	for (int tries = 0;; tries++) {
-		if ((r = ensure_pinned(cgroup_level, dir, e->parent_fd, err)) < 0 || (r = lock = bpf_use_lock(err)) < 0)
-			goto fail;
-		if (set_complete(dir))
-			break;
-		close(lock);
-		lock = -1;
-		if (tries == 2) {
-			r = nerr_set(err, ESTALE, "the pinned set `%s` keeps disappearing", dir);
-			goto fail;
-		}
-	}
+	 * as in use, no collector may unpin the set (the shared lock). */
+	if ((r = lock = bpf_set_acquire(&set_def, cgroup_level, false, &e->parent_fd, &dir, err)) < 0)
+		goto fail;
+	e->set = xstrdup(strrchr(dir, '/') + 1);
 	log_debug("egress: programs pinned");
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(dir, map_names[i], err)) < 0)
@@ -565,17 +491,17 @@ int egress_attach(const struct egress_config *c, int cgroup_fd, uint64_t cgid, u
 	lock = -1;
 	log_debug("egress: policy in the maps");
 	ensure_anchor(e->parent_fd, cgroup_level, dir);
-	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		int pfd = bpf_pin_open(dir, progs[i].name, err);
+	for (size_t i = 0; i < ARRAY_SIZE(prog_types); i++) {
+		int pfd = bpf_pin_open(dir, prog_names[i], err);
 
 		if (pfd < 0) {
 			r = pfd;
 			goto fail;
 		}
-		r = bpf_prog_attach(pfd, cgroup_fd, progs[i].type, BPF_F_ALLOW_MULTI);
+		r = bpf_prog_attach(pfd, cgroup_fd, prog_types[i], BPF_F_ALLOW_MULTI);
 		close(pfd);
 		if (r < 0) {
-			r = nerr_set(err, -r, "attach %s to the container's cgroup", progs[i].name);
+			r = nerr_set(err, -r, "attach %s to the container's cgroup", prog_names[i]);
 			goto fail;
 		}
 	}

@@ -53,11 +53,6 @@ char *sc_trace_syscall_name(unsigned abi, unsigned nr)
 	return n;
 }
 
-static char *pin_dir(unsigned level)
-{
-	return xasprintf("%s/trace-%s-l%u", BPF_PIN_ROOT, SYSCALL_TRACE_BPF_VERSION, level);
-}
-
 static bool pinned(const char *dir, const char *name)
 {
 	char path[4096];
@@ -66,84 +61,57 @@ static bool pinned(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-static const char *prog_pin(bool btf, bool exec)
-{
-	return exec ? (btf ? "exec_btf" : "exec_raw") : (btf ? "enter_btf" : "enter_raw");
-}
+/* tp_btf where trampolines work, raw_tp otherwise; the pins say which */
+static const char *const progs_btf[] = { "trace_enter_btf", "trace_exec_btf", NULL };
+static const char *const pins_btf[] = { "enter_btf", "exec_btf", NULL };
+static const char *const progs_raw[] = { "trace_enter_raw", "trace_exec_raw", NULL };
+static const char *const pins_raw[] = { "enter_raw", "exec_raw", NULL };
+static const struct bpf_tp_link links_btf[] = {
+	{ "enter_btf", "link_enter", NULL },
+	{ "exec_btf", "link_exec", NULL },
+};
+static const struct bpf_tp_link links_raw[] = {
+	{ "enter_raw", "link_enter", "sys_enter" },
+	{ "exec_raw", "link_exec", "sched_process_exec" },
+};
 
-/* Load and pin once; tp_btf where trampolines work, raw_tp otherwise. */
-static int ensure_pinned(unsigned level, const char *dir, struct nerr *err)
+static int load(unsigned level, struct bpf_loaded *l, struct nerr *err)
 {
-	struct syscall_trace_bpf *skel = NULL;
-	bool btf;
-	int lock, r = 0;
-
-	if (bpf_pins_complete(dir, map_names) && (pinned(dir, "enter_btf") || pinned(dir, "enter_raw")))
-		return 0;
-	if ((r = bpffs_ensure(err)) < 0 || (lock = bpf_load_lock(err)) < 0)
-		return r < 0 ? r : lock;
-	if (bpf_pins_complete(dir, map_names))
-		goto out;
-	remove_tree(dir);
-	bpf_quiet_libbpf();
 	for (int attempt = 0; attempt < 2; attempt++) {
-		btf = attempt == 0;
-		skel = syscall_trace_bpf__open();
-		if (!skel) {
-			r = nerr_set(err, errno, "open the trace BPF object");
-			goto out;
-		}
+		struct syscall_trace_bpf *skel = syscall_trace_bpf__open();
+		bool btf = attempt == 0;
+		int r;
+
+		if (!skel)
+			return nerr_set(err, errno, "open the trace BPF object");
 		skel->rodata->cgroup_level = level;
 		bpf_program__set_autoload(skel->progs.trace_enter_btf, btf);
 		bpf_program__set_autoload(skel->progs.trace_exec_btf, btf);
 		bpf_program__set_autoload(skel->progs.trace_enter_raw, !btf);
 		bpf_program__set_autoload(skel->progs.trace_exec_raw, !btf);
-		r = syscall_trace_bpf__load(skel);
-		if (r == 0)
-			break;
-		syscall_trace_bpf__destroy(skel);
-		skel = NULL;
-	}
-	if (r < 0) {
-		r = nerr_set(err, -r, "load the syscall recorder (needs tp_btf or raw_tp programs and ring buffers)");
-		goto out;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		r = nerr_set(err, errno, "create `%s`", dir);
-		goto out;
-	}
-	{
-		struct bpf_program *enter = btf ? skel->progs.trace_enter_btf : skel->progs.trace_enter_raw;
-		struct bpf_program *exec = btf ? skel->progs.trace_exec_btf : skel->progs.trace_exec_raw;
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, prog_pin(btf, false));
-		if ((r = bpf_program__pin(enter, path)) < 0)
-			goto pin_fail;
-		snprintf(path, sizeof(path), "%s/%s", dir, prog_pin(btf, true));
-		if ((r = bpf_program__pin(exec, path)) < 0)
-			goto pin_fail;
-		for (size_t i = 0; map_names[i]; i++) {
-			struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, map_names[i]);
-
-			snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
-			if (!m || (r = bpf_map__pin(m, path)) < 0)
-				goto pin_fail;
+		if ((r = syscall_trace_bpf__load(skel)) == 0) {
+			*l = (struct bpf_loaded){ .obj = skel->obj, .progs = btf ? progs_btf : progs_raw,
+						  .pins = btf ? pins_btf : pins_raw, .how = btf ? "tp_btf" : "raw_tp",
+						  .skel = skel };
+			return 0;
 		}
+		syscall_trace_bpf__destroy(skel);
+		if (!btf)
+			return nerr_set(err, -r, "load the syscall recorder (needs tp_btf or raw_tp programs and ring buffers)");
 	}
-	/* other builds' sets stay while they trace: their links are pinned there */
-	bpf_sets_collect("trace", SYSCALL_TRACE_BPF_VERSION, level, "traced", NULL, NULL);
-	log_debug("trace: loaded and pinned %s (%s)", dir, btf ? "tp_btf" : "raw_tp");
-	goto out;
-pin_fail:
-	r = nerr_set(err, r < 0 ? -r : ENOENT, "pin the syscall recorder in `%s`", dir);
-out:
-	if (r < 0)
-		remove_tree(dir);
-	syscall_trace_bpf__destroy(skel);
-	close(lock);
-	return r;
+	return -EINVAL;                /* not reached */
 }
+
+static void unload(void *skel)
+{
+	syscall_trace_bpf__destroy(skel);
+}
+
+/* other builds' sets stay while they trace: their links are pinned there */
+static const struct bpf_set_def set_def = {
+	.object = "trace", .version = SYSCALL_TRACE_BPF_VERSION, .owners = "traced",
+	.maps = map_names, .load = load, .unload = unload,
+};
 
 /* ---- links: attached while at least one trace runs ----------------------------------- */
 
@@ -164,62 +132,33 @@ static void remove_entries(int traced, int counts, int stats, int events, uint64
 	bpf_map_delete_elem(events, &cgid);
 }
 
+static bool owner_dead(const void *value)
+{
+	const struct sctrace_state *st = value;
+
+	return st->owner_pid && !owner_alive(st);
+}
+
+static void forget(uint64_t cgid, void *arg)
+{
+	struct sc_trace *t = arg;
+
+	remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, cgid);
+}
+
 /* Under the load lock: drop entries of tracers that died, then make the
  * links exist exactly when some container is traced. */
 static int sync_links(struct sc_trace *t, struct nerr *err)
 {
-	uint64_t key, next, *prev = NULL;
-	bool any = false;
-	char path[4096];
+	bool any = bpf_owners_collect(t->traced_fd, sizeof(struct sctrace_state), owner_dead, forget, t, "trace") > 0;
+	bool btf = pinned(t->dir, "enter_btf");
 
-	while (bpf_map_get_next_key(t->traced_fd, prev, &next) == 0) {
-		struct sctrace_state st;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(t->traced_fd, &key, &st) < 0)
-			continue;
-		if (st.owner_pid && !owner_alive(&st)) {
-			log_debug("trace: collecting the entry of a tracer that died (cgroup %llu)",
-				  (unsigned long long)key);
-			remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, key);
-			prev = NULL;       /* the walk restarts after a deletion */
-			continue;
-		}
-		any = true;
-	}
-	for (int exec = 0; exec < 2; exec++) {
-		const char *link = exec ? "link_exec" : "link_enter";
-		bool btf = pinned(t->dir, "enter_btf");
-		int pfd, lfd;
-
-		snprintf(path, sizeof(path), "%s/%s", t->dir, link);
-		if (!any) {
-			unlink(path);       /* the last reference: the tracepoint is detached */
-			continue;
-		}
-		if (access(path, F_OK) == 0)
-			continue;
-		pfd = bpf_pin_open(t->dir, prog_pin(btf, exec), err);
-		if (pfd < 0)
-			return pfd;
-		lfd = bpf_raw_tracepoint_open(btf ? NULL : exec ? "sched_process_exec" : "sys_enter", pfd);
-		close(pfd);
-		if (lfd < 0)
-			return nerr_set(err, -lfd, "attach the syscall recorder");
-		if (bpf_obj_pin(lfd, path) < 0) {
-			int e = errno;
-			close(lfd);
-			return nerr_set(err, e, "pin `%s`", path);
-		}
-		close(lfd);
-	}
-	return 0;
+	return bpf_links_sync(t->dir, btf ? links_btf : links_raw, ARRAY_SIZE(links_btf), any, err);
 }
 
 bool sc_trace_attached(unsigned level)
 {
-	_cleanup_free_ char *dir = pin_dir(level);
+	_cleanup_free_ char *dir = bpf_set_dir(&set_def, level, NULL);
 
 	return pinned(dir, "link_enter");
 }
@@ -257,7 +196,6 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 	t->cgid = cgid;
 	t->level = level;
 	t->ring_fd = -1;
-	t->dir = pin_dir(level);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		*fds[i] = -1;
 	st.owner_start = proc_start_time(getpid());
@@ -269,20 +207,9 @@ int sc_trace_start(uint64_t cgid, unsigned level, bool at_exec, size_t ring_byte
 			       on_event, t, &t->ring, &t->ring_fd, "trace", err)) < 0)
 		goto fail;
 	/* Under the lock from the pins to this container's state, which marks
-	 * the set as in use: a collector that unpinned it before the lock was
-	 * taken makes this run load it again. */
-	for (int tries = 0;; tries++) {
-		if ((r = ensure_pinned(level, t->dir, err)) < 0 || (r = lock = bpf_load_lock(err)) < 0)
-			goto fail;
-		if (bpf_pins_complete(t->dir, map_names))
-			break;
-		close(lock);
-		lock = -1;
-		if (tries == 2) {
-			r = nerr_set(err, ESTALE, "the pinned set `%s` keeps disappearing", t->dir);
-			goto fail;
-		}
-	}
+	 * the set as in use. */
+	if ((r = lock = bpf_set_acquire(&set_def, level, true, NULL, &t->dir, err)) < 0)
+		goto fail;
 	for (size_t i = 0; map_names[i]; i++)
 		if ((*fds[i] = r = bpf_pin_open(t->dir, map_names[i], err)) < 0)
 			goto fail;
@@ -405,10 +332,10 @@ void sc_trace_stop(struct sc_trace *t)
 		remove_entries(t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, t->cgid);
 		sync_links(t, NULL);
 		/* other builds' sets whose traces are all gone go now */
-		if (lock >= 0 && bpf_sets_others("trace", SYSCALL_TRACE_BPF_VERSION, t->level))
-			bpf_sets_collect("trace", SYSCALL_TRACE_BPF_VERSION, t->level, "traced", NULL, NULL);
-		if (lock >= 0)
+		if (lock >= 0) {
+			bpf_set_collect_others(&set_def, t->level, NULL);
 			close(lock);
+		}
 	}
 	ring_buffer__free(t->ring);
 	int fds[] = { t->traced_fd, t->counts_fd, t->stats_fd, t->events_fd, t->ring_fd };

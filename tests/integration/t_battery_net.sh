@@ -117,7 +117,7 @@ test_battery_net_two_roots_one_bridge_distinct_addresses() {
 	assert_eq "$(ls "$LEASES" | grep -c '^10\.')" 2 "two leases in the host's directory"
 	# the first's published port, seen from the second root
 	out=$(netb_once $r2 -p 8092:81 2>&1)
-	assert_contains "$out" "-p 8092:81/tcp: the host port is already published by container" "a port of another root"
+	assert_contains "$out" "port mapping 8092:81/tcp: the host port is already published by container" "a port of another root"
 	# a run under the first root collects, and must not take the second's
 	c=$(netb_once $r1) || fail "a run under the first root"
 	assert_ne "$c" "$(echo $b | cut -d' ' -f1)" "a new container under root 1 got root 2's address"

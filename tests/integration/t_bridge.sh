@@ -325,7 +325,7 @@ test_bridge_bad_input_is_refused_before_anything_exists() {
 	# the bridge exists with another subnet
 	brun -- true || fail "first run"
 	out=$(in_host "$NUCLEUS" run --network bridge --bridge $BR --subnet 10.214.$N.0/24 -- true 2>&1)
-	assert_contains "$out" "not the gateway of --subnet" "the bridge has another subnet"
+	assert_contains "$out" "not the gateway of subnet" "the bridge has another subnet"
 	# a busy port: another container's, and a host program's
 	bserver busy-$$ 8080 -p 8080:80
 	out=$(brun -p 8080:81 -- true 2>&1)

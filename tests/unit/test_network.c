@@ -173,7 +173,8 @@ static void subnets(void **s)
 	     *b; b++) {
 		if (bridge_config_add_subnet(&c, *b, &e) == 0)
 			fail_msg("--subnet %s accepted", *b);
-		assert_non_null(strstr(e.msg, "--subnet"));
+		assert_non_null(strstr(e.msg, "invalid subnet"));
+		assert_null(strstr(e.msg, "--"));      /* the caller names its flag or key */
 	}
 	assert_int_not_equal(bridge_config_set_name(&c, "", &e), 0);
 	assert_int_not_equal(bridge_config_set_name(&c, "0123456789abcdef", &e), 0);   /* 16 */
@@ -249,7 +250,7 @@ static void add_hosts_and_dns(void **s)
 	assert_string_equal(line, "10.0.42.1\thost.docker.internal");
 	free(line);
 	assert_int_not_equal(add_host_parse("gw:host-gateway", NULL, &line, &e), 0);
-	assert_non_null(strstr(e.msg, "host-gateway needs --network bridge"));
+	assert_non_null(strstr(e.msg, "host-gateway needs a bridge network"));
 	assert_null(line);
 	assert_int_not_equal(add_host_parse("nocolon", NULL, &line, &e), 0);
 	assert_int_not_equal(add_host_parse(":10.0.0.1", NULL, &line, &e), 0);
@@ -276,6 +277,55 @@ static void add_hosts_and_dns(void **s)
 	assert_string_equal(d[0], "8.8.8.8");
 	assert_string_equal(d[1], "8.8.4.4");
 	assert_null(d[2]);
+}
+
+/* The values' parsers say what is wrong with the value and name no flag:
+ * the CLI, compose and the NixOS module each prefix their own name. */
+static void errors_name_no_flag(void **s)
+{
+	struct egress_config eg = { 0 };
+	struct bridge_config c;
+	struct nerr e = { 0 };
+	char *line = NULL;
+	static const char *const why[] = {
+		"invalid CIDR `x`", "invalid port `0`: expected 1-65535", "invalid DNS server `1.2.3.0/24`",
+		"invalid bridge name `a/b`", "invalid subnet `nope`", "one IPv4 subnet per bridge",
+		"invalid search domain `a..b`", "invalid host entry `nocolon`", "host-gateway needs a bridge network",
+		"invalid port mapping `80`: a host port is needed", "port mappings `8080:80/tcp` and `8080:81/tcp` publish",
+	};
+	int r[ARRAY_SIZE(why)];
+	char msg[ARRAY_SIZE(why)][sizeof(e.msg)];
+	size_t n = 0;
+
+	bridge_config_init(&c);
+#define TRY(call) (r[n] = (call), snprintf(msg[n], sizeof(msg[n]), "%s", e.msg), n++)
+	TRY(egress_add_allow(&eg, "x", &e));
+	TRY(egress_add_port(&eg, true, "0", &e));
+	TRY(egress_add_dns(&eg, "1.2.3.0/24", &e));
+	TRY(bridge_config_set_name(&c, "a/b", &e));
+	TRY(bridge_config_add_subnet(&c, "nope", &e));
+	assert_int_equal(bridge_config_add_subnet(&c, "10.1.0.0/24", &e), 0);
+	TRY(bridge_config_add_subnet(&c, "10.2.0.0/24", &e));
+	TRY(dns_search_check("a..b", &e));
+	TRY(add_host_parse("nocolon", NULL, &line, &e));
+	TRY(add_host_parse("gw:host-gateway", NULL, &line, &e));
+	TRY(bridge_config_add_port(&c, "80", &e));
+	assert_int_equal(bridge_config_add_port(&c, "8080:80", &e), 0);
+	assert_int_equal(bridge_config_add_port(&c, "8080:81", &e), 0);
+	TRY(bridge_config_validate(&c, &e));
+#undef TRY
+	assert_int_equal(n, ARRAY_SIZE(why));
+	for (size_t i = 0; i < n; i++) {
+		if (r[i] >= 0 || !strstr(msg[i], why[i]) || strstr(msg[i], "--") || strstr(msg[i], "-p"))
+			fail_msg("[%s]: %d [%s]", why[i], r[i], msg[i]);
+	}
+	for (n = 0; n < 1000 && egress_add_port(&eg, false, "53", &e) == 0; n++)
+		;
+	assert_in_range(n, 1, 999);                /* a bound, and a message for it */
+	assert_non_null(strstr(e.msg, "UDP ports"));
+	assert_null(strstr(e.msg, "--"));
+	bridge_config_free(&c);
+	egress_config_free(&eg);
 }
 
 static void nat_elements(void **s)
@@ -649,6 +699,7 @@ int main(void)
 		cmocka_unit_test(subnets),
 		cmocka_unit_test(subnet_arithmetic),
 		cmocka_unit_test(add_hosts_and_dns),
+		cmocka_unit_test(errors_name_no_flag),
 		cmocka_unit_test(nat_elements),
 		cmocka_unit_test(leases),
 		cmocka_unit_test(lease_owners),
