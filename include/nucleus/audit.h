@@ -58,6 +58,9 @@ int audit_kernel_fd(const struct audit_kernel *k);
 void audit_kernel_drain(struct audit_kernel *k, struct audit_log *l);
 void audit_kernel_counts(const struct audit_kernel *k, uint64_t *events, uint64_t *lost);
 void audit_kernel_stop(struct audit_kernel *k);
+/* The entries of audited containers whose supervisor died, in every set at
+ * `level` this build can read; the programs' links go with the last one. */
+void audit_kernel_gc(unsigned level);
 /* The directory name of the pinned set it uses (the container's state records it). */
 const char *audit_kernel_pin_set(const struct audit_kernel *k);
 /* The kernel event counters of a running audited container, from the

@@ -268,6 +268,9 @@ void sc_trace_entries_free(struct sc_trace_entry *e, size_t n);
 int sc_trace_write_ndjson(const struct sc_trace_entry *e, size_t n, FILE *f);
 /* Remove the container's entries; the tracepoint goes when the last trace does. */
 void sc_trace_stop(struct sc_trace *t);
+/* The entries of traced containers whose tracer died, in this build's set
+ * at `level`; the recorder's links go with the last one. */
+void sc_trace_gc(unsigned level);
 /* Is the sys_enter tracepoint attached right now? */
 bool sc_trace_attached(unsigned level);
 const char *sc_trace_abi_name(unsigned abi);

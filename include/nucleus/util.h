@@ -154,6 +154,10 @@ int random_id(char out[33]);
 /* A process's start time (clock ticks since boot, /proc/PID/stat field
  * 22); 0 when it does not exist. pid + start time name a process for good. */
 uint64_t proc_start_time(pid_t pid);
+/* pid (started at `start`) runs and is not on its way out: neither a
+ * zombie nor exiting (a SIGKILLed supervisor holds its locks until its
+ * files are closed, and stays a zombie until reaped). */
+bool proc_running(pid_t pid, uint64_t start);
 /* A host pid as its innermost pid namespace sees it (NSpid's last field);
  * 0 when the process is gone. */
 pid_t proc_ns_pid(pid_t host_pid);

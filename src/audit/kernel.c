@@ -82,11 +82,13 @@ static const struct bpf_set_def set_def = {
 	.maps = map_names, .variants = true, .load = load, .unload = unload,
 };
 
+/* A supervisor that was killed stays a zombie until its reaper gets to it
+ * (never, under a PID 1 that does not reap): dead all the same. */
 static bool owner_dead(const void *value)
 {
 	const struct audit_scope *sc = value;
 
-	return sc->owner_start && proc_start_time((pid_t)sc->owner_pid) != sc->owner_start;
+	return sc->owner_start && !proc_running((pid_t)sc->owner_pid, sc->owner_start);
 }
 
 static void forget(uint64_t cgid, void *arg)
@@ -356,6 +358,37 @@ int audit_totals(uint64_t cgid, unsigned level, const char *set, uint64_t *event
 			return 0;
 	}
 	return -ENOENT;
+}
+
+void audit_kernel_gc(unsigned level)
+{
+	_cleanup_strv_ char **sets = bpf_sets_list("audit", level);
+	int lock;
+
+	if (!sets || (lock = bpf_load_lock(NULL)) < 0)
+		return;
+	/* every set whose maps this build knows: a container of another build
+	 * is removed by this one after an upgrade */
+	for (size_t i = 0; sets[i]; i++) {
+		struct audit_kernel k = { .level = level, .scopes_fd = -1, .stats_fd = -1, .events_fd = -1 };
+		int *fds[] = { &k.scopes_fd, &k.stats_fd, &k.events_fd };
+		bool open = true;
+
+		k.dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+		k.lsm = str_has_suffix(k.dir, "-lsm");
+		if (bpf_set_compatible(k.dir, AUDIT_BPF_VERSION, AUDIT_BPF_ABI)) {
+			for (size_t j = 0; map_names[j] && open; j++)
+				open = (*fds[j] = bpf_pin_open(k.dir, map_names[j], NULL)) >= 0;
+			if (open)
+				sync_links(&k, NULL);
+		}
+		for (size_t j = 0; j < ARRAY_SIZE(fds); j++)
+			if (*fds[j] >= 0)
+				close(*fds[j]);
+		free(k.dir);
+	}
+	bpf_set_collect_others(&set_def, level, NULL);
+	close(lock);
 }
 
 void audit_kernel_stop(struct audit_kernel *k)

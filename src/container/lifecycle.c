@@ -49,13 +49,22 @@ static int kill_cgroup(const char *id, struct nerr *err)
 	return 0;
 }
 
-/* The host resources of containers nobody looks after any more (their
- * locks are free): the lease, published ports, egress entries. */
-static void collect_host_resources(bool egress, unsigned cgroup_level)
+/* The host resources of a container nobody looks after any more (its lock
+ * is free): the lease, published ports, and its entries in the egress,
+ * audit and syscall-recorder maps (with the last audited or traced one,
+ * the tracepoints those programs hang on). st NULL: it died before its
+ * state was written. */
+static void collect_host_resources(const struct container_state *st)
 {
 	net_bridge_gc(runtime_dir());
-	if (egress)
-		egress_gc(cgroup_level);
+	if (!st)
+		return;
+	if (st->egress)
+		egress_gc(st->cgroup_level);
+	if (st->cfg.audit.enabled)
+		audit_kernel_gc(st->cgroup_level);
+	if (st->cfg.sec.seccomp_trace)
+		sc_trace_gc(st->cgroup_level);
 }
 
 /* Everything of a container nobody looks after (we hold its lock, which
@@ -82,7 +91,7 @@ static int remove_locked(const char *id, int lock, const struct container_state 
 	close(lock);
 	/* its lease and published ports, now that nobody holds its lock
 	 * (also before its state was written: a crash right after clone) */
-	collect_host_resources(st && st->egress, st ? st->cgroup_level : 0);
+	collect_host_resources(st);
 	if (r < 0)
 		return nerr_set(err, -r, "remove `%s`", dir);
 	return 0;
@@ -167,7 +176,7 @@ static void record_lost_supervisor(struct container_state *st, int lock)
 				       "error", LOST_EXIT,
 				       "supervisor_pid", (int)st->supervisor, "killed_by_cleanup", was_running));
 	close(lock);
-	collect_host_resources(st->egress, st->cgroup_level);
+	collect_host_resources(st);
 }
 
 /* One entry: leave it to its supervisor, keep it for rm, or collect it. */

@@ -180,26 +180,6 @@ int lease_parse(const char *text, struct lease_rec *r)
 	return r->id[0] ? 0 : -EINVAL;
 }
 
-bool proc_running(pid_t pid, uint64_t start)
-{
-	char path[64], state = 0;
-	_cleanup_free_ char *buf = NULL;
-	unsigned long long flags = 0, st = 0;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || read_file(path, 4096, &buf, NULL) < 0 || !(p = strrchr(buf, ')')))
-		return false;
-	/* comm may hold anything: the fields restart after the last ')' */
-	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
-		return false;
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &st) != 1)
-		return false;
-	return st == start && state != 'Z' && state != 'X' && !(flags & 0x4 /* PF_EXITING */);
-}
-
 /* The owner's supervisor holds an exclusive flock on its lock file for its
  * whole life: a shared one is refused while it lives. A lock file that is
  * gone (its state was removed) owns nothing. */

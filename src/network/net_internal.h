@@ -110,10 +110,6 @@ char *lease_format(const char *id, const char *owner, pid_t pid, const struct ci
 int lease_parse(const char *text, struct lease_rec *r);
 /* Someone holds the owner's lock (from any runtime root). */
 bool lease_owner_alive(const char *owner);
-/* pid (started at `start`) runs and is not on its way out: neither a
- * zombie nor exiting (a SIGKILLed supervisor holds its locks until its
- * files are closed, and stays a zombie until reaped). */
-bool proc_running(pid_t pid, uint64_t start);
 
 /* ---- nat.c: the `inet nucleus` table through libnftables (dlopen'd) ---------------- */
 struct nft;

@@ -115,9 +115,10 @@ static const struct bpf_set_def set_def = {
 
 /* ---- links: attached while at least one trace runs ----------------------------------- */
 
+/* A killed tracer that is a zombie (until its reaper gets to it) is dead. */
 static bool owner_alive(const struct sctrace_state *st)
 {
-	return st->owner_start && proc_start_time((pid_t)st->owner_pid) == st->owner_start;
+	return st->owner_start && proc_running((pid_t)st->owner_pid, st->owner_start);
 }
 
 static void remove_entries(int traced, int counts, int stats, int events, uint64_t cgid)
@@ -319,6 +320,36 @@ int sc_trace_write_ndjson(const struct sc_trace_entry *e, size_t n, FILE *f)
 			    e[i].nr, e[i].name, sc_trace_abi_name(e[i].abi), (unsigned long long)e[i].count) < 0)
 			return -EIO;
 	return fflush(f) == 0 ? 0 : -EIO;
+}
+
+void sc_trace_gc(unsigned level)
+{
+	_cleanup_strv_ char **sets = bpf_sets_list("trace", level);
+	int lock;
+
+	if (!sets || (lock = bpf_load_lock(NULL)) < 0)
+		return;
+	for (size_t i = 0; sets[i]; i++) {
+		struct sc_trace t = { .level = level, .traced_fd = -1, .counts_fd = -1, .stats_fd = -1,
+				      .events_fd = -1, .ring_fd = -1 };
+		int *fds[] = { &t.traced_fd, &t.counts_fd, &t.stats_fd, &t.events_fd };
+		bool open = true;
+
+		t.dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+		/* the recorder's maps carry no ABI mark: only its own version's */
+		if (bpf_set_compatible(t.dir, SYSCALL_TRACE_BPF_VERSION, "")) {
+			for (size_t j = 0; map_names[j] && open; j++)
+				open = (*fds[j] = bpf_pin_open(t.dir, map_names[j], NULL)) >= 0;
+			if (open)
+				sync_links(&t, NULL);
+		}
+		for (size_t j = 0; j < ARRAY_SIZE(fds); j++)
+			if (*fds[j] >= 0)
+				close(*fds[j]);
+		free(t.dir);
+	}
+	bpf_set_collect_others(&set_def, level, NULL);
+	close(lock);
 }
 
 void sc_trace_stop(struct sc_trace *t)

@@ -80,6 +80,26 @@ uint64_t proc_start_time(pid_t pid)
 	return start;
 }
 
+bool proc_running(pid_t pid, uint64_t start)
+{
+	char path[64], state = 0;
+	_cleanup_free_ char *buf = NULL;
+	unsigned long long flags = 0, st = 0;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || read_file(path, 4096, &buf, NULL) < 0 || !(p = strrchr(buf, ')')))
+		return false;
+	/* comm may hold anything: the fields restart after the last ')' */
+	if (sscanf(p + 1, " %c %*d %*d %*d %*d %*d %llu", &state, &flags) != 2)
+		return false;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &st) != 1)
+		return false;
+	return st == start && state != 'Z' && state != 'X' && !(flags & 0x4 /* PF_EXITING */);
+}
+
 pid_t proc_ns_pid(pid_t host_pid)
 {
 	char path[64], line[256];

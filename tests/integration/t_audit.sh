@@ -254,3 +254,44 @@ test_audit_seccomp_log_denied_attach_and_errors() {
 	"$NUCLEUS" attach "$n" -- "$PROBE" syscall fork
 	assert_eq "$?" 0 "attach: fork works"
 }
+
+# The kernel side of a container whose supervisor was killed: `rm` takes
+# its entries out of the audit maps (a zombie supervisor, never reaped
+# under a PID 1 that does not reap, is no owner), and the same for the
+# syscall recorder's maps.
+bpf_keys_of() { # DIR MAP...: the cgroup ids (first 8 key bytes) in the maps
+	local d=$1 m
+	shift
+	for m in "$@"; do
+		bpftool -j map dump pinned "$d/$m" 2>/dev/null | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    print(int.from_bytes(bytes(int(b, 16) for b in e["key"][:8]), "little"))'
+	done | sort -u
+}
+
+test_audit_and_trace_entries_of_a_killed_supervisor_are_collected() {
+	local v2 id cgid sup d log
+	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	log=$(mktemp)
+	id=$("$NUCLEUS" run -d --audit --seccomp-mode trace --seccomp-log "$log" --name akill-$$ \
+		-- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit akill-$$
+	cgid=$(stat -c %i "$v2/nucleus/$id") || fail "no cgroup"
+	for d in /sys/fs/bpf/nucleus/audit-*; do
+		bpf_keys_of "$d" scopes | grep -qx "$cgid" && break
+	done
+	assert_contains "$(bpf_keys_of "$d" scopes stats events)" "$cgid" "audited: its entries"
+	local t
+	for t in /sys/fs/bpf/nucleus/trace-*; do
+		bpf_keys_of "$t" traced | grep -qx "$cgid" && break
+	done
+	assert_contains "$(bpf_keys_of "$t" traced stats events)" "$cgid" "traced: its entries"
+	sup=$(sed -n "s/.*\"supervisor\":\([0-9]*\).*/\1/p" "$RUNTIME_DIR/$id/state.json")
+	[ -n "$sup" ] || fail "no supervisor pid"
+	kill -KILL "$sup"
+	"$NUCLEUS" rm -f akill-$$ >/dev/null || fail "rm -f"
+	rm -f "$log"
+	assert_not_contains "$(bpf_keys_of "$d" scopes stats events)" "$cgid" "audit entries left after rm"
+	assert_not_contains "$(bpf_keys_of "$t" traced stats events)" "$cgid" "trace entries left after rm"
+}
