@@ -1,4 +1,4 @@
-/* The child: from clone to execve, in the order DESIGN.md lays down. Any
+/* The child: from clone to execve, in the order docs/design.md lays down. Any
  * failure is reported to the parent as one message and ends the child. */
 #include <errno.h>
 #include <fcntl.h>
