@@ -1,0 +1,88 @@
+/* The run sequence's stages, shared by run.c (the table, the runner and the
+ * stages of the record), run_cgroup.c, run_bpf.c and run_child.c. Private
+ * to the container module. */
+#ifndef NUCLEUS_CONTAINER_RUN_H
+#define NUCLEUS_CONTAINER_RUN_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <nucleus/audit.h>
+#include "internal.h"
+
+/* What the stages share; each part is set by the stage named and let go
+ * of by its undo. */
+struct run {
+	struct container_config *cfg;
+	int *exit_code;
+	int notify_fd;                 /* -d: tells the caller the outcome of the start */
+	struct container_state st;     /* what state.json says */
+	/* validate */
+	bool userns;
+	struct userns_map map;
+	int context_fd;
+	int context_mount_fd;          /* copy mode as root: the copy */
+	char *context_path;            /* absolute, symlinks resolved */
+	FILE *trace_log;
+	struct sc_program seccomp;
+	struct landlock_spec landlock; /* the child's rules (state.json may name them) */
+	/* prepare */
+	int lock_fd;                   /* held for the supervisor's whole life */
+	char *state_dir;               /* <runtime>/<id> */
+	char *staging;                 /* <state_dir>/rootfs */
+	int log_dirfd;                 /* -d or audited: where container.log and audit.jsonl go */
+	char log_dir[256];
+	/* network */
+	struct net_lease *lease;       /* --network bridge */
+	char **self_hosts;             /* /etc/hosts lines naming it */
+	/* cgroup */
+	struct cgroup_host cg_host;
+	struct cgroup cg;
+	bool have_cgroup;
+	/* clone */
+	int sync[2];
+	struct log_pump *log;          /* -d: the workload's output into container.log */
+	int sfd;                       /* the forwarded signals */
+	sigset_t orig_mask;
+	bool mask_set;
+	int pidfd;
+	pid_t pid;
+	bool reaped;
+	/* limits */
+	uint64_t nproc;                /* RLIMIT_NPROC in place of the pids limit; 0: none */
+	/* bpf */
+	struct sc_trace *trace;
+	struct audit_kernel *audit_kernel;
+	struct egress *egress;
+	/* register */
+	bool name_claimed;
+	struct audit_log *audit;
+	/* release */
+	struct tty_relay *tty;
+	struct sc_notify *notify;
+};
+
+/* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
+ * error of the runtime's (the exec failed: *exit_code says how). Each undo
+ * undoes what its stage left, whether it completed or not. */
+int stage_cgroup(struct run *r, struct nerr *err);
+void undo_cgroup(struct run *r);
+int stage_clone(struct run *r, struct nerr *err);
+void undo_clone(struct run *r);
+int stage_map(struct run *r, struct nerr *err);
+int stage_attach(struct run *r, struct nerr *err);
+int stage_limits(struct run *r, struct nerr *err);
+int stage_bpf(struct run *r, struct nerr *err);
+void undo_bpf(struct run *r);
+int stage_release(struct run *r, struct nerr *err);
+void undo_release(struct run *r);
+
+/* -d: tell the caller how the start went ("ok", or "<status> <message>"),
+ * once. */
+void notify_caller(struct run *r, const char *msg);
+/* The BPF objects' events, for the supervisor's loop and the audit log. */
+void run_trace_ready(void *arg);
+void run_egress_ready(void *arg);
+void run_audit_ready(void *arg);
+void run_egress_to_audit(const struct egress_denial *d, void *arg);
+
+#endif
