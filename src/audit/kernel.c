@@ -360,35 +360,18 @@ int audit_totals(uint64_t cgid, unsigned level, const char *set, uint64_t *event
 	return -ENOENT;
 }
 
+static void gc_set(const char *dir, const int *fds, void *arg)
+{
+	struct audit_kernel k = { .dir = (char *)dir, .lsm = str_has_suffix(dir, "-lsm"),
+				  .scopes_fd = fds[0], .stats_fd = fds[1], .events_fd = fds[2] };
+
+	(void)arg;
+	sync_links(&k, NULL);
+}
+
 void audit_kernel_gc(unsigned level)
 {
-	_cleanup_strv_ char **sets = bpf_sets_list("audit", level);
-	int lock;
-
-	if (!sets || (lock = bpf_load_lock(NULL)) < 0)
-		return;
-	/* every set whose maps this build knows: a container of another build
-	 * is removed by this one after an upgrade */
-	for (size_t i = 0; sets[i]; i++) {
-		struct audit_kernel k = { .level = level, .scopes_fd = -1, .stats_fd = -1, .events_fd = -1 };
-		int *fds[] = { &k.scopes_fd, &k.stats_fd, &k.events_fd };
-		bool open = true;
-
-		k.dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
-		k.lsm = str_has_suffix(k.dir, "-lsm");
-		if (bpf_set_compatible(k.dir, AUDIT_BPF_VERSION, AUDIT_BPF_ABI)) {
-			for (size_t j = 0; map_names[j] && open; j++)
-				open = (*fds[j] = bpf_pin_open(k.dir, map_names[j], NULL)) >= 0;
-			if (open)
-				sync_links(&k, NULL);
-		}
-		for (size_t j = 0; j < ARRAY_SIZE(fds); j++)
-			if (*fds[j] >= 0)
-				close(*fds[j]);
-		free(k.dir);
-	}
-	bpf_set_collect_others(&set_def, level, NULL);
-	close(lock);
+	bpf_sets_gc(&set_def, level, gc_set, NULL);
 }
 
 void audit_kernel_stop(struct audit_kernel *k)

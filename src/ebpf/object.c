@@ -153,6 +153,33 @@ void bpf_set_collect_others(const struct bpf_set_def *def, unsigned level, void 
 		bpf_sets_collect(def->object, def->version, level, def->owners, def->gone, gone_arg);
 }
 
+void bpf_sets_gc(const struct bpf_set_def *def, unsigned level,
+		 void (*fn)(const char *dir, const int *fds, void *arg), void *arg)
+{
+	_cleanup_strv_ char **sets = bpf_sets_list(def->object, level);
+	size_t nmaps = strv_len((char **)def->maps);
+	_cleanup_free_ int *fds = xcalloc(nmaps ? nmaps : 1, sizeof(*fds));
+	int lock;
+
+	if (!sets || (lock = bpf_load_lock(NULL)) < 0)
+		return;
+	for (size_t i = 0; sets[i]; i++) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
+		size_t open = 0;
+
+		if (!bpf_set_compatible(dir, def->version, def->abi ? def->abi : ""))
+			continue;
+		while (open < nmaps && (fds[open] = bpf_pin_open(dir, def->maps[open], NULL)) >= 0)
+			open++;
+		if (open == nmaps)
+			fn(dir, fds, arg);
+		while (open > 0)
+			close(fds[--open]);
+	}
+	bpf_set_collect_others(def, level, NULL);
+	close(lock);
+}
+
 size_t bpf_owners_collect(int fd, size_t value_size, bool (*dead)(const void *value),
 			  void (*forget)(uint64_t cgid, void *arg), void *arg, const char *what)
 {

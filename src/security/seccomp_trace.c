@@ -322,34 +322,18 @@ int sc_trace_write_ndjson(const struct sc_trace_entry *e, size_t n, FILE *f)
 	return fflush(f) == 0 ? 0 : -EIO;
 }
 
+static void gc_set(const char *dir, const int *fds, void *arg)
+{
+	struct sc_trace t = { .dir = (char *)dir, .traced_fd = fds[0], .counts_fd = fds[1], .stats_fd = fds[2],
+			      .events_fd = fds[3], .ring_fd = -1 };
+
+	(void)arg;
+	sync_links(&t, NULL);
+}
+
 void sc_trace_gc(unsigned level)
 {
-	_cleanup_strv_ char **sets = bpf_sets_list("trace", level);
-	int lock;
-
-	if (!sets || (lock = bpf_load_lock(NULL)) < 0)
-		return;
-	for (size_t i = 0; sets[i]; i++) {
-		struct sc_trace t = { .level = level, .traced_fd = -1, .counts_fd = -1, .stats_fd = -1,
-				      .events_fd = -1, .ring_fd = -1 };
-		int *fds[] = { &t.traced_fd, &t.counts_fd, &t.stats_fd, &t.events_fd };
-		bool open = true;
-
-		t.dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
-		/* the recorder's maps carry no ABI mark: only its own version's */
-		if (bpf_set_compatible(t.dir, SYSCALL_TRACE_BPF_VERSION, "")) {
-			for (size_t j = 0; map_names[j] && open; j++)
-				open = (*fds[j] = bpf_pin_open(t.dir, map_names[j], NULL)) >= 0;
-			if (open)
-				sync_links(&t, NULL);
-		}
-		for (size_t j = 0; j < ARRAY_SIZE(fds); j++)
-			if (*fds[j] >= 0)
-				close(*fds[j]);
-		free(t.dir);
-	}
-	bpf_set_collect_others(&set_def, level, NULL);
-	close(lock);
+	bpf_sets_gc(&set_def, level, gc_set, NULL);
 }
 
 void sc_trace_stop(struct sc_trace *t)
