@@ -86,7 +86,7 @@ char *fs_op_describe(const struct fs_op *op);
  * ops; each depends on mount.h only. */
 void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops);
 void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops);
-int fs_op_dev(const struct fs_op *op, int root, const char *path, struct nerr *err);
-int fs_op_proc(const struct fs_op *op, int root, const char *path, struct nerr *err);
+int fs_op_dev(const struct fs_op *op, int root, struct nerr *err);
+int fs_op_proc(const struct fs_op *op, int root, struct nerr *err);
 
 #endif

@@ -2,7 +2,9 @@
  * the new root, and the switch into it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -46,34 +48,99 @@ unsigned long fs_ms_flags(unsigned attrs)
 	       (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) | (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
 }
 
-int fs_mount_setattr(const char *path, unsigned attrs, bool recursive, struct nerr *err)
+int fs_setattr_fd(int fd, unsigned set, unsigned clr, bool recursive, const char *name, struct nerr *err)
 {
-	struct mount_attr attr = { .attr_set = attrs };
+	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
+	char proc[32];
 
-	if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0,
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
 		    &attr, sizeof(attr)) == 0)
 		return 0;
 	if (errno != ENOSYS)
-		return nerr_set(err, errno, attrs & MOUNT_ATTR_RDONLY ? "make `%s` read-only" : "make `%s` noexec",
-				path);
-	/* Before 5.12: only the top mount can be changed this way. */
-	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | fs_ms_flags(attrs), NULL) < 0)
-		return nerr_set(err, errno, "remount `%s` read-only", path);
+		return nerr_set(err, errno, set & MOUNT_ATTR_RDONLY ? "make `%s` read-only" : "make `%s` noexec", name);
+	/* Before 5.12: only the top mount can be changed, by a bind remount
+	 * (which sets exactly `set`) through the fd's /proc/self/fd path. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | fs_ms_flags(set), NULL) < 0)
+		return nerr_set(err, errno, "remount `%s` read-only", name);
 	return 0;
 }
 
-int fs_make_readonly(const char *path, bool recursive, struct nerr *err)
+int fs_clone_at(int dir, const char *src, bool recursive, const char *name, const char *dst_name,
+		struct nerr *err)
 {
-	return fs_mount_setattr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, recursive, err);
+	int tree = open_tree(dir, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (src[0] ? 0 : AT_EMPTY_PATH) |
+			     (recursive ? AT_RECURSIVE : 0));
+
+	return tree < 0 ? nerr_set(err, errno, "bind `%s` on `%s`", name, dst_name) : tree;
 }
 
-int fs_bind(const char *src, const char *dst, unsigned attrs, bool recursive, struct nerr *err)
+int fs_attach(int tree, int target, unsigned attrs, bool recursive, const char *name, const char *dst_name,
+	      struct nerr *err)
 {
-	if (mount(src, dst, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0)
-		return nerr_set(err, errno, "bind `%s` on `%s`", src, dst);
-	if (attrs)
-		return fs_mount_setattr(dst, attrs, recursive, err);
+	struct mount_attr attr = { .attr_set = attrs };
+	bool later = false;
+
+	/* the attributes are set while the tree is detached: a read-only
+	 * bind is never writable where the container can see it */
+	if (attrs && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+			     &attr, sizeof(attr)) < 0) {
+		if (errno != ENOSYS)
+			return nerr_set(err, errno, attrs & MOUNT_ATTR_RDONLY ? "make `%s` read-only" :
+					"make `%s` noexec", dst_name);
+		later = true;   /* before 5.12: on the attached mount */
+	}
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return nerr_set(err, errno, "bind `%s` on `%s`", name, dst_name);
+	return later ? fs_setattr_fd(tree, attrs, 0, recursive, dst_name, err) : 0;
+}
+
+/* "k=v,flag,..." as fsconfig calls */
+static int configure(int fs, const char *options)
+{
+	_cleanup_free_ char *copy = xstrdup(options);
+	char *save = NULL;
+
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(o, '=');
+		int r;
+
+		if (eq) {
+			*eq = '\0';
+			r = fsconfig(fs, FSCONFIG_SET_STRING, o, eq + 1, 0);
+		} else {
+			r = fsconfig(fs, FSCONFIG_SET_FLAG, o, NULL, 0);
+		}
+		if (r < 0)
+			return -errno;
+	}
 	return 0;
+}
+
+int fs_mount_new(int target, const char *type, const char *source, const char *options, unsigned attrs,
+		 const char *what, struct nerr *err)
+{
+	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+	int mnt, r;
+
+	if (fs < 0)
+		return nerr_set(err, errno, "%s", what);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return nerr_set(err, errno, "%s", what);
+	/* mount(2)'s MS_RDONLY makes the superblock read-only too */
+	if ((attrs & MOUNT_ATTR_RDONLY) && fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0)
+		return nerr_set(err, errno, "%s", what);
+	if (options && (r = configure(fs, options)) < 0)
+		return nerr_set(err, -r, "%s", what);
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0)
+		return nerr_set(err, errno, "%s", what);
+	if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		r = nerr_set(err, errno, "%s", what);
+		close(mnt);
+		return r;
+	}
+	return mnt;
 }
 
 int fs_switch_root(const char *path, bool allow_chroot, struct nerr *err)

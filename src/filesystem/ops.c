@@ -1,8 +1,12 @@
 /* The one interpreter of the op list (fs_internal.h), run in the child in
  * its new mount namespace. Everything is created relative to the new
  * root's fd, and directories are opened beneath it with openat2
- * (RESOLVE_IN_ROOT, no symlinks); mounts go on the host-side path of the
- * destination under the staging directory. */
+ * (RESOLVE_IN_ROOT, no symlinks). Every mount goes onto the fd of its
+ * mount point, opened that way: a symlink in the tree (a rootfs or a
+ * volume the user gave) never redirects one. Only the root tmpfs itself,
+ * the pivot and the opening of the root go by the staging directory's
+ * path: it is in the runtime directory nucleus checked, not in the
+ * container's tree. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -18,6 +22,8 @@ struct exec_state {
 	int root;                  /* the new root */
 	char *dir_path;            /* the last parent opened beneath it */
 	int dir;
+	const char *mask_src;      /* the source of the masks in a row, */
+	int mask_fd;               /* opened once for them */
 };
 
 static void forget_dir(struct exec_state *st)
@@ -50,23 +56,45 @@ static int parent_dir(struct exec_state *st, const char *dst, const char **name,
 	return fd;
 }
 
+/* The mount point dst as an O_PATH fd: beneath the new root without
+ * following a symlink; "/" is the staging directory (see above). */
+static int open_target(struct exec_state *st, const char *dst, struct nerr *err)
+{
+	int fd = strcmp(dst, "/") ? fs_open_in_root(st->root, dst + 1, O_PATH)
+				  : open(st->staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && !strcmp(dst, "/"))
+		fd = -errno;
+	return fd < 0 ? nerr_set(err, -fd, "open `%s`", dst) : fd;
+}
+
 static int op_tmpfs(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
 {
-	bool is_root = !strcmp(op->dst, "/");
 	char size[32] = "", inodes[32] = "";
-	int r;
+	int fd, r;
 
-	if (!is_root && (r = fs_mkdir_at(st->root, op->dst + 1, op->mode, err)) < 0)
-		return r;
 	if (op->size)
 		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)op->size);
 	if (op->inodes)
 		snprintf(inodes, sizeof(inodes), ",nr_inodes=%u", op->inodes);
 	_cleanup_free_ char *data = xasprintf("mode=%04o%s%s%s%s", (unsigned)op->mode, size, inodes,
 					      op->options ? "," : "", op->options ? op->options : "");
-	if (mount(op->src ? op->src : "tmpfs", path, "tmpfs", fs_ms_flags(op->flags & FS_ATTRS), data) < 0)
-		return is_root ? nerr_set(err, errno, "mount the root tmpfs on `%s`", path)
-			       : nerr_set(err, errno, "mount tmpfs on %s", op->dst);
+	if (!strcmp(op->dst, "/")) {
+		/* the root on the staging directory, by its path (see above) */
+		if (mount(op->src ? op->src : "tmpfs", path, "tmpfs", fs_ms_flags(op->flags & FS_ATTRS), data) < 0)
+			return nerr_set(err, errno, "mount the root tmpfs on `%s`", path);
+		return 0;
+	}
+	if ((r = fs_mkdir_at(st->root, op->dst + 1, op->mode, err)) < 0)
+		return r;
+	_cleanup_close_ int target = open_target(st, op->dst, err);
+	if (target < 0)
+		return target;
+	_cleanup_free_ char *what = xasprintf("mount tmpfs on %s", op->dst);
+	if ((fd = fs_mount_new(target, "tmpfs", op->src ? op->src : "tmpfs", data, op->flags & FS_ATTRS,
+			       what, err)) < 0)
+		return fd;
+	close(fd);
 	return 0;
 }
 
@@ -86,29 +114,37 @@ static int make_symlink(struct exec_state *st, const char *target, const char *d
 static int op_bind(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
 {
 	_cleanup_free_ char *src_in_root = NULL;
+	_cleanup_close_ int src_fd = -1, tree = -1, target = -1;
 	const char *src = op->src;
 	struct stat st_src;
 	int r;
 
-	if (op->flags & FS_SRC_IN_ROOT)
+	if (op->flags & FS_SRC_IN_ROOT) {
+		/* beneath the new root, a symlink not followed */
 		src = src_in_root = xasprintf("%s%s", st->staging, op->src);
-	if (lstat(src, &st_src) < 0) {
+		src_fd = fs_open_in_root(st->root, op->src + 1, O_PATH | O_NOFOLLOW);
+		r = src_fd < 0 ? src_fd : fstat(src_fd, &st_src) < 0 ? -errno : 0;
+	} else {
+		r = lstat(src, &st_src) < 0 ? -errno : 0;
+	}
+	if (r < 0) {
 		if (op->flags & FS_TRY)
 			return 0;
-		r = nerr_set(err, errno, "bind `%s`", op->src);
+		r = nerr_set(err, -r, "bind `%s`", op->src);
 		return op->label ? nerr_prefix(err, "%s", op->label) : r;
 	}
 	if (S_ISLNK(st_src.st_mode) && (op->flags & FS_KEEP_LINK)) {
-		char target[4096];
-		ssize_t n = readlink(src, target, sizeof(target) - 1);
+		char target_name[4096];
+		ssize_t n = src_fd >= 0 ? readlinkat(src_fd, "", target_name, sizeof(target_name) - 1)
+					: readlink(src, target_name, sizeof(target_name) - 1);
 
 		if (n < 0) {
 			if (op->flags & FS_TRY)
 				return 0;
 			return nerr_set(err, errno, "readlink `%s`", src);
 		}
-		target[n] = '\0';
-		return make_symlink(st, target, op->dst, err);
+		target_name[n] = '\0';
+		return make_symlink(st, target_name, op->dst, err);
 	}
 	if (!S_ISDIR(st_src.st_mode) && (op->flags & FS_DIR_ONLY))
 		return 0;
@@ -128,16 +164,21 @@ static int op_bind(struct exec_state *st, const struct fs_op *op, const char *pa
 			return nerr_set(err, errno, "create `%s`", op->dst);
 		close(fd);
 	}
-	if ((r = fs_bind(src, path, op->flags & FS_ATTRS, op->flags & FS_REC, err)) < 0)
-		return op->label ? nerr_prefix(err, "%s", op->label) : r;
+	if ((tree = src_fd >= 0 ? fs_clone_at(src_fd, "", op->flags & FS_REC, src, path, err)
+				: fs_clone_at(AT_FDCWD, src, op->flags & FS_REC, src, path, err)) < 0)
+		return op->label ? nerr_prefix(err, "%s", op->label) : tree;
+	/* the source checked before it is attached */
 	if (op->fd >= 0) {
 		struct stat want, got;
 
-		if (fstat(op->fd, &want) < 0 || stat(path, &got) < 0 ||
+		if (fstat(op->fd, &want) < 0 || fstat(tree, &got) < 0 ||
 		    want.st_dev != got.st_dev || want.st_ino != got.st_ino)
 			return nerr_set(err, ESTALE, "%s `%s` changed while the container started",
 					op->label ? op->label : "source", op->src);
 	}
+	if ((target = open_target(st, op->dst, err)) < 0 ||
+	    (r = fs_attach(tree, target, op->flags & FS_ATTRS, op->flags & FS_REC, src, path, err)) < 0)
+		return op->label ? nerr_prefix(err, "%s", op->label) : target < 0 ? target : r;
 	return 0;
 }
 
@@ -167,7 +208,7 @@ static int op_file(struct exec_state *st, const struct fs_op *op, struct nerr *e
 	return 0;
 }
 
-static int op_copy(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+static int op_copy(struct exec_state *st, const struct fs_op *op, struct nerr *err)
 {
 	_cleanup_close_ int dfd = fs_open_in_root(st->root, op->dst + 1, O_RDONLY | O_DIRECTORY);
 	int r;
@@ -176,7 +217,8 @@ static int op_copy(struct exec_state *st, const struct fs_op *op, const char *pa
 		return nerr_set(err, -dfd, "open %s", op->dst);
 	if ((r = copy_tree(op->fd, dfd, op->skipped, err)) < 0)
 		return nerr_prefix(err, "copy %s", op->label ? op->label : op->dst);
-	return fs_context_cap(path, -1, op->size, err);
+	/* dfd is the root of the tmpfs: capped through it */
+	return fs_context_cap(NULL, dfd, op->size, err);
 }
 
 /* A subtree made executable: bound over itself, the bind without noexec.
@@ -221,24 +263,37 @@ static int op_exec(struct exec_state *st, const struct fs_op *op, struct nerr *e
 	return 0;
 }
 
-static int op_mask(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
+static int op_mask(struct exec_state *st, const struct fs_op *op, struct nerr *err)
 {
+	_cleanup_close_ int target = fs_open_in_root(st->root, op->dst + 1, O_PATH | O_NOFOLLOW);
+	_cleanup_close_ int tree = -1;
 	struct stat sb;
+	int fd;
 
-	if (lstat(path, &sb) < 0) {
+	if (target < 0 || fstat(target, &sb) < 0) {
 		if (op->flags & FS_TRY)
 			return 0;
-		return nerr_set(err, errno, "mask %s", op->dst);
+		return nerr_set(err, target < 0 ? -target : errno, "mask %s", op->dst);
 	}
+	_cleanup_free_ char *what = xasprintf("mask %s", op->dst);
 	if (S_ISDIR(sb.st_mode)) {
-		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=0,nr_inodes=1,mode=0555") < 0)
-			return nerr_set(err, errno, "mask %s", op->dst);
+		if ((fd = fs_mount_new(target, "tmpfs", "tmpfs", "size=0,nr_inodes=1,mode=0555",
+				       FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC, what, err)) < 0)
+			return fd;
+		close(fd);
 		return 0;
 	}
-	_cleanup_free_ char *src = xasprintf("%s%s", st->staging, op->src);
-	if (mount(src, path, NULL, MS_BIND, NULL) < 0)
-		return nerr_set(err, errno, "mask %s", op->dst);
+	if (!st->mask_src || strcmp(st->mask_src, op->src)) {
+		if (st->mask_fd >= 0)
+			close(st->mask_fd);
+		st->mask_src = NULL;
+		if ((st->mask_fd = fs_open_in_root(st->root, op->src + 1, O_PATH)) < 0)
+			return nerr_set(err, -st->mask_fd, "%s", what);
+		st->mask_src = op->src;
+	}
+	if ((tree = open_tree(st->mask_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) < 0 ||
+	    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return nerr_set(err, errno, "%s", what);
 	return 0;
 }
 
@@ -246,7 +301,8 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 {
 	_cleanup_free_ char *path = strcmp(op->dst, "/") ? xasprintf("%s%s", st->staging, op->dst)
 						       : xstrdup(st->staging);
-	int r;
+	_cleanup_close_ int target = -1;
+	int r = 0;
 
 	switch (op->kind) {
 	case FS_OP_TMPFS:
@@ -260,25 +316,30 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 	case FS_OP_SYMLINK:
 		return make_symlink(st, op->src, op->dst, err);
 	case FS_OP_ATTACH:
-		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0)
-			return r;
-		if (move_mount(op->fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0 ||
+		    (target = open_target(st, op->dst, err)) < 0)
+			return r < 0 ? r : target;
+		if (move_mount(op->fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			return nerr_set(err, errno, "attach the %s copy", op->label ? op->label : op->dst);
 		return 0;
 	case FS_OP_COPY:
-		return op_copy(st, op, path, err);
+		return op_copy(st, op, err);
 	case FS_OP_EXEC:
 		return op_exec(st, op, err);
 	case FS_OP_DEV:
-		return fs_op_dev(op, st->root, path, err);
+		return fs_op_dev(op, st->root, err);
 	case FS_OP_PROC:
-		return fs_op_proc(op, st->root, path, err);
+		return fs_op_proc(op, st->root, err);
 	case FS_OP_MASK:
-		return op_mask(st, op, path, err);
+		return op_mask(st, op, err);
 	case FS_OP_REMOUNT:
-		if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | fs_ms_flags(op->flags & FS_ATTRS), NULL) < 0)
-			return strcmp(op->dst, "/") ? nerr_set(err, errno, "remount %s", op->dst)
-						    : nerr_set(err, errno, "make the root read-only");
+		/* exactly the attributes, as a bind remount would set them */
+		if ((target = open_target(st, op->dst, err)) < 0)
+			return target;
+		if ((r = fs_setattr_fd(target, op->flags & FS_ATTRS, FS_ATTRS & ~(op->flags & FS_ATTRS), false,
+				       path, err)) < 0)
+			return strcmp(op->dst, "/") ? nerr_set(err, -r, "remount %s", op->dst)
+						    : nerr_set(err, -r, "make the root read-only");
 		return 0;
 	case FS_OP_PIVOT:
 		return fs_switch_root(path, op->flags & FS_CHROOT, err);
@@ -288,7 +349,7 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 
 int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *err)
 {
-	struct exec_state st = { .staging = staging, .root = -1, .dir = -1 };
+	struct exec_state st = { .staging = staging, .root = -1, .dir = -1, .mask_fd = -1 };
 	int r = 0;
 
 	/* Nothing we mount may propagate back to the host, nor the host's
@@ -303,13 +364,20 @@ int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *e
 			log_debug("fs: %s", d);
 		}
 		/* the root is what is mounted on the staging directory: opened
-		 * once something goes in it */
+		 * by its path (see above) once something goes in it */
 		if (st.root < 0 && strcmp(op->dst, "/") &&
 		    (st.root = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			r = nerr_set(err, errno, "open `%s`", staging);
 			break;
 		}
 		r = run_op(&st, op, err);
+		/* the masks' source is kept only across masks in a row (their
+		 * mounts are elsewhere) */
+		if (op->kind != FS_OP_MASK && st.mask_fd >= 0) {
+			close(st.mask_fd);
+			st.mask_fd = -1;
+			st.mask_src = NULL;
+		}
 		if (op->kind == FS_OP_TMPFS || op->kind == FS_OP_BIND || op->kind == FS_OP_ATTACH ||
 		    op->kind == FS_OP_EXEC || op->kind == FS_OP_DEV || op->kind == FS_OP_PROC ||
 		    op->kind == FS_OP_MASK) {
@@ -322,6 +390,8 @@ int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *e
 		}
 	}
 	forget_dir(&st);
+	if (st.mask_fd >= 0)
+		close(st.mask_fd);
 	if (st.root >= 0)
 		close(st.root);
 	return r;

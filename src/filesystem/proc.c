@@ -2,6 +2,8 @@
  * masked and the tunables read-only: the ops (fs_plan_proc) and the mount
  * itself (fs_op_proc). */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
@@ -29,13 +31,18 @@ void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops)
 		fs_ops_add(ops, FS_OP_MASK, masked[i], FS_TRY | FS_SRC_IN_ROOT)->src = "/dev/null";
 }
 
-int fs_op_proc(const struct fs_op *op, int root, const char *path, struct nerr *err)
+int fs_op_proc(const struct fs_op *op, int root, struct nerr *err)
 {
-	int r;
+	_cleanup_close_ int target = -1;
+	int fd, r;
 
 	if ((r = fs_mkdir_at(root, op->dst + 1, op->mode, err)) < 0)
 		return r;
-	if (mount("proc", path, "proc", fs_ms_flags(op->flags & FS_ATTRS), op->options) < 0)
-		return nerr_set(err, errno, "mount %s", op->dst);
+	_cleanup_free_ char *what = xasprintf("mount %s", op->dst);
+	if ((target = fs_open_in_root(root, op->dst + 1, O_PATH)) < 0)
+		return nerr_set(err, -target, "%s", what);
+	if ((fd = fs_mount_new(target, "proc", "proc", op->options, op->flags & FS_ATTRS, what, err)) < 0)
+		return fd;
+	close(fd);
 	return 0;
 }

@@ -2,13 +2,26 @@
  * spec (which ops, in which order, with which flags, sizes and contents)
  * for the usual runs: no context, a copied or bound context, --allow-exec
  * on /tmp and on subtrees, DNS and hosts lines, a user namespace, the
- * chroot fallback, a writable /proc. */
+ * chroot fallback, a writable /proc. And a few small op lists run by the
+ * interpreter in a mount namespace of their own (skipped where one cannot
+ * be made): a symlink in the tree never redirects a mount, a read-only
+ * bind and a masked directory are what they say. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <nucleus/filesystem.h>
 #include "../../src/filesystem/fs_internal.h"
 
@@ -360,6 +373,177 @@ static void test_proc_rw(void **state)
 	fs_ops_free(&ops);
 }
 
+/* The op lists below run in a child with a mount namespace of its own;
+ * its exit status is the number of the first check that failed, 77: no
+ * namespace could be made. */
+struct exec_dirs {
+	char base[64], root[80], outside[80], src[80], file[96];
+};
+
+static void exec_dirs_make(struct exec_dirs *d)
+{
+	snprintf(d->base, sizeof(d->base), "/tmp/fsexec-XXXXXX");
+	assert_non_null(mkdtemp(d->base));
+	snprintf(d->root, sizeof(d->root), "%s/root", d->base);
+	snprintf(d->outside, sizeof(d->outside), "%s/outside", d->base);
+	snprintf(d->src, sizeof(d->src), "%s/src", d->base);
+	snprintf(d->file, sizeof(d->file), "%s/src/f", d->base);
+	assert_int_equal(mkdir(d->root, 0755), 0);
+	assert_int_equal(mkdir(d->outside, 0755), 0);
+	assert_int_equal(mkdir(d->src, 0755), 0);
+	close(open(d->file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+}
+
+static void exec_dirs_remove(struct exec_dirs *d)
+{
+	unlink(d->file);
+	rmdir(d->src);
+	rmdir(d->outside);
+	rmdir(d->root);
+	rmdir(d->base);
+}
+
+static bool write_proc(const char *file, const char *text)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int run_in_ns(int (*body)(struct exec_dirs *), struct exec_dirs *d)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char uid_map[32], gid_map[32];
+
+		/* an ordinary user: root of a user namespace of its own */
+		snprintf(uid_map, sizeof(uid_map), "0 %u 1", (unsigned)getuid());
+		snprintf(gid_map, sizeof(gid_map), "0 %u 1", (unsigned)getgid());
+		if (unshare(CLONE_NEWNS) < 0 &&
+		    (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || !write_proc("/proc/self/setgroups", "deny") ||
+		     !write_proc("/proc/self/uid_map", uid_map) || !write_proc("/proc/self/gid_map", gid_map)))
+			_exit(77);
+		_exit(body(d));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static struct fs_op *exec_root(struct fs_ops *ops)
+{
+	struct fs_op *op = fs_ops_add(ops, FS_OP_TMPFS, "/", FS_NOSUID | FS_NODEV);
+
+	op->mode = 0755;
+	op->size = 1 << 20;
+	return op;
+}
+
+static int symlink_body(struct exec_dirs *d)
+{
+	struct fs_ops ops = { 0 };
+	struct nerr e = { 0 };
+	struct stat before, after;
+	int r;
+
+	exec_root(&ops);
+	fs_ops_add(&ops, FS_OP_SYMLINK, "/evil", 0)->src = d->outside;
+	fs_ops_add(&ops, FS_OP_TMPFS, "/evil", FS_NOSUID | FS_NODEV)->mode = 0755;
+	if (stat(d->outside, &before) < 0)
+		return 1;
+	r = fs_ops_execute(&ops, d->root, &e);
+	fs_ops_free(&ops);
+	if (r != -ELOOP)
+		return 2;
+	if (!strstr(e.msg, "/evil"))
+		return 3;
+	/* nothing was mounted on the host's directory */
+	if (stat(d->outside, &after) < 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino)
+		return 4;
+	return 0;
+}
+
+/* A mount point that is a symlink to a host directory: the op fails and
+ * nothing is mounted on the host's side. */
+static void test_execute_symlink_never_redirects_a_mount(void **state)
+{
+	struct exec_dirs d;
+	int r;
+
+	(void)state;
+	exec_dirs_make(&d);
+	r = run_in_ns(symlink_body, &d);
+	exec_dirs_remove(&d);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
+static int readonly_body(struct exec_dirs *d)
+{
+	struct fs_ops ops = { 0 };
+	struct nerr e = { 0 };
+	struct statvfs sv;
+	struct stat sb;
+	char path[160];
+	int r, fd;
+
+	exec_root(&ops);
+	fs_ops_add(&ops, FS_OP_BIND, "/ro", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC)->src = d->src;
+	fs_ops_add(&ops, FS_OP_MKDIR, "/masked", 0)->mode = 0755;
+	fs_ops_add(&ops, FS_OP_MASK, "/masked", FS_TRY | FS_SRC_IN_ROOT)->src = "/dev/null";
+	fs_ops_add(&ops, FS_OP_REMOUNT, "/", FS_RDONLY | FS_NOSUID | FS_NODEV);
+	r = fs_ops_execute(&ops, d->root, &e);
+	fs_ops_free(&ops);
+	if (r < 0) {
+		fprintf(stderr, "fs_ops_execute: %s\n", e.msg);
+		return 1;
+	}
+	/* the bind: the source's file, read-only with its attributes */
+	snprintf(path, sizeof(path), "%s/ro/f", d->root);
+	if (access(path, F_OK) < 0)
+		return 2;
+	snprintf(path, sizeof(path), "%s/ro/new", d->root);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0 || errno != EROFS)
+		return 3;
+	snprintf(path, sizeof(path), "%s/ro", d->root);
+	if (statvfs(path, &sv) < 0 || (sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV)) !=
+	    (ST_RDONLY | ST_NOSUID | ST_NODEV) || (sv.f_flag & ST_NOEXEC))
+		return 4;
+	/* the masked directory: an empty read-only tmpfs, mode 0555 */
+	snprintf(path, sizeof(path), "%s/masked", d->root);
+	if (statvfs(path, &sv) < 0 || !(sv.f_flag & ST_RDONLY) || !(sv.f_flag & ST_NOEXEC) ||
+	    stat(path, &sb) < 0 || (sb.st_mode & 07777) != 0555)
+		return 5;
+	/* the root: exactly read-only, nosuid, nodev */
+	if (statvfs(d->root, &sv) < 0 || (sv.f_flag & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)) !=
+	    (ST_RDONLY | ST_NOSUID | ST_NODEV))
+		return 6;
+	return 0;
+}
+
+/* A read-only bind, a masked directory and the root made read-only have
+ * exactly the attributes asked for. */
+static void test_execute_readonly_bind_and_mask(void **state)
+{
+	struct exec_dirs d;
+	int r;
+
+	(void)state;
+	exec_dirs_make(&d);
+	r = run_in_ns(readonly_body, &d);
+	exec_dirs_remove(&d);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +556,8 @@ int main(void)
 		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_chroot_fallback),
 		cmocka_unit_test(test_proc_rw),
+		cmocka_unit_test(test_execute_symlink_never_redirects_a_mount),
+		cmocka_unit_test(test_execute_readonly_bind_and_mask),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
