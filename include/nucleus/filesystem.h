@@ -57,9 +57,6 @@ struct copy_skipped {
  * the container. */
 int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t gid,
 		    struct copy_skipped *skipped, int *mount_fd, struct nerr *err);
-/* Cap a copied context's tmpfs at what it holds plus `grow` bytes. The
- * mount is a path (the child's copy) or a detached mount fd (path NULL). */
-int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *err);
 
 /* Copy a directory tree (modes and times kept, symlinks copied as links,
  * never followed; devices, fifos and sockets skipped and counted in

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <nucleus/filesystem.h>
+#include "fs_internal.h"
 
 #define MAX_DEPTH 256
 
@@ -51,28 +51,19 @@ static int chown_tree(int dir, uid_t uid, gid_t gid, int depth, struct nerr *err
 	return 0;
 }
 
-int fs_context_cap(const char *path, int mount_fd, uint64_t grow, struct nerr *err)
+int fs_context_cap(int mount_fd, uint64_t grow, struct nerr *err)
 {
 	struct statfs sf;
 	char opt[64];
 	uint64_t used;
 	int r;
 
-	if ((path ? statfs(path, &sf) : fstatfs(mount_fd, &sf)) < 0)
+	if (fstatfs(mount_fd, &sf) < 0)
 		return nerr_set(err, errno, "context: statfs");
 	used = (uint64_t)(sf.f_blocks - sf.f_bfree) * (uint64_t)sf.f_bsize;
 	snprintf(opt, sizeof(opt), "%llu", (unsigned long long)(used + grow));
-	if (path) {
-		char data[80];
-
-		snprintf(data, sizeof(data), "size=%s", opt);
-		/* a remount sets the flags anew: keep exec where the mount has it
-		 * (--allow-exec /context) */
-		if (mount(NULL, path, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV |
-			  (sf.f_flags & ST_NOEXEC ? MS_NOEXEC : 0), data) < 0)
-			return nerr_set(err, errno, "context: cap the tmpfs");
-		return 0;
-	}
+	/* the superblock's size only: the mount's flags (exec where --allow-exec
+	 * /context gave it) stay as they are */
 	_cleanup_close_ int fs = fspick(mount_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
 	if (fs < 0)
 		return nerr_set(err, errno, "context: reopen the tmpfs");
@@ -107,7 +98,7 @@ int fs_context_copy(int context_fd, bool exec, uint64_t grow, uid_t uid, gid_t g
 		return nerr_prefix(err, "copy context");
 	if ((uid || gid) && (r = chown_tree(root, uid, gid, 0, err)) < 0)
 		return r;
-	if ((r = fs_context_cap(NULL, mnt, grow, err)) < 0)
+	if ((r = fs_context_cap(mnt, grow, err)) < 0)
 		return r;
 	*mount_fd = steal_fd(mnt);
 	return 0;

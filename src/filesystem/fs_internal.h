@@ -89,4 +89,8 @@ void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops);
 int fs_op_dev(const struct fs_op *op, int root, struct nerr *err);
 int fs_op_proc(const struct fs_op *op, int root, struct nerr *err);
 
+/* Cap a copied context's tmpfs (its mount, or a directory on it) at what
+ * it holds plus `grow` bytes (context.c). */
+int fs_context_cap(int mount_fd, uint64_t grow, struct nerr *err);
+
 #endif

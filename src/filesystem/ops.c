@@ -218,7 +218,7 @@ static int op_copy(struct exec_state *st, const struct fs_op *op, struct nerr *e
 	if ((r = copy_tree(op->fd, dfd, op->skipped, err)) < 0)
 		return nerr_prefix(err, "copy %s", op->label ? op->label : op->dst);
 	/* dfd is the root of the tmpfs: capped through it */
-	return fs_context_cap(NULL, dfd, op->size, err);
+	return fs_context_cap(dfd, op->size, err);
 }
 
 /* A subtree made executable: bound over itself, the bind without noexec.
