@@ -24,6 +24,8 @@ struct exec_state {
 	int dir;
 	const char *mask_src;      /* the source of the masks in a row, */
 	int mask_fd;               /* opened once for them */
+	int empty_fd;              /* the first directory mask's empty tmpfs, which
+	                            * the next ones in the row are clones of */
 };
 
 static void forget_dir(struct exec_state *st)
@@ -277,10 +279,19 @@ static int op_mask(struct exec_state *st, const struct fs_op *op, struct nerr *e
 	}
 	_cleanup_free_ char *what = xasprintf("mask %s", op->dst);
 	if (S_ISDIR(sb.st_mode)) {
+		/* one empty read-only tmpfs, cloned for the next directories:
+		 * a superblock each would cost a handful of syscalls more per
+		 * mask (a mount cannot be cloned before it is attached) */
+		if (st->empty_fd >= 0) {
+			if ((tree = open_tree(st->empty_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) < 0 ||
+			    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				return nerr_set(err, errno, "%s", what);
+			return 0;
+		}
 		if ((fd = fs_mount_new(target, "tmpfs", "tmpfs", "size=0,nr_inodes=1,mode=0555",
 				       FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC, what, err)) < 0)
 			return fd;
-		close(fd);
+		st->empty_fd = fd;
 		return 0;
 	}
 	if (!st->mask_src || strcmp(st->mask_src, op->src)) {
@@ -349,7 +360,7 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 
 int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *err)
 {
-	struct exec_state st = { .staging = staging, .root = -1, .dir = -1, .mask_fd = -1 };
+	struct exec_state st = { .staging = staging, .root = -1, .dir = -1, .mask_fd = -1, .empty_fd = -1 };
 	int r = 0;
 
 	/* Nothing we mount may propagate back to the host, nor the host's
@@ -378,6 +389,10 @@ int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *e
 			st.mask_fd = -1;
 			st.mask_src = NULL;
 		}
+		if (op->kind != FS_OP_MASK && st.empty_fd >= 0) {
+			close(st.empty_fd);
+			st.empty_fd = -1;
+		}
 		if (op->kind == FS_OP_TMPFS || op->kind == FS_OP_BIND || op->kind == FS_OP_ATTACH ||
 		    op->kind == FS_OP_EXEC || op->kind == FS_OP_DEV || op->kind == FS_OP_PROC ||
 		    op->kind == FS_OP_MASK) {
@@ -392,6 +407,8 @@ int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *e
 	forget_dir(&st);
 	if (st.mask_fd >= 0)
 		close(st.mask_fd);
+	if (st.empty_fd >= 0)
+		close(st.empty_fd);
 	if (st.root >= 0)
 		close(st.root);
 	return r;
