@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <jansson.h>
 #include <nucleus/audit.h>
+#include <nucleus/ebpf.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
 #include "internal.h"
@@ -61,7 +62,8 @@ static void collect_host_resources(const struct container_state *st)
 		return;
 	if (st->egress)
 		egress_gc(st->cgroup_level);
-	if (st->cfg.audit.enabled)
+	/* its recorded sets say it too where its state is of the first format */
+	if (st->cfg.audit.enabled || bpf_pins_find(st->bpf_pins, "audit"))
 		audit_kernel_gc(st->cgroup_level);
 	if (st->cfg.sec.seccomp_trace)
 		sc_trace_gc(st->cgroup_level);
