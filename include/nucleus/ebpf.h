@@ -141,10 +141,11 @@ void bpf_set_collect_others(const struct bpf_set_def *def, unsigned level, void 
 /* The collection of dead containers: for each set of def's object at
  * level whose maps this build can read (its own version, or the same
  * `abi`), fn(dir, fds, arg) with its maps open in def->maps' order (closed
- * after); then the other versions' sets nobody uses go. Takes the load
- * lock; does nothing when it cannot. */
+ * after); then the other versions' sets nobody uses go (gone_arg as
+ * bpf_set_collect_others'). Takes the load lock; does nothing when it
+ * cannot. */
 void bpf_sets_gc(const struct bpf_set_def *def, unsigned level,
-		 void (*fn)(const char *dir, const int *fds, void *arg), void *arg);
+		 void (*fn)(const char *dir, const int *fds, void *arg), void *arg, void *gone_arg);
 /* Walk an owners map (u64 cgroup-id keys, values of value_size bytes) and
  * forget(cgid, arg) each entry whose owner dead(value) says is gone; the
  * walk starts over after each. Returns the entries left whose value could

@@ -371,7 +371,7 @@ static void gc_set(const char *dir, const int *fds, void *arg)
 
 void audit_kernel_gc(unsigned level)
 {
-	bpf_sets_gc(&set_def, level, gc_set, NULL);
+	bpf_sets_gc(&set_def, level, gc_set, NULL, NULL);
 }
 
 void audit_kernel_stop(struct audit_kernel *k)

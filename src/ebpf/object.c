@@ -154,7 +154,7 @@ void bpf_set_collect_others(const struct bpf_set_def *def, unsigned level, void 
 }
 
 void bpf_sets_gc(const struct bpf_set_def *def, unsigned level,
-		 void (*fn)(const char *dir, const int *fds, void *arg), void *arg)
+		 void (*fn)(const char *dir, const int *fds, void *arg), void *arg, void *gone_arg)
 {
 	_cleanup_strv_ char **sets = bpf_sets_list(def->object, level);
 	size_t nmaps = strv_len((char **)def->maps);
@@ -176,7 +176,7 @@ void bpf_sets_gc(const struct bpf_set_def *def, unsigned level,
 		while (open > 0)
 			close(fds[--open]);
 	}
-	bpf_set_collect_others(def, level, NULL);
+	bpf_set_collect_others(def, level, gone_arg);
 	close(lock);
 }
 

@@ -566,44 +566,24 @@ void egress_detach(struct egress *e)
 }
 
 /* The maps of one set, for a collector; false when one is missing. */
-static bool open_set(struct egress *e, const char *dir)
+static void gc_set(const char *dir, const int *fds, void *arg)
 {
-	int *fds[] = { &e->policy_fd, &e->rules4_fd, &e->rules6_fd, &e->counters_fd, &e->ratelimit_fd, &e->events_fd };
-	bool open = true;
+	struct egress e = { .policy_fd = fds[0], .rules4_fd = fds[1], .rules6_fd = fds[2],
+			    .counters_fd = fds[3], .ratelimit_fd = fds[4], .events_fd = fds[5] };
 
-	memset(e, 0, sizeof(*e));
-	for (size_t i = 0; map_names[i]; i++)
-		if ((*fds[i] = bpf_pin_open(dir, map_names[i], NULL)) < 0)
-			open = false;
-	return open;
-}
-
-static void close_set(struct egress *e)
-{
-	int fds[] = { e->policy_fd, e->rules4_fd, e->rules6_fd, e->counters_fd, e->ratelimit_fd, e->events_fd };
-
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	(void)dir;
+	(void)arg;
+	collect_dead(&e);
 }
 
 void egress_gc(unsigned cgroup_level)
 {
-	_cleanup_strv_ char **sets = bpf_sets_list("egress", cgroup_level);
+	/* where an unpinned set's anchor goes with it */
+	_cleanup_close_ int parent = anchor_parent(cgroup_level);
 
 	/* every set whose maps this build knows, not only its own: a container
 	 * of another build is removed by this one after an upgrade */
-	for (size_t i = 0; sets && sets[i]; i++) {
-		_cleanup_free_ char *dir = xasprintf("%s/%s", BPF_PIN_ROOT, sets[i]);
-		struct egress e;
-
-		if (!bpf_set_compatible(dir, EGRESS_BPF_VERSION, EGRESS_BPF_ABI))
-			continue;
-		if (open_set(&e, dir))
-			collect_dead(&e);
-		close_set(&e);
-	}
-	collect_sets(cgroup_level, -1);
+	bpf_sets_gc(&set_def, cgroup_level, gc_set, NULL, &parent);
 }
 
 /* The counters of cgid in the set at dir: 0, -ENOENT when it has none. */

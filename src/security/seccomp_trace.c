@@ -333,7 +333,7 @@ static void gc_set(const char *dir, const int *fds, void *arg)
 
 void sc_trace_gc(unsigned level)
 {
-	bpf_sets_gc(&set_def, level, gc_set, NULL);
+	bpf_sets_gc(&set_def, level, gc_set, NULL, NULL);
 }
 
 void sc_trace_stop(struct sc_trace *t)
