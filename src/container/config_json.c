@@ -423,6 +423,21 @@ static int cidr_of(const json_t *v, const char *where, const char *key, struct c
 	return 0;
 }
 
+/* The array under key (NULL and 0 when absent), with *out replaced by a
+ * buffer of its length (NULL when empty) and *n reset. */
+static int array_buf(const json_t *o, const char *where, const char *key, size_t elem, void **out, size_t *n,
+		     json_t **a, struct nerr *err)
+{
+	int r;
+
+	if ((r = get_arr(o, where, key, a, err)) < 0 || !*a)
+		return r;
+	free(*out);
+	*out = json_array_size(*a) ? xcalloc(json_array_size(*a), elem) : NULL;
+	*n = 0;
+	return 0;
+}
+
 static int get_cidrs(const json_t *o, const char *where, const char *key, struct cidr **out, size_t *n,
 		     struct nerr *err)
 {
@@ -430,20 +445,14 @@ static int get_cidrs(const json_t *o, const char *where, const char *key, struct
 	size_t i;
 	int r;
 
-	if ((r = get_arr(o, where, key, &a, err)) < 0 || !a)
+	if ((r = array_buf(o, where, key, sizeof(**out), (void **)out, n, &a, err)) < 0 || !a)
 		return r;
-	free(*out);
-	*out = NULL;
-	*n = 0;
-	if (json_array_size(a)) {
-		*out = xcalloc(json_array_size(a), sizeof(**out));
-		json_array_foreach(a, i, e) {
-			if (json_is_null(e))
-				return bad(err, where, key, "expected an array of CIDRs");
-			if ((r = cidr_of(e, where, key, &(*out)[i], err)) < 0)
-				return r;
-			(*n)++;
-		}
+	json_array_foreach(a, i, e) {
+		if (json_is_null(e))
+			return bad(err, where, key, "expected an array of CIDRs");
+		if ((r = cidr_of(e, where, key, &(*out)[i], err)) < 0)
+			return r;
+		(*n)++;
 	}
 	return 0;
 }
@@ -455,20 +464,14 @@ static int get_ports(const json_t *o, const char *where, const char *key, uint16
 	size_t i;
 	int r;
 
-	if ((r = get_arr(o, where, key, &a, err)) < 0 || !a)
+	if ((r = array_buf(o, where, key, sizeof(**out), (void **)out, n, &a, err)) < 0 || !a)
 		return r;
-	free(*out);
-	*out = NULL;
-	*n = 0;
-	if (json_array_size(a)) {
-		*out = xcalloc(json_array_size(a), sizeof(**out));
-		json_array_foreach(a, i, e) {
-			uint64_t p;
+	json_array_foreach(a, i, e) {
+		uint64_t p;
 
-			if (u64_of(e, 65535, &p) < 0)
-				return bad(err, where, key, "expected an array of ports (0-65535)");
-			(*out)[(*n)++] = (uint16_t)p;
-		}
+		if (u64_of(e, 65535, &p) < 0)
+			return bad(err, where, key, "expected an array of ports (0-65535)");
+		(*out)[(*n)++] = (uint16_t)p;
 	}
 	return 0;
 }
