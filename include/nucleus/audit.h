@@ -82,6 +82,7 @@ int audit_parse_since(const char *s, uint64_t *ns);
 /* The container configuration's audit and log part (container_config.audit). */
 struct audit_config {
 	bool enabled;                /* --audit: the audit log and kernel events */
+	bool opt_out;                /* --no-audit: production mode without its audit trail */
 	struct log_opts log_opts;    /* --log-opt: container.log's cap and rotation */
 	struct log_opts audit_opts;  /* --audit-opt: the same for its audit.jsonl */
 };

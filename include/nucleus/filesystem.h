@@ -76,6 +76,13 @@ struct fs_config {
 	uint64_t tmpfs_size;         /* /tmp, and what a copied /context may grow by;
 	                              * 0 until validate: 1G, at most --memory */
 	bool allow_chroot_fallback;
+	char *rootfs;                /* --rootfs: a directory mounted read-only as /
+	                              * instead of the host binds; NULL: host binds */
+	bool verify_attestation;     /* --verify-rootfs-attestation */
+	char *attestation_sha256;    /* --rootfs-attestation-sha256: the manifest's pin */
+	bool no_attestation;         /* --no-rootfs-attestation: production without it, said so */
+	bool verify_context;         /* --verify-context-integrity */
+	int proc_hidepid;            /* /proc's hidepid= (0, or 2: invisible) */
 };
 
 #endif

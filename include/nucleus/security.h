@@ -340,6 +340,10 @@ void landlock_access_names(uint64_t fs, char *buf, size_t len);
 
 /* The container configuration's security part (container_config.sec);
  * its strings and the Landlock spec are owned (container_config_free). */
+enum trust_level { TRUST_TRUSTED, TRUST_UNTRUSTED };
+/* The kernel's lockdown levels, in order (/sys/kernel/security/lockdown). */
+enum lockdown_level { LOCKDOWN_NONE, LOCKDOWN_INTEGRITY, LOCKDOWN_CONFIDENTIALITY };
+
 struct sec_config {
 	struct cap_sets caps;        /* kept by the workload; all zero by default */
 	struct landlock_spec *landlock;   /* a policy file; NULL: the default rules */
@@ -351,6 +355,11 @@ struct sec_config {
 	bool seccomp_log_denied;     /* --seccomp-log-denied: denials become audit events */
 	char *seccomp_log;           /* where the trace goes (NDJSON) */
 	bool allow_memfd_exec;       /* leave vm.memfd_noexec as the host has it */
+	bool allow_degraded;         /* --allow-degraded-security: a seccomp, Landlock or
+	                              * mount-audit failure is a warning, not an error */
+	enum trust_level trust;      /* --trust-level */
+	enum lockdown_level require_lockdown;   /* --require-kernel-lockdown */
+	int landlock_min_abi;        /* refuse to start below this Landlock ABI (0: any) */
 };
 
 #endif

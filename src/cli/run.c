@@ -136,6 +136,8 @@ enum {
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
 	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
+	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
+	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT,
 };
 
 static const struct option run_opts[] = {
@@ -190,6 +192,16 @@ static const struct option run_opts[] = {
 	{ "caps-policy-sha256", required_argument, NULL, OPT_CAPS_SHA },
 	{ "landlock-policy", required_argument, NULL, OPT_LL_POLICY },
 	{ "landlock-policy-sha256", required_argument, NULL, OPT_LL_SHA },
+	{ "service-mode", required_argument, NULL, OPT_SERVICE_MODE },
+	{ "allow-degraded-security", no_argument, NULL, OPT_DEGRADED },
+	{ "trust-level", required_argument, NULL, OPT_TRUST },
+	{ "require-kernel-lockdown", required_argument, NULL, OPT_LOCKDOWN },
+	{ "no-audit", no_argument, NULL, OPT_NO_AUDIT },
+	{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+	{ "verify-rootfs-attestation", no_argument, NULL, OPT_VERIFY_ATTEST },
+	{ "rootfs-attestation-sha256", required_argument, NULL, OPT_ATTEST_SHA },
+	{ "no-rootfs-attestation", no_argument, NULL, OPT_NO_ATTEST },
+	{ "verify-context-integrity", no_argument, NULL, OPT_VERIFY_CONTEXT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -460,6 +472,58 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_LL_SHA:
 			set_str(&cfg->sec.landlock_policy_sha256, optarg);
+			break;
+		case OPT_SERVICE_MODE:
+			if (!strcmp(optarg, "agent"))
+				cfg->mode = MODE_AGENT;
+			else if (!strcmp(optarg, "production"))
+				cfg->mode = MODE_PRODUCTION;
+			else {
+				r = nerr_set(err, 0, "invalid --service-mode `%s` (agent or production)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_DEGRADED:
+			cfg->sec.allow_degraded = true;
+			break;
+		case OPT_TRUST:
+			if (!strcmp(optarg, "trusted"))
+				cfg->sec.trust = TRUST_TRUSTED;
+			else if (!strcmp(optarg, "untrusted"))
+				cfg->sec.trust = TRUST_UNTRUSTED;
+			else {
+				r = nerr_set(err, 0, "invalid --trust-level `%s` (trusted or untrusted)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_LOCKDOWN:
+			if (!strcmp(optarg, "integrity"))
+				cfg->sec.require_lockdown = LOCKDOWN_INTEGRITY;
+			else if (!strcmp(optarg, "confidentiality"))
+				cfg->sec.require_lockdown = LOCKDOWN_CONFIDENTIALITY;
+			else {
+				r = nerr_set(err, 0, "invalid --require-kernel-lockdown `%s` (integrity or "
+						 "confidentiality)", optarg);
+				goto out;
+			}
+			break;
+		case OPT_NO_AUDIT:
+			cfg->audit.opt_out = true;
+			break;
+		case OPT_ROOTFS:
+			set_str(&cfg->fs.rootfs, optarg);
+			break;
+		case OPT_VERIFY_ATTEST:
+			cfg->fs.verify_attestation = true;
+			break;
+		case OPT_ATTEST_SHA:
+			set_str(&cfg->fs.attestation_sha256, optarg);
+			break;
+		case OPT_NO_ATTEST:
+			cfg->fs.no_attestation = true;
+			break;
+		case OPT_VERIFY_CONTEXT:
+			cfg->fs.verify_context = true;
 			break;
 		case 'h':
 			r = 1;

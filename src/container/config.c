@@ -27,6 +27,8 @@ void container_config_free(struct container_config *c)
 	free(c->fs.context);
 	strv_free(c->fs.allow_exec);
 	strv_free(c->fs.exec_paths);
+	free(c->fs.rootfs);
+	free(c->fs.attestation_sha256);
 	strv_free(c->net.dns);
 	strv_free(c->net.dns_search);
 	strv_free(c->net.add_hosts);

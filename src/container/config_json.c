@@ -119,10 +119,13 @@ static json_t *process_json(const struct process_config *p)
 
 static json_t *fs_json(const struct fs_config *f)
 {
-	return json_pack("{s:o,s:s,s:o,s:o,s:o,s:b}", "context", str_json(f->context),
+	return json_pack("{s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:b,s:b,s:i}", "context", str_json(f->context),
 			 "context_mode", f->context_mode == CONTEXT_BIND ? "bind" : "copy",
 			 "allow_exec", strv_json(f->allow_exec), "exec_paths", strv_json(f->exec_paths),
-			 "tmpfs_size", u64_json(f->tmpfs_size), "allow_chroot_fallback", f->allow_chroot_fallback);
+			 "tmpfs_size", u64_json(f->tmpfs_size), "allow_chroot_fallback", f->allow_chroot_fallback,
+			 "rootfs", str_json(f->rootfs), "verify_attestation", f->verify_attestation,
+			 "attestation_sha256", str_json(f->attestation_sha256), "no_attestation", f->no_attestation,
+			 "verify_context", f->verify_context, "proc_hidepid", f->proc_hidepid);
 }
 
 static json_t *net_json(const struct net_config *n)
@@ -155,7 +158,11 @@ static json_t *sec_json(const struct sec_config *s)
 				 "inheritable", u64_json(c->inheritable), "ambient", u64_json(c->ambient),
 				 "root_gains_at_exec", c->root_gains_at_exec);
 
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b}", "caps", caps,
+	static const char *const trust[] = { [TRUST_TRUSTED] = "trusted", [TRUST_UNTRUSTED] = "untrusted" };
+	static const char *const lockdown[] = { [LOCKDOWN_NONE] = "none", [LOCKDOWN_INTEGRITY] = "integrity",
+						[LOCKDOWN_CONFIDENTIALITY] = "confidentiality" };
+
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:o,s:b,s:b,s:s,s:s,s:i}", "caps", caps,
 			 "landlock", landlock_json(s->landlock),
 			 "caps_policy", str_json(s->caps_policy), "caps_policy_sha256", str_json(s->caps_policy_sha256),
 			 "landlock_policy", str_json(s->landlock_policy),
@@ -163,7 +170,9 @@ static json_t *sec_json(const struct sec_config *s)
 			 "seccomp_profile", str_json(s->seccomp_profile),
 			 "seccomp_profile_sha256", str_json(s->seccomp_profile_sha256),
 			 "seccomp_trace", s->seccomp_trace, "seccomp_log_denied", s->seccomp_log_denied,
-			 "seccomp_log", str_json(s->seccomp_log), "allow_memfd_exec", s->allow_memfd_exec);
+			 "seccomp_log", str_json(s->seccomp_log), "allow_memfd_exec", s->allow_memfd_exec,
+			 "allow_degraded", s->allow_degraded, "trust_level", trust[s->trust],
+			 "require_lockdown", lockdown[s->require_lockdown], "landlock_min_abi", s->landlock_min_abi);
 }
 
 static json_t *res_json(const struct res_config *r)
@@ -192,7 +201,7 @@ json_t *container_config_to_json(const struct container_config *c)
 {
 	json_t *ns = json_pack("{s:b,s:b,s:b,s:b}", "rootless", c->ns.rootless, "userns", c->ns.userns,
 			       "time", c->ns.time, "cgroup", c->ns.cgroup);
-	json_t *audit = json_pack("{s:b,s:o,s:o}", "enabled", c->audit.enabled,
+	json_t *audit = json_pack("{s:b,s:b,s:o,s:o}", "enabled", c->audit.enabled, "opt_out", c->audit.opt_out,
 				  "log_opts", log_opts_json(&c->audit.log_opts),
 				  "audit_opts", log_opts_json(&c->audit.audit_opts));
 
@@ -578,8 +587,10 @@ static int process_from(const json_t *o, struct process_config *p, struct nerr *
 static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 {
 	static const char *const keys[] = { "context", "context_mode", "allow_exec", "exec_paths", "tmpfs_size",
-					    "allow_chroot_fallback", NULL };
+					    "allow_chroot_fallback", "rootfs", "verify_attestation", "attestation_sha256",
+					    "no_attestation", "verify_context", "proc_hidepid", NULL };
 	static const char *const modes[] = { [CONTEXT_COPY] = "copy", [CONTEXT_BIND] = "bind", NULL };
+	uint64_t hidepid = (uint64_t)f->proc_hidepid;
 	const char *w = "filesystem";
 	int mode = (int)f->context_mode, r;
 
@@ -591,9 +602,16 @@ static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 	    (r = get_strv(o, w, "allow_exec", PATH_MAX_LEN, &f->allow_exec, err)) < 0 ||
 	    (r = get_strv(o, w, "exec_paths", PATH_MAX_LEN, &f->exec_paths, err)) < 0 ||
 	    (r = get_u64(o, w, "tmpfs_size", UINT64_MAX, &f->tmpfs_size, err)) < 0 ||
-	    (r = get_bool(o, w, "allow_chroot_fallback", &f->allow_chroot_fallback, err)) < 0)
+	    (r = get_bool(o, w, "allow_chroot_fallback", &f->allow_chroot_fallback, err)) < 0 ||
+	    (r = get_str(o, w, "rootfs", PATH_MAX_LEN, &f->rootfs, err)) < 0 ||
+	    (r = get_bool(o, w, "verify_attestation", &f->verify_attestation, err)) < 0 ||
+	    (r = get_str(o, w, "attestation_sha256", PIN_MAX, &f->attestation_sha256, err)) < 0 ||
+	    (r = get_bool(o, w, "no_attestation", &f->no_attestation, err)) < 0 ||
+	    (r = get_bool(o, w, "verify_context", &f->verify_context, err)) < 0 ||
+	    (r = get_u64(o, w, "proc_hidepid", 2, &hidepid, err)) < 0)
 		return r;
 	f->context_mode = (enum context_mode)mode;
+	f->proc_hidepid = (int)hidepid;
 	return 0;
 }
 
@@ -720,7 +738,13 @@ static int sec_from(const json_t *o, struct sec_config *s, struct nerr *err)
 {
 	static const char *const keys[] = { "caps", "landlock", "caps_policy", "caps_policy_sha256", "landlock_policy",
 					    "landlock_policy_sha256", "seccomp_profile", "seccomp_profile_sha256",
-					    "seccomp_trace", "seccomp_log_denied", "seccomp_log", "allow_memfd_exec", NULL };
+					    "seccomp_trace", "seccomp_log_denied", "seccomp_log", "allow_memfd_exec",
+					    "allow_degraded", "trust_level", "require_lockdown", "landlock_min_abi", NULL };
+	static const char *const trust[] = { [TRUST_TRUSTED] = "trusted", [TRUST_UNTRUSTED] = "untrusted", NULL };
+	static const char *const lockdown[] = { [LOCKDOWN_NONE] = "none", [LOCKDOWN_INTEGRITY] = "integrity",
+						[LOCKDOWN_CONFIDENTIALITY] = "confidentiality", NULL };
+	int tl = (int)s->trust, ld = (int)s->require_lockdown;
+	uint64_t abi = (uint64_t)s->landlock_min_abi;
 	static const char *const ckeys[] = { "bounding", "permitted", "effective", "inheritable", "ambient",
 					     "root_gains_at_exec", NULL };
 	const char *w = "security";
@@ -740,8 +764,15 @@ static int sec_from(const json_t *o, struct sec_config *s, struct nerr *err)
 	    (r = get_bool(o, w, "seccomp_log_denied", &s->seccomp_log_denied, err)) < 0 ||
 	    (r = get_str(o, w, "seccomp_log", PATH_MAX_LEN, &s->seccomp_log, err)) < 0 ||
 	    (r = get_bool(o, w, "allow_memfd_exec", &s->allow_memfd_exec, err)) < 0 ||
+	    (r = get_bool(o, w, "allow_degraded", &s->allow_degraded, err)) < 0 ||
+	    (r = get_enum(o, w, "trust_level", trust, "trusted or untrusted", &tl, err)) < 0 ||
+	    (r = get_enum(o, w, "require_lockdown", lockdown, "none, integrity or confidentiality", &ld, err)) < 0 ||
+	    (r = get_u64(o, w, "landlock_min_abi", 1000, &abi, err)) < 0 ||
 	    (r = get_obj(o, w, "caps", &caps, err)) < 0)
 		return r;
+	s->trust = (enum trust_level)tl;
+	s->require_lockdown = (enum lockdown_level)ld;
+	s->landlock_min_abi = (int)abi;
 	if (caps && ((r = only_keys(caps, "security.caps", ckeys, err)) < 0 ||
 		     (r = get_u64(caps, "security.caps", "bounding", UINT64_MAX, &s->caps.bounding, err)) < 0 ||
 		     (r = get_u64(caps, "security.caps", "permitted", UINT64_MAX, &s->caps.permitted, err)) < 0 ||
@@ -824,7 +855,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	static const char *const keys[] = { "id", "name", "mode", "detach", "remove", "namespaces", "process",
 					    "filesystem", "network", "security", "resources", "audit", NULL };
 	static const char *const nskeys[] = { "rootless", "userns", "time", "cgroup", NULL };
-	static const char *const akeys[] = { "enabled", "log_opts", "audit_opts", NULL };
+	static const char *const akeys[] = { "enabled", "opt_out", "log_opts", "audit_opts", NULL };
 	static const char *const modes[] = { [MODE_AGENT] = "agent", [MODE_PRODUCTION] = "production", NULL };
 	json_t *ns, *proc, *fs, *net, *sec, *res, *audit;
 	int mode = (int)c->mode, r;
@@ -851,6 +882,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 		return r;
 	if (audit && ((r = only_keys(audit, "audit", akeys, err)) < 0 ||
 		      (r = get_bool(audit, "audit", "enabled", &c->audit.enabled, err)) < 0 ||
+		      (r = get_bool(audit, "audit", "opt_out", &c->audit.opt_out, err)) < 0 ||
 		      (r = log_opts_from(audit, "audit", "log_opts", &c->audit.log_opts, err)) < 0 ||
 		      (r = log_opts_from(audit, "audit", "audit_opts", &c->audit.audit_opts, err)) < 0))
 		return r;

@@ -52,6 +52,10 @@ static void fill(struct container_config *c)
 	strv_set(&c->fs.exec_paths, "/tmp/bin", "/context");
 	c->fs.tmpfs_size = 64 << 20;
 	c->fs.allow_chroot_fallback = true;
+	c->fs.rootfs = xstrdup("/nix/store/0000000000000000000000000000000a-rootfs");
+	c->fs.verify_attestation = c->fs.no_attestation = c->fs.verify_context = true;
+	c->fs.attestation_sha256 = xstrdup("bb00000000000000000000000000000000000000000000000000000000000002");
+	c->fs.proc_hidepid = 2;
 
 	c->net.mode = NETWORK_BRIDGE;
 	c->net.allow_host_network = true;
@@ -106,6 +110,11 @@ static void fill(struct container_config *c)
 	l->restrict_net = true;
 	l->scopes = 3;
 	l->best_effort = true;
+	c->sec.allow_degraded = true;
+	c->sec.trust = TRUST_UNTRUSTED;
+	c->sec.require_lockdown = LOCKDOWN_CONFIDENTIALITY;
+	c->sec.landlock_min_abi = 3;
+	c->audit.opt_out = true;
 	c->sec.caps_policy = xstrdup("/etc/nucleus/caps.toml");
 	c->sec.caps_policy_sha256 = xstrdup("aa00000000000000000000000000000000000000000000000000000000000001");
 	c->sec.landlock_policy = xstrdup("/etc/nucleus/ll.toml");
@@ -170,6 +179,12 @@ static void config_equal(const struct container_config *a, const struct containe
 	strv_equal(a->fs.exec_paths, b->fs.exec_paths);
 	assert_int_equal(a->fs.tmpfs_size, b->fs.tmpfs_size);
 	assert_int_equal(a->fs.allow_chroot_fallback, b->fs.allow_chroot_fallback);
+	str_equal(a->fs.rootfs, b->fs.rootfs);
+	assert_int_equal(a->fs.verify_attestation, b->fs.verify_attestation);
+	str_equal(a->fs.attestation_sha256, b->fs.attestation_sha256);
+	assert_int_equal(a->fs.no_attestation, b->fs.no_attestation);
+	assert_int_equal(a->fs.verify_context, b->fs.verify_context);
+	assert_int_equal(a->fs.proc_hidepid, b->fs.proc_hidepid);
 
 	assert_int_equal(a->net.mode, b->net.mode);
 	assert_int_equal(a->net.allow_host_network, b->net.allow_host_network);
@@ -234,6 +249,11 @@ static void config_equal(const struct container_config *a, const struct containe
 	assert_int_equal(a->sec.seccomp_log_denied, b->sec.seccomp_log_denied);
 	str_equal(a->sec.seccomp_log, b->sec.seccomp_log);
 	assert_int_equal(a->sec.allow_memfd_exec, b->sec.allow_memfd_exec);
+	assert_int_equal(a->sec.allow_degraded, b->sec.allow_degraded);
+	assert_int_equal(a->sec.trust, b->sec.trust);
+	assert_int_equal(a->sec.require_lockdown, b->sec.require_lockdown);
+	assert_int_equal(a->sec.landlock_min_abi, b->sec.landlock_min_abi);
+	assert_int_equal(a->audit.opt_out, b->audit.opt_out);
 
 	assert_int_equal(a->res.limits.memory_max, b->res.limits.memory_max);
 	assert_int_equal(a->res.limits.swap, b->res.limits.swap);
