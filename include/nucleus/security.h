@@ -343,6 +343,12 @@ void landlock_access_names(uint64_t fs, char *buf, size_t len);
 enum trust_level { TRUST_TRUSTED, TRUST_UNTRUSTED };
 /* The kernel's lockdown levels, in order (/sys/kernel/security/lockdown). */
 enum lockdown_level { LOCKDOWN_NONE, LOCKDOWN_INTEGRITY, LOCKDOWN_CONFIDENTIALITY };
+/* "none [integrity] confidentiality" (the kernel's line: the bracketed word)
+ * or a bare level; "" is none (no lockdown LSM). -EINVAL for anything else. */
+int lockdown_parse(const char *s, enum lockdown_level *out);
+const char *lockdown_name(enum lockdown_level l);
+/* Refuse unless the running kernel's lockdown is at least `want`. */
+int lockdown_require(enum lockdown_level want, struct nerr *err);
 
 struct sec_config {
 	struct cap_sets caps;        /* kept by the workload; all zero by default */

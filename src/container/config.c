@@ -175,6 +175,11 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--rootless and --userns cannot be combined");
 	if (c->ns.userns && geteuid() != 0)
 		return nerr_set(err, 0, "--userns needs root; use --rootless as an ordinary user");
+	if (c->sec.require_lockdown != LOCKDOWN_NONE) {
+		int r = lockdown_require(c->sec.require_lockdown, err);
+		if (r < 0)
+			return r;
+	}
 	if (c->net.mode == NETWORK_HOST && !c->net.allow_host_network)
 		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
