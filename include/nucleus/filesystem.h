@@ -27,6 +27,8 @@ struct fs_spec {
 	bool userns;               /* bind host device nodes instead of mknod */
 	bool allow_chroot;         /* chroot when pivot_root is refused */
 	bool proc_rw;              /* /proc/sys etc. writable (never by default) */
+	int proc_hidepid;          /* /proc's hidepid= (0: off, 1: noaccess, 2: invisible),
+	                            * checked by the mount audit */
 	const char *hostname;
 	char **dns;                /* nameservers for resolv.conf */
 	char **dns_search;

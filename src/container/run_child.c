@@ -212,6 +212,7 @@ int stage_clone(struct run *r, struct nerr *err)
 		.context_mode = cfg->fs.context_mode,
 		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
 		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
+		.proc_hidepid = cfg->fs.proc_hidepid,
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
 	};

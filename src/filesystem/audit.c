@@ -1,10 +1,12 @@
 /* After pivot_root: read back the mount table and refuse to run when a
  * mount that should be read-only is writable. The mounts were made by us a
  * moment ago; this catches a flag silently ignored by a kernel or a
- * filesystem, not an attacker. */
+ * filesystem, not an attacker. /proc's hidepid, when asked for, is checked
+ * the same way. */
 #include <errno.h>
 #include <string.h>
 #include <nucleus/filesystem.h>
+#include "fs_internal.h"
 
 static bool writable_ok(const struct fs_spec *s, const char *mnt)
 {
@@ -36,19 +38,36 @@ static bool opt_has(const char *opts, const char *o)
 	return false;
 }
 
-int fs_audit(const struct fs_spec *s, struct nerr *err)
+/* The superblock options of a mountinfo line: the third word after " - "
+ * (the filesystem type and the source come first); "" when malformed. */
+static const char *super_options(const char *line)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	const char *p = strstr(line, " - ");
+
+	if (!p || !(p = strchr(p + 3, ' ')) || !(p = strchr(p + 1, ' ')))
+		return "";
+	return p + 1;
+}
+
+int fs_audit_mountinfo(const struct fs_spec *s, FILE *f, struct nerr *err)
+{
+	const char *hidepid = fs_proc_hidepid_option(s);
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t len;
 	int r = 0;
+	bool proc_seen = false;
 
-	if (!f)
-		return nerr_set(err, errno, "mount audit: open mountinfo");
-	while (r == 0 && getline(&line, &cap, f) > 0) {
+	if (s->proc_hidepid && !hidepid)
+		return nerr_set(err, EINVAL, "mount audit: unknown hidepid=%d for /proc", s->proc_hidepid);
+	while (r == 0 && (len = getline(&line, &cap, f)) > 0) {
 		char *save = NULL, *mnt = NULL, *opts = NULL;
+		_cleanup_free_ char *super = NULL;
 		int field = 0;
 
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		super = xstrdup(super_options(line));
 		for (char *t = strtok_r(line, " ", &save); t && field < 6; t = strtok_r(NULL, " ", &save)) {
 			field++;
 			if (field == 5)
@@ -69,7 +88,25 @@ int fs_audit(const struct fs_spec *s, struct nerr *err)
 			r = nerr_set(err, EPERM, "mount audit: `%s` allows execution (noexec expected)", mnt);
 		else if (!opt_has(opts, "nosuid") && strcmp(mnt, "/"))
 			r = nerr_set(err, EPERM, "mount audit: `%s` allows setuid", mnt);
+		/* hidepid is the superblock's: a kernel that ignored it would
+		 * show every process of the namespace to every uid */
+		else if (!strcmp(mnt, "/proc") && hidepid) {
+			proc_seen = true;
+			if (!opt_has(super, hidepid))
+				r = nerr_set(err, EPERM, "mount audit: `/proc` lacks %s (it has `%s`)", hidepid, super);
+		}
 	}
 	free(line);
+	if (r == 0 && hidepid && !proc_seen)
+		r = nerr_set(err, EPERM, "mount audit: no /proc to check for %s", hidepid);
 	return r;
+}
+
+int fs_audit(const struct fs_spec *s, struct nerr *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return nerr_set(err, errno, "mount audit: open mountinfo");
+	return fs_audit_mountinfo(s, f, err);
 }

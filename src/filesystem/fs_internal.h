@@ -86,6 +86,11 @@ char *fs_op_describe(const struct fs_op *op);
  * ops; each depends on mount.h only. */
 void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops);
 void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops);
+/* The hidepid= option /proc is mounted with for `s` ("hidepid=invisible"),
+ * NULL for none. */
+const char *fs_proc_hidepid_option(const struct fs_spec *s);
+/* fs_audit on a mountinfo stream (audit.c). */
+int fs_audit_mountinfo(const struct fs_spec *s, FILE *f, struct nerr *err);
 int fs_op_dev(const struct fs_op *op, int root, struct nerr *err);
 int fs_op_proc(const struct fs_op *op, int root, struct nerr *err);
 

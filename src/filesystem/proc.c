@@ -19,9 +19,21 @@ static const char *const masked[] = {
 };
 static const char *const readonly[] = { "/proc/sys", "/proc/bus", "/proc/irq", "/proc/fs" };
 
+const char *fs_proc_hidepid_option(const struct fs_spec *s)
+{
+	/* the names, not the numbers: the kernel prints the names back in
+	 * mountinfo, which the audit reads */
+	static const char *const opt[] = { NULL, "hidepid=noaccess", "hidepid=invisible" };
+
+	return s->proc_hidepid > 0 && s->proc_hidepid < (int)ARRAY_SIZE(opt) ? opt[s->proc_hidepid] : NULL;
+}
+
 void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops)
 {
-	fs_ops_add(ops, FS_OP_PROC, "/proc", FS_NOSUID | FS_NODEV | FS_NOEXEC)->mode = 0555;
+	struct fs_op *p = fs_ops_add(ops, FS_OP_PROC, "/proc", FS_NOSUID | FS_NODEV | FS_NOEXEC);
+
+	p->mode = 0555;
+	p->options = fs_proc_hidepid_option(s);
 	if (s->proc_rw)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++)

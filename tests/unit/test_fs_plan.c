@@ -373,6 +373,63 @@ static void test_proc_rw(void **state)
 	fs_ops_free(&ops);
 }
 
+/* hidepid: the /proc op carries the option; none by default. */
+static void test_proc_hidepid(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+
+	(void)state;
+	plan(&s, &ops);
+	assert_null(find(&ops, FS_OP_PROC, "/proc")->options);
+	fs_ops_free(&ops);
+	s.proc_hidepid = 2;
+	plan(&s, &ops);
+	assert_string_equal(find(&ops, FS_OP_PROC, "/proc")->options, "hidepid=invisible");
+	/* still masked and read-only where it was */
+	assert_true(count(&ops, FS_OP_MASK) > 0);
+	fs_ops_free(&ops);
+}
+
+static int audit_text(const struct fs_spec *s, const char *text, struct nerr *e)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int r;
+
+	assert_non_null(f);
+	r = fs_audit_mountinfo(s, f, e);
+	fclose(f);
+	return r;
+}
+
+#define MI_ROOT "100 1 0:40 / / ro,nosuid,nodev,relatime - tmpfs tmpfs ro,size=1024k\n"
+#define MI_PROC(super) "101 100 0:41 / /proc rw,nosuid,nodev,noexec,relatime - proc proc " super "\n"
+
+/* The audit reads hidepid from /proc's superblock options: a /proc
+ * without it (a kernel that dropped it), or no /proc at all, is refused
+ * when it was asked for. */
+static void test_audit_proc_hidepid(void **state)
+{
+	struct fs_spec s = base_spec();
+	struct nerr e = { 0 };
+
+	(void)state;
+	assert_int_equal(audit_text(&s, MI_ROOT MI_PROC("rw"), &e), 0);
+	s.proc_hidepid = 2;
+	assert_int_equal(audit_text(&s, MI_ROOT MI_PROC("rw,hidepid=invisible"), &e), 0);
+	assert_int_equal(audit_text(&s, MI_ROOT "101 100 0:41 / /proc rw,nosuid,nodev,noexec shared:5 - proc proc rw,hidepid=invisible,subset=pid\n", &e), 0);
+	assert_int_equal(audit_text(&s, MI_ROOT MI_PROC("rw"), &e), -EPERM);
+	assert_non_null(strstr(e.msg, "hidepid=invisible"));
+	assert_int_equal(audit_text(&s, MI_ROOT MI_PROC("rw,hidepid=noaccess"), &e), -EPERM);
+	/* the mount's own options do not count, only the superblock's */
+	assert_int_equal(audit_text(&s, MI_ROOT "101 100 0:41 / /proc rw,nosuid,nodev,noexec,hidepid=invisible - proc proc rw\n", &e), -EPERM);
+	assert_int_equal(audit_text(&s, MI_ROOT, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "no /proc"));
+	/* the other checks still run first */
+	assert_int_equal(audit_text(&s, "100 1 0:40 / / rw,nosuid,nodev - tmpfs tmpfs rw\n" MI_PROC("rw,hidepid=invisible"), &e), -EPERM);
+	assert_non_null(strstr(e.msg, "`/` is writable"));
+}
+
 /* The op lists below run in a child with a mount namespace of its own;
  * its exit status is the number of the first check that failed, 77: no
  * namespace could be made. */
@@ -556,6 +613,8 @@ int main(void)
 		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_chroot_fallback),
 		cmocka_unit_test(test_proc_rw),
+		cmocka_unit_test(test_proc_hidepid),
+		cmocka_unit_test(test_audit_proc_hidepid),
 		cmocka_unit_test(test_execute_symlink_never_redirects_a_mount),
 		cmocka_unit_test(test_execute_readonly_bind_and_mask),
 	};
