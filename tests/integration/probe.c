@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -227,11 +228,70 @@ static int subreaper(char **argv)
 	return cmd_status;
 }
 
+/* setid UID GID CMD...: exactly those ids (no supplementary groups), then
+ * exec CMD; the errno of the step that failed. */
+static int setid(char **argv)
+{
+	uid_t uid = (uid_t)atol(argv[0]);
+	gid_t gid = (gid_t)atol(argv[1]);
+
+	if (!argv[2])
+		return EINVAL;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return errno;
+	execvp(argv[2], argv + 2);
+	return errno;
+}
+
+/* abandon N: N children each leave a grandchild (a 0.1 s sleep) behind and
+ * exit; they are reaped, the grandchildren become pid 1's. After a second,
+ * print how many processes of the namespace are zombies. */
+static int abandon(int n)
+{
+	int zombies = 0;
+	DIR *d;
+	struct dirent *e;
+
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return errno;
+		if (pid == 0) {
+			if (fork() == 0) {
+				usleep(100000);
+				_exit(0);
+			}
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
+	}
+	sleep(1);
+	if (!(d = opendir("/proc")))
+		return errno;
+	while ((e = readdir(d))) {
+		char path[300], line[512], *p;
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')) && p[1] == ' ' && p[2] == 'Z')
+			zombies++;
+		fclose(f);
+	}
+	closedir(d);
+	printf("zombies %d\n", zombies);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
 			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
-			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...\n");
+			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|setid UID GID CMD...|abandon N\n");
 	return 201;
 }
 
@@ -276,6 +336,10 @@ int main(int argc, char **argv)
 		return subreaper(argv + 2);
 	if (!strcmp(cmd, "exit"))
 		return atoi(arg);
+	if (!strcmp(cmd, "abandon"))
+		return abandon(atoi(arg));
+	if (!strcmp(cmd, "setid") && argc > 4)
+		return setid(argv + 2);
 	if (!strcmp(cmd, "syscall"))
 		return do_syscall(arg);
 	if (!strcmp(cmd, "read"))

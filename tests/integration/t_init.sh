@@ -127,3 +127,59 @@ test_init_command_owns_the_terminal() {
 	fg=${fg%%[!0-9]*}
 	assert_eq "$fg" "$pg" "the command's group is in the foreground"
 }
+
+# vm-tier
+test_init_reaps_fifty_abandoned_children() {
+	local out
+	# 50 grandchildren orphaned at once, all reparented to pid 1
+	out=$("$NUCLEUS" run --init -- "$PROBE" abandon 50) || fail "run --init"
+	assert_eq "$out" "zombies 0" "with --init"
+	# the control: the probe as pid 1 never reaps what it did not start
+	out=$("$NUCLEUS" run -- "$PROBE" abandon 50) || fail "run"
+	assert_eq "$out" "zombies 50" "without --init"
+}
+
+# Every signal a process can catch reaches the command, whether sent to
+# the foreground `nucleus run` (which forwards to pid 1) or with `nucleus
+# kill`; the command handles them and ends with a status of its own.
+# vm-tier
+test_init_forwards_every_forwardable_signal() {
+	local name=fwd-$$ out pid s st
+	out=$(mktemp)
+	"$NUCLEUS" run --init --name "$name" -- sh -c '
+		for s in HUP INT QUIT USR1 USR2 WINCH; do trap "echo got-$s" $s; done
+		trap "echo got-TERM; exit 9" TERM
+		echo ready; while :; do sleep 0.1; done' >"$out" 2>&1 &
+	pid=$!
+	wait_for grep -q ready "$out" || { kill -KILL $pid; fail "not ready: $(cat "$out")"; }
+	for s in HUP INT QUIT USR1 USR2; do
+		kill -$s $pid
+		wait_for grep -q "got-$s" "$out" || { kill -KILL $pid; fail "SIG$s to nucleus run did not reach the command"; }
+	done
+	for s in WINCH USR1; do
+		: >"$out"
+		"$NUCLEUS" kill -s $s "$name" || fail "nucleus kill -s $s"
+		wait_for grep -q "got-$s" "$out" || { kill -KILL $pid; fail "nucleus kill -s $s did not reach the command"; }
+	done
+	"$NUCLEUS" kill -s TERM "$name" || fail "nucleus kill -s TERM"
+	wait $pid
+	st=$?
+	assert_eq "$st" 9 "status: the command's own, after its TERM handler"
+	assert_contains "$(cat "$out")" "got-TERM" "the TERM handler ran"
+	rm -f "$out"
+}
+
+# The container ends with its command, as docker's tini does: orphans
+# still running do not keep pid 1 (and the container) alive.
+# vm-tier
+test_init_ends_with_the_command_not_its_orphans() {
+	local t0 st secs
+	t0=$EPOCHREALTIME
+	"$NUCLEUS" run --init -- sh -c "\"$PROBE\" sleep 31 & exit 5"
+	st=$?
+	secs=$(echo "$EPOCHREALTIME - $t0" | bc)
+	assert_eq "$st" 5 "the command's status"
+	[ "$(echo "$secs < 10" | bc)" = 1 ] || fail "the run waited for the orphan: $secs s"
+	# the orphan went with the pid namespace
+	! pgrep -f "$PROBE sleep 31" >/dev/null || fail "the orphan outlived the container"
+}
