@@ -1,7 +1,7 @@
 #!/bin/bash
-# The VM tier: one boot of Debian's kernel (pure cgroup v2, lsm=...,bpf)
+# The VM tier: boots of Debian's kernel (pure cgroup v2, lsm=...,bpf)
 # running the integration tests that matter on such a kernel, against the
-# same nucleus binary. Last line: "vm: N passed, M failed".
+# same nucleus binary. Last line: "vm: N passed, M failed", over all boots.
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,15 +10,25 @@ BUILD=$(cd "$ROOT" && readlink -f "$BUILD")
 # The tests the guest runs: every integration test function with a
 # `# vm-tier` line right above it (those that need python3, useradd or
 # setpriv stay on the host tier; the guest has busybox, bash and what
-# VM_BINARIES adds). A marker above anything but a test function fails the
-# tier, and so does a count of tests run in the guest other than the count
-# marked, so a renamed or moved test cannot drop out unseen. VM_TESTS, a
-# regex, narrows the marked tests (one run by hand); matching none fails.
+# VM_BINARIES adds). `# vm-tier ARG=VALUE...` marks a test for a boot of
+# its own with those words added to the kernel command line (e.g.
+# lockdown=confidentiality, which would refuse the BPF programs of the
+# other tests); one boot per distinct set of words, after the plain one.
+# A marker above anything but a test function fails the tier, and so does
+# a count of tests run in a boot other than the count marked for it, so a
+# renamed or moved test cannot drop out unseen. VM_TESTS, a regex, narrows
+# the marked tests (one run by hand); matching none fails.
+# Each line: "ARGS<tab>test_name" (ARGS empty for the plain boot).
 marked=$(cd "$ROOT/tests/integration" && awk '
 	FNR == 1 { prev = "" }
-	prev == "# vm-tier" {
-		if (match($0, /^test_[A-Za-z0-9_]+\(\)/))
-			print substr($0, 1, RLENGTH - 2)
+	prev ~ /^# vm-tier/ {
+		args = substr(prev, 10)
+		sub(/^ /, "", args)
+		if (prev !~ /^# vm-tier( [A-Za-z0-9_.]+=[A-Za-z0-9_.,-]+)*$/) {
+			print "vm: a malformed # vm-tier marker: " FILENAME ":" FNR - 1 > "/dev/stderr"
+			bad = 1
+		} else if (match($0, /^test_[A-Za-z0-9_]+\(\)/))
+			print args "\t" substr($0, 1, RLENGTH - 2)
 		else {
 			print "vm: a # vm-tier marker above no test function: " FILENAME ":" FNR - 1 > "/dev/stderr"
 			bad = 1
@@ -26,17 +36,19 @@ marked=$(cd "$ROOT/tests/integration" && awk '
 	}
 	{ prev = $0 }
 	END { exit bad }' t_*.sh) || { echo "vm: 0 passed, 1 failed"; exit 1; }
-[ -n "${VM_TESTS:-}" ] && marked=$(echo "$marked" | grep -E "$VM_TESTS")
-want=$(echo "$marked" | grep -c .)
-if [ "$want" = 0 ]; then
+[ -n "${VM_TESTS:-}" ] && marked=$(echo "$marked" | awk -F'\t' -v re="$VM_TESTS" '$2 ~ re')
+if [ "$(echo "$marked" | grep -c .)" = 0 ]; then
 	echo "vm: no integration test is marked # vm-tier${VM_TESTS:+ and matches $VM_TESTS}"
 	echo "vm: 0 passed, 1 failed"
 	exit 1
 fi
-VM_TESTS="^($(echo "$marked" | paste -sd'|'))\$"
+# the boots: the plain one first, then the others in the order first marked
+boots=$( (echo "$marked" | awk -F'\t' '$1 == "" { print "-"; exit }'
+	echo "$marked" | awk -F'\t' '$1 != "" && !seen[$1]++ { print $1 }') )
 
 payload=$(mktemp -d)
-trap 'rm -rf "$payload"' EXIT
+out=$(mktemp)
+trap 'rm -rf "$payload" "$out"' EXIT
 mkdir -p "$payload/build/tests" "$payload/tests"
 cp "$BUILD/nucleus" "$payload/build/nucleus"
 cp "$BUILD/tests/probe" "$payload/build/tests/probe"
@@ -44,24 +56,48 @@ cp -r "$ROOT/tests/integration" "$payload/tests/"
 cp -r "$ROOT/config" "$payload/config"
 mkdir -p "$payload/tests/fuzz/seeds/seccomp"
 cp "$ROOT/tests/fuzz/seeds/seccomp/docker-default.json" "$payload/tests/fuzz/seeds/seccomp/"
-cat > "$payload/vm-run.sh" <<SCRIPT
+# vm-run.sh REGEX COUNT: the tests of one boot, and how many must run
+cat > "$payload/vm-run.sh" <<'SCRIPT'
 #!/bin/bash
 cd /payload
-echo "kernel \$(uname -r); cgroup: \$(stat -f -c %T /sys/fs/cgroup); lsm: \$(cat /sys/kernel/security/lsm)"
-TESTS='$VM_TESTS' tests/integration/run.sh build 2>&1 | tee /tmp/vm.out | grep -v '^integration: [0-9]* passed'
-rc=\${PIPESTATUS[0]}
-p=\$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed\$/\1/p' /tmp/vm.out)
-f=\$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed\$/\2/p' /tmp/vm.out)
-p=\${p:-0} f=\${f:-0}
-if [ \$((p + f)) != $want ]; then
-	echo "vm: $want tests marked # vm-tier, \$((p + f)) ran"
-	f=\$(( $want > p ? $want - p : f + 1 ))
+echo "kernel $(uname -r); cgroup: $(stat -f -c %T /sys/fs/cgroup); lsm: $(cat /sys/kernel/security/lsm)"
+TESTS=$1 tests/integration/run.sh build 2>&1 | tee /tmp/vm.out | grep -v '^integration: [0-9]* passed'
+rc=${PIPESTATUS[0]}
+p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' /tmp/vm.out)
+f=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' /tmp/vm.out)
+p=${p:-0} f=${f:-0}
+if [ $((p + f)) != "$2" ]; then
+	echo "vm: $2 tests marked # vm-tier for this boot, $((p + f)) ran"
+	f=$(( $2 > p ? $2 - p : f + 1 ))
 	rc=1
 fi
-echo "vm: \$p passed, \$f failed"
-exit \$rc
+echo "vm boot: $p passed, $f failed"
+exit $rc
 SCRIPT
 chmod +x "$payload/vm-run.sh"
 
-"$ROOT/tests/vm/run" --timeout "${VM_TIMEOUT:-900}" --payload "$payload" \
-	--modules brd --binaries "/usr/bin/readlink /usr/bin/stat /usr/bin/pgrep" -- /payload/vm-run.sh
+pass=0 failed=0 status=0
+while IFS= read -r b <&3; do
+	[ "$b" = - ] && args= || args=$b
+	tests=$(echo "$marked" | awk -F'\t' -v a="$args" '$1 == a { print $2 }')
+	want=$(echo "$tests" | grep -c .)
+	regex="^($(echo "$tests" | paste -sd'|'))\$"
+	[ -z "$args" ] || echo "vm: a boot with $args ($want tests)"
+	"$ROOT/tests/vm/run" --timeout "${VM_TIMEOUT:-900}" --payload "$payload" ${args:+--append "$args"} \
+		--modules brd --binaries "/usr/bin/readlink /usr/bin/stat /usr/bin/pgrep" \
+		-- /payload/vm-run.sh "$regex" "$want" </dev/null | tee "$out"
+	rc=${PIPESTATUS[0]}
+	p=$(sed -n 's/^vm boot: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$out")
+	f=$(sed -n 's/^vm boot: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$out")
+	if [ -z "$p" ]; then
+		# the VM itself failed: none of this boot's tests counts as passed
+		echo "vm: the boot${args:+ with $args} ended without a count (status $rc)"
+		p=0 f=$want
+	elif [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+	fi
+	pass=$((pass + p)) failed=$((failed + f))
+	[ "$rc" = 0 ] || status=1
+done 3<<<"$boots"
+echo "vm: $pass passed, $failed failed"
+exit $status
