@@ -87,3 +87,23 @@ test_production_says_where_audit_events_come_from() {
 	assert_not_contains "$out" "audit" "--no-audit: no audit trail"
 	assert_status 125 "$NUCLEUS" run --audit --no-audit -- true
 }
+
+# Production needs Landlock ABI 3 (truncate handled): this host has it, the
+# VM tier's Debian 6.1 kernel has ABI 2 and must refuse.
+# vm-tier
+test_production_requires_landlock_abi_3() {
+	local abi out rc
+	abi=$("$NUCLEUS" info | sed -n 's/^Landlock: *ABI \([0-9]*\).*/\1/p')
+	[ -n "$abi" ] || fail "nucleus info names no Landlock ABI"
+	out=$("$NUCLEUS" run --service-mode production --memory 64M --no-rootfs-attestation --no-audit \
+		-- /bin/echo ran 2>&1); rc=$?
+	if [ "$abi" -ge 3 ]; then
+		assert_eq "$rc" "0" "ABI $abi: runs"
+		assert_eq "$out" "ran" "output"
+	else
+		assert_eq "$rc" "125" "ABI $abi: refused"
+		assert_contains "$out" "production mode requires Landlock ABI 3 or later; this kernel has ABI $abi" "message"
+		assert_not_contains "$out" "ran" "not run"
+		assert_eq "$(leftovers)" "" "nothing created"
+	fi
+}
