@@ -97,12 +97,16 @@ static int walk_entry(int dfd, const char *name, char *path, int root, struct no
 
 static int walk_dir(int dfd, const char *prefix, int root, bool top, struct nodes *out, struct nerr *err)
 {
-	_cleanup_close_ int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	/* an open file description of its own: a dup would share the
+	 * caller's directory offset (a second walk would see nothing) */
+	_cleanup_close_ int fd2 = attest_open_beneath(dfd, ".", O_RDONLY | O_DIRECTORY);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int r;
 
-	if (fd2 < 0 || !(d = fdopendir(fd2)))
+	if (fd2 < 0)
+		return nerr_set(err, -fd2, "open directory `%s`", prefix[0] ? prefix : ".");
+	if (!(d = fdopendir(fd2)))
 		return nerr_set(err, errno, "read directory `%s`", prefix[0] ? prefix : ".");
 	fd2 = -1;
 	for (errno = 0; (de = readdir(d)); errno = 0) {
