@@ -156,6 +156,8 @@ static int parse_line(const char *s, size_t n, size_t lineno, struct attest_entr
 		if (!(e->link = unescape(s + 2, head - 2)))
 			return nerr_set(err, 0, "manifest line %zu: a bad escape in the symlink target "
 					"(only \\\\, \\s, \\t)", lineno);
+		if (strchr(e->link, '\r'))
+			return nerr_set(err, 0, "manifest line %zu: a line break in the symlink target", lineno);
 	} else {
 		head = 64;
 		if (n < head || !hex_prefix(s, head))

@@ -182,6 +182,7 @@ static void parse_refusals(void **state)
 	refused("->a\\qb  x\n", "a bad escape");
 	refused("->a\\  x\n", "a bad escape");
 	refused("->busybox x\n", "two spaces or a tab must follow the symlink target");
+	refused("->busy\rbox  x\n", "a line break in the symlink target");
 	/* a NUL byte anywhere */
 	assert_int_equal(attest_manifest_parse(H1 "  a\0b\n", sizeof(H1 "  a\0b\n") - 1, &m, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "NUL"));
