@@ -85,7 +85,7 @@ test_attest_output_elsewhere_and_pin() {
 	[ -e "$T/r/.nucleus-rootfs-sha256" ] && fail "attest -o wrote into DIR too"
 	sum=$(sha256sum < "$T/m.sha256" | cut -c1-64)
 	assert_eq "$out" "$sum  $T/m.sha256" "attest -o prints the manifest's sha256"
-	ls -A "$T" | grep -q '\.tmp\.' && fail "a temporary file left next to the manifest"
+	compgen -G "$T/*.tmp.*" >/dev/null && fail "a temporary file left next to the manifest"
 	assert_status 125 "$NUCLEUS" rootfs verify "$T/r"   # no manifest in DIR
 	assert_contains "$("$NUCLEUS" rootfs verify "$T/r" 2>&1)" "has no manifest" "verify without a manifest"
 	assert_status 0 "$NUCLEUS" rootfs verify --manifest "$T/m.sha256" "$T/r"
