@@ -53,6 +53,7 @@ $(cd "$T/r" && sha256sum etc/empty etc/passwd etc/ssl/cert.pem 'etc/with two  sp
 	assert_eq "$(cat "$T/r/.nucleus-rootfs-sha256")" "$want" "the manifest, attested again"
 }
 
+# vm-tier
 test_attest_each_difference_refused() {
 	local kind tamper msg
 	attest_tmp
@@ -103,6 +104,7 @@ test_attest_output_elsewhere_and_pin() {
 		"bad --sha256"
 }
 
+# vm-tier
 test_attest_original_tab_format_accepted() {
 	attest_tmp
 	mkdir -p "$T/r/bin" "$T/r/lib"
