@@ -15,7 +15,7 @@ const char *attest_store_name_unsafe(const char *name);
  * in any component, no magic link). Returns the fd or -errno. */
 int attest_open_beneath(int dirfd, const char *rel, int flags);
 /* A whole regular file beneath dirfd, at most max bytes (NUL-terminated):
- * 0, -ENOENT, -EFBIG, -EFTYPE-like -EINVAL (not a regular file), -errno. */
+ * 0, -ENOENT, -EFBIG, -EINVAL (not a regular file), -ELOOP (a symlink), -errno. */
 int attest_read_beneath(int dirfd, const char *name, size_t max, char **out, size_t *len);
 /* Parse a store paths list (text of len bytes) into a NULL-terminated vector. */
 int attest_store_paths_parse(const char *text, size_t len, char ***paths, struct nerr *err);
