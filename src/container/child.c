@@ -258,6 +258,19 @@ void child_main(struct child_args *a)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
 	log_debug("child: root ready");
+	if (a->cfg->fs.verify_context && a->cfg->fs.context) {
+		/* the supervisor checks it through this fd, with its threads */
+		int fd = open("/context", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0) {
+			nerr_set(&err, errno, "open /context");
+			fail(a, &err);
+		}
+		r = sync_send(a->sync_fd, SYNC_VERIFY_CONTEXT, 0, NULL, fd);
+		close(fd);
+		if (r < 0 || wait_for(a, SYNC_VERIFIED) < 0)
+			_exit(125);
+	}
 	if (fs_audit(&a->fs, &err) < 0)
 		degraded(a, &err);
 	log_debug("child: mounts audited");
