@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "logs", cmd_logs, "Show the output of a detached container" },
 	{ "attach", cmd_attach, "Run a command inside a running container, under its restrictions" },
 	{ "seccomp", cmd_seccomp, "Record the syscalls of a container; generate a profile from them" },
+	{ "rootfs", cmd_rootfs, "Attest a rootfs (its manifest of hashes) and verify it" },
 	{ "audit", cmd_audit, "Show the audit events of containers (audit tail [-f])" },
 	{ "info", cmd_info, "Show what this host's kernel supports and what nucleus will enforce" },
 	{ "version", cmd_version, "Show the version" },

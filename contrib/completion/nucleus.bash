@@ -103,7 +103,7 @@ _nucleus() {
 		flag=${COMP_WORDS[cword - 2]}
 	fi
 
-	# the command (and the sub-command of seccomp and audit)
+	# the command (and the sub-command of seccomp, audit and rootfs)
 	while ((i < cword)); do
 		w=${COMP_WORDS[i]}
 		((i++))
@@ -117,7 +117,7 @@ _nucleus() {
 	fi
 	key=$verb
 	case $verb in
-	seccomp | audit)
+	seccomp | audit | rootfs)
 		while ((i < cword)); do
 			w=${COMP_WORDS[i]}
 			((i++))
@@ -128,6 +128,8 @@ _nucleus() {
 		if [[ $key == "$verb" ]]; then
 			if [[ $verb == seccomp ]]; then
 				mapfile -t COMPREPLY < <(compgen -W "trace generate default hash" -- "$cur")
+			elif [[ $verb == rootfs ]]; then
+				mapfile -t COMPREPLY < <(compgen -W "attest verify" -- "$cur")
 			else
 				mapfile -t COMPREPLY < <(compgen -W "tail" -- "$cur")
 			fi
@@ -188,6 +190,8 @@ _nucleus() {
 		mapfile -t COMPREPLY < <(compgen -W "$(_nucleus_containers "$bin" all)" -- "$cur") ;;
 	"seccomp generate" | "seccomp hash")
 		_nucleus_files "$cur" ;;
+	"rootfs attest" | "rootfs verify")
+		_nucleus_files "$cur" dirs ;;
 	esac
 }
 

@@ -83,6 +83,8 @@ int audit_parse_since(const char *s, uint64_t *ns);
 struct audit_config {
 	bool enabled;                /* --audit: the audit log and kernel events */
 	bool opt_out;                /* --no-audit: production mode without its audit trail */
+	bool name_source;            /* say on stderr where kernel events come from
+	                              * (BPF-LSM, or the tracepoint fallback and why) */
 	struct log_opts log_opts;    /* --log-opt: container.log's cap and rotation */
 	struct log_opts audit_opts;  /* --audit-opt: the same for its audit.jsonl */
 };

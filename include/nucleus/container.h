@@ -53,6 +53,9 @@ void container_config_init(struct container_config *c);
 void container_config_free(struct container_config *c);
 /* Validate what can be validated without touching the system. */
 int container_config_validate(struct container_config *c, struct nerr *err);
+/* The service mode as requirements (src/container/mode.c): refuse what the
+ * mode forbids and set what it requires; the first step of validation. */
+int service_mode_apply(struct container_config *c, struct nerr *err);
 /* Check the pins, then parse the policy files named in the config; then
  * plan the executable paths (container_exec_plan). */
 int container_config_load_policies(struct container_config *c, struct nerr *err);

@@ -146,6 +146,12 @@ void sha256_update(struct sha256 *s, const void *data, size_t n);
 void sha256_final(struct sha256 *s, uint8_t out[32]);
 void sha256_hex(const void *data, size_t n, char out[65]);
 int sha256_file_hex(const char *path, char out[65], struct nerr *err);
+/* The block function in use: "sha-ni" (the x86 SHA extensions, when CPUID
+ * says the CPU has them) or "portable". sha256_select picks one by name
+ * (NULL: the best this CPU has; for tests and benchmarks, before any thread
+ * hashes); -ENOTSUP when the CPU lacks it. */
+const char *sha256_impl(void);
+int sha256_select(const char *name);
 
 /* ---- random ids ---------------------------------------------------------- */
 /* 32 lowercase hex characters from getrandom(). */

@@ -44,6 +44,20 @@ static void __attribute__((noreturn)) fail(struct child_args *a, struct nerr *er
 	_exit(125);
 }
 
+/* A security layer that could not be put in place: fatal, unless agent
+ * mode's --allow-degraded-security made it a warning (production refuses
+ * that flag). */
+static void degraded(struct child_args *a, struct nerr *err)
+{
+	char msg[sizeof(err->msg) + 64];
+
+	if (!a->cfg->sec.allow_degraded)
+		fail(a, err);
+	snprintf(msg, sizeof(msg), "%s (running without it: --allow-degraded-security)", err->msg);
+	sync_send(a->sync_fd, SYNC_WARNING, 0, msg, -1);
+	*err = (struct nerr){ 0 };
+}
+
 /* Open a pty in the container's own devpts and hand the master to the
  * parent; the slave becomes the workload's terminal. */
 static int setup_tty(struct child_args *a, struct nerr *err)
@@ -244,8 +258,21 @@ void child_main(struct child_args *a)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
 	log_debug("child: root ready");
+	if (a->cfg->fs.verify_context && a->cfg->fs.context) {
+		/* the supervisor checks it through this fd, with its threads */
+		int fd = open("/context", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0) {
+			nerr_set(&err, errno, "open /context");
+			fail(a, &err);
+		}
+		r = sync_send(a->sync_fd, SYNC_VERIFY_CONTEXT, 0, NULL, fd);
+		close(fd);
+		if (r < 0 || wait_for(a, SYNC_VERIFIED) < 0)
+			_exit(125);
+	}
 	if (fs_audit(&a->fs, &err) < 0)
-		fail(a, &err);
+		degraded(a, &err);
 	log_debug("child: mounts audited");
 	if (a->cfg->proc.tty) {
 		if (setup_tty(a, &err) < 0)
@@ -283,7 +310,7 @@ void child_main(struct child_args *a)
 		int abi = 0;
 
 		if (landlock_apply(&a->landlock, &abi, &warn, &err) < 0)
-			fail(a, &err);
+			degraded(a, &err);
 		if (warn)
 			sync_send(a->sync_fd, SYNC_WARNING, 0, warn, -1);
 	}
@@ -307,8 +334,11 @@ void child_main(struct child_args *a)
 		sync_send(a->sync_fd, SYNC_NOTIFY_FD, next, NULL, -1);
 	}
 	r = sc_program_install(a->seccomp, 0, &err);
-	if (r < 0)
-		fail(a, &err);
+	if (r < 0) {
+		if (a->seccomp->notify_errno)
+			fail(a, &err);   /* the supervisor waits for a listener */
+		degraded(a, &err);
+	}
 	if (r > 0)
 		/* exec only once the supervisor holds the listener (if the profile
 		 * denies recvmsg, that denial was answered by it: the same proof) */

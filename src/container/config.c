@@ -141,6 +141,7 @@ static bool valid_hostname(const char *s)
 int container_config_validate(struct container_config *c, struct nerr *err)
 {
 	struct stat st;
+	int r;
 
 	if (!c->proc.argv || !c->proc.argv[0])
 		return nerr_set(err, 0, "no command given (usage: nucleus run [OPTIONS] -- COMMAND [ARG...])");
@@ -151,6 +152,16 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 				"are allowed, at most 63 characters", c->name);
 	if (c->proc.hostname && !valid_hostname(c->proc.hostname))
 		return nerr_set(err, 0, "invalid hostname `%s`", c->proc.hostname);
+	/* first: the mode's requirements shape what the rest checks */
+	if ((r = service_mode_apply(c, err)) < 0)
+		return r;
+	if (c->sec.landlock_min_abi > landlock_abi())
+		return nerr_set(err, 0, "Landlock ABI %d or later is required; this kernel has ABI %d",
+				c->sec.landlock_min_abi, landlock_abi());
+	if (c->fs.attestation_sha256 && !c->fs.verify_attestation)
+		return nerr_set(err, 0, "--rootfs-attestation-sha256 needs --verify-rootfs-attestation");
+	if (c->fs.verify_attestation && !c->fs.rootfs)
+		return nerr_set(err, 0, "--verify-rootfs-attestation needs --rootfs");
 	if (c->fs.context) {
 		if (stat(c->fs.context, &st) < 0)
 			return nerr_set(err, errno, "context directory `%s`", c->fs.context);
@@ -206,9 +217,6 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 					"--network none)");
 		if ((r = bridge_config_validate(&c->net.bridge, err)) < 0)
 			return r;
-		if (!c->net.dns && c->mode == MODE_PRODUCTION)
-			return nerr_set(err, 0, "production mode needs explicit --dns servers with "
-					"--network bridge");
 		/* agent mode: the original's public resolvers (and, under an
 		 * egress policy, port 53 to them) */
 		for (const char *const *d = net_bridge_default_dns(); !c->net.dns && *d; d++)
@@ -237,8 +245,6 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--seccomp-mode trace needs --seccomp-log FILE");
 	if (c->sec.seccomp_log && !c->sec.seccomp_trace)
 		return nerr_set(err, 0, "--seccomp-log is only for --seccomp-mode trace");
-	if (c->sec.seccomp_trace && c->mode == MODE_PRODUCTION)
-		return nerr_set(err, 0, "production mode forbids --seccomp-mode trace");
 	if (c->sec.seccomp_trace && c->sec.seccomp_log_denied)
 		return nerr_set(err, 0, "--seccomp-log-denied has nothing to log in trace mode (allow-all)");
 	if (c->sec.seccomp_profile_sha256 && !c->sec.seccomp_profile)
@@ -261,16 +267,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 			return nerr_set(err, 0, "egress flags need root: the policy is BPF on the container's cgroup "
 					"(CAP_BPF and CAP_NET_ADMIN on the host), which a user namespace cannot grant");
 	}
-	if (c->res.limits.best_effort && c->mode == MODE_PRODUCTION)
-		return nerr_set(err, 0, "production mode forbids --limits best-effort");
 	if (c->remove && !c->detach)
 		log_debug("--rm without -d: foreground containers are always removed");
-	if (c->mode == MODE_PRODUCTION) {
-		if (c->fs.allow_chroot_fallback)
-			return nerr_set(err, 0, "production mode forbids --allow-chroot-fallback");
-		if (c->net.mode == NETWORK_HOST)
-			return nerr_set(err, 0, "production mode forbids --network host");
-	}
 	return 0;
 }
 

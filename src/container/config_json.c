@@ -201,7 +201,8 @@ json_t *container_config_to_json(const struct container_config *c)
 {
 	json_t *ns = json_pack("{s:b,s:b,s:b,s:b}", "rootless", c->ns.rootless, "userns", c->ns.userns,
 			       "time", c->ns.time, "cgroup", c->ns.cgroup);
-	json_t *audit = json_pack("{s:b,s:b,s:o,s:o}", "enabled", c->audit.enabled, "opt_out", c->audit.opt_out,
+	json_t *audit = json_pack("{s:b,s:b,s:b,s:o,s:o}", "enabled", c->audit.enabled, "opt_out", c->audit.opt_out,
+				  "name_source", c->audit.name_source,
 				  "log_opts", log_opts_json(&c->audit.log_opts),
 				  "audit_opts", log_opts_json(&c->audit.audit_opts));
 
@@ -855,7 +856,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	static const char *const keys[] = { "id", "name", "mode", "detach", "remove", "namespaces", "process",
 					    "filesystem", "network", "security", "resources", "audit", NULL };
 	static const char *const nskeys[] = { "rootless", "userns", "time", "cgroup", NULL };
-	static const char *const akeys[] = { "enabled", "opt_out", "log_opts", "audit_opts", NULL };
+	static const char *const akeys[] = { "enabled", "opt_out", "name_source", "log_opts", "audit_opts", NULL };
 	static const char *const modes[] = { [MODE_AGENT] = "agent", [MODE_PRODUCTION] = "production", NULL };
 	json_t *ns, *proc, *fs, *net, *sec, *res, *audit;
 	int mode = (int)c->mode, r;
@@ -883,6 +884,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	if (audit && ((r = only_keys(audit, "audit", akeys, err)) < 0 ||
 		      (r = get_bool(audit, "audit", "enabled", &c->audit.enabled, err)) < 0 ||
 		      (r = get_bool(audit, "audit", "opt_out", &c->audit.opt_out, err)) < 0 ||
+		      (r = get_bool(audit, "audit", "name_source", &c->audit.name_source, err)) < 0 ||
 		      (r = log_opts_from(audit, "audit", "log_opts", &c->audit.log_opts, err)) < 0 ||
 		      (r = log_opts_from(audit, "audit", "audit_opts", &c->audit.audit_opts, err)) < 0))
 		return r;

@@ -21,6 +21,8 @@ enum sync_type {
 	SYNC_PID,             /* attach: the workload's host pid */
 	SYNC_NOTIFY_FD,       /* child -> parent: the seccomp listener will be fd `code` */
 	SYNC_NOTIFY_READY,    /* parent -> child: listener taken; exec */
+	SYNC_VERIFY_CONTEXT,  /* child -> parent: /context populated, its fd attached */
+	SYNC_VERIFIED,        /* parent -> child: it matches what was hashed at launch */
 };
 
 struct sync_msg {

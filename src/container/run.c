@@ -114,6 +114,14 @@ static int stage_validate(struct run *r, struct nerr *err)
 		r->context_path = realpath(cfg->fs.context, NULL);
 		if (r->context_fd < 0 || !r->context_path)
 			return nerr_set(err, errno, "context directory `%s`", cfg->fs.context);
+		/* hashed before anything reads it for the container; the child's
+		 * populated /context is checked against this (SYNC_VERIFY_CONTEXT) */
+		if (cfg->fs.verify_context) {
+			if ((rc = attest_build(r->context_fd, -1, &r->context_manifest, err)) < 0)
+				return nerr_prefix(err, "--verify-context-integrity: hash `%s`", r->context_path);
+			log_debug("run: context hashed (%zu entries)", r->context_manifest.n);
+			debug_pause("context-hashed");
+		}
 		/* As root, the supervisor copies with its own rights (so --userns
 		 * reads what the caller can) and the container's root owns the
 		 * copy; an ordinary user's child copies as that same user. */
@@ -175,6 +183,7 @@ static void undo_validate(struct run *r)
 	if (r->context_mount_fd >= 0)
 		close(r->context_mount_fd);
 	free(r->context_path);
+	attest_manifest_free(&r->context_manifest);
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;

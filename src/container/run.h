@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <nucleus/attest.h>
 #include <nucleus/audit.h>
 #include "internal.h"
 
@@ -21,6 +22,8 @@ struct run {
 	struct userns_map map;
 	int context_fd;
 	int context_mount_fd;          /* copy mode as root: the copy */
+	struct attest_manifest context_manifest;   /* --verify-context-integrity:
+	                                            * the context as hashed at launch */
 	char *context_path;            /* absolute, symlinks resolved */
 	FILE *trace_log;
 	struct sc_program seccomp;

@@ -112,6 +112,12 @@ int stage_bpf(struct run *r, struct nerr *err)
 					     &r->audit_kernel, err)) < 0)
 			return bpf_failed("audit", err);
 		log_debug("run: audit programs attached (%s)", audit_kernel_source(r->audit_kernel));
+		/* the audit log's start event names the source either way; a
+		 * service's operator is told when it is only the fallback, which
+		 * records but could not deny */
+		if (r->cfg->audit.name_source && strcmp(audit_kernel_source(r->audit_kernel), "lsm"))
+			log_warn("audit: kernel events come from the tracepoint fallback, not BPF-LSM: %s",
+				 audit_kernel_reason(r->audit_kernel));
 	}
 	if (r->cfg->net.egress.enabled) {
 		if ((rc = egress_attach(&r->cfg->net.egress, r->cg.v2_fd, r->cg.id, cgroup_v2_level(&r->cg_host),

@@ -24,7 +24,7 @@ static bool nproc_stands_in(const struct run *r)
 }
 
 /* Limits that cannot be applied (LIMIT_* in `failed`, why in e; no_cgroup:
- * there is no cgroup at all). In production, and with --require-cgroup
+ * there is no cgroup at all). With --require-cgroup (production sets it)
  * unless --limits best-effort, each is fatal; so is one the user gave,
  * unless --limits best-effort. The pids limit falls back to RLIMIT_NPROC
  * where that bounds the container alone; whatever is dropped is named. */
@@ -33,7 +33,7 @@ static int cgroup_failed(struct run *r, unsigned failed, const struct nerr *e, b
 	struct cgroup_limits *lim = &r->cfg->res.limits;
 	_cleanup_free_ char *dropped = NULL, *given = NULL, *instead = NULL, *warn = NULL;
 
-	if (r->cfg->mode == MODE_PRODUCTION || (r->cfg->res.require_cgroup && (no_cgroup || !lim->best_effort))) {
+	if (r->cfg->res.require_cgroup && (no_cgroup || !lim->best_effort)) {
 		*err = *e;
 		return nerr_prefix(err, "cgroup");
 	}

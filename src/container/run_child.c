@@ -161,6 +161,18 @@ static int release_child(struct run *r, struct nerr *err)
 			if ((rc = sync_send(r->sync[0], SYNC_NOTIFY_READY, 0, NULL, -1)) < 0)
 				return nerr_set(err, -rc, "release the container");
 			break;
+		case SYNC_VERIFY_CONTEXT:
+			if (fd < 0 || !r->cfg->fs.verify_context)
+				return nerr_set(err, EPROTO, "unexpected context to verify");
+			rc = attest_verify(fd, -1, &r->context_manifest, err);
+			close(fd);
+			if (rc < 0)
+				return nerr_prefix(err, "--verify-context-integrity: /context is not the context hashed "
+						   "at launch");
+			log_debug("run: /context verified");
+			if ((rc = sync_send(r->sync[0], SYNC_VERIFIED, 0, NULL, -1)) < 0)
+				return nerr_set(err, -rc, "release the container");
+			break;
 		case SYNC_EXEC_FAILED:
 			*exit_code = m.code;
 			nerr_set(err, 0, "%s", m.text);

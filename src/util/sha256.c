@@ -1,8 +1,16 @@
-/* SHA-256 (FIPS 180-4), used for policy pinning and cache keys. */
+/* SHA-256 (FIPS 180-4), used for policy pinning, cache keys and the rootfs
+ * attestation. The attestation hashes whole trees at every start, so the
+ * block function uses the x86 SHA extensions when the CPU has them (chosen
+ * once, at load time, by CPUID); the portable C version is the fallback. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <nucleus/util.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHANI_BUILD 1
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -20,7 +28,7 @@ static inline uint32_t ror(uint32_t x, unsigned n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static void compress(struct sha256 *s, const uint8_t *blk)
+static void compress_portable(uint32_t st[8], const uint8_t *blk)
 {
 	uint32_t w[64], a, b, c, d, e, f, g, h;
 
@@ -32,16 +40,107 @@ static void compress(struct sha256 *s, const uint8_t *blk)
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
+	a = st[0]; b = st[1]; c = st[2]; d = st[3];
+	e = st[4]; f = st[5]; g = st[6]; h = st[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
 		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		h = g; g = f; f = e; e = d + t1;
 		d = c; c = b; b = a; a = t1 + t2;
 	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+	st[0] += a; st[1] += b; st[2] += c; st[3] += d;
+	st[4] += e; st[5] += f; st[6] += g; st[7] += h;
+}
+
+static void blocks_portable(uint32_t st[8], const uint8_t *p, size_t nblk)
+{
+	for (; nblk; nblk--, p += 64)
+		compress_portable(st, p);
+}
+
+#ifdef HAVE_SHANI_BUILD
+/* The state is kept as the instructions want it: ABEF and CDGH. Each step
+ * does four rounds; the message schedule lives in four registers (W[i]
+ * overwrites W[i-4]). */
+__attribute__((target("sha,ssse3,sse4.1")))
+static void blocks_shani(uint32_t st[8], const uint8_t *p, size_t nblk)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[0]), 0xB1);
+	__m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[4]), 0x1B);
+	__m128i s0 = _mm_alignr_epi8(tmp, s1, 8);
+
+	s1 = _mm_blend_epi16(s1, tmp, 0xF0);
+	for (; nblk; nblk--, p += 64) {
+		__m128i save0 = s0, save1 = s1, w[4], m;
+
+#pragma GCC unroll 16
+		for (int i = 0; i < 16; i++) {
+			if (i < 4) {
+				w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+			} else {
+				m = _mm_sha256msg1_epu32(w[i & 3], w[(i - 3) & 3]);
+				m = _mm_add_epi32(m, _mm_alignr_epi8(w[(i - 1) & 3], w[(i - 2) & 3], 4));
+				w[i & 3] = _mm_sha256msg2_epu32(m, w[(i - 1) & 3]);
+			}
+			m = _mm_add_epi32(w[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+			s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0E));
+		}
+		s0 = _mm_add_epi32(s0, save0);
+		s1 = _mm_add_epi32(s1, save1);
+	}
+	tmp = _mm_shuffle_epi32(s0, 0x1B);
+	s1 = _mm_shuffle_epi32(s1, 0xB1);
+	_mm_storeu_si128((__m128i *)&st[0], _mm_blend_epi16(tmp, s1, 0xF0));
+	_mm_storeu_si128((__m128i *)&st[4], _mm_alignr_epi8(s1, tmp, 8));
+}
+
+static bool cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return false;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return false;
+	return b & (1u << 29);   /* CPUID.(EAX=7,ECX=0):EBX.SHA */
+}
+#endif
+
+static void (*blocks)(uint32_t st[8], const uint8_t *p, size_t nblk) = blocks_portable;
+static const char *blocks_name = "portable";
+
+__attribute__((constructor)) static void sha256_pick(void)
+{
+	sha256_select(NULL);
+}
+
+const char *sha256_impl(void)
+{
+	return blocks_name;
+}
+
+int sha256_select(const char *name)
+{
+	if (name && !strcmp(name, "portable")) {
+		blocks = blocks_portable;
+		blocks_name = "portable";
+		return 0;
+	}
+#ifdef HAVE_SHANI_BUILD
+	if ((!name || !strcmp(name, "sha-ni")) && cpu_has_shani()) {
+		blocks = blocks_shani;
+		blocks_name = "sha-ni";
+		return 0;
+	}
+#endif
+	if (!name) {
+		blocks = blocks_portable;
+		blocks_name = "portable";
+		return 0;
+	}
+	return -ENOTSUP;
 }
 
 void sha256_init(struct sha256 *s)
@@ -69,11 +168,14 @@ void sha256_update(struct sha256 *s, const void *data, size_t n)
 		n -= take;
 		if (s->fill < 64)
 			return;
-		compress(s, s->buf);
+		blocks(s->h, s->buf, 1);
 		s->fill = 0;
 	}
-	for (; n >= 64; p += 64, n -= 64)
-		compress(s, p);
+	if (n >= 64) {
+		blocks(s->h, p, n / 64);
+		p += n & ~(size_t)63;
+		n &= 63;
+	}
 	memcpy(s->buf, p, n);
 	s->fill = n;
 }

@@ -26,7 +26,9 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 
 static int result(long r)
 {
@@ -287,11 +289,45 @@ static int abandon(int n)
 	return 0;
 }
 
+/* seccomp-stack CMD...: fill this task's seccomp filter stack with
+ * allow-all filters until the kernel takes no more (it caps the
+ * instructions of a task's whole stack), then exec CMD. Any filter CMD
+ * tries to install is then refused with ENOMEM: a real failure to apply
+ * seccomp. */
+static int install_allow(struct sock_filter *insns, int len)
+{
+	struct sock_fprog prog = { .len = (unsigned short)len, .filter = insns };
+	int r;
+
+	insns[len - 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	insns[len - 1] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+	return r < 0 ? -errno : 0;
+}
+
+static int seccomp_stack(char **argv)
+{
+	static struct sock_filter insns[4096];
+	int r;
+
+	for (int i = 0; i < 4096; i++)
+		insns[i] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+	while ((r = install_allow(insns, 4096)) == 0)
+		;
+	/* then ever smaller ones, down to a single instruction */
+	for (int len = 2048; len >= 1; len = r == 0 ? len : len / 2)
+		if ((r = install_allow(insns, len)) < 0 && r != -ENOMEM)
+			return -r;
+	execvp(argv[0], argv);
+	return 127;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
 			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
-			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|setid UID GID CMD...|abandon N\n");
+			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|seccomp-stack CMD...|setid UID GID CMD...|"
+			"abandon N\n");
 	return 201;
 }
 
@@ -332,6 +368,8 @@ int main(int argc, char **argv)
 		return wait_signal();
 	if (!arg)
 		return usage();
+	if (!strcmp(cmd, "seccomp-stack") && argc > 2)
+		return seccomp_stack(argv + 2);
 	if (!strcmp(cmd, "subreaper"))
 		return subreaper(argv + 2);
 	if (!strcmp(cmd, "exit"))

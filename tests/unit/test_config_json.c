@@ -114,7 +114,7 @@ static void fill(struct container_config *c)
 	c->sec.trust = TRUST_UNTRUSTED;
 	c->sec.require_lockdown = LOCKDOWN_CONFIDENTIALITY;
 	c->sec.landlock_min_abi = 3;
-	c->audit.opt_out = true;
+	c->audit.opt_out = c->audit.name_source = true;
 	c->sec.caps_policy = xstrdup("/etc/nucleus/caps.toml");
 	c->sec.caps_policy_sha256 = xstrdup("aa00000000000000000000000000000000000000000000000000000000000001");
 	c->sec.landlock_policy = xstrdup("/etc/nucleus/ll.toml");
@@ -254,6 +254,7 @@ static void config_equal(const struct container_config *a, const struct containe
 	assert_int_equal(a->sec.require_lockdown, b->sec.require_lockdown);
 	assert_int_equal(a->sec.landlock_min_abi, b->sec.landlock_min_abi);
 	assert_int_equal(a->audit.opt_out, b->audit.opt_out);
+	assert_int_equal(a->audit.name_source, b->audit.name_source);
 
 	assert_int_equal(a->res.limits.memory_max, b->res.limits.memory_max);
 	assert_int_equal(a->res.limits.swap, b->res.limits.swap);
