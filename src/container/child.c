@@ -169,6 +169,10 @@ static void become_init(struct child_args *a)
 	 * no descriptor of the runtime may live on in the container. */
 	syscall(SYS_close_range, 3, ~0U, 0);
 	prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
+	/* Dumpable again, as an exec would leave it (a change of uid cleared
+	 * it): the init holds nothing but 0-2, and its own workload must be
+	 * able to see it (hidepid=invisible hides what it may not ptrace). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&all, &si), status;

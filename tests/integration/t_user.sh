@@ -189,10 +189,14 @@ test_user_keeps_its_capability_policy() {
 # vm-tier
 test_user_with_init() {
 	local out pid st
-	out=$("$NUCLEUS" run --init --user 4321 --group 4322 -- sh -c 'grep -E "^(Name|Uid|Gid):" /proc/1/status; id -u')
+	out=$("$NUCLEUS" run --init --user 4321 --group 4322 -- sh -c 'grep -E "^(Name|Uid|Gid):" /proc/1/status
+		cat /proc/1/environ >/dev/null && echo init-is-mine')
 	assert_contains "$out" "Name:	nucleus-init" "pid 1 is the init"
 	assert_contains "$out" "Uid:	4321	4321	4321	4321" "the init runs as the workload uid"
 	assert_contains "$out" "Gid:	4322	4322	4322	4322" "and its group"
+	# as dumpable as after an exec: its workload may look at it (what
+	# hidepid=invisible checks), as at any process of its own
+	assert_contains "$out" "init-is-mine" "the init is the workload's to inspect"
 	# and still forwards SIGTERM to the command
 	out=$(mktemp)
 	on_exit "rm -f '$out'"
