@@ -107,6 +107,8 @@ static int stage_validate(struct run *r, struct nerr *err)
 		userns_map_rootless(&r->map, geteuid(), getegid());
 	else if (cfg->ns.userns && (rc = userns_map_range(&r->map, err)) < 0)
 		return rc;
+	if (cfg->ns.userns && (rc = identity_check_map(&cfg->proc.identity, &r->map, err)) < 0)
+		return nerr_prefix(err, "--userns");
 	state_init(r);
 
 	if (cfg->fs.context) {
@@ -123,15 +125,17 @@ static int stage_validate(struct run *r, struct nerr *err)
 			debug_pause("context-hashed");
 		}
 		/* As root, the supervisor copies with its own rights (so --userns
-		 * reads what the caller can) and the container's root owns the
-		 * copy; an ordinary user's child copies as that same user. */
+		 * reads what the caller can) and the workload (the container's
+		 * root, or its --user) owns the copy; an ordinary user's child
+		 * copies as that same user. */
 		if (cfg->fs.context_mode == CONTEXT_COPY && geteuid() == 0) {
-			uid_t uid = 0;
-			gid_t gid = 0;
+			uid_t uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
+			gid_t gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
 
 			if (cfg->ns.userns) {
-				uid = r->map.uid[0].outside;
-				gid = r->map.gid[0].outside;
+				/* inside the map's single range: identity_check_map */
+				uid += r->map.uid[0].outside - r->map.uid[0].inside;
+				gid += r->map.gid[0].outside - r->map.gid[0].inside;
 			}
 			struct copy_skipped skipped = { 0 };
 			_cleanup_free_ char *warn = NULL;
