@@ -351,8 +351,12 @@ static int caps_effective_again(struct nerr *err)
 
 int identity_apply(const struct identity *id, bool setgroups_ok, struct nerr *err)
 {
-	if (!id->set)
+	if (!id->set) {
+		/* root's: without the groups of whoever started nucleus */
+		if (setgroups_ok && setgroups(0, NULL) < 0)
+			return nerr_set(err, errno, "clear the supplementary groups");
 		return 0;
+	}
 	/* The permitted set survives the change of uid (caps_apply then
 	 * keeps what the policy says, and needs CAP_SETPCAP to do it). */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)

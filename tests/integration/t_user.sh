@@ -247,3 +247,14 @@ test_user_resolved_in_the_rootfs() {
 	assert_refused "user \`root\`: cannot read $rootfs/etc/passwd: Too many levels of symbolic links" \
 		--rootfs "$rootfs" --user root -- true
 }
+
+# Whatever supplementary groups started nucleus (here disk and cdrom) are
+# not the workload's: as root without --user it has none, with --user
+# exactly those resolved.
+test_callers_supplementary_groups_do_not_reach_the_workload() {
+	local out
+	out=$(setpriv --groups 6,24 "$NUCLEUS" run -- sh -c 'grep ^Groups: /proc/self/status' 2>&1)
+	assert_eq "$(echo "$out" | tr -d ' \t')" "Groups:" "no supplementary groups"
+	out=$(setpriv --groups 6,24 "$NUCLEUS" run --user 1234 -- sh -c 'grep ^Groups: /proc/self/status' 2>&1)
+	assert_not_contains "$out" "24" "--user: the caller's groups dropped"
+}
