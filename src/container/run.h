@@ -22,6 +22,7 @@ struct run {
 	int context_fd;
 	int context_mount_fd;          /* copy mode as root: the copy */
 	char *context_path;            /* absolute, symlinks resolved */
+	struct fs_rootfs rootfs;       /* --rootfs: its clone and closure (tree_fd -1: none) */
 	FILE *trace_log;
 	struct sc_program seccomp;
 	struct landlock_spec landlock; /* the child's rules (state.json may name them) */
