@@ -51,9 +51,17 @@ int fs_store_path_check(const char *p, struct nerr *err);
  * dropped, every line checked; *out NULL-terminated (never NULL). */
 int fs_store_paths_parse(const char *text, char ***out, struct nerr *err);
 
+/* A check of the rootfs as the container will see it (an attestation):
+ * run in the child once the clone and the closure are mounted and
+ * read-only, on the directory fds of those mounts (store_fd -1: no
+ * closure), before anything of the rootfs is used. */
+typedef int (*fs_rootfs_check_fn)(int tree_fd, int store_fd, void *arg, struct nerr *err);
+
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
 	const struct fs_rootfs *rootfs;  /* --rootfs in place of the host binds; NULL: none */
+	fs_rootfs_check_fn rootfs_check;  /* NULL: none */
+	void *rootfs_check_arg;
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
 	int context_mount_fd;      /* copy mode: the copy, made by the supervisor
 	                            * (fs_context_copy); -1: the child copies */

@@ -25,6 +25,8 @@ enum fs_op_kind {
 	                  * in skip left out; FS_KEEP: an existing dst/<name> is
 	                  * left alone; FS_TRY: a missing src skips */
 	FS_OP_DETACH,    /* the mount on dst detached and its directory removed */
+	FS_OP_CHECK,     /* check(dst's fd, src's fd or -1, check_arg): both
+	                  * directories in the new root, opened read-only */
 	FS_OP_COPY,      /* the tree of fd copied into the mount on dst, which is
 	                  * then capped at what it holds plus size */
 	FS_OP_EXEC,      /* the subtree dst of a mount made executable */
@@ -68,6 +70,8 @@ struct fs_op {
 	int fd;                    /* ATTACH, COPY, BIND: see the kinds; else -1 */
 	struct copy_skipped *skipped;  /* COPY: out (may be NULL) */
 	const char *const *skip;   /* LAYER: names left out (NULL-terminated) */
+	fs_rootfs_check_fn check;  /* CHECK */
+	void *check_arg;
 };
 
 struct fs_ops {

@@ -393,6 +393,18 @@ static int op_layer(struct exec_state *st, const struct fs_op *op, struct nerr *
 	return 0;
 }
 
+static int op_check(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	_cleanup_close_ int tree = fs_open_in_root(st->root, op->dst + 1, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int store = -1;
+
+	if (tree < 0)
+		return nerr_set(err, -tree, "%s: open `%s`", op->label ? op->label : "check", op->dst);
+	if (op->src && (store = fs_open_in_root(st->root, op->src + 1, O_RDONLY | O_DIRECTORY)) < 0)
+		return nerr_set(err, -store, "%s: open `%s`", op->label ? op->label : "check", op->src);
+	return op->check(tree, store, op->check_arg, err);
+}
+
 static int op_mask(struct exec_state *st, const struct fs_op *op, struct nerr *err)
 {
 	_cleanup_close_ int target = fs_open_in_root(st->root, op->dst + 1, O_PATH | O_NOFOLLOW);
@@ -458,6 +470,8 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 		return op_attach(st, op, err);
 	case FS_OP_LAYER:
 		return op_layer(st, op, err);
+	case FS_OP_CHECK:
+		return op_check(st, op, err);
 	case FS_OP_DETACH:
 		/* the path is in the root tmpfs nucleus made, and the layer
 		 * skipped its name: nothing of the tree sits there */

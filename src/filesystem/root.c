@@ -92,6 +92,14 @@ static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
 		}
 		fs_ops_add(ops, FS_OP_REMOUNT, "/nix/store", FS_RDONLY | FS_NOSUID | FS_NODEV);
 	}
+	/* the mounts themselves, read-only and final, before any is used */
+	if (s->rootfs_check) {
+		op = fs_ops_add(ops, FS_OP_CHECK, FS_ROOTFS_TREE, 0);
+		op->src = rf->has_store ? "/nix/store" : NULL;
+		op->check = s->rootfs_check;
+		op->check_arg = s->rootfs_check_arg;
+		op->label = "rootfs";
+	}
 	fs_plan_etc_rootfs(s, FS_ROOTFS_TREE "/etc", ops);
 	fs_ops_add(ops, FS_OP_DETACH, FS_ROOTFS_TREE, 0);
 }

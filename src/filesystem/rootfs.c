@@ -148,7 +148,9 @@ static int query_closure(const char *path, char ***out, struct nerr *err)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		if (dup2(fds[1], 1) < 0 || (null >= 0 && dup2(null, 0) < 0))
+		/* its warnings and errors would break the one-line message:
+		 * a failure is reported by its status */
+		if (dup2(fds[1], 1) < 0 || (null >= 0 && (dup2(null, 0) < 0 || dup2(null, 2) < 0)))
 			_exit(126);
 		execlp("nix-store", "nix-store", "--query", "--requisites", path, (char *)NULL);
 		_exit(errno == ENOENT ? 127 : 126);
