@@ -77,7 +77,9 @@ static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
 		/* nothing of the host's store but the closure */
 		op = fs_ops_add(ops, FS_OP_TMPFS, "/nix/store", FS_NOSUID | FS_NODEV);
 		op->mode = 0755;
-		op->size = 1 << 20;
+		/* mount points only, and the targets of store paths that are
+		 * symlinks (a page each at most) */
+		op->size = (1 << 20) + (uint64_t)rf->n_store * 4096;
 		op->inodes = (unsigned)rf->n_store + 16;
 		for (size_t i = 0; i < rf->n_store; i++) {
 			const char *dst = fs_ops_own(ops, xasprintf("/nix/store/%s", rf->store[i].name));

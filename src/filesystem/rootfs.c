@@ -281,7 +281,8 @@ int fs_rootfs_open(const char *path, struct fs_rootfs *rf, struct nerr *err)
 		return nerr_set(err, 0, "--rootfs `%s` is writable by group or others (mode %04o)",
 				path, (unsigned)(sb.st_mode & 07777));
 	if ((rf->tree_fd = clone_ro(dir, path, err)) < 0)
-		return nerr_prefix(err, "--rootfs");
+		return err->code == EPERM && geteuid() != 0 ? nerr_prefix(err, "--rootfs needs root") :
+			nerr_prefix(err, "--rootfs");
 	/* etc is layered under the generated files (root.c): a symlink in
 	 * its place is refused rather than followed somewhere else */
 	if (fstatat(rf->tree_fd, "etc", &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {

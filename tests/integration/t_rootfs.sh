@@ -10,7 +10,7 @@
 make_busybox_root() { # DIR
 	local a
 	mkdir -p "$1/bin" "$1/etc" "$1/usr/share"
-	cp /usr/bin/busybox "$1/bin/busybox"
+	cp "$(command -v busybox)" "$1/bin/busybox"
 	for a in sh ls cat id touch readlink mount; do
 		ln -s busybox "$1/bin/$a"
 	done
@@ -25,7 +25,7 @@ make_busybox_root() { # DIR
 make_nix_rootfs() { # T
 	local t=$1 a
 	mkdir -p "$t/tools/bin" "$t/other" "$t/rootfs/bin" "$t/rootfs/etc" "$t/rootfs/usr/share"
-	cp /usr/bin/busybox "$t/tools/bin/busybox"
+	cp "$(command -v busybox)" "$t/tools/bin/busybox"
 	cp "$PROBE" "$t/tools/bin/probe"
 	echo other >"$t/other/marker"
 	TOOLS=$(nix-store --store "$t/nixroot" --add "$t/tools" 2>/dev/null) || fail "nix-store --add tools"

@@ -559,7 +559,7 @@ static void test_rootfs_sequence(void **state)
 		"tmpfs / mode=0755 size=4194304 inodes=4096 nosuid nodev",
 		"attach /.nucleus-rootfs",
 		"layer / src=/.nucleus-rootfs skip=.nucleus-rootfs,etc,tmp,dev,proc,context,nix ro nosuid nodev rec",
-		"tmpfs /nix/store mode=0755 size=1048576 inodes=18 nosuid nodev",
+		"tmpfs /nix/store mode=0755 size=1056768 inodes=18 nosuid nodev",
 		"attach /nix/store/aaa-tools",
 		"symlink /nix/store/bbb-link src=aaa-tools",
 		"remount /nix/store ro nosuid nodev",
