@@ -227,6 +227,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		child_main(&a);
 	}
 	r->pid = pid;
+	/* the child has the rootfs's clones now: nothing here needs them */
+	fs_rootfs_close(&r->rootfs);
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);
