@@ -111,6 +111,10 @@ static int stage_validate(struct run *r, struct nerr *err)
 		return nerr_prefix(err, "--userns");
 	state_init(r);
 
+	/* the rootfs is cloned now, once: the child mounts that clone, and
+	 * whatever checks it (an attestation) reads the same one */
+	if (cfg->fs.rootfs && (rc = fs_rootfs_open(cfg->fs.rootfs, &r->rootfs, err)) < 0)
+		return rc;
 	if (cfg->fs.context) {
 		r->context_fd = open(cfg->fs.context, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		r->context_path = realpath(cfg->fs.context, NULL);
@@ -167,8 +171,13 @@ static int stage_validate(struct run *r, struct nerr *err)
 	snprintf(r->st.seccomp_key, sizeof(r->st.seccomp_key), "%s", r->seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r->seccomp.from_cache ? "cached" : "compiled");
 
-	if (!cfg->sec.landlock)
+	if (!cfg->sec.landlock) {
 		landlock_default_spec(&r->landlock, cfg->fs.context_mode == CONTEXT_COPY, cfg->fs.context != NULL);
+		/* a rootfs's programs live where it puts them (/opt, /app...):
+		 * what it gives is read-only, nosuid, nodev */
+		for (size_t i = 0; r->rootfs.top && r->rootfs.top[i]; i++)
+			landlock_spec_allow_exec(&r->landlock, r->rootfs.top[i]);
+	}
 	/* --allow-exec: the rules grant what the mounts allow (a policy file's
 	 * own execute grants made its mounts executable: container_exec_plan) */
 	for (size_t i = 0; cfg->fs.allow_exec && cfg->fs.allow_exec[i]; i++)
@@ -188,6 +197,7 @@ static void undo_validate(struct run *r)
 		close(r->context_mount_fd);
 	free(r->context_path);
 	attest_manifest_free(&r->context_manifest);
+	fs_rootfs_close(&r->rootfs);
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;
@@ -398,7 +408,7 @@ static const struct stage stages[] = {
 int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
 {
 	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
-			 .context_mount_fd = -1, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
+			 .context_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
 			 .pidfd = -1 };
 	size_t ran = 0;
 	int rc = 0;

@@ -220,7 +220,7 @@ int stage_clone(struct run *r, struct nerr *err)
 	a.workdir = r->st.cfg.proc.workdir;
 	a.seccomp = &r->seccomp;
 	a.fs = (struct fs_spec){
-		.staging = r->staging, .context_fd = r->context_fd, .context_mount_fd = r->context_mount_fd,
+		.staging = r->staging, .rootfs = r->rootfs.tree_fd >= 0 ? &r->rootfs : NULL, .context_fd = r->context_fd, .context_mount_fd = r->context_mount_fd,
 		.context_mode = cfg->fs.context_mode,
 		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
 		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
@@ -239,6 +239,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		child_main(&a);
 	}
 	r->pid = pid;
+	/* the child has the rootfs's clones now: nothing here needs them */
+	fs_rootfs_close(&r->rootfs);
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);
