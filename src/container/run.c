@@ -115,6 +115,17 @@ static int stage_validate(struct run *r, struct nerr *err)
 	 * whatever checks it (an attestation) reads the same one */
 	if (cfg->fs.rootfs && (rc = fs_rootfs_open(cfg->fs.rootfs, &r->rootfs, err)) < 0)
 		return rc;
+	/* a pin is a request to verify; the manifest (and its pin) is read
+	 * from the clone now, so a wrong one refuses before anything exists;
+	 * the tree is verified by the child, on the mounts (fs_spec.rootfs_check) */
+	if (cfg->fs.verify_attestation || cfg->fs.attestation_sha256) {
+		if (!cfg->fs.rootfs)
+			return nerr_set(err, 0, "%s needs --rootfs", cfg->fs.verify_attestation ?
+					"--verify-rootfs-attestation" : "--rootfs-attestation-sha256");
+		if ((rc = attest_manifest_read(r->rootfs.tree_fd, cfg->fs.attestation_sha256, &r->manifest, err)) < 0)
+			return nerr_prefix(err, "--verify-rootfs-attestation");
+		r->verify_rootfs = true;
+	}
 	if (cfg->fs.context) {
 		r->context_fd = open(cfg->fs.context, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		r->context_path = realpath(cfg->fs.context, NULL);
@@ -198,6 +209,7 @@ static void undo_validate(struct run *r)
 	free(r->context_path);
 	attest_manifest_free(&r->context_manifest);
 	fs_rootfs_close(&r->rootfs);
+	attest_manifest_free(&r->manifest);
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;

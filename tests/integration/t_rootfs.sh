@@ -233,3 +233,49 @@ test_rootfs_nix_closure_from_nix_store() {
 		"the closure nix-store reported, nothing else"
 	rm -rf "$t"
 }
+
+# --verify-rootfs-attestation checks the mounts the container gets: the
+# rootfs's clone and the closure at /nix/store (a file of a store path
+# changed through the host's own writable path is seen); a pin that is not
+# the manifest's refuses before anything exists.
+test_rootfs_attestation_on_the_mounts() {
+	local t out st pin
+	command -v nix-store >/dev/null || fail "nix-store is not installed (package nix-bin)"
+	t=$(mktemp -d /tmp/rootfs-att.XXXXXX)
+	# make_nix_rootfs with the manifest written before the rootfs is added
+	mkdir -p "$t/tools/bin" "$t/other"
+	cp "$(command -v busybox)" "$t/tools/bin/busybox"
+	echo other >"$t/other/marker"
+	TOOLS=$(nix-store --store "$t/nixroot" --add "$t/tools" 2>/dev/null) || fail "nix-store --add tools"
+	mkdir -p "$t/rootfs/bin"
+	ln -s "$TOOLS/bin/busybox" "$t/rootfs/bin/sh"
+	echo "$TOOLS" >"$t/rootfs/.nucleus-rootfs-store-paths"
+	pin=$("$NUCLEUS" rootfs attest "$t/rootfs" --store "$t/nixroot/nix/store" | cut -d' ' -f1)
+	ROOTFS=$(nix-store --store "$t/nixroot" --add "$t/rootfs" 2>/dev/null) || fail "nix-store --add rootfs"
+	nix_mountpoint
+	out=$(in_store_ns "$t" "$NUCLEUS" run --rootfs "$ROOTFS" --verify-rootfs-attestation \
+		--rootfs-attestation-sha256 "$pin" -- /bin/sh -c 'echo verified' 2>&1)
+	st=$?
+	if [ "$st" = 0 ]; then
+		out="$out
+$(in_store_ns "$t" "$NUCLEUS" run --rootfs "$ROOTFS" --rootfs-attestation-sha256 \
+			"$(echo "$pin" | tr 0-9a-f 1-9a-f0)" -- /bin/sh -c 'echo pinned-wrong' 2>&1)
+pin-status=$?"
+		chmod u+w "$t/nixroot$TOOLS/bin/busybox"
+		echo tampered >>"$t/nixroot$TOOLS/bin/busybox"
+		out="$out
+$(in_store_ns "$t" "$NUCLEUS" run --rootfs "$ROOTFS" --verify-rootfs-attestation -- /bin/sh -c 'echo tampered-ran' 2>&1)
+tamper-status=$?"
+	fi
+	nix_mountpoint_done
+	assert_eq "$st" 0 "the verified run: $out"
+	assert_contains "$out" "verified" "the verified run"
+	assert_contains "$out" "pin-status=125" "a wrong pin"
+	assert_contains "$out" "nucleus: --verify-rootfs-attestation: the manifest's sha256 is $pin, not the pinned" "the pin's message"
+	assert_not_contains "$out" "pinned-wrong" "ran with a wrong pin"
+	assert_contains "$out" "tamper-status=125" "a store file changed"
+	assert_contains "$out" "nucleus: --verify-rootfs-attestation: \`$TOOLS/bin/busybox\` changed" "the difference"
+	assert_not_contains "$out" "tampered-ran" "ran tampered"
+	assert_eq "$(leftovers)" "" "left behind"
+	rm -rf "$t"
+}
