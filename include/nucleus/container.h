@@ -17,6 +17,24 @@
 
 enum service_mode { MODE_AGENT, MODE_PRODUCTION };
 
+/* Who the workload runs as (process_config.identity; docs/identity.md):
+ * --user, --group and --additional-group as given, and the ids they
+ * resolve to before anything is created (container_config_validate), in
+ * the rootfs's /etc/passwd and /etc/group with --rootfs, else the host's.
+ * Owned (identity_free). */
+struct identity {
+	char *user;                  /* NAME|UID[:GROUP|GID]; NULL: none given */
+	char *group;                 /* NAME|GID; NULL: none given */
+	char **additional_groups;    /* NAME|GID each, in order; NULL: none */
+	/* resolved */
+	bool set;                    /* a flag was given: the workload changes to these ids */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;               /* supplementary groups for setgroups (gid first) */
+	size_t ngroups;
+	char *home;                  /* the passwd entry's home; NULL: no entry */
+};
+
 /* The workload process (container_config.proc); strings owned. */
 struct process_config {
 	char **argv;                 /* the workload */
@@ -27,6 +45,7 @@ struct process_config {
 	bool init;                   /* --init: a minimal init as pid 1 */
 	bool interactive;            /* -i: with -d, stdin stays open (a pipe nobody
 	                              * writes); foreground runs always pass stdin */
+	struct identity identity;    /* --user, --group, --additional-group */
 };
 
 /* The whole configuration of one container, in parts that belong to the
@@ -73,6 +92,23 @@ int exec_path_parse(const char *arg, char **out, struct nerr *err);
  * on the workspaces (/tmp, /context); a grant nucleus cannot honour (on
  * /dev, /proc, /sys) is an error. */
 int container_exec_plan(struct container_config *c, struct nerr *err);
+
+/* ---- the workload identity (src/container/identity.c) --------------------- */
+/* A user or group name or number, as given, is at most this long (a
+ * --user NAME:GROUP twice that and the colon). */
+#define IDENTITY_NAME_MAX 256
+void identity_free(struct identity *id);
+/* Resolve id->user, id->group and id->additional_groups into the ids
+ * (docker's rules, docs/identity.md) against the text of a passwd and a
+ * group file; NULL text: the file could not be read (`passwd_errno` or
+ * `group_errno` says why), which only a name to look up makes an error.
+ * The names are what errors call the files. Errors name no flag. */
+int identity_resolve_text(struct identity *id, const char *passwd, int passwd_errno, const char *passwd_name,
+			  const char *group, int group_errno, const char *group_name, struct nerr *err);
+/* The same, reading `rootfs`'s etc/passwd and etc/group (opened beneath
+ * the rootfs: a symlink in it cannot lead out) or, with rootfs NULL, the
+ * host's. */
+int identity_resolve(struct identity *id, const char *rootfs, struct nerr *err);
 
 /* Names of environment variables a workload may not be given: they change
  * how the dynamic loader or libc behave. */

@@ -15,8 +15,53 @@ enum context_mode { CONTEXT_COPY, CONTEXT_BIND };
  * --tmpfs-size says otherwise (and at most --memory). */
 #define TMPFS_SIZE_DEFAULT (1ull << 30)
 
+/* --rootfs, opened by the supervisor before clone (rootfs.c): the
+ * directory's read-only clone and its Nix closure, which the child
+ * attaches (docs/rootfs.md). */
+struct fs_store_path {
+	char *name;                /* <hash>-<name> under /nix/store */
+	int fd;                    /* its detached read-only clone; -1: a symlink */
+	char *link;                /* a symlink store path's target */
+};
+
+struct fs_rootfs {
+	int tree_fd;               /* detached, recursive, read-only clone of DIR */
+	bool has_store;            /* a closure: /nix/store is a tmpfs of these */
+	struct fs_store_path *store;
+	size_t n_store;
+	char **top;                /* what the container gets of its top level
+	                            * ("/usr", ...; "/nix/store" with a closure) */
+};
+
+/* Where the clone is attached while the root is built (then detached). */
+#define FS_ROOTFS_TREE "/.nucleus-rootfs"
+/* The top-level names the container gets from nucleus, not the rootfs. */
+const char *const *fs_rootfs_skip(const struct fs_rootfs *rf);
+
+/* Check DIR (absolute; a directory, not a symlink; owned by root or the
+ * caller; not writable by group or others), clone it, and open its
+ * closure: the tree's .nucleus-rootfs-store-paths, else `nix-store
+ * --query --requisites` when DIR is under /nix/store and nix-store is
+ * installed, else none. Nothing is left open on failure. */
+int fs_rootfs_open(const char *path, struct fs_rootfs *rf, struct nerr *err);
+void fs_rootfs_close(struct fs_rootfs *rf);
+/* `p` is /nix/store/<one component> (not ".", "..", nor hidden). */
+int fs_store_path_check(const char *p, struct nerr *err);
+/* A store paths list: one a line, empty lines ignored, duplicates
+ * dropped, every line checked; *out NULL-terminated (never NULL). */
+int fs_store_paths_parse(const char *text, char ***out, struct nerr *err);
+
+/* A check of the rootfs as the container will see it (an attestation):
+ * run in the child once the clone and the closure are mounted and
+ * read-only, on the directory fds of those mounts (store_fd -1: no
+ * closure), before anything of the rootfs is used. */
+typedef int (*fs_rootfs_check_fn)(int tree_fd, int store_fd, void *arg, struct nerr *err);
+
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
+	const struct fs_rootfs *rootfs;  /* --rootfs in place of the host binds; NULL: none */
+	fs_rootfs_check_fn rootfs_check;  /* NULL: none */
+	void *rootfs_check_arg;
 	int context_fd;            /* O_PATH directory fd of the context, -1 for none */
 	int context_mount_fd;      /* copy mode: the copy, made by the supervisor
 	                            * (fs_context_copy); -1: the child copies */

@@ -15,6 +15,9 @@ static const char run_help[] =
 	"\n"
 	"Options:\n"
 	"      --name NAME                Name of the container (default: the short id)\n"
+	"      --rootfs DIR               DIR read-only as / instead of the host's directories\n"
+	"                                 (a Nix store path: its closure at /nix/store; see\n"
+	"                                 docs/rootfs.md)\n"
 	"      --context DIR              Make DIR available at /context\n"
 	"      --context-mode MODE        copy (default: a writable copy) or bind (read-only)\n"
 	"      --allow-exec PATH          Let the workload run programs it finds or builds under\n"
@@ -26,6 +29,20 @@ static const char run_help[] =
 	"  -w, --workdir DIR              Working directory (default: /context with a\n"
 	"                                 context, else /)\n"
 	"      --hostname NAME            Hostname (default: the container name)\n"
+	"  -u, --user NAME|UID[:GROUP|GID]\n"
+	"                                 Run COMMAND (and --init's init, and 'attach') as\n"
+	"                                 this user, after the privileged setup (default:\n"
+	"                                 root). Names are looked up in --rootfs's\n"
+	"                                 /etc/passwd and /etc/group, else the host's; a\n"
+	"                                 number needs no entry. The group is the user's\n"
+	"                                 from passwd (0 for a uid without an entry, as\n"
+	"                                 docker), the supplementary groups the user's in\n"
+	"                                 /etc/group; HOME is the entry's home unless -e\n"
+	"                                 HOME is given (see docs/identity.md)\n"
+	"      --group NAME|GID           The primary group instead (no memberships)\n"
+	"      --additional-group NAME|GID\n"
+	"                                 A supplementary group besides (repeatable).\n"
+	"                                 --rootless maps one id: only 0 there\n"
 	"  -t, --tty                      Allocate a pseudo-terminal (with -d, its output\n"
 	"                                 goes to the log)\n"
 	"  -i, --interactive              Keep stdin open. Foreground runs always pass stdin\n"
@@ -165,7 +182,7 @@ enum {
 	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
 	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
 	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
-	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT,
+	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
 };
 
 static const struct option run_opts[] = {
@@ -176,6 +193,9 @@ static const struct option run_opts[] = {
 	{ "env", required_argument, NULL, 'e' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "user", required_argument, NULL, 'u' },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "additional-group", required_argument, NULL, OPT_ADD_GROUP },
 	{ "tty", no_argument, NULL, 't' },
 	{ "init", no_argument, NULL, OPT_INIT },
 	{ "allow-memfd-exec", no_argument, NULL, OPT_MEMFD_EXEC },
@@ -241,6 +261,17 @@ static void set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
+/* One of the -e arguments sets `name` ("NAME" or "NAME=..."). */
+static bool env_names(char *const *args, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; args && args[i]; i++)
+		if (!strncmp(args[i], name, n) && (args[i][n] == '=' || !args[i][n]))
+			return true;
+	return false;
+}
+
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
@@ -250,7 +281,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:", run_opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -288,6 +319,15 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_HOSTNAME:
 			set_str(&cfg->proc.hostname, optarg);
+			break;
+		case 'u':
+			set_str(&cfg->proc.identity.user, optarg);
+			break;
+		case OPT_GROUP:
+			set_str(&cfg->proc.identity.group, optarg);
+			break;
+		case OPT_ADD_GROUP:
+			strv_push(&cfg->proc.identity.additional_groups, optarg);
 			break;
 		case 't':
 			cfg->proc.tty = true;
@@ -573,7 +613,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 	/* An ordinary user gets a user namespace without asking, as with podman. */
 	if (geteuid() != 0 && !cfg->ns.userns)
 		cfg->ns.rootless = true;
-	r = container_config_validate(cfg, err);
+	if ((r = container_config_validate(cfg, err)) < 0)
+		goto out;
+	/* docker: HOME from the user's passwd entry, unless -e HOME */
+	if (cfg->proc.identity.home && !env_names(user_env, "HOME")) {
+		_cleanup_free_ char *home = xasprintf("HOME=%s", cfg->proc.identity.home);
+
+		r = env_add(&cfg->proc.env, home, err);
+	}
 out:
 	strv_free(user_env);
 	return r;

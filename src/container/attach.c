@@ -107,7 +107,14 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 		nerr_set(&e, errno, "chdir");
 		fail(at, &e);
 	}
+	/* the workload's identity, in the workload's order: before the
+	 * capabilities, Landlock and seccomp */
+	if (at->tty && st->cfg.proc.identity.set && fchown(STDIN_FILENO, st->cfg.proc.identity.uid, (gid_t)-1) < 0) {
+		nerr_set(&e, errno, "hand the terminal to the workload");
+		fail(at, &e);
+	}
 	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 ||
+	    identity_apply(&st->cfg.proc.identity, !st->cfg.ns.rootless, &e) < 0 ||
 	    caps_apply(&st->cfg.sec.caps, &e) < 0 || set_no_new_privs(&e) < 0 ||
 	    landlock_apply(&at->landlock, NULL, NULL, &e) < 0 ||
 	    (st->egress && sc_install_packet_guard(&e) < 0) ||

@@ -154,8 +154,9 @@ static int exec_search(char *const *argv, char *const *env, char *msg, size_t le
 /* --init: pid 1 stays as a minimal init (reaps orphans, forwards every
  * signal to the command, exits with its status); the command runs as its
  * child, in a process group of its own that owns the terminal. The init
- * is forked after every restriction is in force, so it has them too.
- * Returns in the command's process. */
+ * is forked after every restriction is in force and the workload identity
+ * taken on, so it has them too (and, as the same user, may signal the
+ * command). Returns in the command's process. */
 static void become_init(struct child_args *a)
 {
 	sigset_t all, saved;
@@ -182,6 +183,10 @@ static void become_init(struct child_args *a)
 	 * no descriptor of the runtime may live on in the container. */
 	syscall(SYS_close_range, 3, ~0U, 0);
 	prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
+	/* Dumpable again, as an exec would leave it (a change of uid cleared
+	 * it): the init holds nothing but 0-2, and its own workload must be
+	 * able to see it (hidepid=invisible hides what it may not ptrace). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&all, &si), status;
@@ -303,6 +308,15 @@ void child_main(struct child_args *a)
 		nerr_set(&err, errno, "close_range");
 		fail(a, &err);
 	}
+	/* The workload identity, now that nothing privileged is left to do;
+	 * the terminal becomes the workload's, as a login's would. */
+	if (a->cfg->proc.tty && a->cfg->proc.identity.set &&
+	    fchown(STDIN_FILENO, a->cfg->proc.identity.uid, (gid_t)-1) < 0) {
+		nerr_set(&err, errno, "hand the terminal to the workload");
+		fail(a, &err);
+	}
+	if (identity_apply(&a->cfg->proc.identity, !a->cfg->ns.rootless, &err) < 0)
+		fail(a, &err);
 	if (caps_apply(&a->cfg->sec.caps, &err) < 0 || set_no_new_privs(&err) < 0)
 		fail(a, &err);
 	{

@@ -24,6 +24,7 @@ void container_config_free(struct container_config *c)
 	strv_free(c->proc.env);
 	free(c->proc.workdir);
 	free(c->proc.hostname);
+	identity_free(&c->proc.identity);
 	free(c->fs.context);
 	strv_free(c->fs.allow_exec);
 	strv_free(c->fs.exec_paths);
@@ -138,6 +139,37 @@ static bool valid_hostname(const char *s)
 	return true;
 }
 
+/* The workload identity, resolved before anything exists (docs/identity.md). */
+static int validate_identity(struct container_config *c, struct nerr *err)
+{
+	struct identity *id = &c->proc.identity;
+	int r;
+
+	if ((r = identity_resolve(id, c->fs.rootfs, err)) < 0 || !id->set)
+		return r;
+	if (c->ns.rootless) {
+		/* the map has the caller's ids as 0 and nothing else; setgroups
+		 * is denied there */
+		if (id->uid != 0)
+			return nerr_set(err, 0, "--user %s: --rootless maps a single id (yours, as 0), so the "
+					"workload runs as 0; other users need root and --userns", id->user);
+		if (id->gid != 0)
+			return nerr_set(err, 0, "group %u: --rootless maps a single id (yours, as 0), so the "
+					"workload's group is 0; other groups need root and --userns", (unsigned)id->gid);
+		for (size_t i = 0; id->additional_groups && id->additional_groups[i]; i++)
+			if (strcmp(id->additional_groups[i], "0"))
+				return nerr_set(err, 0, "--additional-group %s: supplementary groups need a user "
+						"namespace that maps them: --rootless maps a single id",
+						id->additional_groups[i]);
+		/* the user's own memberships cannot be set either: the workload
+		 * keeps the groups it has */
+		free(id->groups);
+		id->groups = NULL;
+		id->ngroups = 0;
+	}
+	return 0;
+}
+
 int container_config_validate(struct container_config *c, struct nerr *err)
 {
 	struct stat st;
@@ -188,6 +220,12 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--userns needs root; use --rootless as an ordinary user");
 	if (c->sec.require_lockdown != LOCKDOWN_NONE) {
 		int r = lockdown_require(c->sec.require_lockdown, err);
+		if (r < 0)
+			return r;
+	}
+	{
+		int r = validate_identity(c, err);
+
 		if (r < 0)
 			return r;
 	}
@@ -285,6 +323,14 @@ int container_config_load_policies(struct container_config *cfg, struct nerr *er
 		if ((r = policy_check_pin("capability policy", caps, caps_sha, err)) < 0 ||
 		    (r = caps_policy_load(caps, &cfg->sec.caps, err)) < 0)
 			return r;
+		/* uid 0's exec rule (bounding | inheritable) is not a non-root
+		 * workload's: it would get its ambient set alone */
+		if (cfg->proc.identity.set && cfg->proc.identity.uid != 0 && cfg->sec.caps.root_gains_at_exec &&
+		    (cfg->sec.caps.effective & ~cfg->sec.caps.ambient))
+			return nerr_set(err, 0, "capability policy `%s` gives its capabilities to uid 0 at exec; "
+					"the workload runs as uid %u and would get only the ambient ones: make them "
+					"ambient (and inheritable) for a non-root --user", caps,
+					(unsigned)cfg->proc.identity.uid);
 	}
 	if (ll) {
 		cfg->sec.landlock = xcalloc(1, sizeof(*cfg->sec.landlock));

@@ -4,6 +4,7 @@
  * wrong type, an unknown key or value, a string too long for its field is
  * an error naming the key) and leaves what is absent at its default. */
 #include <errno.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -110,11 +111,24 @@ static json_t *landlock_json(const struct landlock_spec *l)
 			 "best_effort", l->best_effort);
 }
 
+static json_t *identity_json(const struct identity *id)
+{
+	json_t *groups = json_array();
+
+	for (size_t i = 0; i < id->ngroups; i++)
+		json_array_append_new(groups, json_integer(id->groups[i]));
+	return json_pack("{s:o,s:o,s:o,s:b,s:I,s:I,s:o,s:o}", "user", str_json(id->user),
+			 "group", str_json(id->group), "additional_groups", strv_json(id->additional_groups),
+			 "set", id->set, "uid", (json_int_t)id->uid, "gid", (json_int_t)id->gid, "groups", groups,
+			 "home", str_json(id->home));
+}
+
 static json_t *process_json(const struct process_config *p)
 {
-	return json_pack("{s:o,s:o,s:o,s:o,s:b,s:b,s:b}", "argv", strv_json(p->argv), "env", strv_json(p->env),
+	return json_pack("{s:o,s:o,s:o,s:o,s:b,s:b,s:b,s:o}", "argv", strv_json(p->argv), "env", strv_json(p->env),
 			 "workdir", str_json(p->workdir), "hostname", str_json(p->hostname),
-			 "tty", p->tty, "init", p->init, "interactive", p->interactive);
+			 "tty", p->tty, "init", p->init, "interactive", p->interactive,
+			 "identity", identity_json(&p->identity));
 }
 
 static json_t *fs_json(const struct fs_config *f)
@@ -562,10 +576,50 @@ static int landlock_from(const json_t *v, struct landlock_spec **out, struct ner
 	return 0;
 }
 
+#define ID_MAX 4294967294u      /* (uid_t)-1 is no id */
+
+static int identity_from(const json_t *o, struct identity *id, struct nerr *err)
+{
+	static const char *const keys[] = { "user", "group", "additional_groups", "set", "uid", "gid", "groups",
+					    "home", NULL };
+	const char *w = "process.identity";
+	uint64_t uid = id->uid, gid = id->gid;
+	json_t *groups, *e;
+	size_t i;
+	int r;
+
+	if (!o)
+		return 0;
+	if ((r = only_keys(o, w, keys, err)) < 0 ||
+	    (r = get_str(o, w, "user", IDENTITY_NAME_MAX * 2 + 1, &id->user, err)) < 0 ||
+	    (r = get_str(o, w, "group", IDENTITY_NAME_MAX, &id->group, err)) < 0 ||
+	    (r = get_strv(o, w, "additional_groups", IDENTITY_NAME_MAX, &id->additional_groups, err)) < 0 ||
+	    (r = get_bool(o, w, "set", &id->set, err)) < 0 ||
+	    (r = get_u64(o, w, "uid", ID_MAX, &uid, err)) < 0 ||
+	    (r = get_u64(o, w, "gid", ID_MAX, &gid, err)) < 0 ||
+	    (r = get_str(o, w, "home", PATH_MAX_LEN, &id->home, err)) < 0 ||
+	    (r = array_buf(o, w, "groups", sizeof(*id->groups), (void **)&id->groups, &id->ngroups, &groups, err)) < 0)
+		return r;
+	id->uid = (uid_t)uid;
+	id->gid = (gid_t)gid;
+	if (groups && json_array_size(groups) > NGROUPS_MAX)
+		return bad(err, w, "groups", "more than 65536 groups");
+	json_array_foreach(groups, i, e) {
+		uint64_t g;
+
+		if (u64_of(e, ID_MAX, &g) < 0)
+			return bad(err, w, "groups", "expected an array of group ids");
+		id->groups[id->ngroups++] = (gid_t)g;
+	}
+	return 0;
+}
+
 static int process_from(const json_t *o, struct process_config *p, struct nerr *err)
 {
-	static const char *const keys[] = { "argv", "env", "workdir", "hostname", "tty", "init", "interactive", NULL };
+	static const char *const keys[] = { "argv", "env", "workdir", "hostname", "tty", "init", "interactive",
+					    "identity", NULL };
 	const char *w = "process";
+	json_t *identity;
 	int r;
 
 	if (!o)
@@ -580,7 +634,9 @@ static int process_from(const json_t *o, struct process_config *p, struct nerr *
 	    (r = get_str(o, w, "hostname", 64, &p->hostname, err)) < 0 ||
 	    (r = get_bool(o, w, "tty", &p->tty, err)) < 0 ||
 	    (r = get_bool(o, w, "init", &p->init, err)) < 0 ||
-	    (r = get_bool(o, w, "interactive", &p->interactive, err)) < 0)
+	    (r = get_bool(o, w, "interactive", &p->interactive, err)) < 0 ||
+	    (r = get_obj(o, w, "identity", &identity, err)) < 0 ||
+	    (r = identity_from(identity, &p->identity, err)) < 0)
 		return r;
 	return 0;
 }

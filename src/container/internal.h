@@ -47,6 +47,16 @@ struct child_args {
 	const char *workdir;
 };
 
+/* Become the workload identity (identity.c), after the privileged setup
+ * and before the capabilities are set: supplementary groups (setgroups_ok
+ * false: a single-id user namespace denies setgroups, and none may be
+ * asked for), gid, uid. The permitted capabilities survive the change and
+ * are made effective again, so caps_apply then sets exactly what the
+ * policy keeps. Nothing when the identity is not set. */
+int identity_apply(const struct identity *id, bool setgroups_ok, struct nerr *err);
+/* Every id of the identity is mapped by the user namespace's maps. */
+int identity_check_map(const struct identity *id, const struct userns_map *m, struct nerr *err);
+
 /* execve argv[0] searched in env's PATH; on failure returns 127 (not found)
  * or 126 (not executable) with a message. */
 int exec_argv(char *const *argv, char *const *env, char *msg, size_t len);

@@ -107,8 +107,25 @@ static int stage_validate(struct run *r, struct nerr *err)
 		userns_map_rootless(&r->map, geteuid(), getegid());
 	else if (cfg->ns.userns && (rc = userns_map_range(&r->map, err)) < 0)
 		return rc;
+	if (cfg->ns.userns && (rc = identity_check_map(&cfg->proc.identity, &r->map, err)) < 0)
+		return nerr_prefix(err, "--userns");
 	state_init(r);
 
+	/* the rootfs is cloned now, once: the child mounts that clone, and
+	 * whatever checks it (an attestation) reads the same one */
+	if (cfg->fs.rootfs && (rc = fs_rootfs_open(cfg->fs.rootfs, &r->rootfs, err)) < 0)
+		return rc;
+	/* a pin is a request to verify; the manifest (and its pin) is read
+	 * from the clone now, so a wrong one refuses before anything exists;
+	 * the tree is verified by the child, on the mounts (fs_spec.rootfs_check) */
+	if (cfg->fs.verify_attestation || cfg->fs.attestation_sha256) {
+		if (!cfg->fs.rootfs)
+			return nerr_set(err, 0, "%s needs --rootfs", cfg->fs.verify_attestation ?
+					"--verify-rootfs-attestation" : "--rootfs-attestation-sha256");
+		if ((rc = attest_manifest_read(r->rootfs.tree_fd, cfg->fs.attestation_sha256, &r->manifest, err)) < 0)
+			return nerr_prefix(err, "--verify-rootfs-attestation");
+		r->verify_rootfs = true;
+	}
 	if (cfg->fs.context) {
 		r->context_fd = open(cfg->fs.context, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		r->context_path = realpath(cfg->fs.context, NULL);
@@ -123,15 +140,17 @@ static int stage_validate(struct run *r, struct nerr *err)
 			debug_pause("context-hashed");
 		}
 		/* As root, the supervisor copies with its own rights (so --userns
-		 * reads what the caller can) and the container's root owns the
-		 * copy; an ordinary user's child copies as that same user. */
+		 * reads what the caller can) and the workload (the container's
+		 * root, or its --user) owns the copy; an ordinary user's child
+		 * copies as that same user. */
 		if (cfg->fs.context_mode == CONTEXT_COPY && geteuid() == 0) {
-			uid_t uid = 0;
-			gid_t gid = 0;
+			uid_t uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
+			gid_t gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
 
 			if (cfg->ns.userns) {
-				uid = r->map.uid[0].outside;
-				gid = r->map.gid[0].outside;
+				/* inside the map's single range: identity_check_map */
+				uid += r->map.uid[0].outside - r->map.uid[0].inside;
+				gid += r->map.gid[0].outside - r->map.gid[0].inside;
 			}
 			struct copy_skipped skipped = { 0 };
 			_cleanup_free_ char *warn = NULL;
@@ -163,8 +182,13 @@ static int stage_validate(struct run *r, struct nerr *err)
 	snprintf(r->st.seccomp_key, sizeof(r->st.seccomp_key), "%s", r->seccomp.key);
 	log_debug("run: seccomp filter ready (%s)", r->seccomp.from_cache ? "cached" : "compiled");
 
-	if (!cfg->sec.landlock)
+	if (!cfg->sec.landlock) {
 		landlock_default_spec(&r->landlock, cfg->fs.context_mode == CONTEXT_COPY, cfg->fs.context != NULL);
+		/* a rootfs's programs live where it puts them (/opt, /app...):
+		 * what it gives is read-only, nosuid, nodev */
+		for (size_t i = 0; r->rootfs.top && r->rootfs.top[i]; i++)
+			landlock_spec_allow_exec(&r->landlock, r->rootfs.top[i]);
+	}
 	/* --allow-exec: the rules grant what the mounts allow (a policy file's
 	 * own execute grants made its mounts executable: container_exec_plan) */
 	for (size_t i = 0; cfg->fs.allow_exec && cfg->fs.allow_exec[i]; i++)
@@ -184,6 +208,8 @@ static void undo_validate(struct run *r)
 		close(r->context_mount_fd);
 	free(r->context_path);
 	attest_manifest_free(&r->context_manifest);
+	fs_rootfs_close(&r->rootfs);
+	attest_manifest_free(&r->manifest);
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;
@@ -394,7 +420,7 @@ static const struct stage stages[] = {
 int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
 {
 	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
-			 .context_mount_fd = -1, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
+			 .context_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
 			 .pidfd = -1 };
 	size_t ran = 0;
 	int rc = 0;

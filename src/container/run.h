@@ -25,6 +25,9 @@ struct run {
 	struct attest_manifest context_manifest;   /* --verify-context-integrity:
 	                                            * the context as hashed at launch */
 	char *context_path;            /* absolute, symlinks resolved */
+	struct fs_rootfs rootfs;       /* --rootfs: its clone and closure (tree_fd -1: none) */
+	struct attest_manifest manifest;  /* --verify-rootfs-attestation: read from the clone */
+	bool verify_rootfs;
 	FILE *trace_log;
 	struct sc_program seccomp;
 	struct landlock_spec landlock; /* the child's rules (state.json may name them) */

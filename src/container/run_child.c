@@ -187,6 +187,15 @@ static int release_child(struct run *r, struct nerr *err)
 	}
 }
 
+/* --verify-rootfs-attestation, in the child: the tree and the closure
+ * through the fds of the mounts the container gets, read-only by then. */
+static int verify_rootfs(int tree_fd, int store_fd, void *arg, struct nerr *err)
+{
+	int r = attest_verify(tree_fd, store_fd, arg, err);
+
+	return r < 0 ? nerr_prefix(err, "--verify-rootfs-attestation") : 0;
+}
+
 /* clone: the child's channel, -d's log, the forwarded signals, then the
  * child in its namespaces (and its cgroup), waiting for the map stage. */
 int stage_clone(struct run *r, struct nerr *err)
@@ -220,7 +229,9 @@ int stage_clone(struct run *r, struct nerr *err)
 	a.workdir = r->st.cfg.proc.workdir;
 	a.seccomp = &r->seccomp;
 	a.fs = (struct fs_spec){
-		.staging = r->staging, .context_fd = r->context_fd, .context_mount_fd = r->context_mount_fd,
+		.staging = r->staging, .rootfs = r->rootfs.tree_fd >= 0 ? &r->rootfs : NULL,
+		.rootfs_check = r->verify_rootfs ? verify_rootfs : NULL, .rootfs_check_arg = &r->manifest,
+		.context_fd = r->context_fd, .context_mount_fd = r->context_mount_fd,
 		.context_mode = cfg->fs.context_mode,
 		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
 		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
@@ -240,6 +251,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		child_main(&a);
 	}
 	r->pid = pid;
+	/* the child has the rootfs's clones now: nothing here needs them */
+	fs_rootfs_close(&r->rootfs);
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);

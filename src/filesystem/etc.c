@@ -20,6 +20,15 @@ static const struct { const char *name, *src; } etc_copies[] = {
 	{ "os-release", "/etc/os-release" }, { "os-release", "/usr/lib/os-release" },
 };
 
+/* The users, groups and name services of a root that brings none. */
+static const struct { const char *name, *text; } fixed[] = {
+	{ "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+			 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
+	{ "/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n" },
+	{ "/etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+				"networks: files\nprotocols: files\nservices: files\n" },
+};
+
 static char *hosts_text(const struct fs_spec *s)
 {
 	char *t = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -67,23 +76,12 @@ static char *resolv_text(const struct fs_spec *s)
 	return t;
 }
 
-void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops)
+/* What nucleus writes whatever the root: the container's names and
+ * resolvers (docker binds its own over an image's the same way). */
+static void plan_generated(const struct fs_spec *s, struct fs_ops *ops)
 {
-	static const struct { const char *name, *text; } fixed[] = {
-		{ "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
-				 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
-		{ "/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n" },
-		{ "/etc/nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
-					"networks: files\nprotocols: files\nservices: files\n" },
-	};
 	struct fs_op *op;
 
-	fs_ops_add(ops, FS_OP_MKDIR, "/etc", 0)->mode = 0755;
-	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
-		op = fs_ops_add(ops, FS_OP_FILE, fixed[i].name, 0);
-		op->content = fixed[i].text;
-		op->mode = 0644;
-	}
 	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hosts", 0);
 	op->content = fs_ops_own(ops, hosts_text(s));
 	op->mode = 0644;
@@ -93,6 +91,40 @@ void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops)
 	op = fs_ops_add(ops, FS_OP_FILE, "/etc/resolv.conf", 0);
 	op->content = fs_ops_own(ops, resolv_text(s));
 	op->mode = 0644;
+}
+
+/* Over a rootfs nothing comes from the host's /etc (its loader cache,
+ * alternatives and certificates belong to another tree): the generated
+ * files first, then every other entry of the rootfs's own etc bound
+ * read-only (or recreated, a symlink) beside them, then the defaults
+ * where the rootfs has no passwd, group or nsswitch.conf. */
+void fs_plan_etc_rootfs(const struct fs_spec *s, const char *src, struct fs_ops *ops)
+{
+	struct fs_op *op;
+
+	fs_ops_add(ops, FS_OP_MKDIR, "/etc", 0)->mode = 0755;
+	plan_generated(s, ops);
+	op = fs_ops_add(ops, FS_OP_LAYER, "/etc", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC | FS_TRY | FS_KEEP);
+	op->src = src;
+	op->label = "rootfs etc";
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		op = fs_ops_add(ops, FS_OP_FILE, fixed[i].name, FS_KEEP);
+		op->content = fixed[i].text;
+		op->mode = 0644;
+	}
+}
+
+void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops)
+{
+	struct fs_op *op;
+
+	fs_ops_add(ops, FS_OP_MKDIR, "/etc", 0)->mode = 0755;
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		op = fs_ops_add(ops, FS_OP_FILE, fixed[i].name, 0);
+		op->content = fixed[i].text;
+		op->mode = 0644;
+	}
+	plan_generated(s, ops);
 	/* the host's path, read on the host's side (its os-release is often
 	 * a link into /usr/lib): nothing the container controls */
 	for (size_t i = 0; i < ARRAY_SIZE(etc_copies); i++) {

@@ -17,7 +17,16 @@ enum fs_op_kind {
 	FS_OP_MKDIR,     /* dst, mode */
 	FS_OP_FILE,      /* dst with content, or a host file's (src), mode */
 	FS_OP_SYMLINK,   /* dst -> src */
-	FS_OP_ATTACH,    /* the detached mount fd attached on dst (a directory) */
+	FS_OP_ATTACH,    /* the detached mount fd attached on dst (a directory or
+	                  * a file, like the mount's root) */
+	FS_OP_LAYER,     /* each entry of the directory src (in the new root, no
+	                  * symlink followed) at dst/<name>: directories and files
+	                  * bound with the attributes, symlinks recreated; names
+	                  * in skip left out; FS_KEEP: an existing dst/<name> is
+	                  * left alone; FS_TRY: a missing src skips */
+	FS_OP_DETACH,    /* the mount on dst detached and its directory removed */
+	FS_OP_CHECK,     /* check(dst's fd, src's fd or -1, check_arg): both
+	                  * directories in the new root, opened read-only */
 	FS_OP_COPY,      /* the tree of fd copied into the mount on dst, which is
 	                  * then capped at what it holds plus size */
 	FS_OP_EXEC,      /* the subtree dst of a mount made executable */
@@ -60,6 +69,9 @@ struct fs_op {
 	unsigned inodes;           /* TMPFS: nr_inodes (0: none) */
 	int fd;                    /* ATTACH, COPY, BIND: see the kinds; else -1 */
 	struct copy_skipped *skipped;  /* COPY: out (may be NULL) */
+	const char *const *skip;   /* LAYER: names left out (NULL-terminated) */
+	fs_rootfs_check_fn check;  /* CHECK */
+	void *check_arg;
 };
 
 struct fs_ops {
@@ -85,6 +97,10 @@ char *fs_op_describe(const struct fs_op *op);
 /* The planners of the parts (pure) and the executors of the composite
  * ops; each depends on mount.h only. */
 void fs_plan_etc(const struct fs_spec *s, struct fs_ops *ops);
+/* /etc over a rootfs: the generated files, the rootfs's own etc layered
+ * under them from `src` (its etc in the new root), defaults where neither
+ * has one. */
+void fs_plan_etc_rootfs(const struct fs_spec *s, const char *src, struct fs_ops *ops);
 void fs_plan_proc(const struct fs_spec *s, struct fs_ops *ops);
 /* The hidepid= option /proc is mounted with for `s` ("hidepid=invisible"),
  * NULL for none. */

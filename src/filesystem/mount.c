@@ -11,23 +11,84 @@
 #include <sys/syscall.h>
 #include "mount.h"
 
+/* One component beneath `dir`: openat2 with no symlink followed and
+ * nothing above `dir` reachable (a component is never "." or "..", which
+ * the walk refuses first). */
+static int open_component(int dir, const char *name)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dir, name, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The directories of `rel` up to (excluding) its last component, made
+ * one at a time, each opened before the next is made in it: a symlink
+ * anywhere in the path (a rootfs someone else built may hold any) fails
+ * with ELOOP instead of sending the mkdir, or the mount that follows,
+ * elsewhere. Returns the fd of the last directory (`dir` duplicated when
+ * `rel` has one component); *last points into `rel`. */
+int fs_walk_parents_at(int dir, const char *rel, const char **last, struct nerr *err)
+{
+	_cleanup_free_ char *p = xstrdup(rel);
+	char *c = p, *slash;
+	int cur = fcntl(dir, F_DUPFD_CLOEXEC, 3);
+
+	if (cur < 0)
+		return nerr_set(err, errno, "dup");
+	while ((slash = strchr(c, '/'))) {
+		int next;
+
+		*slash = '\0';
+		if (!c[0] || !strcmp(c, ".") || !strcmp(c, "..")) {
+			close(cur);
+			return nerr_set(err, EINVAL, "mkdir `/%s`: not a plain path", rel);
+		}
+		if (mkdirat(cur, c, 0755) < 0 && errno != EEXIST) {
+			next = -errno;
+		} else {
+			next = open_component(cur, c);
+		}
+		if (next < 0) {
+			close(cur);
+			return nerr_set(err, -next, "mkdir `/%s`", p);
+		}
+		close(cur);
+		cur = next;
+		*slash = '/';
+		c = slash + 1;
+	}
+	if (!c[0] || !strcmp(c, ".") || !strcmp(c, "..")) {
+		close(cur);
+		return nerr_set(err, EINVAL, "mkdir `/%s`: not a plain path", rel);
+	}
+	*last = rel + (c - p);
+	return cur;
+}
+
 int fs_mkdir_at(int dir, const char *rel, mode_t mode, struct nerr *err)
 {
-	if (mkdirat(dir, rel, mode) < 0 && errno != EEXIST)
+	const char *name;
+	_cleanup_close_ int parent = fs_walk_parents_at(dir, rel, &name, err);
+
+	if (parent < 0)
+		return parent;
+	if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
 		return nerr_set(err, errno, "mkdir `/%s`", rel);
 	return 0;
 }
 
 int fs_mkparents_at(int dir, const char *rel, struct nerr *err)
 {
-	_cleanup_free_ char *p = xstrdup(rel);
+	const char *name;
+	int parent = fs_walk_parents_at(dir, rel, &name, err);
 
-	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdirat(dir, p, 0755) < 0 && errno != EEXIST)
-			return nerr_set(err, errno, "mkdir `/%s`", p);
-		*s = '/';
-	}
+	if (parent < 0)
+		return parent;
+	close(parent);
 	return 0;
 }
 

@@ -13,10 +13,16 @@
 
 /* The mount(2) flags of MOUNT_ATTR_ attributes. */
 unsigned long fs_ms_flags(unsigned attrs);
-/* mkdir, an existing directory being fine. */
+/* mkdir, an existing directory being fine; the directories above it are
+ * made too (0755), every component opened beneath `dir` without following
+ * a symlink (ELOOP), so nothing in the tree redirects it. */
 int fs_mkdir_at(int dir, const char *rel, mode_t mode, struct nerr *err);
-/* The directories above `rel` (0755), e.g. etc/ssl for etc/ssl/certs. */
+/* The directories above `rel` (0755), e.g. etc/ssl for etc/ssl/certs,
+ * the same way. */
 int fs_mkparents_at(int dir, const char *rel, struct nerr *err);
+/* The same walk; returns the fd of the directory `rel`'s last component
+ * is in, *last that component. */
+int fs_walk_parents_at(int dir, const char *rel, const char **last, struct nerr *err);
 /* openat2 beneath `root`: `rel` resolved as if `root` were `/`, no symlink
  * followed on the way. Returns the fd or a negative errno (no message). */
 int fs_open_in_root(int root, const char *rel, int flags);

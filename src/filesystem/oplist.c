@@ -33,6 +33,7 @@ char *fs_op_describe(const struct fs_op *op)
 		[FS_OP_FILE] = "file", [FS_OP_SYMLINK] = "symlink", [FS_OP_ATTACH] = "attach",
 		[FS_OP_COPY] = "copy", [FS_OP_EXEC] = "exec", [FS_OP_DEV] = "dev", [FS_OP_PROC] = "proc",
 		[FS_OP_MASK] = "mask", [FS_OP_REMOUNT] = "remount", [FS_OP_PIVOT] = "pivot",
+		[FS_OP_LAYER] = "layer", [FS_OP_DETACH] = "detach", [FS_OP_CHECK] = "check",
 	};
 	static const char *const names[] = {
 		"ro", "nosuid", "nodev", "noexec", "rec", "try", "keep-link", "dir-only", "src-in-root",
@@ -63,6 +64,11 @@ char *fs_op_describe(const struct fs_op *op)
 	}
 	if (op->options) {
 		n = xasprintf("%s options=%s", t, op->options);
+		free(t);
+		t = n;
+	}
+	for (size_t i = 0; op->skip && op->skip[i]; i++) {
+		n = xasprintf("%s%s%s", t, i ? "," : " skip=", op->skip[i]);
 		free(t);
 		t = n;
 	}

@@ -7,8 +7,10 @@
  * the pivot and the opening of the root go by the staging directory's
  * path: it is in the runtime directory nucleus checked, not in the
  * container's tree. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -113,6 +115,22 @@ static int make_symlink(struct exec_state *st, const char *target, const char *d
 	return 0;
 }
 
+/* An empty file at dst (the mount point of a bound file), its parents
+ * made beneath the root without following a symlink. */
+static int make_file(int root, const char *dst, struct nerr *err)
+{
+	const char *name;
+	_cleanup_close_ int dir = fs_walk_parents_at(root, dst + 1, &name, err);
+	int fd;
+
+	if (dir < 0)
+		return dir;
+	if ((fd = openat(dir, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
+		return nerr_set(err, errno, "create `%s`", dst);
+	close(fd);
+	return 0;
+}
+
 static int op_bind(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
 {
 	_cleanup_free_ char *src_in_root = NULL;
@@ -159,12 +177,8 @@ static int op_bind(struct exec_state *st, const struct fs_op *op, const char *pa
 	else if (S_ISDIR(st_src.st_mode)) {
 		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0)
 			return r;
-	} else {
-		int fd = openat(st->root, op->dst + 1, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-
-		if (fd < 0)
-			return nerr_set(err, errno, "create `%s`", op->dst);
-		close(fd);
+	} else if ((r = make_file(st->root, op->dst, err)) < 0) {
+		return r;
 	}
 	if ((tree = src_fd >= 0 ? fs_clone_at(src_fd, "", op->flags & FS_REC, src, path, err)
 				: fs_clone_at(AT_FDCWD, src, op->flags & FS_REC, src, path, err)) < 0)
@@ -265,6 +279,132 @@ static int op_exec(struct exec_state *st, const struct fs_op *op, struct nerr *e
 	return 0;
 }
 
+/* A detached mount (the context's copy, a rootfs's clone, a store path)
+ * attached on dst, made like the mount's root: a directory or a file. */
+static int op_attach(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	_cleanup_close_ int target = -1;
+	struct stat sb;
+	int r;
+
+	if (fstat(op->fd, &sb) < 0)
+		return nerr_set(err, errno, "attach %s", op->label ? op->label : op->dst);
+	if ((r = S_ISDIR(sb.st_mode) ? fs_mkdir_at(st->root, op->dst + 1, 0755, err)
+				     : make_file(st->root, op->dst, err)) < 0 ||
+	    (target = open_target(st, op->dst, err)) < 0)
+		return r < 0 ? r : target;
+	if (move_mount(op->fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return nerr_set(err, errno, "attach the %s on `%s`", op->label ? op->label : "mount", op->dst);
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One entry of a layer: the mount point made in `dst` like the source
+ * (nothing followed: dst is a directory nucleus made, the name one
+ * component), then the source's clone attached on it. */
+static int layer_entry(const struct fs_op *op, int src, int dst, const char *name, struct nerr *err)
+{
+	_cleanup_close_ int tree = -1, target = -1;
+	const char *label = op->label ? op->label : op->src;
+	struct stat sb, tb;
+	int fd;
+
+	if (fstatat(src, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return nerr_set(err, errno, "%s: `%s`", label, name);
+	if ((op->flags & FS_KEEP) && faccessat(dst, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (S_ISLNK(sb.st_mode)) {
+		char link[4096];
+		ssize_t n = readlinkat(src, name, link, sizeof(link) - 1);
+
+		if (n < 0)
+			return nerr_set(err, errno, "%s: readlink `%s`", label, name);
+		link[n] = '\0';
+		if (symlinkat(link, dst, name) < 0)
+			return nerr_set(err, errno, "%s: symlink `%s`", label, name);
+		return 0;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		if (mkdirat(dst, name, 0755) < 0 && errno != EEXIST)
+			return nerr_set(err, errno, "%s: mkdir `%s`", label, name);
+	} else if (S_ISREG(sb.st_mode)) {
+		if ((fd = openat(dst, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+			return nerr_set(err, errno, "%s: create `%s`", label, name);
+		close(fd);
+	} else {
+		return 0;   /* devices, fifos, sockets: not carried, as by a copy */
+	}
+	if ((target = openat(dst, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(target, &tb) < 0)
+		return nerr_set(err, errno, "%s: open `%s`", label, name);
+	if ((tb.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
+		return nerr_set(err, EEXIST, "%s: `%s` is already something else", label, name);
+	if ((tree = open_tree(src, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW |
+			      (op->flags & FS_REC ? AT_RECURSIVE : 0))) < 0)
+		return nerr_set(err, errno, "%s: bind `%s`", label, name);
+	return fs_attach(tree, target, op->flags & FS_ATTRS, op->flags & FS_REC, name, name, err) < 0 ?
+		nerr_prefix(err, "%s", label) : 0;
+}
+
+static int op_layer(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	const char *label = op->label ? op->label : op->src;
+	_cleanup_close_ int src = fs_open_in_root(st->root, op->src + 1, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int dst = -1;
+	_cleanup_strv_ char **names = NULL;
+	struct dirent *de;
+	DIR *d;
+	int r = 0, fd;
+
+	if (src < 0) {
+		if (src == -ENOENT && (op->flags & FS_TRY))
+			return 0;
+		return nerr_set(err, -src, "%s: open `%s`", label, op->src);
+	}
+	if ((dst = fs_open_in_root(st->root, op->dst + 1, O_PATH | O_DIRECTORY)) < 0)
+		return nerr_set(err, -dst, "%s: open `%s`", label, op->dst);
+	if ((fd = fcntl(src, F_DUPFD_CLOEXEC, 3)) < 0 || !(d = fdopendir(fd))) {
+		r = nerr_set(err, errno, "%s: read `%s`", label, op->src);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		bool skipped = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+
+		for (size_t i = 0; !skipped && op->skip && op->skip[i]; i++)
+			skipped = !strcmp(de->d_name, op->skip[i]);
+		if (!skipped)
+			strv_push(&names, de->d_name);
+	}
+	r = errno;
+	closedir(d);
+	if (r)
+		return nerr_set(err, r, "%s: read `%s`", label, op->src);
+	/* in name order: the same tree gives the same mount table */
+	if (names)
+		qsort(names, strv_len(names), sizeof(*names), cmp_names);
+	for (size_t i = 0; names && names[i]; i++)
+		if ((r = layer_entry(op, src, dst, names[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+static int op_check(struct exec_state *st, const struct fs_op *op, struct nerr *err)
+{
+	_cleanup_close_ int tree = fs_open_in_root(st->root, op->dst + 1, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int store = -1;
+
+	if (tree < 0)
+		return nerr_set(err, -tree, "%s: open `%s`", op->label ? op->label : "check", op->dst);
+	if (op->src && (store = fs_open_in_root(st->root, op->src + 1, O_RDONLY | O_DIRECTORY)) < 0)
+		return nerr_set(err, -store, "%s: open `%s`", op->label ? op->label : "check", op->src);
+	return op->check(tree, store, op->check_arg, err);
+}
+
 static int op_mask(struct exec_state *st, const struct fs_op *op, struct nerr *err)
 {
 	_cleanup_close_ int target = fs_open_in_root(st->root, op->dst + 1, O_PATH | O_NOFOLLOW);
@@ -327,11 +467,18 @@ static int run_op(struct exec_state *st, const struct fs_op *op, struct nerr *er
 	case FS_OP_SYMLINK:
 		return make_symlink(st, op->src, op->dst, err);
 	case FS_OP_ATTACH:
-		if ((r = fs_mkdir_at(st->root, op->dst + 1, 0755, err)) < 0 ||
-		    (target = open_target(st, op->dst, err)) < 0)
-			return r < 0 ? r : target;
-		if (move_mount(op->fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			return nerr_set(err, errno, "attach the %s copy", op->label ? op->label : op->dst);
+		return op_attach(st, op, err);
+	case FS_OP_LAYER:
+		return op_layer(st, op, err);
+	case FS_OP_CHECK:
+		return op_check(st, op, err);
+	case FS_OP_DETACH:
+		/* the path is in the root tmpfs nucleus made, and the layer
+		 * skipped its name: nothing of the tree sits there */
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			return nerr_set(err, errno, "detach `%s`", op->dst);
+		if (unlinkat(st->root, op->dst + 1, AT_REMOVEDIR) < 0)
+			return nerr_set(err, errno, "remove `%s`", op->dst);
 		return 0;
 	case FS_OP_COPY:
 		return op_copy(st, op, err);
@@ -395,7 +542,7 @@ int fs_ops_execute(const struct fs_ops *ops, const char *staging, struct nerr *e
 		}
 		if (op->kind == FS_OP_TMPFS || op->kind == FS_OP_BIND || op->kind == FS_OP_ATTACH ||
 		    op->kind == FS_OP_EXEC || op->kind == FS_OP_DEV || op->kind == FS_OP_PROC ||
-		    op->kind == FS_OP_MASK) {
+		    op->kind == FS_OP_MASK || op->kind == FS_OP_LAYER || op->kind == FS_OP_DETACH) {
 			/* a mount hides what the kept fds point to */
 			forget_dir(&st);
 			if (!strcmp(op->dst, "/") && st.root >= 0) {

@@ -1,5 +1,5 @@
 /* What the container's root holds, as ops (fs_plan): a tmpfs root,
- * read-only host binds, /etc (etc.c), /tmp, /context and its executable
+ * read-only host binds or a rootfs's entries, /etc (etc.c), /tmp, /context and its executable
  * subtrees, /dev, /proc (proc.c), the root made read-only, the switch into
  * it. fs_setup plans and runs the plan (ops.c). */
 #include <string.h>
@@ -55,6 +55,57 @@ static void plan_context(const struct fs_spec *s, struct fs_ops *ops)
 	op->label = "context";
 }
 
+/* --rootfs: the supervisor's clone attached out of the way, each of its
+ * top-level entries bound read-only into the root (a symlink recreated)
+ * except those nucleus provides, the closure's store paths on a tmpfs at
+ * /nix/store, /etc layered, the clone's own mount let go. Every bind is
+ * a clone of that one tree: what the container sees is what the
+ * supervisor opened (and an attestation checks). */
+static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
+{
+	const struct fs_rootfs *rf = s->rootfs;
+	struct fs_op *op;
+
+	op = fs_ops_add(ops, FS_OP_ATTACH, FS_ROOTFS_TREE, 0);
+	op->fd = rf->tree_fd;
+	op->label = "rootfs";
+	op = fs_ops_add(ops, FS_OP_LAYER, "/", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC);
+	op->src = FS_ROOTFS_TREE;
+	op->skip = fs_rootfs_skip(rf);
+	op->label = "rootfs";
+	if (rf->has_store) {
+		/* nothing of the host's store but the closure */
+		op = fs_ops_add(ops, FS_OP_TMPFS, "/nix/store", FS_NOSUID | FS_NODEV);
+		op->mode = 0755;
+		/* mount points only, and the targets of store paths that are
+		 * symlinks (a page each at most) */
+		op->size = (1 << 20) + (uint64_t)rf->n_store * 4096;
+		op->inodes = (unsigned)rf->n_store + 16;
+		for (size_t i = 0; i < rf->n_store; i++) {
+			const char *dst = fs_ops_own(ops, xasprintf("/nix/store/%s", rf->store[i].name));
+
+			if (rf->store[i].link) {
+				fs_ops_add(ops, FS_OP_SYMLINK, dst, 0)->src = rf->store[i].link;
+				continue;
+			}
+			op = fs_ops_add(ops, FS_OP_ATTACH, dst, 0);
+			op->fd = rf->store[i].fd;
+			op->label = "store path";
+		}
+		fs_ops_add(ops, FS_OP_REMOUNT, "/nix/store", FS_RDONLY | FS_NOSUID | FS_NODEV);
+	}
+	/* the mounts themselves, read-only and final, before any is used */
+	if (s->rootfs_check) {
+		op = fs_ops_add(ops, FS_OP_CHECK, FS_ROOTFS_TREE, 0);
+		op->src = rf->has_store ? "/nix/store" : NULL;
+		op->check = s->rootfs_check;
+		op->check_arg = s->rootfs_check_arg;
+		op->label = "rootfs";
+	}
+	fs_plan_etc_rootfs(s, FS_ROOTFS_TREE "/etc", ops);
+	fs_ops_add(ops, FS_OP_DETACH, FS_ROOTFS_TREE, 0);
+}
+
 int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 {
 	struct fs_op *op;
@@ -64,10 +115,14 @@ int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 	op->mode = 0755;
 	op->size = 4 << 20;
 	op->inodes = 4096;
-	for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
-		fs_ops_add(ops, FS_OP_BIND, host_dirs[i], FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC | FS_TRY |
-			   FS_KEEP_LINK | FS_DIR_ONLY)->src = host_dirs[i];
-	fs_plan_etc(s, ops);
+	if (s->rootfs) {
+		plan_rootfs(s, ops);
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(host_dirs); i++)
+			fs_ops_add(ops, FS_OP_BIND, host_dirs[i], FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC |
+				   FS_TRY | FS_KEEP_LINK | FS_DIR_ONLY)->src = host_dirs[i];
+		fs_plan_etc(s, ops);
+	}
 	op = fs_ops_add(ops, FS_OP_TMPFS, "/tmp", FS_NOSUID | FS_NODEV | noexec_unless(s, "/tmp"));
 	op->mode = 01777;
 	op->size = s->tmpfs_size;

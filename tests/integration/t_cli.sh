@@ -11,9 +11,9 @@ status_err() {
 
 test_cli_abbreviated_flags_refused() {
 	local n=cliabbr-$$
-	# getopt_long alone reads --user as --userns and runs 12345
-	assert_eq "$(status_err "$NUCLEUS" run --user 12345)" \
-		"125|nucleus: run: unknown flag \`--user\` (see 'nucleus run --help')" "run --user"
+	# getopt_long alone reads --use as --user (or --userns) and runs 12345
+	assert_eq "$(status_err "$NUCLEUS" run --use 12345)" \
+		"125|nucleus: run: unknown flag \`--use\` (see 'nucleus run --help')" "run --use"
 	assert_eq "$(status_err "$NUCLEUS" run --net host -- "$PROBE" exit 0)" \
 		"125|nucleus: run: unknown flag \`--net\` (see 'nucleus run --help')" "run --net"
 	assert_eq "$(status_err "$NUCLEUS" run --nam $n -d -- "$PROBE" sleep 5)" \

@@ -128,8 +128,11 @@ static void run_refuses_abbreviations(void **state)
 	struct container_config c;
 	struct nerr e;
 
-	assert_true(run_args(&c, &e, N("--user", "12345"), ARGS("--user", "12345")) < 0);
-	assert_string_equal(e.msg, "unknown flag `--user`");
+	assert_true(run_args(&c, &e, N("--use", "12345", "true"), ARGS("--use", "12345", "true")) < 0);
+	assert_string_equal(e.msg, "unknown flag `--use`");
+	container_config_free(&c);
+	assert_true(run_args(&c, &e, N("--usern", "true"), ARGS("--usern", "true")) < 0);
+	assert_string_equal(e.msg, "unknown flag `--usern`");
 	container_config_free(&c);
 	assert_true(run_args(&c, &e, N("--net", "host", "true"), ARGS("--net", "host", "true")) < 0);
 	assert_string_equal(e.msg, "unknown flag `--net`");

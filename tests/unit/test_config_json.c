@@ -45,6 +45,18 @@ static void fill(struct container_config *c)
 	c->proc.workdir = xstrdup("/context/src");
 	c->proc.hostname = xstrdup("box");
 	c->proc.tty = c->proc.init = c->proc.interactive = true;
+	c->proc.identity.user = xstrdup("app:staff");
+	c->proc.identity.group = xstrdup("50");
+	strv_set(&c->proc.identity.additional_groups, "audio", "4000000000");
+	c->proc.identity.set = true;
+	c->proc.identity.uid = 4294967294u;
+	c->proc.identity.gid = 50;
+	c->proc.identity.groups = xcalloc(3, sizeof(gid_t));
+	c->proc.identity.groups[0] = 50;
+	c->proc.identity.groups[1] = 29;
+	c->proc.identity.groups[2] = 4000000000u;
+	c->proc.identity.ngroups = 3;
+	c->proc.identity.home = xstrdup("/home/app");
 
 	c->fs.context = xstrdup("/home/u/project");
 	c->fs.context_mode = CONTEXT_BIND;
@@ -172,6 +184,16 @@ static void config_equal(const struct container_config *a, const struct containe
 	assert_int_equal(a->proc.tty, b->proc.tty);
 	assert_int_equal(a->proc.init, b->proc.init);
 	assert_int_equal(a->proc.interactive, b->proc.interactive);
+	str_equal(a->proc.identity.user, b->proc.identity.user);
+	str_equal(a->proc.identity.group, b->proc.identity.group);
+	strv_equal(a->proc.identity.additional_groups, b->proc.identity.additional_groups);
+	assert_int_equal(a->proc.identity.set, b->proc.identity.set);
+	assert_int_equal(a->proc.identity.uid, b->proc.identity.uid);
+	assert_int_equal(a->proc.identity.gid, b->proc.identity.gid);
+	assert_int_equal(a->proc.identity.ngroups, b->proc.identity.ngroups);
+	for (size_t i = 0; i < a->proc.identity.ngroups; i++)
+		assert_int_equal(a->proc.identity.groups[i], b->proc.identity.groups[i]);
+	str_equal(a->proc.identity.home, b->proc.identity.home);
 
 	str_equal(a->fs.context, b->fs.context);
 	assert_int_equal(a->fs.context_mode, b->fs.context_mode);
@@ -387,6 +409,12 @@ static void rejects(void **state)
 	/* wrong types */
 	refused("process.argv", json_string("ls"), "config: process.argv: expected an array of strings");
 	refused("process.tty", json_integer(1), "config: process.tty: expected true or false");
+	refused("process.identity.uid", json_integer(4294967295), "process.identity.uid: out of range");
+	refused("process.identity.groups", json_pack("[i,s]", 1, "x"),
+		"config: process.identity.groups: expected an array of group ids");
+	refused("process.identity.groups", json_pack("[i]", -1), "process.identity.groups: expected an array of group ids");
+	refused("process.identity.shell", json_string("/bin/sh"), "config: process.identity.shell: unknown key");
+	refused("process.identity", json_string("root"), "config: process.identity: expected an object");
 	refused("detach", json_string("yes"), "config: detach: expected true or false");
 	refused("resources.limits.memory_max", json_integer(-1), "config: resources.limits.memory_max: "
 		"expected a non-negative integer");

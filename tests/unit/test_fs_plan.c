@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <nucleus/filesystem.h>
 #include "../../src/filesystem/fs_internal.h"
+#include "../../src/filesystem/mount.h"
 
 #define RO_BIND (FS_RDONLY | FS_NOSUID | FS_NODEV | FS_REC)
 
@@ -601,6 +603,267 @@ static void test_execute_readonly_bind_and_mask(void **state)
 	assert_int_equal(r, 0);
 }
 
+static int rootfs_check(int tree, int store, void *arg, struct nerr *err);
+
+/* --rootfs: the clone attached out of the way, its entries layered into
+ * the root except what nucleus provides, the closure on a tmpfs at
+ * /nix/store then made read-only, /etc generated first, the rootfs's
+ * own etc under it, defaults last, the clone let go; nothing of the
+ * host's directories or /etc. */
+static void test_rootfs_sequence(void **state)
+{
+	static const char *const want[] = {
+		"tmpfs / mode=0755 size=4194304 inodes=4096 nosuid nodev",
+		"attach /.nucleus-rootfs",
+		"layer / src=/.nucleus-rootfs skip=.nucleus-rootfs,etc,tmp,dev,proc,context,nix ro nosuid nodev rec",
+		"tmpfs /nix/store mode=0755 size=1056768 inodes=18 nosuid nodev",
+		"attach /nix/store/aaa-tools",
+		"symlink /nix/store/bbb-link src=aaa-tools",
+		"remount /nix/store ro nosuid nodev",
+		"check /.nucleus-rootfs src=/nix/store",
+		"mkdir /etc mode=0755",
+		"file /etc/hosts mode=0644",
+		"file /etc/hostname mode=0644",
+		"file /etc/resolv.conf mode=0644",
+		"layer /etc src=/.nucleus-rootfs/etc ro nosuid nodev rec try keep",
+		"file /etc/passwd mode=0644 keep",
+		"file /etc/group mode=0644 keep",
+		"file /etc/nsswitch.conf mode=0644 keep",
+		"detach /.nucleus-rootfs",
+		"tmpfs /tmp mode=1777 size=1073741824 nosuid nodev noexec",
+		"dev /dev",
+	};
+	struct fs_store_path store[] = {
+		{ .name = "aaa-tools", .fd = 41 },
+		{ .name = "bbb-link", .fd = -1, .link = "aaa-tools" },
+	};
+	struct fs_rootfs rf = { .tree_fd = 40, .has_store = true, .store = store, .n_store = 2 };
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+
+	(void)state;
+	s.rootfs = &rf;
+	s.rootfs_check = rootfs_check;
+	plan(&s, &ops);
+	for (size_t i = 0; i < ops.n && i < ARRAY_SIZE(want); i++) {
+		_cleanup_free_ char *d = fs_op_describe(&ops.v[i]);
+
+		if (strcmp(d, want[i]))
+			fail_msg("op %zu: `%s`, expected `%s`", i, d, want[i]);
+	}
+	assert_int_equal(find(&ops, FS_OP_ATTACH, "/.nucleus-rootfs")->fd, 40);
+	assert_int_equal(find(&ops, FS_OP_ATTACH, "/nix/store/aaa-tools")->fd, 41);
+	/* nothing of the host: no bind by a host path, no host /etc file */
+	for (size_t i = 0; i < ops.n; i++) {
+		if (ops.v[i].kind == FS_OP_BIND)
+			assert_true(ops.v[i].flags & FS_SRC_IN_ROOT);
+		if (ops.v[i].kind == FS_OP_FILE)
+			assert_null(ops.v[i].src);
+	}
+	assert_int_equal(find_nth(&ops, FS_OP_FILE, "/etc/services", 0), -1);
+	/* the root still made read-only and entered */
+	assert_int_equal(ops.v[ops.n - 2].kind, FS_OP_REMOUNT);
+	assert_int_equal(ops.v[ops.n - 1].kind, FS_OP_PIVOT);
+	assert_ptr_equal(find(&ops, FS_OP_CHECK, "/.nucleus-rootfs")->check, rootfs_check);
+	fs_ops_free(&ops);
+
+	/* without a closure: no /nix/store, and a rootfs's /nix is its own;
+	 * without a check, no check op */
+	s.rootfs_check = NULL;
+	rf.has_store = false;
+	rf.n_store = 0;
+	plan(&s, &ops);
+	assert_int_equal(find_nth(&ops, FS_OP_TMPFS, "/nix/store", 0), -1);
+	assert_int_equal(count(&ops, FS_OP_CHECK), 0);
+	{
+		_cleanup_free_ char *d = fs_op_describe(find(&ops, FS_OP_LAYER, "/"));
+		assert_string_equal(d, "layer / src=/.nucleus-rootfs skip=.nucleus-rootfs,etc,tmp,dev,proc,context "
+				    "ro nosuid nodev rec");
+	}
+	fs_ops_free(&ops);
+}
+
+/* The store paths list: absolute, under /nix/store, one component. */
+static void test_store_paths_parse(void **state)
+{
+	static const char *const bad[] = {
+		"/nix/store/../etc\n", "/etc/passwd\n", "/nix/store/a/b\n", "nix/store/abc\n",
+		"/nix/store/\n", "/nix/store/..\n", "/nix/storex/abc\n", "/nix/store/.links\n",
+	};
+	struct nerr e = { 0 };
+	char **v = NULL;
+
+	(void)state;
+	assert_int_equal(fs_store_paths_parse("/nix/store/aaa-x\n\n/nix/store/bbb-y\n/nix/store/aaa-x", &v, &e), 0);
+	assert_int_equal(strv_len(v), 2);
+	assert_string_equal(v[0], "/nix/store/aaa-x");
+	assert_string_equal(v[1], "/nix/store/bbb-y");
+	strv_free(v);
+	assert_int_equal(fs_store_paths_parse("", &v, &e), 0);
+	assert_non_null(v);
+	assert_int_equal(strv_len(v), 0);
+	strv_free(v);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = NULL;
+		if (fs_store_paths_parse(bad[i], &v, &e) != -EINVAL)
+			fail_msg("accepted `%s`", bad[i]);
+		assert_null(v);
+		assert_non_null(strstr(e.msg, "/nix/store"));
+	}
+}
+
+/* Mount points are made one component at a time, each opened without
+ * following a symlink: a symlink in the path (a rootfs may hold any)
+ * fails with ELOOP and nothing is made where it points. */
+static void test_mkdir_never_follows_a_symlink(void **state)
+{
+	char tmpl[] = "/tmp/test-fs-mkdir.XXXXXX", outside[] = "/tmp/test-fs-outside.XXXXXX";
+	char path[128];
+	struct nerr e = { 0 };
+	struct stat sb;
+	int dir;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	assert_non_null(mkdtemp(outside));
+	assert_true((dir = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+	assert_int_equal(symlinkat(outside, dir, "link"), 0);
+	assert_int_equal(fs_mkdir_at(dir, "link/sub", 0755, &e), -ELOOP);
+	assert_non_null(strstr(e.msg, "/link"));
+	assert_int_equal(fs_mkdir_at(dir, "a/link2/sub", 0755, &e), 0);  /* plain: made */
+	assert_int_equal(symlinkat(outside, dir, "a/l"), 0);
+	assert_int_equal(fs_mkparents_at(dir, "a/l/x/y", &e), -ELOOP);
+	assert_int_equal(fs_mkdir_at(dir, "a/../b", 0755, &e), -EINVAL);
+	/* a symlink as the last component is not followed either: mkdir
+	 * finds it there and the mount that follows refuses it (above) */
+	assert_int_equal(fs_mkdir_at(dir, "link", 0755, &e), 0);
+	snprintf(path, sizeof(path), "%s/sub", outside);
+	assert_int_equal(lstat(path, &sb), -1);
+	snprintf(path, sizeof(path), "%s/x", outside);
+	assert_int_equal(lstat(path, &sb), -1);
+	snprintf(path, sizeof(path), "%s/a/link2/sub", tmpl);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	close(dir);
+	snprintf(path, sizeof(path), "rm -rf '%s' '%s'", tmpl, outside);
+	assert_int_equal(system(path), 0);
+}
+
+/* The check sees the clone: a file of the rootfs through tree_fd, no
+ * store; its failure is the op's. */
+static int rootfs_check_calls;
+static int rootfs_check(int tree, int store, void *arg, struct nerr *err)
+{
+	struct stat sb;
+
+	rootfs_check_calls++;
+	if (store != -1 || fstatat(tree, "etc/passwd", &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return nerr_set(err, EINVAL, "the check saw another tree");
+	return *(int *)arg ? nerr_set(err, EBADMSG, "tampered") : 0;
+}
+
+/* A rootfs's ops up to the clone's detach, run: the entries layered
+ * read-only (a file, a directory, a symlink kept as a link), the names
+ * nucleus provides left out even as symlinks, /etc generated over the
+ * rootfs's own, the clone gone, the check run on it; a failed check
+ * fails the setup. */
+static int rootfs_body(struct exec_dirs *d)
+{
+	struct fs_rootfs rf;
+	struct fs_spec s = base_spec();
+	struct fs_ops ops = { 0 };
+	struct nerr e = { 0 };
+	char path[192], buf[64] = "";
+	struct statvfs sv;
+	struct stat sb;
+	int fail_check = 0, r, fd;
+
+	if (fs_rootfs_open(d->src, &rf, &e) < 0) {
+		fprintf(stderr, "fs_rootfs_open: %s\n", e.msg);
+		return 1;
+	}
+	s.rootfs = &rf;
+	s.rootfs_check = rootfs_check;
+	s.rootfs_check_arg = &fail_check;
+	if (fs_plan(&s, &ops, &e) < 0)
+		return 2;
+	for (size_t i = 0; i < ops.n; i++)
+		if (ops.v[i].kind == FS_OP_DETACH)
+			ops.n = i + 1;
+	r = fs_ops_execute(&ops, d->root, &e);
+	if (r < 0) {
+		fprintf(stderr, "fs_ops_execute: %s\n", e.msg);
+		return 3;
+	}
+	if (rootfs_check_calls != 1)
+		return 4;
+	snprintf(path, sizeof(path), "%s/f", d->root);
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || statvfs(path, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return 5;
+	snprintf(path, sizeof(path), "%s/bin", d->root);
+	if (readlink(path, buf, sizeof(buf) - 1) < 0 || strcmp(buf, "usr"))
+		return 6;
+	snprintf(path, sizeof(path), "%s/usr/marker", d->root);
+	if (stat(path, &sb) < 0)
+		return 7;
+	snprintf(path, sizeof(path), "%s/tmp", d->root);
+	if (lstat(path, &sb) == 0)
+		return 8;    /* the rootfs's tmp -> /etc: left out */
+	snprintf(path, sizeof(path), "%s/etc/passwd", d->root);
+	memset(buf, 0, sizeof(buf));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || read(fd, buf, sizeof(buf) - 1) <= 0 ||
+	    strcmp(buf, "rootfs\n"))
+		return 9;
+	close(fd);
+	snprintf(path, sizeof(path), "%s/etc/hosts", d->root);
+	if (stat(path, &sb) < 0)
+		return 10;
+	snprintf(path, sizeof(path), "%s/etc/group", d->root);   /* the default */
+	if (stat(path, &sb) < 0)
+		return 11;
+	snprintf(path, sizeof(path), "%s" FS_ROOTFS_TREE, d->root);
+	if (lstat(path, &sb) == 0)
+		return 12;
+	/* again on a fresh root, the check failing: so does the setup */
+	fs_ops_free(&ops);
+	if (umount2(d->root, MNT_DETACH) < 0)
+		return 13;
+	fail_check = 1;
+	fs_rootfs_close(&rf);     /* the attach used the clone up */
+	if (fs_rootfs_open(d->src, &rf, &e) < 0 || fs_plan(&s, &ops, &e) < 0)
+		return 14;
+	for (size_t i = 0; i < ops.n; i++)
+		if (ops.v[i].kind == FS_OP_DETACH)
+			ops.n = i + 1;
+	if (fs_ops_execute(&ops, d->root, &e) != -EBADMSG || !strstr(e.msg, "tampered")) {
+		fprintf(stderr, "the failed check: %s\n", e.msg);
+		return 15;
+	}
+	fs_ops_free(&ops);
+	fs_rootfs_close(&rf);
+	return 0;
+}
+
+static void test_execute_rootfs(void **state)
+{
+	struct exec_dirs d;
+	char cmd[256];
+	int r;
+
+	(void)state;
+	exec_dirs_make(&d);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir usr etc && touch usr/marker && ln -s usr bin && "
+		 "ln -s /etc tmp && echo rootfs >etc/passwd", d.src);
+	assert_int_equal(system(cmd), 0);
+	r = run_in_ns(rootfs_body, &d);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm -rf usr etc bin tmp", d.src);
+	assert_int_equal(system(cmd), 0);
+	exec_dirs_remove(&d);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +880,10 @@ int main(void)
 		cmocka_unit_test(test_audit_proc_hidepid),
 		cmocka_unit_test(test_execute_symlink_never_redirects_a_mount),
 		cmocka_unit_test(test_execute_readonly_bind_and_mask),
+		cmocka_unit_test(test_rootfs_sequence),
+		cmocka_unit_test(test_store_paths_parse),
+		cmocka_unit_test(test_mkdir_never_follows_a_symlink),
+		cmocka_unit_test(test_execute_rootfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
