@@ -92,6 +92,7 @@ static const char run_help[] =
 	"                                 (.nucleus-rootfs-sha256: nucleus rootfs attest)\n"
 	"      --rootfs-attestation-sha256 HEX\n"
 	"                                 Refuse the manifest unless its SHA-256 is HEX\n"
+	"                                 (implies --verify-rootfs-attestation)\n"
 	"      --no-rootfs-attestation    Production mode without rootfs attestation\n"
 	"      --verify-context-integrity Hash --context before launch and refuse to run\n"
 	"                                 when the populated /context differs\n"

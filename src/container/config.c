@@ -184,16 +184,18 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 				"are allowed, at most 63 characters", c->name);
 	if (c->proc.hostname && !valid_hostname(c->proc.hostname))
 		return nerr_set(err, 0, "invalid hostname `%s`", c->proc.hostname);
-	/* first: the mode's requirements shape what the rest checks */
+	/* a pinned manifest is one to verify; then the mode's requirements,
+	 * which shape what the rest checks */
+	if (c->fs.attestation_sha256)
+		c->fs.verify_attestation = true;
 	if ((r = service_mode_apply(c, err)) < 0)
 		return r;
 	if (c->sec.landlock_min_abi > landlock_abi())
 		return nerr_set(err, 0, "Landlock ABI %d or later is required; this kernel has ABI %d",
 				c->sec.landlock_min_abi, landlock_abi());
-	if (c->fs.attestation_sha256 && !c->fs.verify_attestation)
-		return nerr_set(err, 0, "--rootfs-attestation-sha256 needs --verify-rootfs-attestation");
 	if (c->fs.verify_attestation && !c->fs.rootfs)
-		return nerr_set(err, 0, "--verify-rootfs-attestation needs --rootfs");
+		return nerr_set(err, 0, "%s needs --rootfs", c->fs.attestation_sha256 ?
+				"--rootfs-attestation-sha256" : "--verify-rootfs-attestation");
 	if (c->fs.context) {
 		if (stat(c->fs.context, &st) < 0)
 			return nerr_set(err, errno, "context directory `%s`", c->fs.context);
