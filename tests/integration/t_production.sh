@@ -165,3 +165,71 @@ test_lockdown_confidentiality_kernel() {
 	[ "${NUCLEUS_VM:-}" != 1 ] || assert_eq "$have" confidentiality "the lockdown boot's level"
 	lockdown_both_ways "$have"
 }
+
+. "$(dirname "${BASH_SOURCE[0]}")/nixstore.sh"
+
+# The production example (README, "Production mode"): a service from a Nix
+# store path, its manifest pinned and verified on the mounts, run as its
+# own user, detached, with a published port, a memory limit, deny-all
+# egress, the audit trail, hidepid and the mini-init; then stopped and
+# removed, nothing left behind.
+test_production_service_from_an_attested_nix_store_path() {
+	local t pin rootfs tools name=prodsvc-$$ port=$((20000 + $$ % 10000)) out id st a pid child
+	command -v nix-store >/dev/null || fail "nix-store is not installed (package nix-bin)"
+	t=$(mktemp -d /tmp/prod-nix.XXXXXX)
+	mkdir -p "$t/tools/bin" "$t/rootfs/bin" "$t/rootfs/etc" "$t/rootfs/srv"
+	cp "$(command -v busybox)" "$t/tools/bin/busybox"
+	cp "$PROBE" "$t/tools/bin/probe"
+	tools=$(nix-store --store "$t/nixroot" --add "$t/tools" 2>/dev/null) || fail "nix-store --add tools"
+	for a in sh id cat httpd ls; do
+		ln -s "$tools/bin/busybox" "$t/rootfs/bin/$a"
+	done
+	ln -s "$tools/bin/probe" "$t/rootfs/bin/probe"
+	printf 'root:x:0:0:root:/root:/bin/sh\nweb:x:7070:7070:web service:/srv:/bin/sh\n' >"$t/rootfs/etc/passwd"
+	printf 'root:x:0:\nweb:x:7070:\n' >"$t/rootfs/etc/group"
+	echo "hello from the store" >"$t/rootfs/srv/index.html"
+	echo "$tools" >"$t/rootfs/.nucleus-rootfs-store-paths"
+	# the manifest covers the rootfs and the closure's store path
+	pin=$("$NUCLEUS" rootfs attest --store "$t/nixroot/nix/store" "$t/rootfs" | awk '{print $1}')
+	[ ${#pin} = 64 ] || fail "rootfs attest printed no pin"
+	grep -q "  $tools/bin/busybox\$" "$t/rootfs/.nucleus-rootfs-sha256" || fail "the closure is not in the manifest"
+	rootfs=$(nix-store --store "$t/nixroot" --add "$t/rootfs" 2>/dev/null) || fail "nix-store --add rootfs"
+	nix_mountpoint
+	out=$(in_store_ns "$t" "$NUCLEUS" run -d --service-mode production --name "$name" \
+		--rootfs "$rootfs" --verify-rootfs-attestation --rootfs-attestation-sha256 "$pin" \
+		--user web --memory 128M --cpus 1 --pids 64 \
+		--network bridge --dns 10.0.42.1 -p "127.0.0.1:$port:8080" \
+		--require-kernel-lockdown integrity \
+		-- /bin/httpd -f -p 8080 -h /srv 2>&1); st=$?
+	nix_mountpoint_done
+	rm_on_exit "$name"
+	assert_eq "$st" 0 "the service starts: $out"
+	# it serves, through the published port
+	wait_for sh -c "busybox wget -qO- http://127.0.0.1:$port/index.html 2>/dev/null | grep -q 'hello from the store'" ||
+		fail "the service does not answer on 127.0.0.1:$port"
+	out=$("$NUCLEUS" ps --filter "name=$name" --format '{{.Status}}')
+	assert_contains "$out" "Up" "ps"
+	# attach runs as the service's identity; the service's processes are
+	# not its to see (hidepid=invisible, and a Landlock domain of its own)
+	out=$("$NUCLEUS" attach "$name" -- /bin/sh -c 'id; ls /proc/1 >/dev/null 2>&1 || echo pid1=hidden;
+		/bin/probe connect 10.0.42.1 80; echo egress=$?; grep " /proc " /proc/self/mountinfo' 2>&1)
+	assert_contains "$out" "uid=7070(web) gid=7070(web)" "attach's identity"
+	assert_contains "$out" "pid1=hidden" "hidepid"
+	assert_contains "$out" "egress=1" "deny-all egress (EPERM)"
+	assert_contains "$out" "hidepid=invisible" "/proc hidepid"
+	id=$(container_id "$name")
+	# pid 1 is the mini-init, and the service its child, both as web
+	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$RUNTIME_DIR/$id/state.json")
+	assert_eq "$(cat /proc/$pid/comm)" "nucleus-init" "pid 1"
+	assert_eq "$(awk '/^Uid:/{print $2}' /proc/$pid/status)" "7070" "the init's uid"
+	child=$(cat /proc/$pid/task/$pid/children)
+	assert_eq "$(cat /proc/${child%% *}/comm)" "httpd" "the service under the init"
+	assert_eq "$(awk '/^Uid:/{print $2}' /proc/${child%% *}/status)" "7070" "the service's uid"
+	grep -q '"verify_attestation": *true' "$RUNTIME_DIR/$id/state.json" || fail "the state does not record the attestation"
+	a=$(state_field "$name" audit_path)
+	[ -s "$a" ] || fail "no audit trail at [$a]"
+	grep -q '"start"' "$a" || fail "no start event in the audit trail"
+	"$NUCLEUS" stop "$name" >/dev/null || fail "stop"
+	"$NUCLEUS" rm "$name" >/dev/null || fail "rm"
+	rm -rf "$t"
+}
