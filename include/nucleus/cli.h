@@ -63,4 +63,14 @@ const char *cli_opterror(void);
 int cli_fail(const struct nerr *err);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A verb made of sub-commands (`nucleus seccomp trace`, `nucleus rootfs
+ * attest`): help without one (on stderr, 125) or with -h/--help, else the
+ * named one called with argv from its own name on; an unknown one is a
+ * usage error listing them. `subs` ends with a NULL name. */
+struct cli_subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+};
+int cli_subcommands(const char *verb, const char *help, const struct cli_subcommand *subs, int argc, char **argv);
+
 #endif

@@ -125,6 +125,22 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 	return EXIT_RUNTIME;
 }
 
+int cli_subcommands(const char *verb, const char *help, const struct cli_subcommand *subs, int argc, char **argv)
+{
+	char names[256] = "";
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_RUNTIME : 0;
+	}
+	for (const struct cli_subcommand *s = subs; s->name; s++) {
+		if (!strcmp(argv[1], s->name))
+			return s->fn(argc - 1, argv + 1);
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", s == subs ? "" : ", ", s->name);
+	}
+	return cli_usage_error(verb, "unknown command `%s` (%s)", argv[1], names);
+}
+
 int cmd_version(int argc, char **argv)
 {
 	const struct scmp_version *sv = seccomp_version();

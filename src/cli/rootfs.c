@@ -189,13 +189,7 @@ static int verify_cmd(int argc, char **argv)
 
 int cmd_rootfs(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(rootfs_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_RUNTIME : 0;
-	}
-	if (!strcmp(argv[1], "attest"))
-		return attest_cmd(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "verify"))
-		return verify_cmd(argc - 1, argv + 1);
-	return cli_usage_error("rootfs", "unknown command `%s` (attest, verify)", argv[1]);
+	static const struct cli_subcommand subs[] = { { "attest", attest_cmd }, { "verify", verify_cmd }, { NULL, NULL } };
+
+	return cli_subcommands("rootfs", rootfs_help, subs, argc, argv);
 }

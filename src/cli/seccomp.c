@@ -392,17 +392,10 @@ static int hash_cmd(int argc, char **argv)
 
 int cmd_seccomp(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(seccomp_help, argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_RUNTIME : 0;
-	}
-	if (!strcmp(argv[1], "trace"))
-		return trace_cmd(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "generate"))
-		return generate_cmd(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "default"))
-		return default_cmd(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "hash"))
-		return hash_cmd(argc - 1, argv + 1);
-	return cli_usage_error("seccomp", "unknown command `%s` (trace, generate, default, hash)", argv[1]);
+	static const struct cli_subcommand subs[] = {
+		{ "trace", trace_cmd }, { "generate", generate_cmd }, { "default", default_cmd }, { "hash", hash_cmd },
+		{ NULL, NULL },
+	};
+
+	return cli_subcommands("seccomp", seccomp_help, subs, argc, argv);
 }
