@@ -220,17 +220,10 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--rootless and --userns cannot be combined");
 	if (c->ns.userns && geteuid() != 0)
 		return nerr_set(err, 0, "--userns needs root; use --rootless as an ordinary user");
-	if (c->sec.require_lockdown != LOCKDOWN_NONE) {
-		int r = lockdown_require(c->sec.require_lockdown, err);
-		if (r < 0)
-			return r;
-	}
-	{
-		int r = validate_identity(c, err);
-
-		if (r < 0)
-			return r;
-	}
+	if (c->sec.require_lockdown != LOCKDOWN_NONE && (r = lockdown_require(c->sec.require_lockdown, err)) < 0)
+		return r;
+	if ((r = validate_identity(c, err)) < 0)
+		return r;
 	if (c->net.mode == NETWORK_HOST && !c->net.allow_host_network)
 		return nerr_set(err, 0, "--network host shares the host's network namespace; "
 				"add --allow-host-network to accept that");
@@ -250,8 +243,6 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	if (c->net.bridge_flags && c->net.mode != NETWORK_BRIDGE)
 		return nerr_set(err, 0, "--bridge, --subnet and --publish need --network bridge");
 	if (c->net.mode == NETWORK_BRIDGE) {
-		int r;
-
 		if (c->ns.rootless)
 			return nerr_set(err, 0, "--network bridge needs root (rootless containers have "
 					"--network none)");
@@ -269,7 +260,6 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 	c->net.extra_hosts = NULL;
 	for (size_t i = 0; c->net.add_hosts && c->net.add_hosts[i]; i++) {
 		char gw[64], *line = NULL;
-		int r;
 
 		if (c->net.mode == NETWORK_BRIDGE)
 			bridge_config_gateway(&c->net.bridge, 4, gw, sizeof(gw));
