@@ -68,6 +68,9 @@ int attest_manifest_load(const char *text, size_t len, const char *pin_hex, stru
  * /nix/store/<name> (one component, no '.', '..'); NULL-terminated, in file
  * order. *paths is NULL (and 0 returned) when the tree has no list. */
 int attest_store_paths_read(int dirfd, char ***paths, struct nerr *err);
+/* The same rules for a list in memory (`nix-store -qR`'s output): every
+ * line a store path, none twice; *paths never NULL on success. */
+int attest_store_paths_parse(const char *text, size_t len, char ***paths, struct nerr *err);
 
 /* Hashing threads: online CPUs, at most 8. */
 unsigned attest_threads(void);

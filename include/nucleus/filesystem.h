@@ -45,11 +45,6 @@ const char *const *fs_rootfs_skip(const struct fs_rootfs *rf);
  * installed, else none. Nothing is left open on failure. */
 int fs_rootfs_open(const char *path, struct fs_rootfs *rf, struct nerr *err);
 void fs_rootfs_close(struct fs_rootfs *rf);
-/* `p` is /nix/store/<one component> (not ".", "..", nor hidden). */
-int fs_store_path_check(const char *p, struct nerr *err);
-/* A store paths list: one a line, empty lines ignored, duplicates
- * dropped, every line checked; *out NULL-terminated (never NULL). */
-int fs_store_paths_parse(const char *text, char ***out, struct nerr *err);
 
 /* A check of the rootfs as the container will see it (an attestation):
  * run in the child once the clone and the closure are mounted and

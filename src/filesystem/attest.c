@@ -55,7 +55,11 @@ const char *attest_store_name_unsafe(const char *name)
 
 	if (why)
 		return why;
-	return strchr(name, '/') ? "more than one component after /nix/store/" : NULL;
+	if (strchr(name, '/'))
+		return "more than one component after /nix/store/";
+	/* store paths are <hash>-<name>; a hidden entry is the store's own
+	 * (.links holds a hard link to every file of the store) */
+	return name[0] == '.' ? "a hidden name, not a store path" : NULL;
 }
 
 const char *attest_path_unsafe(const char *path)

@@ -17,8 +17,6 @@ int attest_open_beneath(int dirfd, const char *rel, int flags);
 /* A whole regular file beneath dirfd, at most max bytes (NUL-terminated):
  * 0, -ENOENT, -EFBIG, -EINVAL (not a regular file), -ELOOP (a symlink), -errno. */
 int attest_read_beneath(int dirfd, const char *name, size_t max, char **out, size_t *len);
-/* Parse a store paths list (text of len bytes) into a NULL-terminated vector. */
-int attest_store_paths_parse(const char *text, size_t len, char ***paths, struct nerr *err);
 
 /* Set err to a difference: the message, code ATTEST_DIFFERS. */
 int attest_differs(struct nerr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <nucleus/attest.h>
 #include <nucleus/filesystem.h>
 
-#define STORE_DIR "/nix/store"
-#define STORE_PATHS_LIST ".nucleus-rootfs-store-paths"
+#define STORE_DIR ATTEST_STORE_DIR
 #define STORE_PATHS_MAX (4u << 20)
 
 /* Top-level names of a rootfs that nucleus provides instead (and the
@@ -59,71 +59,6 @@ static int list_top(struct fs_rootfs *rf, struct nerr *err)
 	if (rf->has_store)
 		strv_push(&rf->top, STORE_DIR);
 	return 0;
-}
-
-int fs_store_path_check(const char *p, struct nerr *err)
-{
-	const char *name;
-
-	if (!str_has_prefix(p, STORE_DIR "/"))
-		return nerr_set(err, EINVAL, "store path `%s` is not under " STORE_DIR, p);
-	name = p + strlen(STORE_DIR "/");
-	if (!name[0] || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") || name[0] == '.')
-		return nerr_set(err, EINVAL, "store path `%s` is not one component under " STORE_DIR, p);
-	return 0;
-}
-
-/* One path a line, empty lines ignored, each checked. */
-int fs_store_paths_parse(const char *text, char ***out, struct nerr *err)
-{
-	_cleanup_free_ char *copy = xstrdup(text);
-	_cleanup_strv_ char **v = NULL;
-	char *save = NULL;
-	int r;
-
-	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		if (!l[0])
-			continue;
-		if ((r = fs_store_path_check(l, err)) < 0)
-			return r;
-		if (!strv_contains(v, l))
-			strv_push(&v, l);
-	}
-	if (!v)
-		v = xcalloc(1, sizeof(*v));
-	*out = steal_ptr(v);
-	return 0;
-}
-
-/* The tree's own list, read through the clone (a regular file, not a
- * symlink); 0 and *out NULL when it has none. */
-static int read_list(int tree, char ***out, struct nerr *err)
-{
-	_cleanup_close_ int fd = openat(tree, STORE_PATHS_LIST, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	_cleanup_free_ char *text = NULL;
-	size_t used = 0;
-	struct stat sb;
-	ssize_t n;
-
-	*out = NULL;
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0 || fstat(fd, &sb) < 0)
-		return nerr_set(err, errno, STORE_PATHS_LIST);
-	if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > STORE_PATHS_MAX)
-		return nerr_set(err, EINVAL, STORE_PATHS_LIST ": not a regular file of at most 4M");
-	text = xmalloc((size_t)sb.st_size + 1);
-	while (used < (size_t)sb.st_size && (n = read(fd, text + used, (size_t)sb.st_size - used)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return nerr_set(err, errno, "read " STORE_PATHS_LIST);
-		used += (size_t)n;
-	}
-	text[used] = '\0';
-	if (strlen(text) != used)
-		return nerr_set(err, EINVAL, STORE_PATHS_LIST ": a NUL byte");
-	return fs_store_paths_parse(text, out, err) < 0 ? nerr_prefix(err, STORE_PATHS_LIST) : 0;
 }
 
 /* `nix-store -qR path`, when nix-store is installed: its closure. 0 and
@@ -180,7 +115,7 @@ static int query_closure(const char *path, char ***out, struct nerr *err)
 		return 0;    /* no nix-store: no closure to mount */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return nerr_set(err, EIO, "`nix-store --query --requisites %s` failed", path);
-	if ((r = fs_store_paths_parse(text, out, err)) < 0)
+	if ((r = attest_store_paths_parse(text, used, out, err)) < 0)
 		return nerr_prefix(err, "nix-store --query --requisites");
 	return 0;
 }
@@ -290,7 +225,7 @@ int fs_rootfs_open(const char *path, struct fs_rootfs *rf, struct nerr *err)
 			     S_ISLNK(sb.st_mode) ? " (a symlink: not followed)" : "");
 		goto fail;
 	}
-	if ((r = read_list(rf->tree_fd, &paths, err)) < 0)
+	if ((r = attest_store_paths_read(rf->tree_fd, &paths, err)) < 0)
 		goto fail;
 	if (!paths && str_has_prefix(path, STORE_DIR "/") && (r = query_closure(path, &paths, err)) < 0)
 		goto fail;

@@ -490,6 +490,7 @@ static void store_paths_refused(void **state)
 		{ "/nix/store/\n", "an empty path" },
 		{ "/nix/store/a\n\n", "line 2" },
 		{ "/nix/store/a\n/nix/store/a\n", "listed twice" },
+		{ "/nix/store/.links\n", "a hidden name" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {

@@ -683,35 +683,6 @@ static void test_rootfs_sequence(void **state)
 	fs_ops_free(&ops);
 }
 
-/* The store paths list: absolute, under /nix/store, one component. */
-static void test_store_paths_parse(void **state)
-{
-	static const char *const bad[] = {
-		"/nix/store/../etc\n", "/etc/passwd\n", "/nix/store/a/b\n", "nix/store/abc\n",
-		"/nix/store/\n", "/nix/store/..\n", "/nix/storex/abc\n", "/nix/store/.links\n",
-	};
-	struct nerr e = { 0 };
-	char **v = NULL;
-
-	(void)state;
-	assert_int_equal(fs_store_paths_parse("/nix/store/aaa-x\n\n/nix/store/bbb-y\n/nix/store/aaa-x", &v, &e), 0);
-	assert_int_equal(strv_len(v), 2);
-	assert_string_equal(v[0], "/nix/store/aaa-x");
-	assert_string_equal(v[1], "/nix/store/bbb-y");
-	strv_free(v);
-	assert_int_equal(fs_store_paths_parse("", &v, &e), 0);
-	assert_non_null(v);
-	assert_int_equal(strv_len(v), 0);
-	strv_free(v);
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		v = NULL;
-		if (fs_store_paths_parse(bad[i], &v, &e) != -EINVAL)
-			fail_msg("accepted `%s`", bad[i]);
-		assert_null(v);
-		assert_non_null(strstr(e.msg, "/nix/store"));
-	}
-}
-
 /* Mount points are made one component at a time, each opened without
  * following a symlink: a symlink in the path (a rootfs may hold any)
  * fails with ELOOP and nothing is made where it points. */
@@ -881,8 +852,7 @@ int main(void)
 		cmocka_unit_test(test_execute_symlink_never_redirects_a_mount),
 		cmocka_unit_test(test_execute_readonly_bind_and_mask),
 		cmocka_unit_test(test_rootfs_sequence),
-		cmocka_unit_test(test_store_paths_parse),
-		cmocka_unit_test(test_mkdir_never_follows_a_symlink),
+				cmocka_unit_test(test_mkdir_never_follows_a_symlink),
 		cmocka_unit_test(test_execute_rootfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
