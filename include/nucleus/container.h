@@ -93,6 +93,20 @@ int exec_path_parse(const char *arg, char **out, struct nerr *err);
  * /dev, /proc, /sys) is an error. */
 int container_exec_plan(struct container_config *c, struct nerr *err);
 
+/* ---- secrets (src/container/secrets.c, docs/secrets.md) ------------------- */
+/* One --secret SRC:DEST (credential false) or --systemd-credential
+ * NAME:DEST argument, appended to c->fs.secrets as given. */
+int container_secret_add(struct container_config *c, bool credential, const char *arg, struct nerr *err);
+void container_secrets_free(struct fs_config *f);
+/* Check and normalise the secrets' DESTs and names (nothing is opened);
+ * --credentials-passthrough sets the workload's CREDENTIALS_DIRECTORY. */
+int container_secrets_validate(struct container_config *c, struct nerr *err);
+/* As root, before anything exists: every source opened and checked,
+ * read, staged (fs_secrets_stage, owned by uid:gid) and zeroed;
+ * *mount_fd the tmpfs, -1 when there are no secrets. */
+int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t gid, int *mount_fd,
+			    struct nerr *err);
+
 /* ---- the workload identity (src/container/identity.c) --------------------- */
 /* A user or group name or number, as given, is at most this long (a
  * --user NAME:GROUP twice that and the colon). */

@@ -76,6 +76,11 @@ struct fs_spec {
 	char **self_hosts;         /* "ip\thostname" lines naming the container;
 	                            * NULL: 127.0.1.1 */
 	struct copy_skipped *copy_skipped;  /* out, copy mode: what was left out (may be NULL) */
+	int secrets_mount_fd;      /* fs_secrets_stage's tmpfs, attached at
+	                            * /run/secrets; -1: none */
+	const struct fs_secret *secrets;  /* a DEST outside /run/secrets gets a
+	                            * read-only bind of its file there */
+	size_t n_secrets;
 };
 
 /* Everything up to and including pivot_root, as a list of ops planned from
@@ -107,6 +112,50 @@ int copy_tree(int src_dirfd, int dst_dirfd, struct copy_skipped *skipped, struct
 /* The one-line warning about what was skipped; NULL when nothing was. */
 char *copy_skipped_message(const struct copy_skipped *s);
 
+/* --secret SRC:DEST and --systemd-credential NAME:DEST as given (paths and
+ * names only, never the content): staged on a read-only tmpfs at
+ * /run/secrets (docs/secrets.md). */
+struct fs_secret {
+	char *src;                   /* --secret: the host file; NULL for a credential */
+	char *dest;                  /* absolute, normalised path in the container */
+	char *credential;            /* --systemd-credential: NAME in $CREDENTIALS_DIRECTORY */
+};
+
+/* Where the secrets tmpfs is attached, and where --credentials-passthrough
+ * puts the caller's credentials (CREDENTIALS_DIRECTORY in the workload). */
+#define FS_SECRETS_DIR "/run/secrets"
+#define FS_CREDENTIALS_SUBDIR "credentials"
+#define FS_CREDENTIALS_DIR FS_SECRETS_DIR "/" FS_CREDENTIALS_SUBDIR
+/* Caps: one secret, and the whole tmpfs. */
+#define FS_SECRET_MAX (1u << 20)
+#define FS_SECRETS_TOTAL_MAX (16u << 20)
+
+/* Check a --secret/--systemd-credential argument's DEST (absolute, no
+ * `..`/`.`/empty component, not under /proc /dev /sys, not /run/secrets
+ * itself) and return it normalised (no repeated or trailing slash). */
+int fs_secret_dest(const char *flag, const char *dest, char **out, struct nerr *err);
+/* The name a secret has on the tmpfs: DEST's path below /run/secrets, or
+ * DEST's last component for a DEST elsewhere (bound there read-only). */
+const char *fs_secret_name(const struct fs_secret *s);
+
+/* One secret to stage: its content, zeroed by fs_secrets_stage. */
+struct fs_secret_data {
+	const char *name;            /* relative path on the tmpfs */
+	char *buf;
+	size_t len;
+};
+
+/* Write buf as `name` (0400, uid:gid) in dirfd, then zero buf
+ * (explicit_bzero), whatever the outcome. The file must not exist. */
+int fs_secret_write(int dirfd, const char *name, char *buf, size_t len, uid_t uid, gid_t gid,
+		    struct nerr *err);
+/* As root: a detached tmpfs (0700, uid:gid, nosuid,nodev,noexec, sized
+ * to its content) holding each secret (a `credentials/` directory 0500
+ * for names below it), every buffer zeroed, then made read-only; *mount_fd
+ * is the mount, for fs_spec.secrets_mount_fd. */
+int fs_secrets_stage(struct fs_secret_data *d, size_t n, uid_t uid, gid_t gid, int *mount_fd,
+		     struct nerr *err);
+
 /* The container configuration's filesystem part (container_config.fs);
  * its strings are owned (container_config_free). */
 struct fs_config {
@@ -125,6 +174,11 @@ struct fs_config {
 	bool no_attestation;         /* --no-rootfs-attestation: production without it, said so */
 	bool verify_context;         /* --verify-context-integrity */
 	int proc_hidepid;            /* /proc's hidepid= (0, or 2: invisible) */
+	struct fs_secret *secrets;   /* --secret, --systemd-credential */
+	size_t n_secrets;
+	bool credentials_passthrough; /* every credential of $CREDENTIALS_DIRECTORY
+	                              * at /run/secrets/credentials, and the
+	                              * workload's CREDENTIALS_DIRECTORY there */
 };
 
 #endif

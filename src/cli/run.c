@@ -94,6 +94,17 @@ static const char run_help[] =
 	"      --verify-context-integrity Hash --context before launch and refuse to run\n"
 	"                                 when the populated /context differs\n"
 	"\n"
+	"Secrets (as root; see docs/secrets.md):\n"
+	"      --secret SRC:DEST          The host file SRC as DEST: a 0400 file of the\n"
+	"                                 workload user on a read-only tmpfs at\n"
+	"                                 /run/secrets (DEST elsewhere: bound from there)\n"
+	"      --systemd-credential NAME:DEST\n"
+	"                                 The credential NAME of $CREDENTIALS_DIRECTORY,\n"
+	"                                 as a --secret\n"
+	"      --credentials-passthrough  Every credential of $CREDENTIALS_DIRECTORY in\n"
+	"                                 /run/secrets/credentials, the workload's\n"
+	"                                 CREDENTIALS_DIRECTORY\n"
+	"\n"
 	"Resources:\n"
 	"      --memory SIZE              Memory limit (512K, 64M, 1G); swap off unless --swap\n"
 	"      --swap                     Allow swap beyond --memory\n"
@@ -181,6 +192,7 @@ enum {
 	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
 	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
 	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
+	OPT_SECRET, OPT_CREDENTIAL, OPT_CRED_PASSTHROUGH,
 };
 
 static const struct option run_opts[] = {
@@ -247,6 +259,9 @@ static const struct option run_opts[] = {
 	{ "verify-rootfs-attestation", no_argument, NULL, OPT_VERIFY_ATTEST },
 	{ "rootfs-attestation-sha256", required_argument, NULL, OPT_ATTEST_SHA },
 	{ "no-rootfs-attestation", no_argument, NULL, OPT_NO_ATTEST },
+	{ "secret", required_argument, NULL, OPT_SECRET },
+	{ "systemd-credential", required_argument, NULL, OPT_CREDENTIAL },
+	{ "credentials-passthrough", no_argument, NULL, OPT_CRED_PASSTHROUGH },
 	{ "verify-context-integrity", no_argument, NULL, OPT_VERIFY_CONTEXT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -590,6 +605,14 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_VERIFY_CONTEXT:
 			cfg->fs.verify_context = true;
+			break;
+		case OPT_SECRET:
+		case OPT_CREDENTIAL:
+			if ((r = container_secret_add(cfg, c == OPT_CREDENTIAL, optarg, err)) < 0)
+				goto out;
+			break;
+		case OPT_CRED_PASSTHROUGH:
+			cfg->fs.credentials_passthrough = true;
 			break;
 		case 'h':
 			r = 1;

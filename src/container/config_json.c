@@ -131,15 +131,30 @@ static json_t *process_json(const struct process_config *p)
 			 "identity", identity_json(&p->identity));
 }
 
+static json_t *secrets_json(const struct fs_secret *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:o,s:s,s:o}", "src", str_json(v[i].src), "dest", v[i].dest,
+						   "credential", str_json(v[i].credential)));
+	return a;
+}
+
 static json_t *fs_json(const struct fs_config *f)
 {
-	return json_pack("{s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:b,s:b,s:i}", "context", str_json(f->context),
+	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:b,s:b,s:i}", "context", str_json(f->context),
 			 "context_mode", f->context_mode == CONTEXT_BIND ? "bind" : "copy",
 			 "allow_exec", strv_json(f->allow_exec), "exec_paths", strv_json(f->exec_paths),
 			 "tmpfs_size", u64_json(f->tmpfs_size), "allow_chroot_fallback", f->allow_chroot_fallback,
 			 "rootfs", str_json(f->rootfs), "verify_attestation", f->verify_attestation,
 			 "attestation_sha256", str_json(f->attestation_sha256), "no_attestation", f->no_attestation,
 			 "verify_context", f->verify_context, "proc_hidepid", f->proc_hidepid);
+
+	/* paths and names only: a secret's content is never in the configuration */
+	json_object_set_new(o, "secrets", secrets_json(f->secrets, f->n_secrets));
+	json_object_set_new(o, "credentials_passthrough", json_boolean(f->credentials_passthrough));
+	return o;
 }
 
 static json_t *net_json(const struct net_config *n)
@@ -641,11 +656,41 @@ static int process_from(const json_t *o, struct process_config *p, struct nerr *
 	return 0;
 }
 
+static int secrets_from(const json_t *o, struct fs_config *f, struct nerr *err)
+{
+	static const char *const keys[] = { "src", "dest", "credential", NULL };
+	const char *w = "filesystem.secrets";
+	json_t *a, *e;
+	size_t i;
+	int r;
+
+	if ((r = get_arr(o, "filesystem", "secrets", &a, err)) < 0 || !a)
+		return r;
+	container_secrets_free(f);
+	if (json_array_size(a))
+		f->secrets = xcalloc(json_array_size(a), sizeof(*f->secrets));
+	json_array_foreach(a, i, e) {
+		struct fs_secret *s = &f->secrets[f->n_secrets++];
+
+		if (!json_is_object(e))
+			return bad(err, "filesystem", "secrets", "expected an array of objects");
+		if ((r = only_keys(e, w, keys, err)) < 0 ||
+		    (r = get_str(e, w, "src", PATH_MAX_LEN, &s->src, err)) < 0 ||
+		    (r = get_str(e, w, "dest", PATH_MAX_LEN, &s->dest, err)) < 0 ||
+		    (r = get_str(e, w, "credential", 255, &s->credential, err)) < 0)
+			return r;
+		if (!s->dest)
+			return bad(err, w, "dest", "missing");
+	}
+	return 0;
+}
+
 static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 {
 	static const char *const keys[] = { "context", "context_mode", "allow_exec", "exec_paths", "tmpfs_size",
 					    "allow_chroot_fallback", "rootfs", "verify_attestation", "attestation_sha256",
-					    "no_attestation", "verify_context", "proc_hidepid", NULL };
+					    "no_attestation", "verify_context", "proc_hidepid", "secrets",
+					    "credentials_passthrough", NULL };
 	static const char *const modes[] = { [CONTEXT_COPY] = "copy", [CONTEXT_BIND] = "bind", NULL };
 	uint64_t hidepid = (uint64_t)f->proc_hidepid;
 	const char *w = "filesystem";
@@ -665,7 +710,9 @@ static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 	    (r = get_str(o, w, "attestation_sha256", PIN_MAX, &f->attestation_sha256, err)) < 0 ||
 	    (r = get_bool(o, w, "no_attestation", &f->no_attestation, err)) < 0 ||
 	    (r = get_bool(o, w, "verify_context", &f->verify_context, err)) < 0 ||
-	    (r = get_u64(o, w, "proc_hidepid", 2, &hidepid, err)) < 0)
+	    (r = get_u64(o, w, "proc_hidepid", 2, &hidepid, err)) < 0 ||
+	    (r = get_bool(o, w, "credentials_passthrough", &f->credentials_passthrough, err)) < 0 ||
+	    (r = secrets_from(o, f, err)) < 0)
 		return r;
 	f->context_mode = (enum context_mode)mode;
 	f->proc_hidepid = (int)hidepid;

@@ -163,6 +163,20 @@ static int stage_validate(struct run *r, struct nerr *err)
 			log_debug("run: context copied");
 		}
 	}
+	/* the secrets are read and staged now, as root, and their buffers
+	 * zeroed: a bad source refuses before anything exists */
+	if (cfg->fs.n_secrets || cfg->fs.credentials_passthrough) {
+		uid_t uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
+		gid_t gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
+
+		if (cfg->ns.userns) {
+			uid += r->map.uid[0].outside - r->map.uid[0].inside;
+			gid += r->map.gid[0].outside - r->map.gid[0].inside;
+		}
+		if ((rc = container_secrets_stage(cfg, uid, gid, &r->secrets_mount_fd, err)) < 0)
+			return rc;
+		log_debug("run: secrets staged");
+	}
 	if (cfg->sec.seccomp_trace) {
 		/* the log is opened now, so a bad path fails before anything exists */
 		r->trace_log = fopen(cfg->sec.seccomp_log, "we");
@@ -206,6 +220,8 @@ static void undo_validate(struct run *r)
 		close(r->context_fd);
 	if (r->context_mount_fd >= 0)
 		close(r->context_mount_fd);
+	if (r->secrets_mount_fd >= 0)
+		close(r->secrets_mount_fd);
 	free(r->context_path);
 	attest_manifest_free(&r->context_manifest);
 	fs_rootfs_close(&r->rootfs);
@@ -420,7 +436,7 @@ static const struct stage stages[] = {
 int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
 {
 	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
-			 .context_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
+			 .context_mount_fd = -1, .secrets_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
 			 .pidfd = -1 };
 	size_t ran = 0;
 	int rc = 0;

@@ -22,6 +22,7 @@ struct run {
 	struct userns_map map;
 	int context_fd;
 	int context_mount_fd;          /* copy mode as root: the copy */
+	int secrets_mount_fd;          /* the secrets' tmpfs (fs_secrets_stage); -1: none */
 	struct attest_manifest context_manifest;   /* --verify-context-integrity:
 	                                            * the context as hashed at launch */
 	char *context_path;            /* absolute, symlinks resolved */

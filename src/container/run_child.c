@@ -238,6 +238,7 @@ int stage_clone(struct run *r, struct nerr *err)
 		.proc_hidepid = cfg->fs.proc_hidepid,
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
+		.secrets_mount_fd = r->secrets_mount_fd, .secrets = cfg->fs.secrets, .n_secrets = cfg->fs.n_secrets,
 	};
 	a.landlock = r->landlock;
 

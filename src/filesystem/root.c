@@ -106,6 +106,39 @@ static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
 	fs_ops_add(ops, FS_OP_DETACH, FS_ROOTFS_TREE, 0);
 }
 
+/* The secrets' tmpfs the supervisor staged (read-only already) at
+ * /run/secrets, and a read-only bind of its file for each DEST outside
+ * it: the bind's source is the tmpfs, so no host path is in mountinfo.
+ * Over a rootfs, /run is a tmpfs of nucleus (read-only once the secrets
+ * are in): the rootfs's own /run may be read-only or a symlink. */
+static void plan_secrets(const struct fs_spec *s, struct fs_ops *ops)
+{
+	struct fs_op *op;
+
+	if (s->secrets_mount_fd < 0)
+		return;
+	if (s->rootfs) {
+		op = fs_ops_add(ops, FS_OP_TMPFS, "/run", FS_NOSUID | FS_NODEV | FS_NOEXEC);
+		op->mode = 0755;
+		op->size = 64 << 10;
+		op->inodes = 64;
+	}
+	op = fs_ops_add(ops, FS_OP_ATTACH, FS_SECRETS_DIR, 0);
+	op->fd = s->secrets_mount_fd;
+	op->label = "secrets";
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		const struct fs_secret *sec = &s->secrets[i];
+
+		if (str_has_prefix(sec->dest, FS_SECRETS_DIR "/"))
+			continue;
+		op = fs_ops_add(ops, FS_OP_BIND, sec->dest, FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC | FS_SRC_IN_ROOT);
+		op->src = fs_ops_own(ops, xasprintf("%s/%s", FS_SECRETS_DIR, fs_secret_name(sec)));
+		op->label = "secret";
+	}
+	if (s->rootfs)
+		fs_ops_add(ops, FS_OP_REMOUNT, "/run", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC);
+}
+
 int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 {
 	struct fs_op *op;
@@ -137,6 +170,7 @@ int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 		fs_ops_add(ops, FS_OP_EXEC, p,
 			   str_has_prefix(p, "/tmp/") || s->context_mode == CONTEXT_COPY ? FS_MKDIRS : 0);
 	}
+	plan_secrets(s, ops);
 	fs_ops_add(ops, FS_OP_DEV, "/dev", s->userns ? FS_USERNS : 0);
 	fs_plan_proc(s, ops);
 	fs_ops_add(ops, FS_OP_REMOUNT, "/", FS_RDONLY | FS_NOSUID | FS_NODEV);

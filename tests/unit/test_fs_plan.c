@@ -32,7 +32,7 @@
 static struct fs_spec base_spec(void)
 {
 	return (struct fs_spec){
-		.staging = "/nonexistent/staging", .context_fd = -1, .context_mount_fd = -1,
+		.staging = "/nonexistent/staging", .context_fd = -1, .context_mount_fd = -1, .secrets_mount_fd = -1,
 		.tmpfs_size = 1ull << 30, .hostname = "box",
 	};
 }
