@@ -27,7 +27,7 @@ int container_secret_add(struct container_config *c, bool credential, const char
 	struct fs_secret *s;
 
 	if (!colon || colon == arg || !colon[1])
-		return nerr_set(err, EINVAL, "%s `%s`: expected %s:DEST", flag, arg, credential ? "NAME" : "SRC");
+		return nerr_set(err, 0, "%s `%s`: expected %s:DEST", flag, arg, credential ? "NAME" : "SRC");
 	src = strndup(arg, (size_t)(colon - arg));
 	if (!src)
 		return nerr_set(err, ENOMEM, "%s", flag);
@@ -65,11 +65,11 @@ int container_secrets_validate(struct container_config *c, struct nerr *err)
 		char *norm;
 
 		if (!s->dest || !!s->src == !!s->credential)
-			return nerr_set(err, EINVAL, "%s: a secret needs a source or a credential, and a DEST", flag);
+			return nerr_set(err, 0, "%s: a secret needs a source or a credential, and a DEST", flag);
 		if (s->src && s->src[0] != '/')
-			return nerr_set(err, EINVAL, "--secret: SRC `%s` is not an absolute path", s->src);
+			return nerr_set(err, 0, "--secret: SRC `%s` is not an absolute path", s->src);
 		if (s->credential && !credential_name_ok(s->credential))
-			return nerr_set(err, EINVAL, "--systemd-credential: `%s` is not a credential name "
+			return nerr_set(err, 0, "--systemd-credential: `%s` is not a credential name "
 					"(no `/`, not `.` or `..`)", s->credential);
 		if ((r = fs_secret_dest(flag, s->dest, &norm, err)) < 0)
 			return r;
@@ -77,9 +77,9 @@ int container_secrets_validate(struct container_config *c, struct nerr *err)
 		s->dest = norm;
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(f->secrets[j].dest, s->dest))
-				return nerr_set(err, EINVAL, "%s: DEST `%s` is given twice", flag, s->dest);
+				return nerr_set(err, 0, "%s: DEST `%s` is given twice", flag, s->dest);
 			if (!strcmp(fs_secret_name(&f->secrets[j]), fs_secret_name(s)))
-				return nerr_set(err, EINVAL, "%s: DEST `%s` and `%s` would both be %s/%s",
+				return nerr_set(err, 0, "%s: DEST `%s` and `%s` would both be %s/%s",
 						flag, f->secrets[j].dest, s->dest, FS_SECRETS_DIR, fs_secret_name(s));
 		}
 	}
@@ -108,22 +108,24 @@ static int read_secret(int dir, const char *path, uint64_t resolve, const char *
 
 	*buf = NULL;
 	*len = 0;
+	if (fd < 0 && errno == ELOOP)
+		return nerr_set(err, 0, "%s `%s`: a symlink is on the path (none is followed)", flag, shown);
+	if (fd < 0 && errno == EXDEV)
+		return nerr_set(err, 0, "%s `%s`: resolves outside CREDENTIALS_DIRECTORY", flag, shown);
 	if (fd < 0)
-		return nerr_set(err, errno, "%s `%s`%s", flag, shown,
-				errno == ELOOP ? ": a symlink (none may be on the path)" :
-				errno == EXDEV ? ": resolves outside the credentials directory" : "");
+		return nerr_set(err, errno, "%s `%s`", flag, shown);
 	if (fstat(fd, &st) < 0)
 		return nerr_set(err, errno, "%s `%s`", flag, shown);
 	if (!S_ISREG(st.st_mode))
-		return nerr_set(err, EINVAL, "%s `%s`: not a regular file", flag, shown);
+		return nerr_set(err, 0, "%s `%s`: not a regular file", flag, shown);
 	if (st.st_uid != 0 && st.st_uid != getuid())
-		return nerr_set(err, EPERM, "%s `%s`: owned by uid %u, not by root or the caller", flag, shown,
+		return nerr_set(err, 0, "%s `%s`: owned by uid %u, not by root or the caller", flag, shown,
 				(unsigned)st.st_uid);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return nerr_set(err, EPERM, "%s `%s`: writable by group or others (mode %04o)", flag, shown,
+		return nerr_set(err, 0, "%s `%s`: writable by group or others (mode %04o)", flag, shown,
 				(unsigned)(st.st_mode & 07777));
 	if ((uint64_t)st.st_size > FS_SECRET_MAX)
-		return nerr_set(err, EFBIG, "%s `%s`: larger than %u bytes", flag, shown, FS_SECRET_MAX);
+		return nerr_set(err, 0, "%s `%s`: larger than %u bytes", flag, shown, FS_SECRET_MAX);
 	/* one byte more than the size, to see it grow */
 	*buf = xcalloc((size_t)st.st_size + 1, 1);
 	for (;;) {
@@ -164,7 +166,7 @@ static int open_credentials(const char *flag, int *fd, struct nerr *err)
 	if (*fd >= 0)
 		return 0;
 	if (!dir || dir[0] != '/')
-		return nerr_set(err, ENOENT, "%s: CREDENTIALS_DIRECTORY is not set (nucleus is not run by "
+		return nerr_set(err, 0, "%s: CREDENTIALS_DIRECTORY is not set (nucleus is not run by "
 				"systemd with LoadCredential= or LoadCredentialEncrypted=)", flag);
 	if ((*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return nerr_set(err, errno, "%s: CREDENTIALS_DIRECTORY `%s`", flag, dir);
@@ -184,7 +186,7 @@ int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t g
 	if (!f->n_secrets && !f->credentials_passthrough)
 		return 0;
 	if (geteuid() != 0)
-		return nerr_set(err, EPERM, "%s needs root (an ordinary user's container cannot be given "
+		return nerr_set(err, 0, "%s needs root (an ordinary user's container cannot be given "
 				"secrets yet)", f->n_secrets ? (f->secrets[0].credential ? "--systemd-credential" :
 				"--secret") : "--credentials-passthrough");
 	for (size_t i = 0; r == 0 && i < f->n_secrets; i++) {
@@ -225,7 +227,7 @@ int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t g
 			closedir(dir);
 	}
 	if (r == 0 && total > FS_SECRETS_TOTAL_MAX)
-		r = nerr_set(err, EFBIG, "secrets: more than %u bytes in all", FS_SECRETS_TOTAL_MAX);
+		r = nerr_set(err, 0, "secrets: more than %u bytes in all", FS_SECRETS_TOTAL_MAX);
 	if (r == 0)
 		r = fs_secrets_stage(d, n, uid, gid, mount_fd, err);
 	free_data(d, n);

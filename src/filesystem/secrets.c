@@ -30,7 +30,7 @@ int fs_secret_dest(const char *flag, const char *dest, char **out, struct nerr *
 
 	*out = NULL;
 	if (!dest[0] || dest[0] != '/')
-		return nerr_set(err, EINVAL, "%s: DEST `%s` is not an absolute path", flag, dest);
+		return nerr_set(err, 0, "%s: DEST `%s` is not an absolute path", flag, dest);
 	norm = xcalloc(strlen(dest) + 1, 1);
 	for (const char *p = dest; *p;) {
 		const char *e;
@@ -43,27 +43,27 @@ int fs_secret_dest(const char *flag, const char *dest, char **out, struct nerr *
 		e = strchrnul(p, '/');
 		len = (size_t)(e - p);
 		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return nerr_set(err, EINVAL, "%s: DEST `%s` has a `.` or `..` component", flag, dest);
+			return nerr_set(err, 0, "%s: DEST `%s` has a `.` or `..` component", flag, dest);
 		norm[n++] = '/';
 		memcpy(norm + n, p, len);
 		n += len;
 		p = e;
 	}
 	if (!n)
-		return nerr_set(err, EINVAL, "%s: DEST `%s` is the root", flag, dest);
+		return nerr_set(err, 0, "%s: DEST `%s` is the root", flag, dest);
 	for (size_t i = 0; i < ARRAY_SIZE(refused_trees); i++)
 		if (path_equal_or_under(norm, refused_trees[i]))
-			return nerr_set(err, EINVAL, "%s: DEST `%s` is under %s", flag, dest, refused_trees[i]);
+			return nerr_set(err, 0, "%s: DEST `%s` is under %s", flag, dest, refused_trees[i]);
 	if (path_equal_or_under(FS_SECRETS_DIR, norm))
-		return nerr_set(err, EINVAL, "%s: DEST `%s` would hide %s", flag, dest, FS_SECRETS_DIR);
+		return nerr_set(err, 0, "%s: DEST `%s` would hide %s", flag, dest, FS_SECRETS_DIR);
 	if (str_has_prefix(norm, FS_SECRETS_DIR "/")) {
 		const char *name = norm + strlen(FS_SECRETS_DIR "/");
 
 		if (strchr(name, '/'))
-			return nerr_set(err, EINVAL, "%s: DEST `%s`: a secret under %s is a file directly in it",
+			return nerr_set(err, 0, "%s: DEST `%s`: a secret under %s is a file directly in it",
 					flag, dest, FS_SECRETS_DIR);
 		if (!strcmp(name, FS_CREDENTIALS_SUBDIR))
-			return nerr_set(err, EINVAL, "%s: DEST `%s` is reserved for --credentials-passthrough",
+			return nerr_set(err, 0, "%s: DEST `%s` is reserved for --credentials-passthrough",
 					flag, dest);
 	}
 	*out = steal_ptr(norm);

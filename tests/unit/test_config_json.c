@@ -68,6 +68,11 @@ static void fill(struct container_config *c)
 	c->fs.verify_attestation = c->fs.no_attestation = c->fs.verify_context = true;
 	c->fs.attestation_sha256 = xstrdup("bb00000000000000000000000000000000000000000000000000000000000002");
 	c->fs.proc_hidepid = 2;
+	c->fs.n_secrets = 2;
+	c->fs.secrets = xcalloc(2, sizeof(*c->fs.secrets));
+	c->fs.secrets[0] = (struct fs_secret){ .src = xstrdup("/etc/app/key"), .dest = xstrdup("/run/secrets/key") };
+	c->fs.secrets[1] = (struct fs_secret){ .credential = xstrdup("db"), .dest = xstrdup("/etc/app/db") };
+	c->fs.credentials_passthrough = true;
 
 	c->net.mode = NETWORK_BRIDGE;
 	c->net.allow_host_network = true;
@@ -207,6 +212,13 @@ static void config_equal(const struct container_config *a, const struct containe
 	assert_int_equal(a->fs.no_attestation, b->fs.no_attestation);
 	assert_int_equal(a->fs.verify_context, b->fs.verify_context);
 	assert_int_equal(a->fs.proc_hidepid, b->fs.proc_hidepid);
+	assert_int_equal(a->fs.n_secrets, b->fs.n_secrets);
+	for (size_t i = 0; i < a->fs.n_secrets; i++) {
+		str_equal(a->fs.secrets[i].src, b->fs.secrets[i].src);
+		str_equal(a->fs.secrets[i].dest, b->fs.secrets[i].dest);
+		str_equal(a->fs.secrets[i].credential, b->fs.secrets[i].credential);
+	}
+	assert_int_equal(a->fs.credentials_passthrough, b->fs.credentials_passthrough);
 
 	assert_int_equal(a->net.mode, b->net.mode);
 	assert_int_equal(a->net.allow_host_network, b->net.allow_host_network);
@@ -443,6 +455,10 @@ static void rejects(void **state)
 	refused("process", NULL, "config: process: missing");
 	refused("network.mod", json_string("none"), "config: network.mod: unknown key");
 	refused("seccomp", json_true(), "config: seccomp: unknown key");
+	refused("filesystem.secrets", json_pack("[{s:s}]", "src", "/k"), "config: filesystem.secrets.dest: missing");
+	refused("filesystem.secrets", json_pack("[{s:s,s:s}]", "dest", "/k", "content", "x"),
+		"config: filesystem.secrets.content: unknown key");
+	refused("filesystem.secrets", json_pack("[s]", "/k"), "config: filesystem.secrets: expected an array of objects");
 }
 
 static void not_an_object(void **state)
