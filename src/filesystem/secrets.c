@@ -72,7 +72,9 @@ int fs_secret_dest(const char *flag, const char *dest, char **out, struct nerr *
 
 const char *fs_secret_name(const struct fs_secret *s)
 {
-	return strrchr(s->dest, '/') + 1;
+	const char *slash = strrchr(s->dest, '/');
+
+	return slash ? slash + 1 : s->dest;
 }
 
 int fs_secret_write(int dirfd, const char *name, char *buf, size_t len, uid_t uid, gid_t gid,
