@@ -101,9 +101,15 @@ void container_secrets_free(struct fs_config *f);
 /* Check and normalise the secrets' DESTs and names (nothing is opened);
  * --credentials-passthrough sets the workload's CREDENTIALS_DIRECTORY. */
 int container_secrets_validate(struct container_config *c, struct nerr *err);
-/* As root, before anything exists: every source opened and checked,
- * read, staged (fs_secrets_stage, owned by uid:gid) and zeroed;
- * *mount_fd the tmpfs, -1 when there are no secrets. */
+/* Before anything exists, with the caller's rights: every source (and
+ * credential) opened and checked, and read into *out (n entries, the
+ * names on the tmpfs). */
+int container_secrets_read(const struct container_config *c, struct fs_secret_data **out, size_t *n,
+			   struct nerr *err);
+/* The buffers zeroed, then freed. */
+void container_secrets_data_free(struct fs_secret_data *d, size_t n);
+/* As root: read, staged (fs_secrets_stage, owned by uid:gid) and zeroed;
+ * *mount_fd the tmpfs. */
 int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t gid, int *mount_fd,
 			    struct nerr *err);
 

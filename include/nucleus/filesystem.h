@@ -149,12 +149,14 @@ struct fs_secret_data {
  * (explicit_bzero), whatever the outcome. The file must not exist. */
 int fs_secret_write(int dirfd, const char *name, char *buf, size_t len, uid_t uid, gid_t gid,
 		    struct nerr *err);
-/* As root: a detached tmpfs (0700, uid:gid, nosuid,nodev,noexec, sized
- * to its content) holding each secret (a `credentials/` directory 0500
- * for names below it), every buffer zeroed, then made read-only; *mount_fd
- * is the mount, for fs_spec.secrets_mount_fd. */
-int fs_secrets_stage(struct fs_secret_data *d, size_t n, uid_t uid, gid_t gid, int *mount_fd,
-		     struct nerr *err);
+/* With the rights to mount (root, or the child in its user namespace): a
+ * detached tmpfs (0700, uid:gid, nosuid,nodev,noexec, sized to its
+ * content) holding each secret (the `credentials/` directory, 0500, for
+ * names below it; made, if empty, when `credentials`), every buffer
+ * zeroed, then made read-only; *mount_fd is the mount, for
+ * fs_spec.secrets_mount_fd. */
+int fs_secrets_stage(struct fs_secret_data *d, size_t n, bool credentials, uid_t uid, gid_t gid,
+		     int *mount_fd, struct nerr *err);
 
 /* The container configuration's filesystem part (container_config.fs);
  * its strings are owned (container_config_free). */

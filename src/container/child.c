@@ -256,6 +256,14 @@ void child_main(struct child_args *a)
 		_cleanup_free_ char *warn = NULL;
 
 		a->fs.copy_skipped = &skipped;
+		/* an ordinary user's secrets: the tmpfs is made here, where
+		 * this user namespace may mount (the ids are inside ones) */
+		if (a->stage_secrets &&
+		    fs_secrets_stage(a->secrets, a->n_secrets, a->cfg->fs.credentials_passthrough,
+				     a->cfg->proc.identity.set ? a->cfg->proc.identity.uid : 0,
+				     a->cfg->proc.identity.set ? a->cfg->proc.identity.gid : 0,
+				     &a->fs.secrets_mount_fd, &err) < 0)
+			fail(a, &err);
 		if (fs_setup(&a->fs, &err) < 0)
 			fail(a, &err);
 		a->fs.copy_skipped = NULL;

@@ -45,6 +45,11 @@ struct child_args {
 	bool userns;
 	const char *hostname;
 	const char *workdir;
+	/* an ordinary user's secrets, staged by the child in its user
+	 * namespace (fs_secrets_stage zeroes them) */
+	bool stage_secrets;
+	struct fs_secret_data *secrets;
+	size_t n_secrets;
 };
 
 /* Become the workload identity (identity.c), after the privileged setup

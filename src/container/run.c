@@ -173,9 +173,16 @@ static int stage_validate(struct run *r, struct nerr *err)
 			uid += r->map.uid[0].outside - r->map.uid[0].inside;
 			gid += r->map.gid[0].outside - r->map.gid[0].inside;
 		}
-		if ((rc = container_secrets_stage(cfg, uid, gid, &r->secrets_mount_fd, err)) < 0)
+		/* an ordinary user cannot mount: the content is read now, with
+		 * the caller's rights, and the child stages its copy */
+		if (geteuid() != 0) {
+			if ((rc = container_secrets_read(cfg, &r->secret_data, &r->n_secret_data, err)) < 0)
+				return rc;
+			r->stage_secrets_in_child = true;
+		} else if ((rc = container_secrets_stage(cfg, uid, gid, &r->secrets_mount_fd, err)) < 0) {
 			return rc;
-		log_debug("run: secrets staged");
+		}
+		log_debug("run: secrets %s", r->stage_secrets_in_child ? "read" : "staged");
 	}
 	if (cfg->sec.seccomp_trace) {
 		/* the log is opened now, so a bad path fails before anything exists */
@@ -222,6 +229,9 @@ static void undo_validate(struct run *r)
 		close(r->context_mount_fd);
 	if (r->secrets_mount_fd >= 0)
 		close(r->secrets_mount_fd);
+	container_secrets_data_free(r->secret_data, r->n_secret_data);
+	r->secret_data = NULL;
+	r->n_secret_data = 0;
 	free(r->context_path);
 	attest_manifest_free(&r->context_manifest);
 	fs_rootfs_close(&r->rootfs);

@@ -23,6 +23,10 @@ struct run {
 	int context_fd;
 	int context_mount_fd;          /* copy mode as root: the copy */
 	int secrets_mount_fd;          /* the secrets' tmpfs (fs_secrets_stage); -1: none */
+	struct fs_secret_data *secret_data;  /* an ordinary user's: read here, staged by
+	                                      * the child (its copy), zeroed after clone */
+	size_t n_secret_data;
+	bool stage_secrets_in_child;
 	struct attest_manifest context_manifest;   /* --verify-context-integrity:
 	                                            * the context as hashed at launch */
 	char *context_path;            /* absolute, symlinks resolved */

@@ -241,6 +241,9 @@ int stage_clone(struct run *r, struct nerr *err)
 		.secrets_mount_fd = r->secrets_mount_fd, .secrets = cfg->fs.secrets, .n_secrets = cfg->fs.n_secrets,
 	};
 	a.landlock = r->landlock;
+	a.stage_secrets = r->stage_secrets_in_child;
+	a.secrets = r->secret_data;
+	a.n_secrets = r->n_secret_data;
 
 	if ((pid = clone_child(r, ns_clone_flags(&ns), err)) < 0)
 		return pid;
@@ -254,6 +257,10 @@ int stage_clone(struct run *r, struct nerr *err)
 	r->pid = pid;
 	/* the child has the rootfs's clones now: nothing here needs them */
 	fs_rootfs_close(&r->rootfs);
+	/* nor the secrets' content: the child has its own copy */
+	container_secrets_data_free(r->secret_data, r->n_secret_data);
+	r->secret_data = NULL;
+	r->n_secret_data = 0;
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);

@@ -148,7 +148,7 @@ static int read_secret(int dir, const char *path, uint64_t resolve, const char *
 	return 0;
 }
 
-static void free_data(struct fs_secret_data *d, size_t n)
+void container_secrets_data_free(struct fs_secret_data *d, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (d[i].buf)
@@ -173,8 +173,8 @@ static int open_credentials(const char *flag, int *fd, struct nerr *err)
 	return 0;
 }
 
-int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t gid, int *mount_fd,
-			    struct nerr *err)
+int container_secrets_read(const struct container_config *c, struct fs_secret_data **out, size_t *out_n,
+			   struct nerr *err)
 {
 	const struct fs_config *f = &c->fs;
 	struct fs_secret_data *d = NULL;
@@ -182,13 +182,8 @@ int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t g
 	size_t n = 0, total = 0;
 	int r = 0;
 
-	*mount_fd = -1;
-	if (!f->n_secrets && !f->credentials_passthrough)
-		return 0;
-	if (geteuid() != 0)
-		return nerr_set(err, 0, "%s needs root (an ordinary user's container cannot be given "
-				"secrets yet)", f->n_secrets ? (f->secrets[0].credential ? "--systemd-credential" :
-				"--secret") : "--credentials-passthrough");
+	*out = NULL;
+	*out_n = 0;
 	for (size_t i = 0; r == 0 && i < f->n_secrets; i++) {
 		const struct fs_secret *s = &f->secrets[i];
 
@@ -228,8 +223,26 @@ int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t g
 	}
 	if (r == 0 && total > FS_SECRETS_TOTAL_MAX)
 		r = nerr_set(err, 0, "secrets: more than %u bytes in all", FS_SECRETS_TOTAL_MAX);
-	if (r == 0)
-		r = fs_secrets_stage(d, n, uid, gid, mount_fd, err);
-	free_data(d, n);
+	if (r < 0) {
+		container_secrets_data_free(d, n);
+		return r;
+	}
+	*out = d;
+	*out_n = n;
+	return 0;
+}
+
+int container_secrets_stage(const struct container_config *c, uid_t uid, gid_t gid, int *mount_fd,
+			    struct nerr *err)
+{
+	struct fs_secret_data *d;
+	size_t n;
+	int r;
+
+	*mount_fd = -1;
+	if ((r = container_secrets_read(c, &d, &n, err)) < 0)
+		return r;
+	r = fs_secrets_stage(d, n, c->fs.credentials_passthrough, uid, gid, mount_fd, err);
+	container_secrets_data_free(d, n);
 	return r;
 }

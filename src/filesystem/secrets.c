@@ -108,8 +108,20 @@ static int seal(int mnt, struct nerr *err)
 	return 0;
 }
 
-int fs_secrets_stage(struct fs_secret_data *d, size_t n, uid_t uid, gid_t gid, int *mount_fd,
-		     struct nerr *err)
+/* credentials/, 0500, the workload's; *fd its fd */
+static int credentials_dir(int root, uid_t uid, gid_t gid, int *fd, struct nerr *err)
+{
+	if (*fd >= 0)
+		return 0;
+	if (mkdirat(root, FS_CREDENTIALS_SUBDIR, 0500) < 0 ||
+	    (*fd = openat(root, FS_CREDENTIALS_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchown(*fd, uid, gid) < 0)
+		return nerr_set(err, errno, "secrets: create `%s`", FS_CREDENTIALS_SUBDIR);
+	return 0;
+}
+
+int fs_secrets_stage(struct fs_secret_data *d, size_t n, bool credentials, uid_t uid, gid_t gid,
+		     int *mount_fd, struct nerr *err)
 {
 	_cleanup_close_ int fs = -1, mnt = -1, root = -1, creds = -1;
 	uint64_t size = 64 << 10;
@@ -136,13 +148,8 @@ int fs_secrets_stage(struct fs_secret_data *d, size_t n, uid_t uid, gid_t gid, i
 		int dir = root;
 
 		if (str_has_prefix(name, FS_CREDENTIALS_SUBDIR "/")) {
-			if (creds < 0 && (mkdirat(root, FS_CREDENTIALS_SUBDIR, 0500) < 0 ||
-					  (creds = openat(root, FS_CREDENTIALS_SUBDIR,
-							  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-					  fchown(creds, uid, gid) < 0)) {
-				r = nerr_set(err, errno, "secrets: create `%s`", FS_CREDENTIALS_SUBDIR);
+			if ((r = credentials_dir(root, uid, gid, &creds, err)) < 0)
 				break;
-			}
 			dir = creds;
 			name += strlen(FS_CREDENTIALS_SUBDIR "/");
 		}
@@ -151,6 +158,8 @@ int fs_secrets_stage(struct fs_secret_data *d, size_t n, uid_t uid, gid_t gid, i
 	/* whatever happened, no content stays in memory */
 	for (size_t i = 0; i < n; i++)
 		explicit_bzero(d[i].buf, d[i].len);
+	if (r == 0 && credentials)
+		r = credentials_dir(root, uid, gid, &creds, err);
 	if (r < 0)
 		return r;
 	if (fchown(root, uid, gid) < 0)

@@ -231,21 +231,39 @@ test_credentials_passthrough() {
 	assert_contains "$err" "--credentials-passthrough: CREDENTIALS_DIRECTORY is not set" "unset: message"
 }
 
-test_secret_rootless_refused() {
-	local user=nucleus-s$$ err st
+# An ordinary user: the supervisor reads with the user's rights, the child
+# stages the tmpfs in its user namespace; the same mount, mode and owner.
+test_secret_rootless() {
+	local user=nucleus-s$$ out st
 	secret_dir
 	chmod 0755 "$SD"
 	useradd -M -s /usr/sbin/nologin "$user" || fail "useradd"
 	chown "$user" "$SD/key"
-	err=$(cd /tmp && setpriv --reuid="$user" --regid="$user" --clear-groups \
-		env -i PATH=/usr/bin:/bin HOME=/nonexistent XDG_RUNTIME_DIR= \
-		"$NUCLEUS" run --secret "$SD/key:/run/secrets/key" -- /bin/true 2>&1)
+	cp -p "$SD/key" "$SD/root-owned" && chown root "$SD/root-owned" && chmod 0600 "$SD/root-owned"
+	out=$(cd /tmp && setpriv --reuid="$user" --regid="$user" --clear-groups \
+		env -i PATH=/usr/bin:/bin HOME=/nonexistent XDG_RUNTIME_DIR= sh -c '
+		"$1" run --secret "$2/key:/run/secrets/key" --secret "$2/key:/srv/k2" -- /bin/sh -c "
+			echo content=\$(cat /run/secrets/key)
+			echo bound=\$(cat /srv/k2)
+			echo dir=\$(stat -c \"%a %u\" /run/secrets)
+			echo file=\$(stat -c \"%a %u\" /run/secrets/key)
+			grep \" /run/secrets \" /proc/self/mountinfo"
+		echo "st=$?"
+		"$1" run --secret "$2/root-owned:/run/secrets/key" -- /bin/true; echo "unreadable=$?"' - "$NUCLEUS" "$SD" 2>&1)
 	st=$?
 	rm -rf "/tmp/nucleus-$(id -u "$user")" "/tmp/nucleus-cache-$(id -u "$user")"
 	userdel "$user"
-	assert_eq "$st" 125 "exit status ($err)"
-	assert_contains "$err" "--secret needs root" "a clear refusal"
-	assert_not_contains "$err" "$SECRET_VALUE" "no content"
+	assert_eq "$st" 0 "the runs: $out"
+	assert_contains "$out" "st=0" "the run: $out"
+	assert_contains "$out" "content=$SECRET_VALUE" "the content"
+	assert_contains "$out" "bound=$SECRET_VALUE" "DEST elsewhere"
+	assert_contains "$out" "dir=700 0" "/run/secrets, the container's root's"
+	assert_contains "$out" "file=400 0" "the file, 0400"
+	assert_contains "$out" "/run/secrets ro,nosuid,nodev,noexec" "the tmpfs's flags"
+	# a file the user cannot read: refused with the user's rights
+	assert_contains "$out" "--secret \`$SD/root-owned\`: Permission denied" "read with the caller's rights"
+	assert_contains "$out" "unreadable=125" "exit status"
+	assert_not_contains "$out" "$SECRET_VALUE\`" "no content in a message"
 }
 
 test_secret_with_rootfs() {
