@@ -94,7 +94,7 @@ static const char run_help[] =
 	"      --verify-context-integrity Hash --context before launch and refuse to run\n"
 	"                                 when the populated /context differs\n"
 	"\n"
-	"Secrets (as root; see docs/secrets.md):\n"
+	"Secrets (see docs/secrets.md):\n"
 	"      --secret SRC:DEST          The host file SRC as DEST: a 0400 file of the\n"
 	"                                 workload user on a read-only tmpfs at\n"
 	"                                 /run/secrets (DEST elsewhere: bound from there)\n"

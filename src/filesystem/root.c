@@ -106,7 +106,7 @@ static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
 	fs_ops_add(ops, FS_OP_DETACH, FS_ROOTFS_TREE, 0);
 }
 
-/* The secrets' tmpfs the supervisor staged (read-only already) at
+/* The secrets' tmpfs, staged and read-only already (fs_secrets_stage), at
  * /run/secrets, and a read-only bind of its file for each DEST outside
  * it: the bind's source is the tmpfs, so no host path is in mountinfo.
  * Over a rootfs, /run is a tmpfs of nucleus (read-only once the secrets
