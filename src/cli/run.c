@@ -109,6 +109,18 @@ static const char run_help[] =
 	"      --tmpfs-size SIZE          Size of /tmp, and how much a copied /context may grow\n"
 	"                                 (default 1G, at most --memory)\n"
 	"\n"
+	"Volumes (see docs/volumes.md):\n"
+	"  -v, --volume SRC:DEST[:OPTS]   Bind the host directory or file SRC (absolute, not a\n"
+	"                                 symlink) at DEST, nosuid, nodev; OPTS comma-separated:\n"
+	"                                 ro or rw (default: rw in agent mode, ro in\n"
+	"                                 production), exec (default noexec), U (chown SRC\n"
+	"                                 recursively to the workload's user; root only)\n"
+	"                                 (repeatable)\n"
+	"      --tmpfs DEST[:OPTS]        A tmpfs at DEST, nosuid, nodev; OPTS comma-separated:\n"
+	"                                 size=SIZE (default 64M, at most --memory),\n"
+	"                                 mode=OCTAL (default 1777), exec (default noexec)\n"
+	"                                 (repeatable)\n"
+	"\n"
 	"Network (see docs/networking.md):\n"
 	"      --network MODE             none (default: only lo), bridge (a veth on a host\n"
 	"                                 bridge, NAT, IPv4 and IPv6) or host\n"
@@ -181,6 +193,7 @@ enum {
 	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
 	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
 	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
+	OPT_TMPFS,
 };
 
 static const struct option run_opts[] = {
@@ -223,6 +236,8 @@ static const struct option run_opts[] = {
 	{ "limits", required_argument, NULL, OPT_LIMITS },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
 	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
 	{ "egress-tcp-port", required_argument, NULL, OPT_EGRESS_TCP },
 	{ "egress-udp-port", required_argument, NULL, OPT_EGRESS_UDP },
@@ -279,7 +294,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:", run_opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:v:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -482,6 +497,24 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			}
 			cfg->fs.tmpfs_size = v;
 			break;
+		case 'v': {
+			struct fs_volume vol;
+
+			if ((r = fs_volume_parse(optarg, &vol, err)) < 0)
+				goto out;
+			cfg->fs.volumes = xrealloc(cfg->fs.volumes, (cfg->fs.n_volumes + 1) * sizeof(vol));
+			cfg->fs.volumes[cfg->fs.n_volumes++] = vol;
+			break;
+		}
+		case OPT_TMPFS: {
+			struct fs_tmpfs t;
+
+			if ((r = fs_tmpfs_parse(optarg, &t, err)) < 0)
+				goto out;
+			cfg->fs.tmpfs = xrealloc(cfg->fs.tmpfs, (cfg->fs.n_tmpfs + 1) * sizeof(t));
+			cfg->fs.tmpfs[cfg->fs.n_tmpfs++] = t;
+			break;
+		}
 		case OPT_EGRESS_ALLOW:
 			if ((r = egress_add_allow(&cfg->net.egress, optarg, err)) < 0) {
 				r = nerr_prefix(err, "--egress-allow");

@@ -29,6 +29,12 @@ void container_config_free(struct container_config *c)
 	strv_free(c->fs.allow_exec);
 	strv_free(c->fs.exec_paths);
 	free(c->fs.rootfs);
+	for (size_t i = 0; i < c->fs.n_volumes; i++)
+		fs_volume_free(&c->fs.volumes[i]);
+	free(c->fs.volumes);
+	for (size_t i = 0; i < c->fs.n_tmpfs; i++)
+		fs_tmpfs_free(&c->fs.tmpfs[i]);
+	free(c->fs.tmpfs);
 	free(c->fs.attestation_sha256);
 	strv_free(c->net.dns);
 	strv_free(c->net.dns_search);
@@ -209,6 +215,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		format_size(c->res.limits.memory_max, m, sizeof(m));
 		return nerr_set(err, 0, "--tmpfs-size %s is more than --memory %s (tmpfs pages are memory)", t, m);
 	}
+	if ((r = fs_mounts_check(&c->fs, c->res.limits.memory_max, err)) < 0)
+		return r;
 	if (!c->fs.tmpfs_size)
 		c->fs.tmpfs_size = c->res.limits.memory_max && c->res.limits.memory_max < TMPFS_SIZE_DEFAULT ?
 				c->res.limits.memory_max : TMPFS_SIZE_DEFAULT;

@@ -236,6 +236,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
 		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
 		.proc_hidepid = cfg->fs.proc_hidepid,
+		.volumes = cfg->fs.volumes, .n_volumes = cfg->fs.n_volumes, .volume_fds = r->volume_fds,
+		.volume_clones = r->volume_clones, .tmpfs = cfg->fs.tmpfs, .n_tmpfs = cfg->fs.n_tmpfs,
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
 	};
@@ -253,6 +255,7 @@ int stage_clone(struct run *r, struct nerr *err)
 	r->pid = pid;
 	/* the child has the rootfs's clones now: nothing here needs them */
 	fs_rootfs_close(&r->rootfs);
+	run_close_volumes(r);
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);
