@@ -161,7 +161,7 @@ make_volume_rootfs() { # DIR
 # that exists is used.
 # vm-tier
 test_volume_rootfs_symlinked_dest_refused() {
-	local t out st
+	local t out st name
 	t=$(mktemp -d /tmp/vol.XXXXXX)
 	make_volume_rootfs "$t/root"
 	mkdir "$t/src"
