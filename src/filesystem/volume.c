@@ -268,14 +268,22 @@ static int chown_tree(int dir, dev_t dev, uid_t uid, gid_t gid, unsigned depth, 
 
 static int volume_chown(int fd, const struct fs_volume *v, uid_t uid, gid_t gid, struct nerr *err)
 {
-	struct stat sb;
+	/* a typo away from handing the host to the workload: refused by
+	 * inode (`//`, `/usr/.` or a bind elsewhere are the same) */
+	static const char *const system[] = {
+		"/", "/bin", "/sbin", "/usr", "/lib", "/lib64", "/etc", "/var", "/home", "/root", "/boot", "/nix",
+		"/nix/store", "/opt", "/srv", "/run", "/tmp",
+	};
+	struct stat sb, sys;
 
 	if (fstat(fd, &sb) < 0)
 		return nerr_set(err, errno, "--volume `%s`", v->src);
-	if (!strcmp(v->src, "/") || sb.st_ino == 2 || (sb.st_uid != 0 && sb.st_uid != getuid() && sb.st_uid != uid))
+	for (size_t i = 0; i < ARRAY_SIZE(system); i++)
+		if (stat(system[i], &sys) == 0 && sb.st_dev == sys.st_dev && sb.st_ino == sys.st_ino)
+			return nerr_set(err, 0, "--volume `%s`: :U refused on the host's %s", v->src, system[i]);
+	if (sb.st_uid != 0 && sb.st_uid != getuid() && sb.st_uid != uid)
 		return nerr_set(err, 0, "--volume `%s`: :U refused: the source is owned by uid %u (root, the caller "
-				"or the workload's only)%s", v->src, (unsigned)sb.st_uid,
-				sb.st_ino == 2 ? " or is a filesystem's root" : "");
+				"or the workload's only)", v->src, (unsigned)sb.st_uid);
 	/* an O_PATH fd cannot be fchown()ed: through /proc/self/fd, the
 	 * very inode that was opened */
 	_cleanup_free_ char *self = xasprintf("/proc/self/fd/%d", fd);

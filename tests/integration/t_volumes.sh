@@ -121,6 +121,9 @@ test_volume_chown_U() {
 	chown 4321 "$t/other"
 	vol_refused ":U refused: the source is owned by uid 4321" --user 1234 -v "$t/other:/data:U"
 	assert_eq "$(stat -c %u "$t/other")" 4321 "the other's directory unchanged"
+	vol_refused ":U refused on the host's /" --user 1234 -v "//.:/data:U"
+	vol_refused ":U refused on the host's /etc" --user 1234 -v "/etc/../etc/:/data:U"
+	assert_eq "$(stat -c %u /) $(stat -c %u /etc)" "0 0" "the host's root and /etc unchanged"
 	rm -rf "$t"
 }
 
