@@ -242,3 +242,28 @@ test_tmpfs_enospc() {
 		'"$PROBE"' write /s/b; echo "errno=$?"' 2>&1)
 	assert_contains "$out" "errno=28" "ENOSPC at the size: $out"
 }
+
+# Landlock grants what the mounts allow, under the default rules and under
+# a policy file that names neither: writing to a rw volume and a tmpfs,
+# running a program from an exec one (each an EACCES without the grant).
+# vm-tier
+test_volume_landlock_grants() {
+	local t out policy
+	policy=$(cd "$(dirname "$NUCLEUS")/../config" 2>/dev/null && pwd || echo /payload/config)/landlock/agent.toml
+	[ -f "$policy" ] || fail "no $policy"
+	t=$(mktemp -d /tmp/vol.XXXXXX)
+	mkdir "$t/ctx" "$t/data" "$t/bin"
+	cp "$PROBE" "$t/bin/probe"
+	out=$("$NUCLEUS" run --context "$t/ctx" --landlock-policy "$policy" \
+		-v "$t/data:/data:rw" -v "$t/bin:/opt/bin:ro,exec" --tmpfs /scratch -- /bin/sh -c '
+		echo v >/data/v && echo volume=ok
+		mkdir /data/d && echo mkdir=ok
+		echo s >/scratch/s && echo tmpfs=ok
+		/opt/bin/probe exit 5; echo "exec=$?"' 2>&1)
+	assert_contains "$out" "volume=ok" "a policy: the rw volume written: $out"
+	assert_contains "$out" "mkdir=ok" "a policy: a directory made in it"
+	assert_contains "$out" "tmpfs=ok" "a policy: the tmpfs written"
+	assert_contains "$out" "exec=5" "a policy: a program on the exec volume runs"
+	assert_eq "$(cat "$t/data/v")" v "the write on the host"
+	rm -rf "$t"
+}
