@@ -52,6 +52,59 @@ void fs_rootfs_close(struct fs_rootfs *rf);
  * closure), before anything of the rootfs is used. */
 typedef int (*fs_rootfs_check_fn)(int tree_fd, int store_fd, void *arg, struct nerr *err);
 
+/* --volume and --tmpfs (volume.c; docs/volumes.md). A volume's access
+ * before the service mode settles it: FS_VOLUME_DEFAULT becomes read-only
+ * in production, read-write in agent mode (container/mode.c); whatever
+ * reads it afterwards treats anything but FS_VOLUME_RW as read-only. */
+enum fs_volume_access { FS_VOLUME_DEFAULT, FS_VOLUME_RO, FS_VOLUME_RW };
+
+struct fs_volume {
+	char *src;                 /* absolute host path (a directory or a file) */
+	char *dest;                /* normalised absolute path in the container */
+	enum fs_volume_access access;
+	bool exec;                 /* mounted without noexec */
+	bool chown;                /* :U, the source chowned (recursively) to the
+	                            * workload identity before the run */
+};
+
+struct fs_tmpfs {
+	char *dest;
+	uint64_t size;             /* bytes; 0 until validate (fs_mounts_check) */
+	unsigned mode;             /* of its root; 01777 unless mode= */
+	bool exec;
+};
+
+/* The default size of a --tmpfs without size= (at most --memory). */
+#define FS_TMPFS_SIZE_DEFAULT (64ull << 20)
+
+/* `SRC:DEST[:OPTS]`, OPTS comma-separated ro, rw, exec, noexec, U. The
+ * syntax only: the source is opened at the run (fs_volume_open). */
+int fs_volume_parse(const char *arg, struct fs_volume *out, struct nerr *err);
+/* `DEST[:OPTS]`, OPTS comma-separated size=N[kmg], mode=OCTAL, exec, noexec. */
+int fs_tmpfs_parse(const char *arg, struct fs_tmpfs *out, struct nerr *err);
+/* A mount point in the container: absolute, no `..` nor `.` (refused, not
+ * resolved), repeated or trailing slashes dropped, not `/`, nothing under
+ * /proc, /dev or /sys, no whitespace, `\`, `,` or `:`. *out the normalised
+ * path (owned). `what` names it in the message ("--volume"). */
+int fs_dest_normalise(const char *dest, const char *what, char **out, struct nerr *err);
+void fs_volume_free(struct fs_volume *v);
+void fs_tmpfs_free(struct fs_tmpfs *t);
+/* Every destination once; each tmpfs sized: `memory_max` (0: none) caps
+ * it, and a tmpfs without a size gets FS_TMPFS_SIZE_DEFAULT or less. */
+struct fs_config;
+int fs_mounts_check(struct fs_config *f, uint64_t memory_max, struct nerr *err);
+/* The supervisor's half: SRC opened without following its last component
+ * (a symlink is refused), a directory or a regular file; :U chowns it to
+ * uid:gid (recursively, symlinks not followed, one filesystem; only a
+ * source owned by root, the caller or uid already). As root (`clone`):
+ * *fd a detached recursive clone with the volume's attributes set
+ * (nosuid, nodev, ro unless rw, noexec unless exec), which the child
+ * attaches; otherwise *fd the O_PATH descriptor, the child binds the path
+ * and checks it is that one. */
+int fs_volume_open(const struct fs_volume *v, bool clone, uid_t uid, gid_t gid, int *fd, struct nerr *err);
+/* A volume's mount attributes (MOUNT_ATTR_*). */
+unsigned fs_volume_attrs(const struct fs_volume *v);
+
 struct fs_spec {
 	const char *staging;       /* empty host directory the root tmpfs is mounted on */
 	const struct fs_rootfs *rootfs;  /* --rootfs in place of the host binds; NULL: none */
@@ -69,6 +122,12 @@ struct fs_spec {
 	bool proc_rw;              /* /proc/sys etc. writable (never by default) */
 	int proc_hidepid;          /* /proc's hidepid= (0: off, 1: noaccess, 2: invisible),
 	                            * checked by the mount audit */
+	const struct fs_volume *volumes;  /* mounted after /tmp and /context, */
+	size_t n_volumes;
+	const int *volume_fds;     /* fs_volume_open's, one per volume */
+	bool volume_clones;        /* they are detached clones (else O_PATH fds) */
+	const struct fs_tmpfs *tmpfs;     /* with the tmpfs mounts, parents first */
+	size_t n_tmpfs;
 	const char *hostname;
 	char **dns;                /* nameservers for resolv.conf */
 	char **dns_search;
@@ -181,6 +240,10 @@ struct fs_config {
 	bool credentials_passthrough; /* every credential of $CREDENTIALS_DIRECTORY
 	                              * at /run/secrets/credentials, and the
 	                              * workload's CREDENTIALS_DIRECTORY there */
+	struct fs_volume *volumes;   /* --volume */
+	size_t n_volumes;
+	struct fs_tmpfs *tmpfs;      /* --tmpfs */
+	size_t n_tmpfs;
 };
 
 #endif

@@ -212,6 +212,8 @@ void landlock_default_spec(struct landlock_spec *s, bool context_writable, bool 
 void landlock_spec_free(struct landlock_spec *s);
 /* Grant read and execute beneath path (--allow-exec). */
 void landlock_spec_allow_exec(struct landlock_spec *s, const char *path);
+/* Read and write beneath `path` (a writable volume or tmpfs mount). */
+void landlock_spec_allow_write(struct landlock_spec *s, const char *path);
 /* Apply in the calling thread after pivot_root. `abi_used` reports the ABI
  * enforced; unenforceable parts are returned as a warning string (or NULL). */
 int landlock_apply(const struct landlock_spec *s, int *abi_used, char **warning, struct nerr *err);

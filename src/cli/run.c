@@ -120,6 +120,18 @@ static const char run_help[] =
 	"      --tmpfs-size SIZE          Size of /tmp, and how much a copied /context may grow\n"
 	"                                 (default 1G, at most --memory)\n"
 	"\n"
+	"Volumes (see docs/volumes.md):\n"
+	"  -v, --volume SRC:DEST[:OPTS]   Bind the host directory or file SRC (absolute,\n"
+	"                                 not a symlink) at DEST, nosuid, nodev; OPTS,\n"
+	"                                 comma-separated: ro or rw (default: rw in agent\n"
+	"                                 mode, ro in production), exec (default noexec),\n"
+	"                                 U (chown SRC recursively to the workload's\n"
+	"                                 user; root only) (repeatable)\n"
+	"      --tmpfs DEST[:OPTS]        A tmpfs at DEST, nosuid, nodev; OPTS,\n"
+	"                                 comma-separated: size=SIZE (default 64M, at\n"
+	"                                 most --memory), mode=OCTAL (default 1777), exec\n"
+	"                                 (default noexec) (repeatable)\n"
+	"\n"
 	"Network (see docs/networking.md):\n"
 	"      --network MODE             none (default: only lo), bridge (a veth on a host\n"
 	"                                 bridge, NAT, IPv4 and IPv6) or host\n"
@@ -193,6 +205,7 @@ enum {
 	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
 	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
 	OPT_SECRET, OPT_CREDENTIAL, OPT_CRED_PASSTHROUGH,
+	OPT_TMPFS,
 };
 
 static const struct option run_opts[] = {
@@ -235,6 +248,8 @@ static const struct option run_opts[] = {
 	{ "limits", required_argument, NULL, OPT_LIMITS },
 	{ "memlock", required_argument, NULL, OPT_MEMLOCK },
 	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "egress-allow", required_argument, NULL, OPT_EGRESS_ALLOW },
 	{ "egress-tcp-port", required_argument, NULL, OPT_EGRESS_TCP },
 	{ "egress-udp-port", required_argument, NULL, OPT_EGRESS_UDP },
@@ -294,7 +309,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:", run_opts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:v:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (strlen(optarg) >= sizeof(cfg->name)) {
@@ -497,6 +512,24 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			}
 			cfg->fs.tmpfs_size = v;
 			break;
+		case 'v': {
+			struct fs_volume vol;
+
+			if ((r = fs_volume_parse(optarg, &vol, err)) < 0)
+				goto out;
+			cfg->fs.volumes = xrealloc(cfg->fs.volumes, (cfg->fs.n_volumes + 1) * sizeof(vol));
+			cfg->fs.volumes[cfg->fs.n_volumes++] = vol;
+			break;
+		}
+		case OPT_TMPFS: {
+			struct fs_tmpfs t;
+
+			if ((r = fs_tmpfs_parse(optarg, &t, err)) < 0)
+				goto out;
+			cfg->fs.tmpfs = xrealloc(cfg->fs.tmpfs, (cfg->fs.n_tmpfs + 1) * sizeof(t));
+			cfg->fs.tmpfs[cfg->fs.n_tmpfs++] = t;
+			break;
+		}
 		case OPT_EGRESS_ALLOW:
 			if ((r = egress_add_allow(&cfg->net.egress, optarg, err)) < 0) {
 				r = nerr_prefix(err, "--egress-allow");

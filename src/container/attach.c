@@ -216,6 +216,7 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		landlock_default_spec(&at.landlock, st->cfg.fs.context_mode == CONTEXT_COPY, st->cfg.fs.context != NULL);
 		for (size_t i = 0; st->cfg.fs.allow_exec && st->cfg.fs.allow_exec[i]; i++)
 			landlock_spec_allow_exec(&at.landlock, st->cfg.fs.allow_exec[i]);
+		container_landlock_volumes(&at.landlock, &st->cfg.fs);
 	}
 	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&at.cg, &host, st->cfg.id, NULL) == 0)
 		at.have_cg = true;

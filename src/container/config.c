@@ -30,6 +30,12 @@ void container_config_free(struct container_config *c)
 	strv_free(c->fs.exec_paths);
 	free(c->fs.rootfs);
 	container_secrets_free(&c->fs);
+	for (size_t i = 0; i < c->fs.n_volumes; i++)
+		fs_volume_free(&c->fs.volumes[i]);
+	free(c->fs.volumes);
+	for (size_t i = 0; i < c->fs.n_tmpfs; i++)
+		fs_tmpfs_free(&c->fs.tmpfs[i]);
+	free(c->fs.tmpfs);
 	free(c->fs.attestation_sha256);
 	strv_free(c->net.dns);
 	strv_free(c->net.dns_search);
@@ -211,6 +217,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--tmpfs-size %s is more than --memory %s (tmpfs pages are memory)", t, m);
 	}
 	if ((r = container_secrets_validate(c, err)) < 0)
+		return r;
+	if ((r = fs_mounts_check(&c->fs, c->res.limits.memory_max, err)) < 0)
 		return r;
 	if (!c->fs.tmpfs_size)
 		c->fs.tmpfs_size = c->res.limits.memory_max && c->res.limits.memory_max < TMPFS_SIZE_DEFAULT ?

@@ -141,15 +141,48 @@ static json_t *secrets_json(const struct fs_secret *v, size_t n)
 	return a;
 }
 
+static const char *const volume_access[] = {
+	[FS_VOLUME_DEFAULT] = "default", [FS_VOLUME_RO] = "ro", [FS_VOLUME_RW] = "rw", NULL
+};
+
+static json_t *volumes_json(const struct fs_config *f)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < f->n_volumes; i++) {
+		const struct fs_volume *v = &f->volumes[i];
+
+		json_array_append_new(a, json_pack("{s:o,s:o,s:s,s:b,s:b}", "src", str_json(v->src),
+						   "dest", str_json(v->dest), "access", volume_access[v->access],
+						   "exec", v->exec, "chown", v->chown));
+	}
+	return a;
+}
+
+static json_t *tmpfs_json(const struct fs_config *f)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < f->n_tmpfs; i++) {
+		const struct fs_tmpfs *t = &f->tmpfs[i];
+
+		json_array_append_new(a, json_pack("{s:o,s:o,s:I,s:b}", "dest", str_json(t->dest),
+						   "size", u64_json(t->size), "mode", (json_int_t)t->mode,
+						   "exec", t->exec));
+	}
+	return a;
+}
+
 static json_t *fs_json(const struct fs_config *f)
 {
-	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:b,s:b,s:i}", "context", str_json(f->context),
+	json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:o,s:b,s:o,s:b,s:o,s:b,s:b,s:i,s:o,s:o}", "context", str_json(f->context),
 			 "context_mode", f->context_mode == CONTEXT_BIND ? "bind" : "copy",
 			 "allow_exec", strv_json(f->allow_exec), "exec_paths", strv_json(f->exec_paths),
 			 "tmpfs_size", u64_json(f->tmpfs_size), "allow_chroot_fallback", f->allow_chroot_fallback,
 			 "rootfs", str_json(f->rootfs), "verify_attestation", f->verify_attestation,
 			 "attestation_sha256", str_json(f->attestation_sha256), "no_attestation", f->no_attestation,
-			 "verify_context", f->verify_context, "proc_hidepid", f->proc_hidepid);
+			 "verify_context", f->verify_context, "proc_hidepid", f->proc_hidepid,
+			 "volumes", volumes_json(f), "tmpfs", tmpfs_json(f));
 
 	/* paths and names only: a secret's content is never in the configuration */
 	json_object_set_new(o, "secrets", secrets_json(f->secrets, f->n_secrets));
@@ -685,12 +718,90 @@ static int secrets_from(const json_t *o, struct fs_config *f, struct nerr *err)
 	return 0;
 }
 
+static int volume_from(const json_t *o, struct fs_volume *v, struct nerr *err)
+{
+	static const char *const keys[] = { "src", "dest", "access", "exec", "chown", NULL };
+	const char *w = "filesystem.volumes";
+	int access = FS_VOLUME_DEFAULT, r;
+
+	if (!json_is_object(o))
+		return bad(err, "filesystem", "volumes", "expected an array of objects");
+	if ((r = only_keys(o, w, keys, err)) < 0 ||
+	    (r = get_str(o, w, "src", PATH_MAX_LEN, &v->src, err)) < 0 ||
+	    (r = get_str(o, w, "dest", PATH_MAX_LEN, &v->dest, err)) < 0 ||
+	    (r = get_enum(o, w, "access", volume_access, "default, ro or rw", &access, err)) < 0 ||
+	    (r = get_bool(o, w, "exec", &v->exec, err)) < 0 ||
+	    (r = get_bool(o, w, "chown", &v->chown, err)) < 0)
+		return r;
+	v->access = (enum fs_volume_access)access;
+	if (!v->src || !v->dest)
+		return bad(err, w, v->src ? "dest" : "src", "missing");
+	return 0;
+}
+
+static int tmpfs_from(const json_t *o, struct fs_tmpfs *t, struct nerr *err)
+{
+	static const char *const keys[] = { "dest", "size", "mode", "exec", NULL };
+	const char *w = "filesystem.tmpfs";
+	int r;
+
+	if (!json_is_object(o))
+		return bad(err, "filesystem", "tmpfs", "expected an array of objects");
+	t->mode = 01777;
+	if ((r = only_keys(o, w, keys, err)) < 0 ||
+	    (r = get_str(o, w, "dest", PATH_MAX_LEN, &t->dest, err)) < 0 ||
+	    (r = get_u64(o, w, "size", UINT64_MAX, &t->size, err)) < 0 ||
+	    (r = get_uint(o, w, "mode", 07777, &t->mode, err)) < 0 ||
+	    (r = get_bool(o, w, "exec", &t->exec, err)) < 0)
+		return r;
+	if (!t->dest)
+		return bad(err, w, "dest", "missing");
+	return 0;
+}
+
+/* The volumes and tmpfs mounts: the arrays replace what was there. */
+static int mounts_from(const json_t *o, struct fs_config *f, struct nerr *err)
+{
+	json_t *vols, *tmps, *e;
+	size_t i;
+	int r;
+
+	if ((r = get_arr(o, "filesystem", "volumes", &vols, err)) < 0 ||
+	    (r = get_arr(o, "filesystem", "tmpfs", &tmps, err)) < 0)
+		return r;
+	if (vols) {
+		for (i = 0; i < f->n_volumes; i++)
+			fs_volume_free(&f->volumes[i]);
+		free(f->volumes);
+		f->volumes = json_array_size(vols) ? xcalloc(json_array_size(vols), sizeof(*f->volumes)) : NULL;
+		f->n_volumes = 0;
+		json_array_foreach(vols, i, e) {
+			f->n_volumes++;
+			if ((r = volume_from(e, &f->volumes[i], err)) < 0)
+				return r;
+		}
+	}
+	if (tmps) {
+		for (i = 0; i < f->n_tmpfs; i++)
+			fs_tmpfs_free(&f->tmpfs[i]);
+		free(f->tmpfs);
+		f->tmpfs = json_array_size(tmps) ? xcalloc(json_array_size(tmps), sizeof(*f->tmpfs)) : NULL;
+		f->n_tmpfs = 0;
+		json_array_foreach(tmps, i, e) {
+			f->n_tmpfs++;
+			if ((r = tmpfs_from(e, &f->tmpfs[i], err)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 {
 	static const char *const keys[] = { "context", "context_mode", "allow_exec", "exec_paths", "tmpfs_size",
 					    "allow_chroot_fallback", "rootfs", "verify_attestation", "attestation_sha256",
 					    "no_attestation", "verify_context", "proc_hidepid", "secrets",
-					    "credentials_passthrough", NULL };
+					    "credentials_passthrough", "volumes", "tmpfs", NULL };
 	static const char *const modes[] = { [CONTEXT_COPY] = "copy", [CONTEXT_BIND] = "bind", NULL };
 	uint64_t hidepid = (uint64_t)f->proc_hidepid;
 	const char *w = "filesystem";
@@ -712,7 +823,8 @@ static int fs_from(const json_t *o, struct fs_config *f, struct nerr *err)
 	    (r = get_bool(o, w, "verify_context", &f->verify_context, err)) < 0 ||
 	    (r = get_u64(o, w, "proc_hidepid", 2, &hidepid, err)) < 0 ||
 	    (r = get_bool(o, w, "credentials_passthrough", &f->credentials_passthrough, err)) < 0 ||
-	    (r = secrets_from(o, f, err)) < 0)
+	    (r = secrets_from(o, f, err)) < 0 ||
+	    (r = mounts_from(o, f, err)) < 0)
 		return r;
 	f->context_mode = (enum context_mode)mode;
 	f->proc_hidepid = (int)hidepid;

@@ -64,6 +64,10 @@ int identity_check_map(const struct identity *id, const struct userns_map *m, st
 
 /* execve argv[0] searched in env's PATH; on failure returns 127 (not found)
  * or 126 (not executable) with a message. */
+/* The Landlock grants the mounts of --volume and --tmpfs call for: write
+ * beneath the writable ones, execute beneath the exec ones (reading is
+ * the default rules' everywhere) (workspace.c). */
+void container_landlock_volumes(struct landlock_spec *s, const struct fs_config *f);
 int exec_argv(char *const *argv, char *const *env, char *msg, size_t len);
 
 /* The child side of the run sequence; never returns. */

@@ -4,7 +4,7 @@
  * It refuses the flags production forbids and turns the mode into settings
  * the run sequence already obeys (a required cgroup, enforced limits, a
  * deny-all egress policy, the audit trail, an init as pid 1, /proc with
- * hidepid, a minimum Landlock ABI; a security layer that fails is fatal
+ * hidepid, a minimum Landlock ABI, read-only volumes unless :rw; a security layer that fails is fatal
  * because --allow-degraded-security is refused). Nothing after validation
  * asks which mode it runs in. Everything here runs before anything exists.
  */
@@ -58,6 +58,16 @@ static int production(struct container_config *c, struct nerr *err)
 	return 0;
 }
 
+/* A volume that does not say: read-only for a service (the state it
+ * writes is named with :rw, the rest cannot be changed by a compromise),
+ * read-write for an agent (a work directory, as docker's default). */
+static void volume_defaults(struct container_config *c)
+{
+	for (size_t i = 0; i < c->fs.n_volumes; i++)
+		if (c->fs.volumes[i].access == FS_VOLUME_DEFAULT)
+			c->fs.volumes[i].access = c->mode == MODE_PRODUCTION ? FS_VOLUME_RO : FS_VOLUME_RW;
+}
+
 int service_mode_apply(struct container_config *c, struct nerr *err)
 {
 	/* gVisor is not built yet: an untrusted workload cannot get the wall
@@ -69,6 +79,7 @@ int service_mode_apply(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--audit and --no-audit contradict each other");
 	if (c->fs.no_attestation && (c->fs.verify_attestation || c->fs.attestation_sha256))
 		return nerr_set(err, 0, "--no-rootfs-attestation contradicts --verify-rootfs-attestation");
+	volume_defaults(c);
 	if (c->mode == MODE_PRODUCTION)
 		return production(c, err);
 	return 0;

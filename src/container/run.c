@@ -92,6 +92,54 @@ static void report_oom(struct run *r, int *exit_code)
 		*exit_code = 137;
 }
 
+/* The workload's identity as the host sees it (the container's root, or
+ * its --user), for what the supervisor makes it the owner of. */
+static void workload_host_ids(const struct run *r, uid_t *uid, gid_t *gid)
+{
+	const struct container_config *cfg = r->cfg;
+
+	*uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
+	*gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
+	if (cfg->ns.userns) {
+		/* inside the map's single range: identity_check_map */
+		*uid += r->map.uid[0].outside - r->map.uid[0].inside;
+		*gid += r->map.gid[0].outside - r->map.gid[0].inside;
+	}
+}
+
+/* --volume: each source opened (and chowned for :U) now, as the
+ * supervisor; as root a detached clone with its attributes set, which the
+ * child attaches (no path resolved again), otherwise the O_PATH fd the
+ * child's bind is checked against. */
+static int open_volumes(struct run *r, struct nerr *err)
+{
+	const struct fs_config *f = &r->cfg->fs;
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (!f->n_volumes)
+		return 0;
+	workload_host_ids(r, &uid, &gid);
+	r->volume_clones = geteuid() == 0;
+	r->volume_fds = xmalloc(f->n_volumes * sizeof(*r->volume_fds));
+	for (size_t i = 0; i < f->n_volumes; i++)
+		r->volume_fds[i] = -1;
+	for (size_t i = 0; i < f->n_volumes; i++)
+		if ((rc = fs_volume_open(&f->volumes[i], r->volume_clones, uid, gid, &r->volume_fds[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+void run_close_volumes(struct run *r)
+{
+	for (size_t i = 0; r->volume_fds && i < r->cfg->fs.n_volumes; i++)
+		if (r->volume_fds[i] >= 0)
+			close(r->volume_fds[i]);
+	free(r->volume_fds);
+	r->volume_fds = NULL;
+}
+
 /* validate: everything that can fail on bad input fails before anything
  * exists (the ids to map, the context, the trace log, the seccomp profile
  * and filter); the child's Landlock rules are settled here too. */
@@ -144,14 +192,10 @@ static int stage_validate(struct run *r, struct nerr *err)
 		 * root, or its --user) owns the copy; an ordinary user's child
 		 * copies as that same user. */
 		if (cfg->fs.context_mode == CONTEXT_COPY && geteuid() == 0) {
-			uid_t uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
-			gid_t gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
+			uid_t uid;
+			gid_t gid;
 
-			if (cfg->ns.userns) {
-				/* inside the map's single range: identity_check_map */
-				uid += r->map.uid[0].outside - r->map.uid[0].inside;
-				gid += r->map.gid[0].outside - r->map.gid[0].inside;
-			}
+			workload_host_ids(r, &uid, &gid);
 			struct copy_skipped skipped = { 0 };
 			_cleanup_free_ char *warn = NULL;
 
@@ -184,6 +228,9 @@ static int stage_validate(struct run *r, struct nerr *err)
 		}
 		log_debug("run: secrets %s", r->stage_secrets_in_child ? "read" : "staged");
 	}
+	/* last of what reads the host's files: :U changes them */
+	if ((rc = open_volumes(r, err)) < 0)
+		return rc;
 	if (cfg->sec.seccomp_trace) {
 		/* the log is opened now, so a bad path fails before anything exists */
 		r->trace_log = fopen(cfg->sec.seccomp_log, "we");
@@ -214,6 +261,8 @@ static int stage_validate(struct run *r, struct nerr *err)
 	 * own execute grants made its mounts executable: container_exec_plan) */
 	for (size_t i = 0; cfg->fs.allow_exec && cfg->fs.allow_exec[i]; i++)
 		landlock_spec_allow_exec(cfg->sec.landlock ? cfg->sec.landlock : &r->landlock, cfg->fs.allow_exec[i]);
+	/* the mounts of --volume and --tmpfs, the same way */
+	container_landlock_volumes(cfg->sec.landlock ? cfg->sec.landlock : &r->landlock, &cfg->fs);
 	if (cfg->sec.landlock)
 		r->landlock = *cfg->sec.landlock;
 	return 0;
@@ -236,6 +285,7 @@ static void undo_validate(struct run *r)
 	attest_manifest_free(&r->context_manifest);
 	fs_rootfs_close(&r->rootfs);
 	attest_manifest_free(&r->manifest);
+	run_close_volumes(r);
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;

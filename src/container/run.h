@@ -33,6 +33,8 @@ struct run {
 	struct fs_rootfs rootfs;       /* --rootfs: its clone and closure (tree_fd -1: none) */
 	struct attest_manifest manifest;  /* --verify-rootfs-attestation: read from the clone */
 	bool verify_rootfs;
+	int *volume_fds;               /* --volume: fs_volume_open's, one per volume */
+	bool volume_clones;            /* detached clones (as root), else O_PATH fds */
 	FILE *trace_log;
 	struct sc_program seccomp;
 	struct landlock_spec landlock; /* the child's rules (state.json may name them) */
@@ -75,6 +77,8 @@ struct run {
 /* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
  * error of the runtime's (the exec failed: *exit_code says how). Each undo
  * undoes what its stage left, whether it completed or not. */
+/* --volume: the fds opened at validate closed (after the clone, or on failure). */
+void run_close_volumes(struct run *r);
 int stage_cgroup(struct run *r, struct nerr *err);
 void undo_cgroup(struct run *r);
 int stage_clone(struct run *r, struct nerr *err);

@@ -236,6 +236,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		.context_path = r->context_path, .exec_paths = cfg->fs.exec_paths, .tmpfs_size = cfg->fs.tmpfs_size,
 		.userns = r->userns, .allow_chroot = cfg->fs.allow_chroot_fallback,
 		.proc_hidepid = cfg->fs.proc_hidepid,
+		.volumes = cfg->fs.volumes, .n_volumes = cfg->fs.n_volumes, .volume_fds = r->volume_fds,
+		.volume_clones = r->volume_clones, .tmpfs = cfg->fs.tmpfs, .n_tmpfs = cfg->fs.n_tmpfs,
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
 		.secrets_mount_fd = r->secrets_mount_fd, .secrets = cfg->fs.secrets, .n_secrets = cfg->fs.n_secrets,
@@ -261,6 +263,7 @@ int stage_clone(struct run *r, struct nerr *err)
 	container_secrets_data_free(r->secret_data, r->n_secret_data);
 	r->secret_data = NULL;
 	r->n_secret_data = 0;
+	run_close_volumes(r);
 	close(r->sync[1]);
 	r->sync[1] = -1;
 	log_pump_started(r->log);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <nucleus/container.h>
+#include "internal.h"
 
 /* Mounts the workload can write, which nucleus makes executable on request. */
 static const char *const workspaces[] = { "/tmp", "/context" };
@@ -126,4 +127,19 @@ int container_exec_plan(struct container_config *c, struct nerr *err)
 		}
 	}
 	return 0;
+}
+
+void container_landlock_volumes(struct landlock_spec *s, const struct fs_config *f)
+{
+	for (size_t i = 0; i < f->n_volumes; i++) {
+		if (f->volumes[i].access == FS_VOLUME_RW)
+			landlock_spec_allow_write(s, f->volumes[i].dest);
+		if (f->volumes[i].exec)
+			landlock_spec_allow_exec(s, f->volumes[i].dest);
+	}
+	for (size_t i = 0; i < f->n_tmpfs; i++) {
+		landlock_spec_allow_write(s, f->tmpfs[i].dest);
+		if (f->tmpfs[i].exec)
+			landlock_spec_allow_exec(s, f->tmpfs[i].dest);
+	}
 }

@@ -1,12 +1,35 @@
 /* After pivot_root: read back the mount table and refuse to run when a
  * mount that should be read-only is writable. The mounts were made by us a
  * moment ago; this catches a flag silently ignored by a kernel or a
- * filesystem, not an attacker. /proc's hidepid, when asked for, is checked
+ * filesystem, not an attacker. Volumes and tmpfs mounts are writable and
+ * executable only as they were asked to be. /proc's hidepid, when asked for, is checked
  * the same way. */
 #include <errno.h>
 #include <string.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
+
+/* `mnt` is `dir` or a mount beneath it (a volume's clone is recursive). */
+static bool at_or_under(const char *mnt, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(mnt, dir, n) && (mnt[n] == '\0' || mnt[n] == '/');
+}
+
+/* The volumes and tmpfs mounts that were asked to be writable (`exec`
+ * false) or executable (`exec` true): mounted so on purpose. */
+static bool volume_allows(const struct fs_spec *s, const char *mnt, bool exec)
+{
+	for (size_t i = 0; i < s->n_volumes; i++)
+		if ((exec ? s->volumes[i].exec : s->volumes[i].access == FS_VOLUME_RW) &&
+		    at_or_under(mnt, s->volumes[i].dest))
+			return true;
+	for (size_t i = 0; i < s->n_tmpfs; i++)
+		if ((!exec || s->tmpfs[i].exec) && !strcmp(mnt, s->tmpfs[i].dest))
+			return true;
+	return false;
+}
 
 static bool writable_ok(const struct fs_spec *s, const char *mnt)
 {
@@ -20,6 +43,8 @@ static bool writable_ok(const struct fs_spec *s, const char *mnt)
 	/* an executable subtree of /tmp or of a copied /context */
 	if (strv_contains(s->exec_paths, mnt) &&
 	    (str_has_prefix(mnt, "/tmp/") || (s->context_mode == CONTEXT_COPY && str_has_prefix(mnt, "/context/"))))
+		return true;
+	if (volume_allows(s, mnt, false))
 		return true;
 	/* masked /proc files are /dev/null binds, themselves harmless */
 	if (str_has_prefix(mnt, "/proc/") && !str_has_prefix(mnt, "/proc/sys") &&
@@ -84,7 +109,7 @@ int fs_audit_mountinfo(const struct fs_spec *s, FILE *f, struct nerr *err)
 		/* what the workload can write (and the context it was given)
 		 * cannot be executed unless it was made executable */
 		else if ((writable || !strcmp(mnt, "/context") || str_has_prefix(mnt, "/context/")) &&
-			 !opt_has(opts, "noexec") && !strv_contains(s->exec_paths, mnt))
+			 !opt_has(opts, "noexec") && !strv_contains(s->exec_paths, mnt) && !volume_allows(s, mnt, true))
 			r = nerr_set(err, EPERM, "mount audit: `%s` allows execution (noexec expected)", mnt);
 		else if (!opt_has(opts, "nosuid") && strcmp(mnt, "/"))
 			r = nerr_set(err, EPERM, "mount audit: `%s` allows setuid", mnt);

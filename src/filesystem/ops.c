@@ -72,6 +72,22 @@ static int open_target(struct exec_state *st, const char *dst, struct nerr *err)
 	return fd < 0 ? nerr_set(err, -fd, "open `%s`", dst) : fd;
 }
 
+/* A volume's or a tmpfs's mount point that could not be made: named, and
+ * why when it is a symlink on the way (never followed) or a read-only
+ * directory of the rootfs or the host's binds. */
+static int mount_point_error(const struct fs_op *op, int r, struct nerr *err)
+{
+	if (!op->label)
+		return r;
+	if (r == -ELOOP || r == -ENOTDIR)
+		return nerr_prefix(err, "%s `%s`: a symlink or a file on the way (never followed)", op->label, op->dst);
+	if (r == -EROFS)
+		return nerr_prefix(err, "%s `%s`: the mount point does not exist and its directory is read-only "
+				   "(give a destination that exists in the rootfs, or one nucleus creates)",
+				   op->label, op->dst);
+	return nerr_prefix(err, "%s `%s`", op->label, op->dst);
+}
+
 static int op_tmpfs(struct exec_state *st, const struct fs_op *op, const char *path, struct nerr *err)
 {
 	char size[32] = "", inodes[32] = "";
@@ -90,10 +106,10 @@ static int op_tmpfs(struct exec_state *st, const struct fs_op *op, const char *p
 		return 0;
 	}
 	if ((r = fs_mkdir_at(st->root, op->dst + 1, op->mode, err)) < 0)
-		return r;
+		return mount_point_error(op, r, err);
 	_cleanup_close_ int target = open_target(st, op->dst, err);
 	if (target < 0)
-		return target;
+		return mount_point_error(op, target, err);
 	_cleanup_free_ char *what = xasprintf("mount tmpfs on %s", op->dst);
 	if ((fd = fs_mount_new(target, "tmpfs", op->src ? op->src : "tmpfs", data, op->flags & FS_ATTRS,
 			       what, err)) < 0)
@@ -125,6 +141,10 @@ static int make_file(int root, const char *dst, struct nerr *err)
 
 	if (dir < 0)
 		return dir;
+	/* one already there (in a read-only rootfs, say): the caller
+	 * checks what it is, opening it without following a symlink */
+	if (faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
 	if ((fd = openat(dir, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
 		return nerr_set(err, errno, "create `%s`", dst);
 	close(fd);
@@ -292,7 +312,14 @@ static int op_attach(struct exec_state *st, const struct fs_op *op, struct nerr 
 	if ((r = S_ISDIR(sb.st_mode) ? fs_mkdir_at(st->root, op->dst + 1, 0755, err)
 				     : make_file(st->root, op->dst, err)) < 0 ||
 	    (target = open_target(st, op->dst, err)) < 0)
-		return r < 0 ? r : target;
+		return mount_point_error(op, r < 0 ? r : target, err);
+	/* a mount point of another kind (a file for a directory) would be
+	 * refused by move_mount with a less helpful errno */
+	struct stat tb;
+	if (fstat(target, &tb) == 0 && (tb.st_mode & S_IFMT) != (sb.st_mode & S_IFMT))
+		return nerr_set(err, EEXIST, "%s `%s`: the mount point is a %s, the source a %s",
+				op->label ? op->label : "attach", op->dst, S_ISDIR(tb.st_mode) ? "directory" : "file",
+				S_ISDIR(sb.st_mode) ? "directory" : "file");
 	if (move_mount(op->fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return nerr_set(err, errno, "attach the %s on `%s`", op->label ? op->label : "mount", op->dst);
 	return 0;

@@ -1,7 +1,9 @@
 /* What the container's root holds, as ops (fs_plan): a tmpfs root,
  * read-only host binds or a rootfs's entries, /etc (etc.c), /tmp, /context and its executable
- * subtrees, /dev, /proc (proc.c), the root made read-only, the switch into
+ * subtrees, the volumes and tmpfs mounts (volume.c), /dev, /proc (proc.c), the root made read-only, the switch into
  * it. fs_setup plans and runs the plan (ops.c). */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
@@ -139,6 +141,59 @@ static void plan_secrets(const struct fs_spec *s, struct fs_ops *ops)
 		fs_ops_add(ops, FS_OP_REMOUNT, "/run", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC);
 }
 
+/* --volume and --tmpfs, in the order of their destinations: a parent
+ * before what is mounted beneath it (a prefix sorts first). Mount points
+ * are made by the interpreter without following a symlink, beneath the
+ * root: one in a rootfs or in an earlier volume fails the run instead of
+ * sending a mount elsewhere. */
+struct mount_ref {
+	const char *dest;
+	size_t volume;             /* its index, or SIZE_MAX: a tmpfs */
+	size_t tmpfs;
+};
+
+static int cmp_dest(const void *a, const void *b)
+{
+	return strcmp(((const struct mount_ref *)a)->dest, ((const struct mount_ref *)b)->dest);
+}
+
+static void plan_mounts(const struct fs_spec *s, struct fs_ops *ops)
+{
+	size_t n = s->n_volumes + s->n_tmpfs;
+	_cleanup_free_ struct mount_ref *v = xcalloc(n ? n : 1, sizeof(*v));
+	struct fs_op *op;
+
+	for (size_t i = 0; i < s->n_volumes; i++)
+		v[i] = (struct mount_ref){ s->volumes[i].dest, i, 0 };
+	for (size_t i = 0; i < s->n_tmpfs; i++)
+		v[s->n_volumes + i] = (struct mount_ref){ s->tmpfs[i].dest, SIZE_MAX, i };
+	qsort(v, n, sizeof(*v), cmp_dest);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].volume != SIZE_MAX) {
+			const struct fs_volume *vol = &s->volumes[v[i].volume];
+
+			if (s->volume_clones) {
+				/* the supervisor's clone, its attributes set */
+				op = fs_ops_add(ops, FS_OP_ATTACH, vol->dest, 0);
+			} else {
+				/* the path bound here, checked to be what the
+				 * supervisor opened (as a bound /context) */
+				op = fs_ops_add(ops, FS_OP_BIND, vol->dest, fs_volume_attrs(vol) | FS_REC);
+				op->src = vol->src;
+			}
+			op->fd = s->volume_fds ? s->volume_fds[v[i].volume] : -1;
+			op->label = "volume";
+			continue;
+		}
+		const struct fs_tmpfs *t = &s->tmpfs[v[i].tmpfs];
+
+		op = fs_ops_add(ops, FS_OP_TMPFS, t->dest, FS_NOSUID | FS_NODEV | (t->exec ? 0 : FS_NOEXEC));
+		op->mode = t->mode;
+		op->size = t->size;
+		op->label = "tmpfs";
+	}
+}
+
 int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 {
 	struct fs_op *op;
@@ -171,6 +226,7 @@ int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 			   str_has_prefix(p, "/tmp/") || s->context_mode == CONTEXT_COPY ? FS_MKDIRS : 0);
 	}
 	plan_secrets(s, ops);
+	plan_mounts(s, ops);
 	fs_ops_add(ops, FS_OP_DEV, "/dev", s->userns ? FS_USERNS : 0);
 	fs_plan_proc(s, ops);
 	fs_ops_add(ops, FS_OP_REMOUNT, "/", FS_RDONLY | FS_NOSUID | FS_NODEV);

@@ -112,6 +112,11 @@ void landlock_spec_allow_exec(struct landlock_spec *s, const char *path)
 	add_path(s, path, FS_READ | FS_EXECUTE);
 }
 
+void landlock_spec_allow_write(struct landlock_spec *s, const char *path)
+{
+	add_path(s, path, FS_RW);
+}
+
 void landlock_spec_free(struct landlock_spec *s)
 {
 	for (size_t i = 0; i < s->nrules; i++)

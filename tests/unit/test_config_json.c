@@ -73,6 +73,15 @@ static void fill(struct container_config *c)
 	c->fs.secrets[0] = (struct fs_secret){ .src = xstrdup("/etc/app/key"), .dest = xstrdup("/run/secrets/key") };
 	c->fs.secrets[1] = (struct fs_secret){ .credential = xstrdup("db"), .dest = xstrdup("/etc/app/db") };
 	c->fs.credentials_passthrough = true;
+	c->fs.n_volumes = 2;
+	c->fs.volumes = xcalloc(2, sizeof(*c->fs.volumes));
+	c->fs.volumes[0] = (struct fs_volume){ .src = xstrdup("/srv/data"), .dest = xstrdup("/data"),
+					       .access = FS_VOLUME_RW, .exec = true, .chown = true };
+	c->fs.volumes[1] = (struct fs_volume){ .src = xstrdup("/srv/conf.toml"), .dest = xstrdup("/etc/app.toml"),
+					       .access = FS_VOLUME_RO };
+	c->fs.n_tmpfs = 1;
+	c->fs.tmpfs = xcalloc(1, sizeof(*c->fs.tmpfs));
+	c->fs.tmpfs[0] = (struct fs_tmpfs){ .dest = xstrdup("/cache"), .size = 3ull << 30, .mode = 0750, .exec = true };
 
 	c->net.mode = NETWORK_BRIDGE;
 	c->net.allow_host_network = true;
@@ -219,6 +228,21 @@ static void config_equal(const struct container_config *a, const struct containe
 		str_equal(a->fs.secrets[i].credential, b->fs.secrets[i].credential);
 	}
 	assert_int_equal(a->fs.credentials_passthrough, b->fs.credentials_passthrough);
+	assert_int_equal(a->fs.n_volumes, b->fs.n_volumes);
+	for (size_t i = 0; i < a->fs.n_volumes; i++) {
+		str_equal(a->fs.volumes[i].src, b->fs.volumes[i].src);
+		str_equal(a->fs.volumes[i].dest, b->fs.volumes[i].dest);
+		assert_int_equal(a->fs.volumes[i].access, b->fs.volumes[i].access);
+		assert_int_equal(a->fs.volumes[i].exec, b->fs.volumes[i].exec);
+		assert_int_equal(a->fs.volumes[i].chown, b->fs.volumes[i].chown);
+	}
+	assert_int_equal(a->fs.n_tmpfs, b->fs.n_tmpfs);
+	for (size_t i = 0; i < a->fs.n_tmpfs; i++) {
+		str_equal(a->fs.tmpfs[i].dest, b->fs.tmpfs[i].dest);
+		assert_int_equal(a->fs.tmpfs[i].size, b->fs.tmpfs[i].size);
+		assert_int_equal(a->fs.tmpfs[i].mode, b->fs.tmpfs[i].mode);
+		assert_int_equal(a->fs.tmpfs[i].exec, b->fs.tmpfs[i].exec);
+	}
 
 	assert_int_equal(a->net.mode, b->net.mode);
 	assert_int_equal(a->net.allow_host_network, b->net.allow_host_network);
@@ -440,6 +464,12 @@ static void rejects(void **state)
 	refused("mode", json_string("service"), "config: mode: unknown value `service`");
 	refused("filesystem.context_mode", json_string("overlay"), "unknown value `overlay` (copy or bind)");
 	refused("network.bridge.ports", json_pack("[{s:s}]", "proto", "sctp"), "unknown value `sctp` (tcp or udp)");
+	refused("filesystem.volumes", json_pack("[{s:s,s:s,s:s}]", "src", "/a", "dest", "/b", "access", "rx"),
+		"filesystem.volumes.access: unknown value `rx` (default, ro or rw)");
+	refused("filesystem.volumes", json_pack("[{s:s}]", "src", "/a"), "filesystem.volumes.dest: missing");
+	refused("filesystem.volumes", json_pack("[s]", "/a:/b"), "filesystem.volumes: expected an array of objects");
+	refused("filesystem.tmpfs", json_pack("[{s:s,s:i}]", "dest", "/t", "mode", 010000), "filesystem.tmpfs.mode: out of range");
+	refused("filesystem.tmpfs", json_pack("[{s:s,s:b}]", "dest", "/t", "ro", 1), "filesystem.tmpfs.ro: unknown key");
 	/* what is not a value of its kind */
 	refused("network.egress.allow", json_pack("[s]", "10.0.0.0/33"), "config: network.egress.allow: invalid CIDR");
 	refused("id", json_string("not-hex-not-hex-not-hex-not-hex!"), "config: id: expected 32 hexadecimal digits");

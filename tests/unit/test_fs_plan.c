@@ -432,6 +432,108 @@ static void test_audit_proc_hidepid(void **state)
 	assert_non_null(strstr(e.msg, "`/` is writable"));
 }
 
+/* --volume and --tmpfs: after /tmp and the context, before /dev, parents
+ * before what is mounted beneath them; the supervisor's clones attached,
+ * or (not root) the paths bound with the volume's attributes and checked
+ * against the fds; every tmpfs sized, noexec unless exec. */
+static void test_volumes_and_tmpfs(void **state)
+{
+	struct fs_volume vols[] = {
+		{ .src = "/srv/data", .dest = "/data/sub", .access = FS_VOLUME_RW },
+		{ .src = "/srv/conf", .dest = "/conf", .access = FS_VOLUME_RO, .exec = true },
+		{ .src = "/srv/f", .dest = "/data-file", .access = FS_VOLUME_DEFAULT },
+	};
+	struct fs_tmpfs tmps[] = {
+		{ .dest = "/data", .size = 1 << 20, .mode = 0700 },
+		{ .dest = "/scratch", .size = 64 << 20, .mode = 01777, .exec = true },
+	};
+	int fds[] = { 10, 11, 12 };
+	struct fs_spec s = base_spec();
+	struct fs_ops ops;
+	const struct fs_op *op;
+	_cleanup_free_ char *d = NULL;
+
+	(void)state;
+	s.volumes = vols;
+	s.n_volumes = 3;
+	s.volume_fds = fds;
+	s.volume_clones = true;
+	s.tmpfs = tmps;
+	s.n_tmpfs = 2;
+	plan(&s, &ops);
+	/* sorted by destination: /conf /data /data-file /data/sub /scratch */
+	ssize_t conf = find_nth(&ops, FS_OP_ATTACH, "/conf", 0), data = find_nth(&ops, FS_OP_TMPFS, "/data", 0);
+	ssize_t file = find_nth(&ops, FS_OP_ATTACH, "/data-file", 0), sub = find_nth(&ops, FS_OP_ATTACH, "/data/sub", 0);
+	ssize_t scratch = find_nth(&ops, FS_OP_TMPFS, "/scratch", 0);
+	assert_true(conf >= 0 && data == conf + 1 && file == data + 1 && sub == file + 1 && scratch == sub + 1);
+	assert_true((size_t)conf > pos(&ops, find(&ops, FS_OP_TMPFS, "/tmp")));
+	assert_true((size_t)scratch < pos(&ops, find(&ops, FS_OP_DEV, "/dev")));
+	assert_int_equal(ops.v[conf].fd, 11);
+	assert_int_equal(ops.v[sub].fd, 10);
+	assert_int_equal(ops.v[file].fd, 12);
+	assert_string_equal(ops.v[sub].label, "volume");
+	op = &ops.v[data];
+	d = fs_op_describe(op);
+	assert_string_equal(d, "tmpfs /data mode=0700 size=1048576 nosuid nodev noexec");
+	free(d);
+	d = fs_op_describe(&ops.v[scratch]);
+	assert_string_equal(d, "tmpfs /scratch mode=1777 size=67108864 nosuid nodev");
+	fs_ops_free(&ops);
+
+	/* not root: the paths bound, each with its attributes, checked */
+	s.volume_clones = false;
+	plan(&s, &ops);
+	op = find(&ops, FS_OP_BIND, "/data/sub");
+	free(d);
+	d = fs_op_describe(op);
+	assert_string_equal(d, "bind /data/sub src=/srv/data nosuid nodev noexec rec");
+	assert_int_equal(op->fd, 10);
+	free(d);
+	d = fs_op_describe(find(&ops, FS_OP_BIND, "/conf"));
+	assert_string_equal(d, "bind /conf src=/srv/conf ro nosuid nodev rec");
+	free(d);
+	/* not settled by a mode: read-only */
+	d = fs_op_describe(find(&ops, FS_OP_BIND, "/data-file"));
+	assert_string_equal(d, "bind /data-file src=/srv/f ro nosuid nodev noexec rec");
+	assert_int_equal(count(&ops, FS_OP_ATTACH), 0);
+	fs_ops_free(&ops);
+}
+
+/* The audit takes a rw volume (and what is mounted beneath it) and a
+ * tmpfs mount as writable, an exec one as executable, and nothing more:
+ * a read-only volume found writable, or a noexec one executable, fails. */
+static void test_audit_volumes(void **state)
+{
+	struct fs_volume vols[] = {
+		{ .src = "/srv/a", .dest = "/a", .access = FS_VOLUME_RW },
+		{ .src = "/srv/b", .dest = "/b", .access = FS_VOLUME_RO },
+		{ .src = "/srv/c", .dest = "/c", .access = FS_VOLUME_RW, .exec = true },
+	};
+	struct fs_tmpfs tmps[] = { { .dest = "/t", .size = 4096, .mode = 01777 } };
+	struct fs_spec s = base_spec();
+	struct nerr e = { 0 };
+
+	(void)state;
+	s.volumes = vols;
+	s.n_volumes = 3;
+	s.tmpfs = tmps;
+	s.n_tmpfs = 1;
+#define MI(mnt, opts) "110 100 0:50 / " mnt " " opts " - ext4 /dev/sda1 rw\n"
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/a", "rw,nosuid,nodev,noexec") MI("/a/sub", "rw,nosuid,nodev,noexec")
+				    MI("/b", "ro,nosuid,nodev,noexec") MI("/c", "rw,nosuid,nodev")
+				    MI("/t", "rw,nosuid,nodev,noexec"), &e), 0);
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/b", "rw,nosuid,nodev,noexec"), &e), -EPERM);
+	assert_non_null(strstr(e.msg, "`/b` is writable"));
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/a", "rw,nosuid,nodev"), &e), -EPERM);
+	assert_non_null(strstr(e.msg, "`/a` allows execution"));
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/t", "rw,nosuid,nodev"), &e), -EPERM);
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/c", "rw,nodev"), &e), -EPERM);
+	assert_non_null(strstr(e.msg, "setuid"));
+	/* a prefix is not a parent */
+	assert_int_equal(audit_text(&s, MI_ROOT MI("/ab", "rw,nosuid,nodev,noexec"), &e), -EPERM);
+#undef MI
+}
+
 /* The op lists below run in a child with a mount namespace of its own;
  * its exit status is the number of the first check that failed, 77: no
  * namespace could be made. */
@@ -849,6 +951,8 @@ int main(void)
 		cmocka_unit_test(test_proc_rw),
 		cmocka_unit_test(test_proc_hidepid),
 		cmocka_unit_test(test_audit_proc_hidepid),
+		cmocka_unit_test(test_volumes_and_tmpfs),
+		cmocka_unit_test(test_audit_volumes),
 		cmocka_unit_test(test_execute_symlink_never_redirects_a_mount),
 		cmocka_unit_test(test_execute_readonly_bind_and_mask),
 		cmocka_unit_test(test_rootfs_sequence),

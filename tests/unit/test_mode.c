@@ -117,6 +117,28 @@ static void agent_mode_is_unchanged(void **state)
 	container_config_free(&c);
 }
 
+/* A volume without ro or rw: read-only in production, read-write in
+ * agent mode; an explicit one kept in both. */
+static void volume_defaults(void **state)
+{
+	struct container_config c;
+	struct nerr e;
+
+	(void)state;
+	assert_int_equal(PARSE(&c, &e, "--service-mode", "production", "--memory", "64M", "--no-rootfs-attestation",
+			       "-v", "/srv/a:/a", "-v", "/srv/b:/b:rw", "-v", "/srv/c:/c:ro", "--", "true"), 0);
+	assert_int_equal(c.fs.n_volumes, 3);
+	assert_int_equal(c.fs.volumes[0].access, FS_VOLUME_RO);
+	assert_int_equal(c.fs.volumes[1].access, FS_VOLUME_RW);
+	assert_int_equal(c.fs.volumes[2].access, FS_VOLUME_RO);
+	container_config_free(&c);
+	assert_int_equal(PARSE(&c, &e, "-v", "/srv/a:/a", "-v", "/srv/b:/b:rw", "-v", "/srv/c:/c:ro", "--", "true"), 0);
+	assert_int_equal(c.fs.volumes[0].access, FS_VOLUME_RW);
+	assert_int_equal(c.fs.volumes[1].access, FS_VOLUME_RW);
+	assert_int_equal(c.fs.volumes[2].access, FS_VOLUME_RO);
+	container_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +146,7 @@ int main(void)
 		cmocka_unit_test(production_requires),
 		cmocka_unit_test(production_turns_on),
 		cmocka_unit_test(agent_mode_is_unchanged),
+		cmocka_unit_test(volume_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
