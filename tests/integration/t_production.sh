@@ -177,11 +177,15 @@ test_production_service_from_an_attested_nix_store_path() {
 	local t pin rootfs tools name=prodsvc-$$ port=$((20000 + $$ % 10000)) out id st a pid child
 	command -v nix-store >/dev/null || fail "nix-store is not installed (package nix-bin)"
 	t=$(mktemp -d /tmp/prod-nix.XXXXXX)
-	mkdir -p "$t/tools/bin" "$t/rootfs/bin" "$t/rootfs/etc" "$t/rootfs/srv"
+	mkdir -p "$t/tools/bin" "$t/rootfs/bin" "$t/rootfs/etc" "$t/rootfs/srv/data" "$t/rootfs/var/cache" "$t/state"
+	# its data: a key (a secret), a state directory (a volume), scratch (a tmpfs)
+	echo "key-$$-material" >"$t/tls.key"
+	chmod 0600 "$t/tls.key"
+	chown 7070:7070 "$t/state"
 	cp "$(command -v busybox)" "$t/tools/bin/busybox"
 	cp "$PROBE" "$t/tools/bin/probe"
 	tools=$(nix-store --store "$t/nixroot" --add "$t/tools" 2>/dev/null) || fail "nix-store --add tools"
-	for a in sh id cat httpd ls; do
+	for a in sh id cat httpd ls stat touch grep; do
 		ln -s "$tools/bin/busybox" "$t/rootfs/bin/$a"
 	done
 	ln -s "$tools/bin/probe" "$t/rootfs/bin/probe"
@@ -198,6 +202,7 @@ test_production_service_from_an_attested_nix_store_path() {
 	out=$(in_store_ns "$t" "$NUCLEUS" run -d --service-mode production --name "$name" \
 		--rootfs "$rootfs" --verify-rootfs-attestation --rootfs-attestation-sha256 "$pin" \
 		--user web --memory 128M --cpus 1 --pids 64 \
+		--secret "$t/tls.key:/run/secrets/tls.key" -v "$t/state:/srv/data:rw" --tmpfs /var/cache:size=8m \
 		--network bridge --dns 10.0.42.1 -p "127.0.0.1:$port:8080" \
 		--require-kernel-lockdown integrity \
 		-- /bin/httpd -f -p 8080 -h /srv 2>&1); st=$?
@@ -217,7 +222,16 @@ test_production_service_from_an_attested_nix_store_path() {
 	assert_contains "$out" "pid1=hidden" "hidepid"
 	assert_contains "$out" "egress=1" "deny-all egress (EPERM)"
 	assert_contains "$out" "hidepid=invisible" "/proc hidepid"
+	# the service's data: its secret (0400, its own), its volume, its scratch
+	out=$("$NUCLEUS" attach "$name" -- /bin/sh -c 'cat /run/secrets/tls.key; stat -c "%a %u" /run/secrets/tls.key;
+		touch /srv/data/written && echo vol=rw; echo tmpfs=$(grep -c " /var/cache .* tmpfs .*size=8192k" /proc/self/mountinfo)' 2>&1)
+	assert_contains "$out" "key-$$-material" "the secret's content"
+	assert_contains "$out" "400 7070" "the secret's mode and owner"
+	assert_contains "$out" "vol=rw" "the volume is writable"
+	[ -e "$t/state/written" ] || fail "the volume's write did not reach the host"
+	assert_contains "$out" "tmpfs=1" "the sized tmpfs"
 	id=$(container_id "$name")
+	grep -q "key-$$-material" "$RUNTIME_DIR/$id/state.json" && fail "the secret's content is in the state"
 	# pid 1 is the mini-init, and the service its child, both as web
 	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$RUNTIME_DIR/$id/state.json")
 	assert_eq "$(cat /proc/$pid/comm)" "nucleus-init" "pid 1"
