@@ -78,6 +78,28 @@ leftovers() {
 	return 0
 }
 
+# Lines of `leftovers` that were not in BEFORE (another run's containers
+# may come and go meanwhile).
+new_leftovers() { # BEFORE
+	leftovers | grep -vxF -e "" -f <(echo "$1")
+}
+
+# `nucleus run --name NAME FLAGS... -- probe exit 0` must be refused:
+# status 125, one line, nothing left behind, no name kept. Prints the line
+# for the caller to check; call as out=$(run_refused ...) || exit 1.
+run_refused() { # NAME FLAGS...
+	local name=$1 before out st
+	shift
+	before=$(leftovers)
+	out=$("$NUCLEUS" run --name "$name" "$@" -- "$PROBE" exit 0 2>&1)
+	st=$?
+	assert_eq "$st" 125 "status of run $*: [$out]"
+	assert_eq "$(echo "$out" | wc -l)" 1 "one line for run $*: [$out]"
+	assert_eq "$(new_leftovers "$before")" "" "left behind by run $*"
+	[ ! -e "$RUNTIME_DIR/.names/$name" ] || fail "a name was recorded for run $*"
+	echo "$out"
+}
+
 # Whether a container (by its id, or the start of it) has a state
 # directory: what the network checks below take for alive. A dead one's
 # directory is reported above.

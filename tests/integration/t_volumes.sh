@@ -3,25 +3,13 @@
 # work or fail with EROFS, programs that run or do not), what the host
 # sees afterwards, and the refusals: status 125, one line, nothing left.
 
-# Lines of `leftovers` that were not in BEFORE (another engineer's
-# containers may come and go meanwhile).
-vol_new_leftovers() { # BEFORE
-	leftovers | grep -vxF -e "" -f <(echo "$1")
-}
-
 # nucleus run FLAGS... -- probe exit 0 is refused: 125, one line holding
 # WANT, nothing left behind.
 vol_refused() { # WANT FLAGS...
-	local want=$1 before out st
+	local want=$1 out
 	shift
-	before=$(leftovers)
-	out=$("$NUCLEUS" run --name volref-$$ "$@" -- "$PROBE" exit 0 2>&1)
-	st=$?
-	assert_eq "$st" 125 "status of run $*: $out"
-	assert_eq "$(echo "$out" | wc -l)" 1 "one line for run $*: [$out]"
+	out=$(run_refused volref-$$ "$@") || exit 1
 	assert_contains "$out" "$want" "the message of run $*"
-	assert_eq "$(vol_new_leftovers "$before")" "" "left behind by run $*"
-	[ ! -e "$RUNTIME_DIR/.names/volref-$$" ] || fail "a name was recorded for run $*"
 }
 
 # The mount options (the 6th field) of DEST in a mountinfo text.
