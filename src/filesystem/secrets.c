@@ -12,9 +12,6 @@
 #include <nucleus/filesystem.h>
 #include "fs_internal.h"
 
-/* Trees where a file mounted would be a kernel interface, not a secret. */
-static const char *const refused_trees[] = { "/proc", "/dev", "/sys" };
-
 /* path is dir or below it */
 static bool path_equal_or_under(const char *path, const char *dir)
 {
@@ -23,37 +20,16 @@ static bool path_equal_or_under(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }
 
+/* A mount point's rules (fs_dest_normalise, shared with --volume), then a
+ * secret's own. */
 int fs_secret_dest(const char *flag, const char *dest, char **out, struct nerr *err)
 {
 	_cleanup_free_ char *norm = NULL;
-	size_t n = 0;
+	int r;
 
 	*out = NULL;
-	if (!dest[0] || dest[0] != '/')
-		return nerr_set(err, 0, "%s: DEST `%s` is not an absolute path", flag, dest);
-	norm = xcalloc(strlen(dest) + 1, 1);
-	for (const char *p = dest; *p;) {
-		const char *e;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		e = strchrnul(p, '/');
-		len = (size_t)(e - p);
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return nerr_set(err, 0, "%s: DEST `%s` has a `.` or `..` component", flag, dest);
-		norm[n++] = '/';
-		memcpy(norm + n, p, len);
-		n += len;
-		p = e;
-	}
-	if (!n)
-		return nerr_set(err, 0, "%s: DEST `%s` is the root", flag, dest);
-	for (size_t i = 0; i < ARRAY_SIZE(refused_trees); i++)
-		if (path_equal_or_under(norm, refused_trees[i]))
-			return nerr_set(err, 0, "%s: DEST `%s` is under %s", flag, dest, refused_trees[i]);
+	if ((r = fs_dest_normalise(dest, flag, &norm, err)) < 0)
+		return r;
 	if (path_equal_or_under(FS_SECRETS_DIR, norm))
 		return nerr_set(err, 0, "%s: DEST `%s` would hide %s", flag, dest, FS_SECRETS_DIR);
 	if (str_has_prefix(norm, FS_SECRETS_DIR "/")) {

@@ -44,9 +44,10 @@ static void test_dest(void **state)
 	dest_ok("/devx/k", "/devx/k");
 	dest_bad("key", "not an absolute path");
 	dest_bad("", "not an absolute path");
-	dest_bad("/", "is the root");
-	dest_bad("/etc/../root/k", "`.` or `..`");
-	dest_bad("/etc/./k", "`.` or `..`");
+	dest_bad("/", "cannot be `/`");
+	dest_bad("/etc/../root/k", "a `..` component");
+	dest_bad("/etc/./k", "a `.` component");
+	dest_bad("/etc/a b", "a blank");
 	dest_bad("/proc/self/k", "under /proc");
 	dest_bad("/proc", "under /proc");
 	dest_bad("/dev/k", "under /dev");
