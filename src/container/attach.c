@@ -2,7 +2,6 @@
  * the container's workload has. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -73,8 +72,6 @@ static void __attribute__((noreturn)) workload(struct attach *at)
 		nerr_set(&e, errno, "become root in the container's user namespace");
 		fail(at, &e);
 	}
-	if (st->cfg.ns.userns)
-		setgroups(0, NULL);
 	if (at->tty) {
 		int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
 		struct sync_msg m;

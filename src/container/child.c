@@ -2,7 +2,6 @@
  * failure is reported to the parent as one message and ends the child. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -234,8 +233,8 @@ void child_main(struct child_args *a)
 			nerr_set(&err, errno, "become root in the user namespace");
 			fail(a, &err);
 		}
-		if (!a->cfg->ns.rootless)
-			setgroups(0, NULL);
+		/* the supplementary groups are set with the workload identity
+		 * (identity_apply), once */
 	}
 	/* Since 6.3 per pid namespace: no memfd can be made executable, so
 	 * memfd_create + execveat cannot run code that never was a file. */
