@@ -8,26 +8,10 @@
 #include <string.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include "run_args.h"
 
-static int parse(struct container_config *c, struct nerr *e, int argc, char **argv)
-{
-	container_config_init(c);
-	memset(e, 0, sizeof(*e));
-	return run_parse_args(argc, argv, c, e);
-}
 
-#define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
-#define N(...) ((int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *)))
 
-static const char *env_get(char **env, const char *k)
-{
-	size_t n = strlen(k);
-
-	for (size_t i = 0; env && env[i]; i++)
-		if (!strncmp(env[i], k, n) && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
-}
 
 static void basic_flags(void **state)
 {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include "run_args.h"
 
 static const char passwd[] =
 	"root:x:0:0:root:/root:/bin/sh\n"
@@ -325,22 +326,7 @@ static void rootfs_files_resolve_inside(void **state)
 /* The run flags: the identity lands in the configuration, HOME follows the
  * passwd entry unless -e HOME, and a name that does not resolve fails the
  * parse. */
-static int parse(struct container_config *c, struct nerr *e, int argc, char **argv)
-{
-	container_config_init(c);
-	memset(e, 0, sizeof(*e));
-	return run_parse_args(argc, argv, c, e);
-}
 
-static const char *env_get(char **env, const char *k)
-{
-	size_t n = strlen(k);
-
-	for (size_t i = 0; env && env[i]; i++)
-		if (!strncmp(env[i], k, n) && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
-}
 
 static void run_flags(void **state)
 {

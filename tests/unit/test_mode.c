@@ -9,17 +9,9 @@
 #include <unistd.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
+#include "run_args.h"
 
-#define ARGS(...) (char *[]){ "run", __VA_ARGS__, NULL }
-#define N(...) ((int)(sizeof((char *[]){ "run", __VA_ARGS__ }) / sizeof(char *)))
-#define PARSE(c, e, ...) parse(c, e, N(__VA_ARGS__), ARGS(__VA_ARGS__))
 
-static int parse(struct container_config *c, struct nerr *e, int argc, char **argv)
-{
-	container_config_init(c);
-	memset(e, 0, sizeof(*e));
-	return run_parse_args(argc, argv, c, e);
-}
 
 /* production plus what it needs, then EXTRA: refused with `want` */
 #define REFUSED(want, ...) do {                                                          \
