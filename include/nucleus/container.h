@@ -35,6 +35,73 @@ struct identity {
 	char *home;                  /* the passwd entry's home; NULL: no entry */
 };
 
+struct container_config;
+
+/* ---- service supervision (src/container/service.c, docs/services.md) ---- */
+/* A probe command: docker's two forms. `shell`: cmd[0] is one string run
+ * with /bin/sh -c (--health-cmd STRING); else cmd is the argv (a JSON array,
+ * --health-cmd '["pg_isready","-U","app"]'). */
+struct probe_cmd {
+	char **cmd;                  /* NULL: none */
+	bool shell;
+};
+
+/* What the supervisor does when the health check turns unhealthy (podman's
+ * --health-on-failure). */
+enum health_action { HEALTH_ACTION_NONE, HEALTH_ACTION_KILL, HEALTH_ACTION_RESTART, HEALTH_ACTION_STOP };
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+/* When READY=1 goes to $NOTIFY_SOCKET: SD_NOTIFY_READY (a bare
+ * --sd-notify) when the container is ready (the readiness check passed, else
+ * the health check first passed, else it started); CONTAINER: when the
+ * workload sends it; HEALTHY: when the health check first passes; STARTED:
+ * at the workload's exec. */
+enum sd_notify_mode { SD_NOTIFY_OFF, SD_NOTIFY_READY, SD_NOTIFY_CONTAINER, SD_NOTIFY_HEALTHY, SD_NOTIFY_STARTED };
+
+struct health_config {
+	struct probe_cmd probe;      /* --health-cmd */
+	bool disabled;               /* --no-healthcheck */
+	uint64_t interval_ns;        /* default 30 s */
+	uint64_t timeout_ns;         /* default 30 s */
+	uint64_t start_period_ns;    /* default 0 */
+	uint64_t start_interval_ns;  /* default 5 s */
+	unsigned retries;            /* default 3 */
+	enum health_action on_failure;
+};
+
+/* cfg->svc: what the supervisor does for a service besides running it. */
+struct service_config {
+	struct health_config health;
+	struct probe_cmd readiness;  /* --readiness-cmd */
+	uint16_t readiness_tcp;      /* --readiness-tcp PORT; 0: none */
+	enum restart_policy restart;
+	unsigned restart_max;        /* on-failure:N; 0: no limit */
+	enum sd_notify_mode sd_notify;
+};
+
+void service_config_init(struct service_config *s);
+void service_config_free(struct service_config *s);
+/* The values as users type them; errors name no flag. A duration is Go's
+ * (docker's) form, 1m30s, 500ms, 2h, or plain seconds (30, 0.5). */
+int service_duration_parse(const char *s, uint64_t *ns, struct nerr *err);
+/* A probe command: a JSON array of strings is the exec form, anything else
+ * the shell form. */
+int service_probe_parse(const char *s, struct probe_cmd *out, struct nerr *err);
+void probe_cmd_free(struct probe_cmd *p);
+int service_restart_parse(const char *s, enum restart_policy *policy, unsigned *max, struct nerr *err);
+int service_health_action_parse(const char *s, enum health_action *out, struct nerr *err);
+int service_sd_notify_parse(const char *s, enum sd_notify_mode *out, struct nerr *err);
+/* Names for what the parsers take (JSON, ps, inspect); NULL-terminated,
+ * indexed by the enum. */
+extern const char *const health_action_names[], *const restart_policy_names[], *const sd_notify_mode_names[],
+	*const health_status_names[];
+const char *health_action_name(enum health_action a);
+const char *restart_policy_name(enum restart_policy p);
+const char *sd_notify_mode_name(enum sd_notify_mode m);
+/* The combinations that cannot work (a health option without a check,
+ * --sd-notify=healthy without one, --restart with --rm); part of
+ * container_config_validate. */
+int service_config_validate(const struct container_config *c, struct nerr *err);
+
 /* The workload process (container_config.proc); strings owned. */
 struct process_config {
 	char **argv;                 /* the workload */
@@ -66,6 +133,7 @@ struct container_config {
 	struct sec_config sec;
 	struct res_config res;
 	struct audit_config audit;
+	struct service_config svc;
 };
 
 void container_config_init(struct container_config *c);
@@ -175,6 +243,24 @@ enum container_status { STATUS_CREATING, STATUS_RUNNING, STATUS_EXITED, STATUS_D
  * see the exit ("Exited (unknown)"). */
 #define EXIT_CODE_UNKNOWN (-1)
 
+/* The health check as the state store keeps it: docker's status and its
+ * last results. */
+enum health_status { HEALTH_NONE, HEALTH_STARTING, HEALTH_HEALTHY, HEALTH_UNHEALTHY };
+#define HEALTH_LOG_MAX 5             /* results kept, as docker */
+#define HEALTH_OUTPUT_MAX 4096       /* bytes of a probe's output kept, as docker */
+struct health_result {
+	uint64_t start_ns, end_ns;   /* CLOCK_REALTIME */
+	int exit_code;               /* -1: killed at its timeout */
+	char *output;                /* stdout and stderr, at most HEALTH_OUTPUT_MAX bytes */
+};
+struct health_state {
+	enum health_status status;
+	unsigned failing_streak;
+	struct health_result log[HEALTH_LOG_MAX];   /* oldest first */
+	size_t nlog;
+};
+const char *health_status_name(enum health_status s);
+
 /* state.json: the configuration the container was started with (under
  * "config"), and what only the run knows. */
 #define STATE_FORMAT_VERSION 2
@@ -211,6 +297,12 @@ struct container_state {
 	char log_path[256];
 	uint64_t log_lost_bytes;     /* output the log had no room for */
 	int log_errno;               /* why (the first failure) */
+	/* service supervision (cfg.svc) */
+	struct health_state health;
+	bool ready;                  /* the container is ready (enum sd_notify_mode's rule) */
+	unsigned restarts;           /* how often the supervisor restarted the workload */
+	bool restarting;             /* between an exit and the restart (the backoff) */
+	uint64_t restarted_ns;       /* the last restart (CLOCK_REALTIME); 0: none */
 };
 
 void container_state_free(struct container_state *s);

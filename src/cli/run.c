@@ -182,6 +182,42 @@ static const char run_help[] =
 	"                                 default rules)\n"
 	"      --landlock-policy-sha256 HEX\n"
 	"                                 Refuse the policy unless its SHA-256 is HEX\n"
+	"\n"
+	"Services (see docs/services.md):\n"
+	"      --health-cmd CMD           A health check run in the container as the\n"
+	"                                 container (attach's restrictions, its cgroup):\n"
+	"                                 a string for /bin/sh -c, or a JSON array\n"
+	"                                 '[\"pg_isready\",\"-U\",\"app\"]' run as is\n"
+	"      --health-interval DURATION Between checks (default 30s; 1m30s, 500ms, or\n"
+	"                                 seconds)\n"
+	"      --health-timeout DURATION  A check running longer is killed with its\n"
+	"                                 children and fails (default 30s)\n"
+	"      --health-retries N         Consecutive failures that make it unhealthy\n"
+	"                                 (default 3)\n"
+	"      --health-start-period DURATION\n"
+	"                                 Failures in this time after the start do not\n"
+	"                                 count (default 0); the first success ends it\n"
+	"      --health-start-interval DURATION\n"
+	"                                 Between checks during the start period\n"
+	"                                 (default 5s)\n"
+	"      --no-healthcheck           No health check\n"
+	"      --health-on-failure ACTION none (default), kill, restart or stop when the\n"
+	"                                 container turns unhealthy\n"
+	"      --restart POLICY           no (default), on-failure[:N], always or\n"
+	"                                 unless-stopped: the supervisor restarts the\n"
+	"                                 workload, with backoff, in the same cgroup,\n"
+	"                                 BPF policy, network and state\n"
+	"      --readiness-cmd CMD        A check run (as --health-cmd) until it first\n"
+	"                                 passes: the container is then ready\n"
+	"      --readiness-tcp PORT       Ready once the container accepts a TCP\n"
+	"                                 connection on PORT (its own loopback)\n"
+	"      --sd-notify[=MODE]         Under systemd ($NOTIFY_SOCKET): MAINPID is the\n"
+	"                                 supervisor, READY=1 when the container is ready\n"
+	"                                 (bare: the readiness check, else the health\n"
+	"                                 check, else the start), container (when the\n"
+	"                                 workload sends it, through\n"
+	"                                 /run/notify/notify.sock), healthy or started;\n"
+	"                                 STATUS=, STOPPING=1, WATCHDOG=1\n"
 	"  -h, --help                     Show this help\n"
 	"\n"
 	"Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to nucleus\n"
@@ -206,6 +242,9 @@ enum {
 	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
 	OPT_SECRET, OPT_CREDENTIAL, OPT_CRED_PASSTHROUGH,
 	OPT_TMPFS,
+	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START_PERIOD,
+	OPT_HEALTH_START_INTERVAL, OPT_NO_HEALTHCHECK, OPT_HEALTH_ON_FAILURE, OPT_RESTART, OPT_READINESS_CMD,
+	OPT_READINESS_TCP, OPT_SD_NOTIFY,
 };
 
 static const struct option run_opts[] = {
@@ -278,9 +317,72 @@ static const struct option run_opts[] = {
 	{ "systemd-credential", required_argument, NULL, OPT_CREDENTIAL },
 	{ "credentials-passthrough", no_argument, NULL, OPT_CRED_PASSTHROUGH },
 	{ "verify-context-integrity", no_argument, NULL, OPT_VERIFY_CONTEXT },
+	{ "health-cmd", required_argument, NULL, OPT_HEALTH_CMD },
+	{ "health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL },
+	{ "health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT },
+	{ "health-retries", required_argument, NULL, OPT_HEALTH_RETRIES },
+	{ "health-start-period", required_argument, NULL, OPT_HEALTH_START_PERIOD },
+	{ "health-start-interval", required_argument, NULL, OPT_HEALTH_START_INTERVAL },
+	{ "no-healthcheck", no_argument, NULL, OPT_NO_HEALTHCHECK },
+	{ "health-on-failure", required_argument, NULL, OPT_HEALTH_ON_FAILURE },
+	{ "restart", required_argument, NULL, OPT_RESTART },
+	{ "readiness-cmd", required_argument, NULL, OPT_READINESS_CMD },
+	{ "readiness-tcp", required_argument, NULL, OPT_READINESS_TCP },
+	{ "sd-notify", optional_argument, NULL, OPT_SD_NOTIFY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The flags of cfg->svc (service supervision). */
+static int service_flag(struct container_config *cfg, int c, const char *arg, struct nerr *err)
+{
+	struct service_config *s = &cfg->svc;
+	struct health_config *h = &s->health;
+	uint64_t v;
+	int r = 0;
+
+	switch (c) {
+	case OPT_HEALTH_CMD:
+		return service_probe_parse(arg, &h->probe, err) < 0 ? nerr_prefix(err, "--health-cmd") : 0;
+	case OPT_HEALTH_INTERVAL:
+		return service_duration_parse(arg, &h->interval_ns, err) < 0 ? nerr_prefix(err, "--health-interval") : 0;
+	case OPT_HEALTH_TIMEOUT:
+		return service_duration_parse(arg, &h->timeout_ns, err) < 0 ? nerr_prefix(err, "--health-timeout") : 0;
+	case OPT_HEALTH_START_PERIOD:
+		r = service_duration_parse(arg, &h->start_period_ns, err);
+		return r < 0 ? nerr_prefix(err, "--health-start-period") : 0;
+	case OPT_HEALTH_START_INTERVAL:
+		r = service_duration_parse(arg, &h->start_interval_ns, err);
+		return r < 0 ? nerr_prefix(err, "--health-start-interval") : 0;
+	case OPT_HEALTH_RETRIES:
+		if (parse_u64(arg, 1, 1000000, &v) < 0)
+			return nerr_set(err, 0, "invalid --health-retries `%s` (a number from 1)", arg);
+		h->retries = (unsigned)v;
+		return 0;
+	case OPT_NO_HEALTHCHECK:
+		h->disabled = true;
+		return 0;
+	case OPT_HEALTH_ON_FAILURE:
+		r = service_health_action_parse(arg, &h->on_failure, err);
+		return r < 0 ? nerr_prefix(err, "--health-on-failure") : 0;
+	case OPT_RESTART:
+		return service_restart_parse(arg, &s->restart, &s->restart_max, err) < 0 ? nerr_prefix(err, "--restart") : 0;
+	case OPT_READINESS_CMD:
+		return service_probe_parse(arg, &s->readiness, err) < 0 ? nerr_prefix(err, "--readiness-cmd") : 0;
+	case OPT_READINESS_TCP:
+		if (parse_u64(arg, 1, 65535, &v) < 0)
+			return nerr_set(err, 0, "invalid --readiness-tcp `%s` (a port, 1-65535)", arg);
+		s->readiness_tcp = (uint16_t)v;
+		return 0;
+	case OPT_SD_NOTIFY:
+		if (!arg) {
+			s->sd_notify = SD_NOTIFY_READY;
+			return 0;
+		}
+		return service_sd_notify_parse(arg, &s->sd_notify, err) < 0 ? nerr_prefix(err, "--sd-notify") : 0;
+	}
+	return nerr_set(err, EINVAL, "unknown service flag");
+}
 
 /* The config owns its strings: a flag given again replaces the value. */
 static void set_str(char **dst, const char *v)
@@ -646,6 +748,13 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_CRED_PASSTHROUGH:
 			cfg->fs.credentials_passthrough = true;
+			break;
+		case OPT_HEALTH_CMD: case OPT_HEALTH_INTERVAL: case OPT_HEALTH_TIMEOUT: case OPT_HEALTH_RETRIES:
+		case OPT_HEALTH_START_PERIOD: case OPT_HEALTH_START_INTERVAL: case OPT_NO_HEALTHCHECK:
+		case OPT_HEALTH_ON_FAILURE: case OPT_RESTART: case OPT_READINESS_CMD: case OPT_READINESS_TCP:
+		case OPT_SD_NOTIFY:
+			if ((r = service_flag(cfg, c, optarg, err)) < 0)
+				goto out;
 			break;
 		case 'h':
 			r = 1;

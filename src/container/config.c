@@ -16,6 +16,7 @@ void container_config_init(struct container_config *c)
 	rlimits_default(&c->res.rlimits);
 	c->audit.log_opts = (struct log_opts){ LOG_DEFAULT_MAX_SIZE, LOG_DEFAULT_MAX_FILES };
 	c->audit.audit_opts = (struct log_opts){ AUDIT_DEFAULT_MAX_SIZE, AUDIT_DEFAULT_MAX_FILES };
+	service_config_init(&c->svc);
 }
 
 void container_config_free(struct container_config *c)
@@ -55,6 +56,7 @@ void container_config_free(struct container_config *c)
 	free(c->sec.seccomp_profile_sha256);
 	free(c->sec.seccomp_log);
 	free(c->res.limits.io);
+	service_config_free(&c->svc);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -217,6 +219,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return nerr_set(err, 0, "--tmpfs-size %s is more than --memory %s (tmpfs pages are memory)", t, m);
 	}
 	if ((r = container_secrets_validate(c, err)) < 0)
+		return r;
+	if ((r = service_config_validate(c, err)) < 0)
 		return r;
 	if ((r = fs_mounts_check(&c->fs, c->res.limits.memory_max, err)) < 0)
 		return r;

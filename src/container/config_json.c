@@ -259,6 +259,25 @@ static json_t *res_json(const struct res_config *r)
 	return json_pack("{s:o,s:o,s:b}", "limits", limits, "rlimits", rlimits, "require_cgroup", r->require_cgroup);
 }
 
+static json_t *probe_json(const struct probe_cmd *p)
+{
+	return json_pack("{s:o,s:b}", "cmd", strv_json(p->cmd), "shell", p->shell);
+}
+
+static json_t *service_json(const struct service_config *s)
+{
+	const struct health_config *h = &s->health;
+	json_t *health = json_pack("{s:o,s:b,s:o,s:o,s:o,s:o,s:I,s:s}", "probe", probe_json(&h->probe),
+				   "disabled", h->disabled, "interval_ns", u64_json(h->interval_ns),
+				   "timeout_ns", u64_json(h->timeout_ns), "start_period_ns", u64_json(h->start_period_ns),
+				   "start_interval_ns", u64_json(h->start_interval_ns), "retries", (json_int_t)h->retries,
+				   "on_failure", health_action_name(h->on_failure));
+
+	return json_pack("{s:o,s:o,s:I,s:s,s:I,s:s}", "health", health, "readiness", probe_json(&s->readiness),
+			 "readiness_tcp", (json_int_t)s->readiness_tcp, "restart", restart_policy_name(s->restart),
+			 "restart_max", (json_int_t)s->restart_max, "sd_notify", sd_notify_mode_name(s->sd_notify));
+}
+
 json_t *container_config_to_json(const struct container_config *c)
 {
 	json_t *ns = json_pack("{s:b,s:b,s:b,s:b}", "rootless", c->ns.rootless, "userns", c->ns.userns,
@@ -268,12 +287,12 @@ json_t *container_config_to_json(const struct container_config *c)
 				  "log_opts", log_opts_json(&c->audit.log_opts),
 				  "audit_opts", log_opts_json(&c->audit.audit_opts));
 
-	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name", c->name,
+	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name", c->name,
 			 "mode", c->mode == MODE_PRODUCTION ? "production" : "agent",
 			 "detach", c->detach, "remove", c->remove, "namespaces", ns,
 			 "process", process_json(&c->proc), "filesystem", fs_json(&c->fs),
 			 "network", net_json(&c->net), "security", sec_json(&c->sec),
-			 "resources", res_json(&c->res), "audit", audit);
+			 "resources", res_json(&c->res), "audit", audit, "service", service_json(&c->svc));
 }
 
 /* ---- reading ------------------------------------------------------------------
@@ -1066,14 +1085,76 @@ static int res_from(const json_t *o, struct res_config *res, struct nerr *err)
 	return 0;
 }
 
+static int probe_from(const json_t *o, const char *where, const char *key, struct probe_cmd *p, struct nerr *err)
+{
+	static const char *const keys[] = { "cmd", "shell", NULL };
+	_cleanup_free_ char *w = xasprintf("%s.%s", where, key);
+	json_t *v;
+	int r;
+
+	if ((r = get_obj(o, where, key, &v, err)) < 0 || !v)
+		return r;
+	if ((r = only_keys(v, w, keys, err)) < 0 || (r = get_strv(v, w, "cmd", STR_MAX, &p->cmd, err)) < 0 ||
+	    (r = get_bool(v, w, "shell", &p->shell, err)) < 0)
+		return r;
+	if (p->cmd && (!p->cmd[0] || !p->cmd[0][0] || (p->shell && p->cmd[1])))
+		return bad(err, w, "cmd", "expected a command (one string with shell)");
+	if (!p->cmd && p->shell)
+		return bad(err, w, "shell", "without a command");
+	return 0;
+}
+
+static int service_from(const json_t *o, struct service_config *s, struct nerr *err)
+{
+	static const char *const keys[] = { "health", "readiness", "readiness_tcp", "restart", "restart_max",
+					    "sd_notify", NULL };
+	static const char *const hkeys[] = { "probe", "disabled", "interval_ns", "timeout_ns", "start_period_ns",
+					     "start_interval_ns", "retries", "on_failure", NULL };
+	struct health_config *h = &s->health;
+	int action = (int)h->on_failure, restart = (int)s->restart, mode = (int)s->sd_notify, r;
+	unsigned port = 0;
+	json_t *health;
+
+	if (!o)
+		return 0;
+	if ((r = only_keys(o, "service", keys, err)) < 0 || (r = get_obj(o, "service", "health", &health, err)) < 0 ||
+	    (r = probe_from(o, "service", "readiness", &s->readiness, err)) < 0 ||
+	    (r = get_uint(o, "service", "readiness_tcp", 65535, &port, err)) < 0 ||
+	    (r = get_enum(o, "service", "restart", restart_policy_names, "no, on-failure, always or unless-stopped", &restart,
+			  err)) < 0 ||
+	    (r = get_uint(o, "service", "restart_max", 1000000, &s->restart_max, err)) < 0 ||
+	    (r = get_enum(o, "service", "sd_notify", sd_notify_mode_names, "off, ready, container, healthy or started", &mode,
+			  err)) < 0)
+		return r;
+	s->readiness_tcp = (uint16_t)port;
+	s->restart = (enum restart_policy)restart;
+	s->sd_notify = (enum sd_notify_mode)mode;
+	if (health && ((r = only_keys(health, "service.health", hkeys, err)) < 0 ||
+		       (r = probe_from(health, "service.health", "probe", &h->probe, err)) < 0 ||
+		       (r = get_bool(health, "service.health", "disabled", &h->disabled, err)) < 0 ||
+		       (r = get_u64(health, "service.health", "interval_ns", UINT64_MAX, &h->interval_ns, err)) < 0 ||
+		       (r = get_u64(health, "service.health", "timeout_ns", UINT64_MAX, &h->timeout_ns, err)) < 0 ||
+		       (r = get_u64(health, "service.health", "start_period_ns", UINT64_MAX, &h->start_period_ns,
+				    err)) < 0 ||
+		       (r = get_u64(health, "service.health", "start_interval_ns", UINT64_MAX, &h->start_interval_ns,
+				    err)) < 0 ||
+		       (r = get_uint(health, "service.health", "retries", 1000000, &h->retries, err)) < 0 ||
+		       (r = get_enum(health, "service.health", "on_failure", health_action_names, "none, kill, restart or stop",
+				     &action, err)) < 0))
+		return r;
+	h->on_failure = (enum health_action)action;
+	return 0;
+}
+
 static int config_from(const json_t *o, struct container_config *c, struct nerr *err)
 {
 	static const char *const keys[] = { "id", "name", "mode", "detach", "remove", "namespaces", "process",
-					    "filesystem", "network", "security", "resources", "audit", NULL };
+					    "filesystem", "network", "security", "resources", "audit", "service",
+					    NULL };
 	static const char *const nskeys[] = { "rootless", "userns", "time", "cgroup", NULL };
 	static const char *const akeys[] = { "enabled", "opt_out", "name_source", "log_opts", "audit_opts", NULL };
 	static const char *const modes[] = { [MODE_AGENT] = "agent", [MODE_PRODUCTION] = "production", NULL };
-	json_t *ns, *proc, *fs, *net, *sec, *res, *audit;
+	json_t *ns, *proc, *fs, *net, *sec, *res, *audit, *svc;
 	int mode = (int)c->mode, r;
 
 	if ((r = only_keys(o, "", keys, err)) < 0 ||
@@ -1085,7 +1166,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	    (r = get_obj(o, "", "namespaces", &ns, err)) < 0 || (r = get_obj(o, "", "process", &proc, err)) < 0 ||
 	    (r = get_obj(o, "", "filesystem", &fs, err)) < 0 || (r = get_obj(o, "", "network", &net, err)) < 0 ||
 	    (r = get_obj(o, "", "security", &sec, err)) < 0 || (r = get_obj(o, "", "resources", &res, err)) < 0 ||
-	    (r = get_obj(o, "", "audit", &audit, err)) < 0)
+	    (r = get_obj(o, "", "audit", &audit, err)) < 0 || (r = get_obj(o, "", "service", &svc, err)) < 0)
 		return r;
 	c->mode = (enum service_mode)mode;
 	if (c->id[0] && !is_hex_string(c->id, 32))
@@ -1105,7 +1186,7 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 		return r;
 	if ((r = process_from(proc, &c->proc, err)) < 0 || (r = fs_from(fs, &c->fs, err)) < 0 ||
 	    (r = net_from(net, &c->net, err)) < 0 || (r = sec_from(sec, &c->sec, err)) < 0 ||
-	    (r = res_from(res, &c->res, err)) < 0)
+	    (r = res_from(res, &c->res, err)) < 0 || (r = service_from(svc, &c->svc, err)) < 0)
 		return r;
 	return 0;
 }

@@ -72,7 +72,28 @@ struct run {
 	/* release */
 	struct tty_relay *tty;
 	struct sc_notify *notify;
+	/* service supervision (cfg->svc), for the supervisor's loop: each is
+	 * NULL when not asked for */
+	struct health *health;         /* health.c: the health and readiness probes */
+	struct sd_notifier *sdn;       /* sdnotify.c: $NOTIFY_SOCKET and the container's socket */
+	struct otlp *otlp;             /* the OpenTelemetry exporter */
+	bool stop_requested;           /* stop, a SIGTERM/SIGINT to the supervisor, or an on-failure
+	                                * stop: the workload is not restarted */
+	bool restart_requested;        /* --health-on-failure restart: restart whatever the policy */
 };
+
+/* What happens to a service, for whoever reacts to it (sd_notify, the
+ * exporter, the on-failure action, the restart): run_service.c. */
+enum svc_event {
+	SVC_STARTED,      /* the workload exec'd (after each restart too) */
+	SVC_READY,        /* the container became ready (st.ready) */
+	SVC_HEALTH,       /* the health status changed (st.health.status) */
+	SVC_PROBE,        /* a probe finished (its result: st.health.log[nlog-1] for a health check) */
+	SVC_RESTARTING,   /* the workload exited and will be restarted (st.restarts counts it) */
+	SVC_STOPPING,     /* the container is being stopped */
+	SVC_EXITED,       /* the workload exited for good */
+};
+void run_service_event(struct run *r, enum svc_event ev);
 
 /* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
  * error of the runtime's (the exec failed: *exit_code says how). Each undo

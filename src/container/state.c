@@ -40,6 +40,9 @@ void container_state_free(struct container_state *s)
 	s->addresses = s->ports = NULL;
 	strv_free(s->bpf_pins);
 	s->bpf_pins = NULL;
+	for (size_t i = 0; i < s->health.nlog; i++)
+		free(s->health.log[i].output);
+	s->health.nlog = 0;
 }
 
 int state_path(const char *id, const char *file, char *buf, size_t len)

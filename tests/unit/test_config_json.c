@@ -165,6 +165,22 @@ static void fill(struct container_config *c)
 	c->audit.enabled = true;
 	c->audit.log_opts = (struct log_opts){ 1 << 20, 7 };
 	c->audit.audit_opts = (struct log_opts){ 3 << 20, 2 };
+
+	strv_set(&c->svc.health.probe.cmd, "pg_isready", "-U");
+	strv_push(&c->svc.health.probe.cmd, "app \"x\"");
+	c->svc.health.disabled = true;
+	c->svc.health.interval_ns = 1500000000;
+	c->svc.health.timeout_ns = UINT64_MAX;
+	c->svc.health.start_period_ns = 7;
+	c->svc.health.start_interval_ns = 250000000;
+	c->svc.health.retries = 9;
+	c->svc.health.on_failure = HEALTH_ACTION_STOP;
+	strv_push(&c->svc.readiness.cmd, "test -e /tmp/ready && echo ok");
+	c->svc.readiness.shell = true;
+	c->svc.readiness_tcp = 65535;
+	c->svc.restart = RESTART_ON_FAILURE;
+	c->svc.restart_max = 3;
+	c->svc.sd_notify = SD_NOTIFY_CONTAINER;
 }
 
 static void strv_equal(char **a, char **b)
@@ -182,8 +198,32 @@ static void str_equal(const char *a, const char *b)
 		assert_string_equal(a, b);
 }
 
+static void probe_equal(const struct probe_cmd *a, const struct probe_cmd *b)
+{
+	strv_equal(a->cmd, b->cmd);
+	assert_int_equal(a->shell, b->shell);
+}
+
+static void service_equal(const struct service_config *a, const struct service_config *b)
+{
+	probe_equal(&a->health.probe, &b->health.probe);
+	assert_int_equal(a->health.disabled, b->health.disabled);
+	assert_true(a->health.interval_ns == b->health.interval_ns);
+	assert_true(a->health.timeout_ns == b->health.timeout_ns);
+	assert_true(a->health.start_period_ns == b->health.start_period_ns);
+	assert_true(a->health.start_interval_ns == b->health.start_interval_ns);
+	assert_int_equal(a->health.retries, b->health.retries);
+	assert_int_equal(a->health.on_failure, b->health.on_failure);
+	probe_equal(&a->readiness, &b->readiness);
+	assert_int_equal(a->readiness_tcp, b->readiness_tcp);
+	assert_int_equal(a->restart, b->restart);
+	assert_int_equal(a->restart_max, b->restart_max);
+	assert_int_equal(a->sd_notify, b->sd_notify);
+}
+
 static void config_equal(const struct container_config *a, const struct container_config *b)
 {
+	service_equal(&a->svc, &b->svc);
 	assert_string_equal(a->id, b->id);
 	assert_string_equal(a->name, b->name);
 	assert_int_equal(a->mode, b->mode);
@@ -459,6 +499,13 @@ static void rejects(void **state)
 	refused("network.bridge", json_string("nucleus0"), "config: network.bridge: expected an object");
 	refused("security.landlock", json_integer(3), "config: security.landlock: expected an object or null");
 	refused("security.landlock.rules", json_pack("[{s:i}]", "access", 1), "security.landlock.rules.path: missing");
+	refused("service.restart", json_string("sometimes"),
+		"config: service.restart: unknown value `sometimes` (no, on-failure, always or unless-stopped)");
+	refused("service.health", json_pack("{s:{s:[s,s],s:b}}", "probe", "cmd", "a", "b", "shell", 1),
+		"config: service.health.probe.cmd: expected a command (one string with shell)");
+	refused("service.readiness_tcp", json_integer(65536), "service.readiness_tcp: out of range");
+	refused("service.health", json_pack("{s:s}", "on_failure", "explode"),
+		"service.health.on_failure: unknown value `explode`");
 	/* unknown enum values */
 	refused("network.mode", json_string("wifi"), "config: network.mode: unknown value `wifi` (none, host or bridge)");
 	refused("mode", json_string("service"), "config: mode: unknown value `service`");
