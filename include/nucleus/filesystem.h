@@ -140,6 +140,9 @@ struct fs_spec {
 	const struct fs_secret *secrets;  /* a DEST outside /run/secrets gets a
 	                            * read-only bind of its file there */
 	size_t n_secrets;
+	const char *notify_dir;    /* --sd-notify=container: the host directory of
+	                            * the supervisor's socket, bound read-only at
+	                            * /run/notify; NULL: none */
 };
 
 /* Everything up to and including pivot_root, as a list of ops planned from
@@ -183,6 +186,8 @@ struct fs_secret {
 /* Where the secrets tmpfs is attached, and where --credentials-passthrough
  * puts the caller's credentials (CREDENTIALS_DIRECTORY in the workload). */
 #define FS_SECRETS_DIR "/run/secrets"
+/* Where --sd-notify=container's socket directory is bound. */
+#define FS_NOTIFY_DIR "/run/notify"
 #define FS_CREDENTIALS_SUBDIR "credentials"
 #define FS_CREDENTIALS_DIR FS_SECRETS_DIR "/" FS_CREDENTIALS_SUBDIR
 /* Caps: one secret, and the whole tmpfs. */

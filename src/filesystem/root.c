@@ -108,16 +108,18 @@ static void plan_rootfs(const struct fs_spec *s, struct fs_ops *ops)
 	fs_ops_add(ops, FS_OP_DETACH, FS_ROOTFS_TREE, 0);
 }
 
-/* The secrets' tmpfs, staged and read-only already (fs_secrets_stage), at
- * /run/secrets, and a read-only bind of its file for each DEST outside
- * it: the bind's source is the tmpfs, so no host path is in mountinfo.
- * Over a rootfs, /run is a tmpfs of nucleus (read-only once the secrets
- * are in): the rootfs's own /run may be read-only or a symlink. */
-static void plan_secrets(const struct fs_spec *s, struct fs_ops *ops)
+/* What nucleus puts under /run: the secrets' tmpfs, staged and read-only
+ * already (fs_secrets_stage), at /run/secrets, and a read-only bind of its
+ * file for each DEST outside it (the bind's source is the tmpfs, so no
+ * host path is in mountinfo); --sd-notify=container's socket directory,
+ * bound read-only at /run/notify (a socket on a read-only mount still
+ * takes datagrams). Over a rootfs, /run is a tmpfs of nucleus (read-only
+ * once they are in): the rootfs's own /run may be read-only or a symlink. */
+static void plan_run(const struct fs_spec *s, struct fs_ops *ops)
 {
 	struct fs_op *op;
 
-	if (s->secrets_mount_fd < 0)
+	if (s->secrets_mount_fd < 0 && !s->notify_dir)
 		return;
 	if (s->rootfs) {
 		op = fs_ops_add(ops, FS_OP_TMPFS, "/run", FS_NOSUID | FS_NODEV | FS_NOEXEC);
@@ -125,10 +127,12 @@ static void plan_secrets(const struct fs_spec *s, struct fs_ops *ops)
 		op->size = 64 << 10;
 		op->inodes = 64;
 	}
-	op = fs_ops_add(ops, FS_OP_ATTACH, FS_SECRETS_DIR, 0);
-	op->fd = s->secrets_mount_fd;
-	op->label = "secrets";
-	for (size_t i = 0; i < s->n_secrets; i++) {
+	if (s->secrets_mount_fd >= 0) {
+		op = fs_ops_add(ops, FS_OP_ATTACH, FS_SECRETS_DIR, 0);
+		op->fd = s->secrets_mount_fd;
+		op->label = "secrets";
+	}
+	for (size_t i = 0; s->secrets_mount_fd >= 0 && i < s->n_secrets; i++) {
 		const struct fs_secret *sec = &s->secrets[i];
 
 		if (str_has_prefix(sec->dest, FS_SECRETS_DIR "/"))
@@ -136,6 +140,11 @@ static void plan_secrets(const struct fs_spec *s, struct fs_ops *ops)
 		op = fs_ops_add(ops, FS_OP_BIND, sec->dest, FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC | FS_SRC_IN_ROOT);
 		op->src = fs_ops_own(ops, xasprintf("%s/%s", FS_SECRETS_DIR, fs_secret_name(sec)));
 		op->label = "secret";
+	}
+	if (s->notify_dir) {
+		op = fs_ops_add(ops, FS_OP_BIND, FS_NOTIFY_DIR, FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC);
+		op->src = s->notify_dir;
+		op->label = "sd_notify socket";
 	}
 	if (s->rootfs)
 		fs_ops_add(ops, FS_OP_REMOUNT, "/run", FS_RDONLY | FS_NOSUID | FS_NODEV | FS_NOEXEC);
@@ -225,7 +234,7 @@ int fs_plan(const struct fs_spec *s, struct fs_ops *ops, struct nerr *err)
 		fs_ops_add(ops, FS_OP_EXEC, p,
 			   str_has_prefix(p, "/tmp/") || s->context_mode == CONTEXT_COPY ? FS_MKDIRS : 0);
 	}
-	plan_secrets(s, ops);
+	plan_run(s, ops);
 	plan_mounts(s, ops);
 	fs_ops_add(ops, FS_OP_DEV, "/dev", s->userns ? FS_USERNS : 0);
 	fs_plan_proc(s, ops);
