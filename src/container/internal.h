@@ -8,6 +8,8 @@
 #include <nucleus/filesystem.h>
 #include <nucleus/security.h>
 #include <jansson.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* Messages on the parent<->child socket (SOCK_SEQPACKET). */
 enum sync_type {
@@ -160,5 +162,23 @@ void tty_relay_stop(struct tty_relay *t);
 /* The configuration of a state file of the first format (written before the
  * configuration had one JSON form), in that form: a new reference. */
 json_t *state_v1_config(const json_t *o);
+
+/* --sd-notify (sdnotify.c, docs/services.md). The container's socket:
+ * <state dir>/notify/notify.sock on the host, bound into the container at
+ * /run/notify (NOTIFY_SOCKET=/run/notify/notify.sock in the workload). */
+#define SD_NOTIFY_DIR_NAME "notify"
+#define SD_NOTIFY_SOCKET_NAME "notify.sock"
+#define SD_NOTIFY_CONTAINER_DIR FS_NOTIFY_DIR
+#define SD_NOTIFY_CONTAINER_SOCKET SD_NOTIFY_CONTAINER_DIR "/" SD_NOTIFY_SOCKET_NAME
+/* $NOTIFY_SOCKET (a path, or @name in the abstract namespace) as an
+ * address; -EINVAL for anything else. */
+int sd_notify_address(const char *s, struct sockaddr_un *sa, socklen_t *len);
+/* The lines of a workload's datagram that systemd may see (READY=1,
+ * RELOADING=1, STOPPING=1, STATUS=, ERRNO=, BUSERROR=,
+ * EXTEND_TIMEOUT_USEC=, MONOTONIC_USEC=), in order, newline-separated and
+ * NUL-terminated in out; returns their length, 0 for nothing to forward
+ * (a datagram with a NUL in it forwards nothing). *ready: READY=1 was
+ * among them. */
+size_t sd_notify_filter(const char *msg, size_t len, char *out, size_t size, bool *ready);
 
 #endif

@@ -306,6 +306,8 @@ static int stage_prepare(struct run *r, struct nerr *err)
 	container_gc();
 	if ((rc = prepare_dirs(r, err)) < 0)
 		return rc;
+	if ((rc = run_sdnotify_open(r, err)) < 0)
+		return rc;
 	debug_pause("prepared");
 	return 0;
 }
@@ -321,6 +323,7 @@ static void undo_prepare(struct run *r)
 {
 	struct nerr e = { 0 };
 
+	run_sdnotify_close(r);
 	if (r->staging)
 		rmdir(r->staging);
 	if (r->st.status == STATUS_EXITED && !r->st.remove_on_exit) {
@@ -422,17 +425,20 @@ static void undo_register(struct run *r)
  * rings until the workload exits. */
 static int stage_supervise(struct run *r, struct nerr *err)
 {
-	struct loop_extra extra[4 + LOG_PUMP_EXTRAS] = {
+	struct loop_extra extra[5 + LOG_PUMP_EXTRAS] = {
 		{ egress_events_fd(r->egress), run_egress_ready, r->egress },
 		{ sc_trace_events_fd(r->trace), run_trace_ready, r->trace },
 		{ audit_kernel_fd(r->audit_kernel), run_audit_ready, r },
 		{ sc_notify_fd(r->notify), sc_notify_ready, r->notify },
+		{ sd_notifier_fd(r->sdn), run_sdnotify_ready, r },
 	};
 	int rc;
 
-	log_pump_extras(r->log, extra + 4);
+	log_pump_extras(r->log, extra + 5);
 	rc = supervise_loop(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra), r->exit_code, err);
 	r->reaped = rc == 0;
+	if (rc == 0)
+		run_service_event(r, SVC_EXITED);
 	log_pump_drain(r->log, r->have_cgroup ? &r->cg : NULL);
 	log_debug("run: workload exited");
 	return rc;

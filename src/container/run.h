@@ -95,6 +95,21 @@ enum svc_event {
 };
 void run_service_event(struct run *r, enum svc_event ev);
 
+/* --sd-notify (sdnotify.c). Opened by the prepare stage (MAINPID goes
+ * then; with --sd-notify=container the container's socket exists before
+ * the clone, and the workload's NOTIFY_SOCKET is set), closed by its undo;
+ * nothing (r->sdn NULL) when it is off or $NOTIFY_SOCKET is unset. */
+int run_sdnotify_open(struct run *r, struct nerr *err);
+void run_sdnotify_close(struct run *r);
+/* What systemd hears of each event. */
+void run_sdnotify_event(struct run *r, enum svc_event ev);
+/* For the supervisor's loop: its fd (-1: none) and what reads it (arg: r). */
+int sd_notifier_fd(const struct sd_notifier *n);
+void run_sdnotify_ready(void *arg);
+/* The container's socket's directory on the host (bound at
+ * SD_NOTIFY_CONTAINER_DIR); NULL: none. */
+const char *sd_notifier_dir(const struct sd_notifier *n);
+
 /* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
  * error of the runtime's (the exec failed: *exit_code says how). Each undo
  * undoes what its stage left, whether it completed or not. */

@@ -241,6 +241,7 @@ int stage_clone(struct run *r, struct nerr *err)
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
 		.secrets_mount_fd = r->secrets_mount_fd, .secrets = cfg->fs.secrets, .n_secrets = cfg->fs.n_secrets,
+		.notify_dir = sd_notifier_dir(r->sdn),
 	};
 	a.landlock = r->landlock;
 	a.stage_secrets = r->stage_secrets_in_child;
@@ -336,6 +337,7 @@ int stage_release(struct run *r, struct nerr *err)
 	if ((rc = state_write(&r->st, err)) < 0)
 		return rc;
 	log_debug("run: workload started");
+	run_service_event(r, SVC_STARTED);
 	notify_caller(r, "ok");
 	debug_pause("running");
 	return 0;
