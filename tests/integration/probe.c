@@ -325,7 +325,7 @@ static int seccomp_stack(char **argv)
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
-			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|env NAME|"
+			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|notify PATH LINE...|env NAME|"
 			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|seccomp-stack CMD...|setid UID GID CMD...|"
 			"abandon N\n");
 	return 201;
@@ -510,6 +510,26 @@ int main(int argc, char **argv)
 		if (fd < 0)
 			return errno;
 		r = connect(fd, (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+		close(fd);
+		return r;
+	}
+	if (!strcmp(cmd, "notify") && argc > 3) {
+		/* notify PATH LINE...: one datagram of the lines (newline-
+		 * separated) to the unix socket PATH ("-": $NOTIFY_SOCKET);
+		 * the errno of sendto(2), 0 when it was sent */
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		const char *path = strcmp(arg, "-") ? arg : getenv("NOTIFY_SOCKET");
+		char msg[4096] = "";
+		int fd, r;
+
+		if (!path || strlen(path) >= sizeof(sa.sun_path))
+			return EINVAL;
+		strcpy(sa.sun_path, path);
+		for (int i = 3; i < argc; i++)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "%s%s", i > 3 ? "\n" : "", argv[i]);
+		if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) < 0)
+			return errno;
+		r = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
 		close(fd);
 		return r;
 	}
