@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <nucleus/audit.h>
 #include <nucleus/rotlog.h>
+#include "journal.h"
 
 struct audit_log {
 	char *id, *name;
@@ -236,16 +237,29 @@ static void redact(json_t *v, char *const *secrets)
 	}
 }
 
+/* The event as a journal entry: the JSON line is the MESSAGE (journalctl
+ * shows the whole event; `-o cat` gives the audit line), the rest are
+ * fields to match on (journalctl CONTAINER_NAME=web NUCLEUS_EVENT=...),
+ * named as podman's journald log driver names the container. */
 static void journal_write(struct audit_log *l, const char *type, const char *line)
 {
-	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *msg = NULL, *id = NULL, *name = NULL, *event = NULL;
 
 	if (l->journal < 0)
 		return;
-	msg = xasprintf("MESSAGE=%s\nSYSLOG_IDENTIFIER=nucleus\nPRIORITY=6\nNUCLEUS_CONTAINER_ID=%s\n"
-			"NUCLEUS_CONTAINER_NAME=%s\nNUCLEUS_EVENT=%s\n", line, l->id, l->name, type);
-	/* the line itself has no newline inside: JSON escapes them */
-	(void)!send(l->journal, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	msg = xasprintf("MESSAGE=%s", line);
+	id = xasprintf("CONTAINER_ID=%s", l->id);
+	name = xasprintf("CONTAINER_NAME=%s", l->name);
+	event = xasprintf("NUCLEUS_EVENT=%s", type);
+	struct iovec iov[] = {
+		{ msg, strlen(msg) },
+		{ "SYSLOG_IDENTIFIER=nucleus", strlen("SYSLOG_IDENTIFIER=nucleus") },
+		{ "PRIORITY=6", strlen("PRIORITY=6") },
+		{ id, strlen(id) },
+		{ name, strlen(name) },
+		{ event, strlen(event) },
+	};
+	journal_send(l->journal, iov, (int)ARRAY_SIZE(iov));
 }
 
 static char *event_line(const char *id, const char *name, uint64_t when, const char *type,
