@@ -248,20 +248,37 @@ void run_sdnotify_close(struct run *r)
 	r->sdn = NULL;
 }
 
+/* A uid of the container's, as the supervisor sees it: in the user
+ * namespace's map, else the workload's (or root: the container's root is
+ * the host's). */
+static bool container_uid(const struct run *r, uid_t uid)
+{
+	if (r->userns) {
+		for (size_t i = 0; i < r->map.nuid; i++)
+			if (uid >= r->map.uid[i].outside && uid - r->map.uid[i].outside < r->map.uid[i].count)
+				return true;
+		return false;
+	}
+	return uid == 0 || (r->cfg->proc.identity.set && uid == r->cfg->proc.identity.uid);
+}
+
 /* A sender is in the container when it is in its pid namespace (attach's
  * processes included); the pid is the kernel's (SCM_CREDENTIALS), in the
- * supervisor's namespace. */
-static bool container_sender(pid_t sender, pid_t init)
+ * supervisor's namespace. A sender that has already exited (as
+ * systemd-notify does right after sending) cannot be looked up: its
+ * message is kept when its uid is one of the container's, which a process
+ * on the host has only as that same user or as root. */
+static bool container_sender(const struct run *r, const struct ucred *c)
 {
 	struct stat a, b;
 	char p[64];
 
-	if (sender <= 0 || init <= 0)
+	if (c->pid <= 0 || r->st.pid <= 0)
 		return false;
-	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)sender);
+	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)c->pid);
 	if (stat(p, &a) < 0)
-		return false;
-	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)init);
+		return errno == ENOENT && container_uid(r, c->uid);
+	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)r->st.pid);
 	if (stat(p, &b) < 0)
 		return false;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -297,7 +314,7 @@ static bool receive_one(struct run *r)
 			for (int *fd = (int *)CMSG_DATA(c); (char *)(fd + 1) <= (char *)c + c->cmsg_len; fd++)
 				close(*fd);
 	}
-	if (!cred || !container_sender(cred->pid, r->st.pid)) {
+	if (!cred || !container_sender(r, cred)) {
 		n->dropped++;
 		log_debug("sd_notify: a message from pid %d, not in the container, dropped", cred ? (int)cred->pid : 0);
 		return true;
