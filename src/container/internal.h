@@ -89,6 +89,11 @@ struct loop_extra {
 };
 int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
+/* The same, telling on_signal(sig, arg) of each signal before it is
+ * forwarded (the run's supervisor: a stop is not a crash to restart). */
+int supervise_loop_hooked(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
+			  const struct loop_extra *extra, size_t nextra, void (*on_signal)(int sig, void *arg),
+			  void *arg, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
 /* A container's log directory (logfile.c): container.log and audit.jsonl,
@@ -114,6 +119,9 @@ int log_pump_open(int dirfd, const char *name, const struct log_opts *opts, bool
 		  struct log_pump **out, struct nerr *err);
 /* After clone: the supervisor's own stdout and stderr go to the log as stderr. */
 void log_pump_started(struct log_pump *p);
+/* A restart: new pipes for the next workload's stdout and stderr, on 1 and
+ * 2 until log_pump_started takes them back after its clone. */
+int log_pump_rearm(struct log_pump *p, struct nerr *err);
 /* -d -t: the pty master is the workload's output. */
 void log_pump_set_tty(struct log_pump *p, int master);
 /* The pipes for supervise_loop (fd -1 where there is none). */

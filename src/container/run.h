@@ -80,6 +80,8 @@ struct run {
 	bool stop_requested;           /* stop, a SIGTERM/SIGINT to the supervisor, or an on-failure
 	                                * stop: the workload is not restarted */
 	bool restart_requested;        /* --health-on-failure restart: restart whatever the policy */
+	uint64_t backoff_ns;           /* the last restart's delay */
+	int stop_timer;                /* an on-failure stop: SIGKILL when the grace ends; -1: none */
 };
 
 /* What happens to a service, for whoever reacts to it (sd_notify, the
@@ -94,6 +96,18 @@ enum svc_event {
 	SVC_EXITED,       /* the workload exited for good */
 };
 void run_service_event(struct run *r, enum svc_event ev);
+/* The stop timer's expiry (the loop's). */
+void run_stop_timer_ready(void *arg);
+
+/* run_restart.c: whether the exit just seen is restarted (policy, stop,
+ * on-failure restart); the restart itself (0; 1: a stop came during the
+ * backoff; <0 / >0 as a stage); the loop's signal hook. */
+bool run_restart_wanted(struct run *r);
+int run_restart(struct run *r, struct nerr *err);
+void run_signalled(int sig, void *arg);
+/* run.c: the rootfs clone, context copy, secrets and volumes again, for a
+ * restart. */
+int run_reopen_inputs(struct run *r, struct nerr *err);
 
 /* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
  * error of the runtime's (the exec failed: *exit_code says how). Each undo
