@@ -297,6 +297,7 @@ static void undo_validate(struct run *r)
 	strv_free(r->st.bpf_pins);
 	r->st.bpf_pins = NULL;
 	state_set_network(&r->st, NULL, NULL, 0);
+	health_log_free(&r->st.health);
 }
 
 static int stage_prepare(struct run *r, struct nerr *err)
@@ -422,15 +423,16 @@ static void undo_register(struct run *r)
  * rings until the workload exits. */
 static int stage_supervise(struct run *r, struct nerr *err)
 {
-	struct loop_extra extra[4 + LOG_PUMP_EXTRAS] = {
+	struct loop_extra extra[5 + LOG_PUMP_EXTRAS] = {
 		{ egress_events_fd(r->egress), run_egress_ready, r->egress },
 		{ sc_trace_events_fd(r->trace), run_trace_ready, r->trace },
 		{ audit_kernel_fd(r->audit_kernel), run_audit_ready, r },
 		{ sc_notify_fd(r->notify), sc_notify_ready, r->notify },
+		{ health_fd(r->health), health_ready, r->health },
 	};
 	int rc;
 
-	log_pump_extras(r->log, extra + 4);
+	log_pump_extras(r->log, extra + 5);
 	rc = supervise_loop(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra), r->exit_code, err);
 	r->reaped = rc == 0;
 	log_pump_drain(r->log, r->have_cgroup ? &r->cg : NULL);
@@ -489,6 +491,7 @@ static const struct stage stages[] = {
 	{ "bpf",       stage_bpf,       undo_bpf },
 	{ "register",  stage_register,  undo_register },
 	{ "release",   stage_release,   undo_release },
+	{ "health",    stage_health,    undo_health },
 	{ "supervise", stage_supervise, NULL },
 	{ "teardown",  stage_teardown,  NULL },
 };

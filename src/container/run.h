@@ -112,6 +112,22 @@ void undo_bpf(struct run *r);
 int stage_release(struct run *r, struct nerr *err);
 void undo_release(struct run *r);
 
+/* The health and readiness checks (health.c), when cfg->svc asks for one:
+ * started after the release (stage_health: status `starting`, the timers
+ * from zero), freed by its undo. health_fd is the one fd for the
+ * supervisor's loop (-1: none), health_ready its callback. A restart:
+ * health_pause when the workload exits or stops (no probe runs, none is
+ * left running), health_reset once it runs again (`starting`, streak 0,
+ * not ready, the timers from zero; the log is kept). NULL is accepted. */
+int stage_health(struct run *r, struct nerr *err);
+void undo_health(struct run *r);
+int health_start(struct run *r, struct health **out, struct nerr *err);
+int health_fd(const struct health *h);
+void health_ready(void *arg);
+void health_pause(struct health *h);
+void health_reset(struct health *h);
+void health_free(struct health *h);
+
 /* -d: tell the caller how the start went ("ok", or "<status> <message>"),
  * once. */
 void notify_caller(struct run *r, const char *msg);
