@@ -22,6 +22,7 @@ struct attach_prep {
 	const struct container_state *st;
 	struct sc_program seccomp;
 	struct landlock_spec landlock;
+	struct cgroup_host host;       /* cg points to it */
 	struct cgroup cg;
 	bool have_cg;
 };
@@ -249,7 +250,6 @@ void attach_prep_free(struct attach_prep *p)
 int attach_prepare(const struct container_state *st, struct attach_prep **out, struct nerr *err)
 {
 	struct attach_prep *p = xcalloc(1, sizeof(*p));
-	struct cgroup_host host;
 	int rc;
 
 	p->st = st;
@@ -289,7 +289,7 @@ int attach_prepare(const struct container_state *st, struct attach_prep **out, s
 			landlock_spec_allow_exec(&p->landlock, st->cfg.fs.allow_exec[i]);
 		container_landlock_volumes(&p->landlock, &st->cfg.fs);
 	}
-	if (cgroup_host_detect(&host, NULL) == 0 && cgroup_open(&p->cg, &host, st->cfg.id, NULL) == 0)
+	if (cgroup_host_detect(&p->host, NULL) == 0 && cgroup_open(&p->cg, &p->host, st->cfg.id, NULL) == 0)
 		p->have_cg = true;
 	*out = p;
 	return 0;
