@@ -98,7 +98,11 @@ int service_probe_parse(const char *s, struct probe_cmd *out, struct nerr *err)
 		json_t *a = json_loads(s, JSON_REJECT_DUPLICATES, &je), *e;
 		size_t i;
 
-		if (!a || !json_is_array(a) || !json_array_size(a)) {
+		/* not JSON: a shell command that starts with `[` (test's
+		 * `[ -e /ready ]`, the commonest check of all) */
+		if (!a)
+			goto shell;
+		if (!json_is_array(a) || !json_array_size(a)) {
 			json_decref(a);
 			return nerr_set(err, 0, "`%s`: the exec form is a non-empty JSON array of strings", s);
 		}
@@ -113,6 +117,7 @@ int service_probe_parse(const char *s, struct probe_cmd *out, struct nerr *err)
 		json_decref(a);
 		return 0;
 	}
+shell:
 	strv_push(&out->cmd, s);
 	out->shell = true;
 	return 0;
