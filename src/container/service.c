@@ -61,13 +61,22 @@ int service_duration_parse(const char *s, uint64_t *ns, struct nerr *err)
 		double v;
 		size_t best = 0, k = 0;
 
+		char num[64];
+		size_t len = strspn(p, "0123456789.");
+
 		if (*p < '0' || *p > '9')
 			return nerr_set(err, 0, "invalid duration `%s` (30s, 1m30s, 500ms, or seconds)", s);
-		errno = 0;
-		v = strtod(p, &end);
-		if (errno || end == p || *end == 'e' || *end == 'E')
+		/* Go's numbers: digits and a point, no exponent nor hex (which
+		 * strtod would take: 1e3s, 0x10s) */
+		if (len >= sizeof(num))
 			return nerr_set(err, 0, "invalid duration `%s`", s);
-		p = end;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		errno = 0;
+		v = strtod(num, &end);
+		if (errno || *end)
+			return nerr_set(err, 0, "invalid duration `%s`", s);
+		p += len;
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 			size_t n = strlen(units[i].unit);
 
