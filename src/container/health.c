@@ -503,15 +503,12 @@ int health_start(struct run *r, struct health **out, struct nerr *err)
 	return 0;
 }
 
-/* After the release: the checks start with the workload; state.json says
- * `starting` at once. */
+/* Just before the release: the timers start with the workload (SVC_STARTED
+ * starts them again from its exec), and the release's state.json says
+ * `starting`, with no write of its own on the start path. */
 int stage_health(struct run *r, struct nerr *err)
 {
-	int rc = health_start(r, &r->health, err);
-
-	if (rc < 0 || !r->health)
-		return rc;
-	return state_write(&r->st, err);
+	return health_start(r, &r->health, err);
 }
 
 void undo_health(struct run *r)

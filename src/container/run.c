@@ -490,8 +490,8 @@ static const struct stage stages[] = {
 	{ "limits",    stage_limits,    NULL },
 	{ "bpf",       stage_bpf,       undo_bpf },
 	{ "register",  stage_register,  undo_register },
-	{ "release",   stage_release,   undo_release },
 	{ "health",    stage_health,    undo_health },
+	{ "release",   stage_release,   undo_release },
 	{ "supervise", stage_supervise, NULL },
 	{ "teardown",  stage_teardown,  NULL },
 };

@@ -113,8 +113,8 @@ int stage_release(struct run *r, struct nerr *err);
 void undo_release(struct run *r);
 
 /* The health and readiness checks (health.c), when cfg->svc asks for one:
- * started after the release (stage_health: status `starting`, the timers
- * from zero), freed by its undo. health_fd is the one fd for the
+ * started just before the release (stage_health: status `starting`, the
+ * timers from zero; SVC_STARTED resets them at the exec), freed by its undo. health_fd is the one fd for the
  * supervisor's loop (-1: none), health_ready its callback. A restart:
  * health_pause when the workload exits or stops (no probe runs, none is
  * left running), health_reset once it runs again (`starting`, streak 0,
