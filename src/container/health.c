@@ -350,6 +350,46 @@ static void record(struct health *h, struct check *c, int exit_code, const char 
 		run_service_event(r, SVC_READY);
 }
 
+/* The length of the valid UTF-8 sequence at s (at most n bytes), 0 when
+ * there is none (overlong forms, surrogates and beyond U+10FFFF refused). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+		     (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	uint32_t cp;
+
+	if (!len || len > n)
+		return 0;
+	cp = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* A probe's output as the state store can keep it (JSON strings are
+ * UTF-8, C strings end at a NUL): each byte that is not part of a valid
+ * character, a NUL or a character cut by the truncation, becomes '?'. */
+static void output_sanitize(char *buf, size_t len)
+{
+	unsigned char *s = (unsigned char *)buf;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = s[i] ? utf8_seq(s + i, len - i) : 0;
+
+		if (!n) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
 static void probe_exited(struct health *h, struct check *c)
 {
 	siginfo_t si = { 0 };
@@ -361,6 +401,7 @@ static void probe_exited(struct health *h, struct check *c)
 	/* the probe's processes are gone: what they wrote is all there */
 	if (c->out >= 0)
 		read_out(h, c);
+	output_sanitize(c->buf, c->len);
 	c->buf[c->len] = '\0';
 	end_probe(h, c, false);
 	if (c->timed_out) {

@@ -43,10 +43,15 @@ flag_dir() {
 test_health_starting_healthy_unhealthy_healthy() {
 	local d out
 	d=$(flag_dir)
-	"$NUCLEUS" run -d --name hc-$$ --volume "$d:/hw" --health-cmd 'test -e /hw/ok' \
-		--health-interval 0.2 --health-retries 2 -- "$PROBE" sleep 60 >/dev/null || fail "start"
+	# a long start period: `starting` until the first pass, however slow
+	# the host; after that pass, failures count
+	"$NUCLEUS" run -d --name hc-$$ --volume "$d:/hw" --health-cmd 'test -e /hw/ok' --health-start-period 600 \
+		--health-start-interval 0.1 --health-interval 0.2 --health-retries 2 -- "$PROBE" sleep 60 >/dev/null ||
+		fail "start"
 	rm_on_exit hc-$$
-	assert_eq "$(hstatus hc-$$)" starting "status before the first check"
+	sleep 0.5
+	assert_eq "$(hstatus hc-$$)" starting "status before the first pass"
+	assert_ne "$(hcodes hc-$$ | head -1)" "" "checks ran"
 	assert_contains "$("$NUCLEUS" ps --filter name=hc-$$ --format '{{.Status}}')" "(health: starting)" "ps"
 	touch "$d/ok"
 	wait_health hc-$$ healthy
@@ -254,7 +259,7 @@ test_readiness_tcp() {
 # Without a readiness check, the first healthy is ready.
 # vm-tier
 test_ready_at_the_first_healthy() {
-	"$NUCLEUS" run -d --name hrh-$$ --health-cmd 'exit 0' --health-interval 0.3 -- "$PROBE" sleep 60 >/dev/null ||
+	"$NUCLEUS" run -d --name hrh-$$ --health-cmd 'exit 0' --health-interval 1 -- "$PROBE" sleep 60 >/dev/null ||
 		fail "start"
 	rm_on_exit hrh-$$
 	assert_contains "$(hstate hrh-$$)" '"ready":false' "not ready while starting"
@@ -278,4 +283,30 @@ test_no_healthcheck_and_health_refusals() {
 	rm_on_exit hnh-$$
 	assert_not_contains "$(hstate hnh-$$)" '"health":{"Status"' "no health with --no-healthcheck"
 	"$NUCLEUS" rm -f hnh-$$ >/dev/null
+}
+
+# docker keeps 4096 bytes of a check's output; what is not UTF-8 (a NUL, a
+# character the cut splits) is kept as '?', so the state stays JSON. A
+# command that is not there fails with 127 and says so.
+# vm-tier
+test_health_output_truncated_and_not_found() {
+	local s out
+	# 4095 x, then é (2 bytes, cut after its first), then more
+	"$NUCLEUS" run -d --name hout-$$ --health-interval 0.2 --health-retries 1 \
+		--health-cmd 'printf "%04095d" 0 | tr 0 x; printf "\303\251\000yyyy"; exit 1' \
+		-- "$PROBE" sleep 60 >/dev/null || fail "start"
+	"$NUCLEUS" run -d --name hnf-$$ --health-interval 0.2 --health-retries 1 --health-cmd '["no-such-check"]' \
+		-- "$PROBE" sleep 60 >/dev/null || fail "start"
+	rm_on_exit hout-$$ hnf-$$
+	wait_health hout-$$ unhealthy
+	wait_health hnf-$$ unhealthy
+	s=$(hstate hout-$$)
+	out=$(echo "$s" | grep -o '"Output":"x*[^"]*"' | head -1)
+	assert_eq "${#out}" $((4096 + 11)) "4096 bytes kept: [${out: -20}]"
+	assert_contains "$out" 'xxx?"' "a cut character"
+	assert_eq "$(hcodes hnf-$$ | head -1)" 127 "a check that is not there"
+	assert_contains "$(hstate hnf-$$)" 'no-such-check' "it says which"
+	out=$("$NUCLEUS" inspect hout-$$) || fail "inspect"
+	assert_contains "$out" '"ExitCode": 1' "inspect reads it back"
+	"$NUCLEUS" rm -f hout-$$ hnf-$$ >/dev/null
 }
