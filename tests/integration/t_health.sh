@@ -88,7 +88,11 @@ test_health_start_period() {
 	[ "$n" -ge 4 ] || fail "checks every start interval: $n results in 0.9 s"
 	assert_eq "$streak" 0 "failures in the start period are not counted"
 	wait_health hsp-$$ unhealthy
-	assert_eq "$(hstreak hsp-$$)" 1 "the first counted failure (retries 1)"
+	# the first counted failure made it unhealthy (retries 1): the streak
+	# counts from there (a check or two more on a slow host), not the
+	# dozen of the start period
+	streak=$(hstreak hsp-$$)
+	[ "$streak" -ge 1 ] && [ "$streak" -le 3 ] || fail "streak after the start period: $streak"
 	"$NUCLEUS" rm -f hsp-$$ >/dev/null
 }
 
