@@ -49,6 +49,9 @@ struct health {
 	struct attach_prep *prep;      /* built at the first probe, off the start path */
 	uint64_t t0;                   /* the (re)start (CLOCK_MONOTONIC): the start period's origin */
 	struct check c[NCHECKS];
+	/* what SVC_PROBE is about (health_last_probe) */
+	struct health_result last;     /* output NULL */
+	bool last_readiness;
 };
 
 enum health_status health_judge(enum health_status cur, unsigned *streak, bool passed, bool in_start_period,
@@ -237,10 +240,25 @@ static uint64_t timeout_of(const struct health *h)
 
 static void record(struct health *h, struct check *c, int exit_code, const char *output);
 
+/* The workload has exited (not yet reaped: WNOWAIT), or is being
+ * restarted: a check now would fail for nothing of its own. */
+static bool workload_gone(const struct run *r)
+{
+	siginfo_t si = { 0 };
+
+	if (r->pidfd < 0 || r->st.restarting)
+		return true;
+	return waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != 0;
+}
+
 static void start_probe(struct health *h, struct check *c)
 {
 	struct nerr e = { 0 };
 	int rc;
+
+	/* SVC_STARTED (health_reset) schedules the checks again */
+	if (workload_gone(h->r))
+		return;
 
 	c->len = 0;
 	c->timed_out = false;
@@ -312,6 +330,8 @@ static void record(struct health *h, struct check *c, int exit_code, const char 
 	enum health_status before = hs->status;
 	bool was_ready = r->st.ready;
 
+	h->last = (struct health_result){ .start_ns = c->start_ns, .end_ns = realtime_ns(), .exit_code = exit_code };
+	h->last_readiness = c->kind == CHECK_READY;
 	if (c->kind == CHECK_READY) {
 		if (exit_code != 0) {
 			arm(c->timer, c->backoff);
@@ -439,6 +459,12 @@ void health_ready(void *arg)
 			probe_exited(h, c);
 		}
 	}
+}
+
+const struct health_result *health_last_probe(const struct health *h, bool *readiness)
+{
+	*readiness = h && h->last_readiness;
+	return h && h->last.end_ns ? &h->last : NULL;
 }
 
 int health_fd(const struct health *h)

@@ -88,7 +88,7 @@ enum svc_event {
 	SVC_STARTED,      /* the workload exec'd (after each restart too) */
 	SVC_READY,        /* the container became ready (st.ready) */
 	SVC_HEALTH,       /* the health status changed (st.health.status) */
-	SVC_PROBE,        /* a probe finished (its result: st.health.log[nlog-1] for a health check) */
+	SVC_PROBE,        /* a probe finished (health_last_probe: which, and its result) */
 	SVC_RESTARTING,   /* the workload exited and will be restarted (st.restarts counts it) */
 	SVC_STOPPING,     /* the container is being stopped */
 	SVC_EXITED,       /* the workload exited for good */
@@ -127,6 +127,10 @@ void health_ready(void *arg);
 void health_pause(struct health *h);
 void health_reset(struct health *h);
 void health_free(struct health *h);
+/* The probe an SVC_PROBE is about: *readiness says which check; start,
+ * end and exit code (output NULL: a health check's is
+ * st.health.log[nlog-1].output). NULL before any. */
+const struct health_result *health_last_probe(const struct health *h, bool *readiness);
 
 /* -d: tell the caller how the start went ("ok", or "<status> <message>"),
  * once. */
