@@ -170,17 +170,19 @@ test_health_probe_counts_against_the_pids_limit() {
 }
 
 # As the workload: its user, no capabilities, no_new_privs, its seccomp
-# filter, its namespaces (the container's hostname).
+# filter, its namespaces (the container's hostname; its pid 1 in sight from
+# the probe's own nested pid namespace).
 # vm-tier
 test_health_probe_runs_as_the_workload() {
 	local s
 	"$NUCLEUS" run -d --name hid-$$ --user 1000 --hostname hbox --health-interval 0.2 \
-		--health-cmd 'id -u; hostname; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status' \
+		--health-cmd 'id -u; hostname; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; tr "\0" " " < /proc/1/cmdline' \
 		-- "$PROBE" sleep 60 >/dev/null || fail "start"
 	rm_on_exit hid-$$
 	wait_health hid-$$ healthy
 	s=$(hstate hid-$$)
-	assert_contains "$s" '"Output":"1000\nhbox\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"' "the probe's identity"
+	assert_contains "$s" '"Output":"1000\nhbox\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n'"$PROBE"' sleep 60 "' \
+		"the probe's identity, and the container's processes in sight"
 	"$NUCLEUS" rm -f hid-$$ >/dev/null
 }
 
