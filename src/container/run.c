@@ -334,6 +334,7 @@ static void undo_validate(struct run *r)
 	strv_free(r->st.bpf_pins);
 	r->st.bpf_pins = NULL;
 	state_set_network(&r->st, NULL, NULL, 0);
+	health_log_free(&r->st.health);
 }
 
 static int stage_prepare(struct run *r, struct nerr *err)
@@ -459,16 +460,17 @@ static void undo_register(struct run *r)
  * the BPF rings until it exits. */
 static int supervise_workload(struct run *r, struct nerr *err)
 {
-	struct loop_extra extra[5 + LOG_PUMP_EXTRAS] = {
+	struct loop_extra extra[6 + LOG_PUMP_EXTRAS] = {
 		{ egress_events_fd(r->egress), run_egress_ready, r->egress },
 		{ sc_trace_events_fd(r->trace), run_trace_ready, r->trace },
 		{ audit_kernel_fd(r->audit_kernel), run_audit_ready, r },
 		{ sc_notify_fd(r->notify), sc_notify_ready, r->notify },
 		{ r->stop_timer, run_stop_timer_ready, r },
+		{ health_fd(r->health), health_ready, r->health },
 	};
 	int rc;
 
-	log_pump_extras(r->log, extra + 5);
+	log_pump_extras(r->log, extra + 6);
 	rc = supervise_loop_hooked(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra),
 				   run_signalled, r, r->exit_code, err);
 	r->reaped = rc == 0;
@@ -551,6 +553,7 @@ static const struct stage stages[] = {
 	{ "limits",    stage_limits,    NULL },
 	{ "bpf",       stage_bpf,       undo_bpf },
 	{ "register",  stage_register,  undo_register },
+	{ "health",    stage_health,    undo_health },
 	{ "release",   stage_release,   undo_release },
 	{ "supervise", stage_supervise, NULL },
 	{ "teardown",  stage_teardown,  NULL },

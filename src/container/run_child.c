@@ -346,11 +346,13 @@ int stage_release(struct run *r, struct nerr *err)
 	r->st.pid_start = proc_start_time(r->pid);
 	r->st.started_ns = realtime_ns();
 	log_debug("run: workload exec'd");
+	/* before the record: what reacts (the health check's reset, ready
+	 * without checks) is in it */
+	run_service_event(r, SVC_STARTED);
 	if ((rc = state_write(&r->st, err)) < 0)
 		return rc;
 	log_debug("run: workload started");
 	notify_caller(r, "ok");
-	run_service_event(r, SVC_STARTED);
 	debug_pause("running");
 	return 0;
 }

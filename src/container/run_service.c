@@ -80,11 +80,22 @@ static void on_unhealthy(struct run *r)
 
 void run_service_event(struct run *r, enum svc_event ev)
 {
+	const struct service_config *svc = &r->cfg->svc;
+
 	switch (ev) {
 	case SVC_STARTED:
 		if (r->stop_timer >= 0) {
 			close(r->stop_timer);
 			r->stop_timer = -1;
+		}
+		/* health: the checks (started by stage_health before the
+		 * release) count from the exec, and start over after a
+		 * restart; with no check at all, started is ready */
+		health_reset(r->health);
+		if (!(svc->health.probe.cmd && !svc->health.disabled) && !svc->readiness.cmd && !svc->readiness_tcp &&
+		    !r->st.ready) {
+			r->st.ready = true;
+			run_service_event(r, SVC_READY);
 		}
 		break;
 	case SVC_READY:
@@ -94,9 +105,13 @@ void run_service_event(struct run *r, enum svc_event ev)
 			on_unhealthy(r);
 		break;
 	case SVC_PROBE:
+		break;
 	case SVC_RESTARTING:
+		r->st.ready = false;
+		/* fall through */
 	case SVC_STOPPING:
 	case SVC_EXITED:
+		health_pause(r->health);   /* no probe of a workload that is not there */
 		break;
 	}
 }
