@@ -177,3 +177,68 @@ test_restart_refusals() {
 	out=$(run_refused rs-bad-$$ -d --rm --restart always) || exit 1
 	assert_contains "$out" "--restart conflicts with --rm" "message"
 }
+
+# --health-on-failure: what the supervisor does once the check turns
+# unhealthy (podman's semantics). The check passes while DIR/ok exists.
+# Sets the array HF to those flags.
+unhealthy_flags() { # DIR
+	HF=(--health-cmd "test -e /data/ok" --health-interval 0.1 --health-retries 1 -v "$1:/data")
+}
+
+test_health_on_failure_kill() {
+	local d st HF
+	d=$(mktemp -d)
+	unhealthy_flags "$d"
+	# no restart policy: killed, and the exit is SIGKILL's
+	timeout 20 "$NUCLEUS" run --health-on-failure kill "${HF[@]}" \
+		-- /bin/sh -c 'echo run >>/data/runs; exec sleep 30' >/dev/null 2>&1
+	st=$?
+	assert_eq "$st" 137 "status after the kill"
+	assert_eq "$(wc -l <"$d/runs")" 1 "runs"
+	# with --restart on-failure, 137 is a failure: restarted (until the
+	# maximum)
+	timeout 20 "$NUCLEUS" run --health-on-failure kill --restart on-failure:1 "${HF[@]}" \
+		-- /bin/sh -c 'echo run >>/data/runs; exec sleep 30' >/dev/null 2>&1
+	st=$?
+	assert_eq "$st" 137 "status after the kill and one restart"
+	assert_eq "$(wc -l <"$d/runs")" 3 "runs (1 before, and 2)"
+	rm -rf "$d"
+}
+
+test_health_on_failure_restart() {
+	local name=hof-rs-$$ d out HF
+	d=$(mktemp -d)
+	unhealthy_flags "$d"
+	rm_on_exit "$name"
+	# unhealthy until the second run makes it healthy: restarted once,
+	# whatever --restart says (no)
+	"$NUCLEUS" run -d --name "$name" --audit --health-on-failure restart "${HF[@]}" \
+		-- /bin/sh -c 'echo run >>/data/runs; [ $(wc -l </data/runs) -ge 2 ] && touch /data/ok; exec sleep 30' \
+		>/dev/null || fail "run -d"
+	wait_for runs_at_least "$d" 2 || fail "not restarted"
+	health_is() { "$NUCLEUS" ps --json --filter name="$name" | grep -q "\"status\": \"$1\""; }
+	wait_for health_is healthy || fail "not healthy after the restart: $("$NUCLEUS" ps --json --filter name="$name")"
+	out=$("$NUCLEUS" ps --json --filter name="$name")
+	assert_contains "$out" '"restarts": 1' "ps --json counts the restart"
+	assert_eq "$(wc -l <"$d/runs")" 2 "runs"
+	assert_contains "$(grep '"type":"health_action"' "$(state_field "$name" audit_path)")" '"action":"restart"' \
+		"the action in the audit log"
+	"$NUCLEUS" rm -f "$name" >/dev/null
+	rm -rf "$d"
+}
+
+test_health_on_failure_stop() {
+	local d st t0 HF
+	d=$(mktemp -d)
+	unhealthy_flags "$d"
+	t0=$SECONDS
+	# stopped (SIGTERM: the workload's handler exits 0), and --restart always
+	# does not bring it back
+	timeout 20 "$NUCLEUS" run --init --health-on-failure stop --restart always "${HF[@]}" \
+		-- /bin/sh -c 'echo run >>/data/runs; trap "exit 0" TERM; sleep 30 & wait' >/dev/null 2>&1
+	st=$?
+	assert_eq "$st" 0 "status: the workload's own, after its SIGTERM handler"
+	assert_eq "$(wc -l <"$d/runs")" 1 "runs"
+	[ $((SECONDS - t0)) -lt 10 ] || fail "the stop took $((SECONDS - t0)) s"
+	rm -rf "$d"
+}
