@@ -4,7 +4,7 @@
 
 void run_service_event(struct run *r, enum svc_event ev)
 {
-	(void)r;
+	run_otlp_event(r, ev);
 	switch (ev) {
 	case SVC_STARTED:
 	case SVC_READY:

@@ -1,0 +1,328 @@
+/* The OTLP/HTTP exporter: an HTTP/1.1 POST of its own, non-blocking, driven
+ * by the supervisor's loop through one epoll fd (the socket and a timerfd
+ * in it). No threads: the supervisor forks after the start (probes,
+ * restarts), and a thread holding a lock at a fork deadlocks the child.
+ * One POST at a time; what is queued meanwhile goes in the next. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <nucleus/telemetry.h>
+
+enum xstate { X_IDLE, X_CONNECTING, X_WRITING, X_READING };
+
+struct otel_exporter {
+	struct otel_endpoint ep;
+	struct otel_attrs resource;
+	int epfd, timerfd, sock;
+	enum xstate state;
+	bool dead;                     /* the collector was not reached: drop the rest */
+	struct otel_span *queue;       /* not sent yet */
+	size_t nqueue;
+	size_t inflight;               /* spans in the POST under way */
+	char *req;
+	size_t reqlen, sent;
+	char resp[256];
+	size_t resplen;
+	uint64_t deadline;             /* CLOCK_MONOTONIC ns: the POST under way fails then */
+	struct otel_counts counts;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct otel_exporter *otel_exporter_new(struct otel_endpoint *ep, struct otel_attrs *resource)
+{
+	struct otel_exporter *x = xcalloc(1, sizeof(*x));
+
+	x->ep = *ep;
+	memset(ep, 0, sizeof(*ep));
+	x->resource = *resource;
+	memset(resource, 0, sizeof(*resource));
+	x->sock = -1;
+	/* both made now, before anything forks; an exporter without them
+	 * drops its spans, it never fails the run */
+	x->epfd = epoll_create1(EPOLL_CLOEXEC);
+	x->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (x->epfd >= 0 && x->timerfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = x->timerfd };
+
+		if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, x->timerfd, &ev) < 0)
+			x->dead = true;
+	} else {
+		x->dead = true;
+	}
+	if (x->dead)
+		snprintf(x->counts.last_error, sizeof(x->counts.last_error), "epoll or timerfd: %s", strerror(errno));
+	return x;
+}
+
+static void arm(struct otel_exporter *x, uint64_t ns)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000ull),
+						.tv_nsec = (long)(ns % 1000000000ull) } };
+
+	timerfd_settime(x->timerfd, 0, &its, NULL);
+}
+
+static void drop_queue(struct otel_exporter *x)
+{
+	x->counts.spans_dropped += (unsigned)x->nqueue;
+	for (size_t i = 0; i < x->nqueue; i++)
+		otel_span_free(&x->queue[i]);
+	x->nqueue = 0;
+}
+
+void otel_exporter_add(struct otel_exporter *x, struct otel_span *s)
+{
+	if (x->dead) {
+		x->counts.spans_dropped++;
+		otel_span_free(s);
+		return;
+	}
+	x->queue = xrealloc(x->queue, (x->nqueue + 1) * sizeof(*x->queue));
+	x->queue[x->nqueue++] = *s;
+	memset(s, 0, sizeof(*s));
+}
+
+void otel_exporter_kick(struct otel_exporter *x)
+{
+	/* the smallest timeout: readable at the loop's next turn */
+	if (x->state == X_IDLE && x->nqueue && !x->dead)
+		arm(x, 1);
+}
+
+int otel_exporter_fd(struct otel_exporter *x)
+{
+	return x->dead ? -1 : x->epfd;
+}
+
+const struct otel_counts *otel_exporter_counts(const struct otel_exporter *x)
+{
+	return &x->counts;
+}
+
+const char *otel_exporter_url(const struct otel_exporter *x)
+{
+	return x->ep.url;
+}
+
+static void close_sock(struct otel_exporter *x)
+{
+	if (x->sock >= 0) {
+		epoll_ctl(x->epfd, EPOLL_CTL_DEL, x->sock, NULL);
+		close(x->sock);
+	}
+	x->sock = -1;
+	free(x->req);
+	x->req = NULL;
+	x->state = X_IDLE;
+	arm(x, 0);
+}
+
+/* The POST under way ended: STATUS the HTTP status, or 0 with WHY when
+ * the collector was not reached or did not answer (then it is dead for
+ * the rest of the run). */
+static void finish(struct otel_exporter *x, int status, const char *why)
+{
+	close_sock(x);
+	if (status >= 200 && status < 300) {
+		x->counts.posts_ok++;
+		x->counts.spans_sent += (unsigned)x->inflight;
+		log_debug("otlp: %zu span(s) sent to %s", x->inflight, x->ep.url);
+	} else {
+		x->counts.posts_failed++;
+		x->counts.spans_dropped += (unsigned)x->inflight;
+		if (status)
+			snprintf(x->counts.last_error, sizeof(x->counts.last_error), "HTTP status %d", status);
+		else
+			snprintf(x->counts.last_error, sizeof(x->counts.last_error), "%s", why);
+		log_debug("otlp: %zu span(s) to %s dropped: %s", x->inflight, x->ep.url, x->counts.last_error);
+		/* a collector that answers (an error status) is still there */
+		if (!status) {
+			x->dead = true;
+			drop_queue(x);
+		}
+	}
+	x->inflight = 0;
+}
+
+static void watch(struct otel_exporter *x, uint32_t events, int op)
+{
+	struct epoll_event ev = { .events = events, .data.fd = x->sock };
+
+	epoll_ctl(x->epfd, op, x->sock, &ev);
+}
+
+static void start(struct otel_exporter *x)
+{
+	_cleanup_free_ char *body = NULL;
+	json_t *doc;
+
+	if (x->state != X_IDLE || !x->nqueue || x->dead)
+		return;
+	doc = otel_encode(&x->resource, x->queue, x->nqueue);
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	x->inflight = x->nqueue;
+	for (size_t i = 0; i < x->nqueue; i++)
+		otel_span_free(&x->queue[i]);
+	x->nqueue = 0;
+	if (!body) {
+		finish(x, 0, "cannot encode the spans");
+		return;
+	}
+	x->req = xasprintf("POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: nucleus/%s\r\n"
+			   "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			   x->ep.path, x->ep.host, NUCLEUS_VERSION, strlen(body), body);
+	x->reqlen = strlen(x->req);
+	x->sent = 0;
+	x->resplen = 0;
+	x->deadline = mono_ns() + OTEL_EXPORT_TIMEOUT_MS * 1000000ull;
+	arm(x, OTEL_EXPORT_TIMEOUT_MS * 1000000ull);
+	x->sock = socket(x->ep.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (x->sock < 0) {
+		finish(x, 0, strerror(errno));
+		return;
+	}
+	if (connect(x->sock, (struct sockaddr *)&x->ep.addr, x->ep.addrlen) < 0 && errno != EINPROGRESS) {
+		finish(x, 0, strerror(errno));
+		return;
+	}
+	x->state = X_CONNECTING;
+	watch(x, EPOLLOUT, EPOLL_CTL_ADD);
+}
+
+/* The socket is ready for what its state waits for. */
+static void step(struct otel_exporter *x)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	ssize_t n;
+
+	switch (x->state) {
+	case X_IDLE:
+		return;
+	case X_CONNECTING:
+		if (getsockopt(x->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+			soerr = errno;
+		if (soerr) {
+			finish(x, 0, strerror(soerr));
+			return;
+		}
+		x->state = X_WRITING;
+		/* fall through */
+	case X_WRITING:
+		while (x->sent < x->reqlen) {
+			n = send(x->sock, x->req + x->sent, x->reqlen - x->sent, MSG_NOSIGNAL);
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n < 0) {
+				finish(x, 0, strerror(errno));
+				return;
+			}
+			x->sent += (size_t)n;
+		}
+		x->state = X_READING;
+		watch(x, EPOLLIN, EPOLL_CTL_MOD);
+		return;
+	case X_READING:
+		for (;;) {
+			char *eol;
+			int status;
+
+			n = recv(x->sock, x->resp + x->resplen, sizeof(x->resp) - 1 - x->resplen, 0);
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n < 0) {
+				finish(x, 0, strerror(errno));
+				return;
+			}
+			x->resplen += (size_t)n;
+			x->resp[x->resplen] = '\0';
+			/* the status line is all it needs */
+			if ((eol = strstr(x->resp, "\r\n")) || x->resplen == sizeof(x->resp) - 1 || n == 0) {
+				if (sscanf(x->resp, "HTTP/1.%*d %d", &status) == 1 && status >= 100 && status < 600)
+					finish(x, status, NULL);
+				else
+					finish(x, 0, n == 0 && !x->resplen ? "closed without an answer" : "not an HTTP answer");
+				return;
+			}
+		}
+	}
+}
+
+void otel_exporter_ready(struct otel_exporter *x)
+{
+	struct epoll_event evs[2];
+	int n = epoll_wait(x->epfd, evs, 2, 0);
+
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.fd == x->timerfd) {
+			uint64_t ticks;
+
+			if (read(x->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+				continue;
+			if (x->state != X_IDLE && mono_ns() >= x->deadline)
+				finish(x, 0, "no answer in time");
+		} else if (evs[i].data.fd == x->sock && x->sock >= 0) {
+			step(x);
+		}
+	}
+	/* what was queued meanwhile, or the kick's */
+	start(x);
+}
+
+void otel_exporter_flush(struct otel_exporter *x, int timeout_ms)
+{
+	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+	if (x->epfd < 0 || x->timerfd < 0) {
+		drop_queue(x);
+		return;
+	}
+	start(x);
+	while (x->state != X_IDLE || (x->nqueue && !x->dead)) {
+		uint64_t now = mono_ns();
+		struct epoll_event ev;
+		int n;
+
+		if (now >= end) {
+			finish(x, 0, "no answer in time");
+			break;
+		}
+		n = epoll_wait(x->epfd, &ev, 1, (int)((end - now + 999999) / 1000000));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			otel_exporter_ready(x);
+	}
+	if (x->state != X_IDLE)
+		finish(x, 0, "no answer in time");
+	drop_queue(x);
+}
+
+void otel_exporter_free(struct otel_exporter *x)
+{
+	if (!x)
+		return;
+	if (x->state != X_IDLE)
+		finish(x, 0, "the exporter closed");
+	drop_queue(x);
+	free(x->queue);
+	if (x->timerfd >= 0)
+		close(x->timerfd);
+	if (x->epfd >= 0)
+		close(x->epfd);
+	otel_endpoint_free(&x->ep);
+	otel_attrs_free(&x->resource);
+	free(x);
+}
