@@ -25,16 +25,16 @@ int otel_endpoint_parse(const char *url, bool base, struct otel_endpoint *ep, st
 
 	memset(ep, 0, sizeof(*ep));
 	if (!strncasecmp(url, "https://", 8))
-		return nerr_set(err, EPROTONOSUPPORT, "`%s`: https is not supported (nucleus has no TLS library); "
+		return nerr_set(err, 0, "`%s`: https is not supported (nucleus has no TLS library); "
 				"use http:// (a local collector)", url);
 	if (strncasecmp(url, "http://", 7))
-		return nerr_set(err, EINVAL, "`%s`: not an http:// URL", url);
+		return nerr_set(err, 0, "`%s`: not an http:// URL", url);
 	p = url + 7;
 	path = p + strcspn(p, "/?#");
 	if (*p == '[') {
 		host_end = memchr(p, ']', (size_t)(path - p));
 		if (!host_end)
-			return nerr_set(err, EINVAL, "`%s`: no `]` after an IPv6 address", url);
+			return nerr_set(err, 0, "`%s`: no `]` after an IPv6 address", url);
 		host = strndup(p + 1, (size_t)(host_end - p - 1));
 		host_end++;
 	} else {
@@ -46,16 +46,16 @@ int otel_endpoint_parse(const char *url, bool base, struct otel_endpoint *ep, st
 	if (!host)
 		abort();
 	if (memchr(p, '@', (size_t)(path - p)))
-		return nerr_set(err, EINVAL, "`%s`: credentials in the URL are not supported", url);
+		return nerr_set(err, 0, "`%s`: credentials in the URL are not supported", url);
 	if (host_end < path) {
 		_cleanup_free_ char *ps = NULL;
 
 		if (*host_end != ':' || !(ps = strndup(host_end + 1, (size_t)(path - host_end - 1))) ||
 		    parse_u64(ps, 1, 65535, &port) < 0)
-			return nerr_set(err, EINVAL, "`%s`: a bad port", url);
+			return nerr_set(err, 0, "`%s`: a bad port", url);
 	}
 	if (!*host)
-		return nerr_set(err, EINVAL, "`%s`: no host", url);
+		return nerr_set(err, 0, "`%s`: no host", url);
 
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ep->addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ep->addr;
@@ -70,7 +70,7 @@ int otel_endpoint_parse(const char *url, bool base, struct otel_endpoint *ep, st
 		in6->sin6_port = htons((uint16_t)port);
 		ep->addrlen = sizeof(*in6);
 	} else {
-		return nerr_set(err, EINVAL, "`%s`: the host must be an IP address or localhost "
+		return nerr_set(err, 0, "`%s`: the host must be an IP address or localhost "
 				"(names are not resolved: a DNS lookup could block the supervisor)", url);
 	}
 	if (*path == '#')

@@ -182,14 +182,14 @@ int otel_parse_resource_attributes(const char *s, struct otel_attrs *out, struct
 				q++;
 			if (q != end) {
 				otel_attrs_free(&got);
-				return nerr_set(err, EINVAL, "`%.*s` is not key=value", (int)(end - p), p);
+				return nerr_set(err, 0, "`%.*s` is not key=value", (int)(end - p), p);
 			}
 		} else {
 			k = decode(p, eq);
 			v = decode(eq + 1, end);
 			if (!k || !v || !*k) {
 				otel_attrs_free(&got);
-				return nerr_set(err, EINVAL, "`%.*s`: %s", (int)(end - p), p,
+				return nerr_set(err, 0, "`%.*s`: %s", (int)(end - p), p,
 						!k || !v ? "a bad percent escape" : "an empty key");
 			}
 			otel_attrs_str(&got, k, v);
