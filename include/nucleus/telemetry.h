@@ -106,10 +106,18 @@ struct otel_counts {
 /* Takes over EP (cleared) and RESOURCE (cleared). */
 struct otel_exporter *otel_exporter_new(struct otel_endpoint *ep, struct otel_attrs *resource);
 /* Queued (taking over the span: cleared); sent from the loop (otel_exporter_ready)
- * or at otel_exporter_flush. */
+ * after a kick, or at otel_exporter_start or otel_exporter_flush. */
 void otel_exporter_add(struct otel_exporter *x, struct otel_span *s);
-/* Sends what is queued, from the loop: the fd becomes readable at once. */
-void otel_exporter_kick(struct otel_exporter *x);
+/* Sends what is queued from the loop, DELAY_MS from now (the fd becomes
+ * readable then; 0: at its next turn); an earlier kick stands, so spans
+ * queued meanwhile go in the same POST. */
+void otel_exporter_kick(struct otel_exporter *x, unsigned delay_ms);
+/* Starts the POST of what is queued now (connect and send are
+ * non-blocking; the loop or the flush reads the answer). */
+void otel_exporter_start(struct otel_exporter *x);
+/* OTEL_BSP_SCHEDULE_DELAY: the batch span processor's delay (ms), 5000 by
+ * default as the SDK specification says; a bad value warns, default kept. */
+unsigned otel_schedule_delay_ms(void);
 /* The fd for the loop (an epoll fd of its own; -1 on a failure to create
  * it, which drops every span), and what to call when it is readable. */
 int otel_exporter_fd(struct otel_exporter *x);

@@ -8,7 +8,8 @@
 #include <nucleus/telemetry.h>
 #include "run.h"
 
-/* The stages that get a span: the run sequence up to the workload's start. */
+/* The stages that get a span: the run sequence up to the workload's start
+ * (supervise and teardown are the root's). */
 static const char *const span_stages[] = {
 	"validate", "prepare", "network", "cgroup", "clone", "map",
 	"attach", "limits", "bpf", "register", "release",
@@ -19,12 +20,16 @@ struct otlp {
 	struct otel_exporter *x;       /* made once the container's name is known */
 	struct otel_span root;
 	bool root_ended;
+	bool root_queued;              /* handed to the exporter: ended for good */
 	struct otel_span *stages;      /* ended, not yet handed to the exporter */
 	size_t nstages;
 	struct otel_span restart;      /* from SVC_RESTARTING to the next SVC_STARTED */
 	bool restarting;
 	uint64_t probe_end_ns;         /* the last health result exported */
+	unsigned delay_ms;             /* OTEL_BSP_SCHEDULE_DELAY */
 };
+
+static void end_root(struct run *r, int rc, const struct nerr *err);
 
 void run_otlp_init(struct run *r)
 {
@@ -39,6 +44,7 @@ void run_otlp_init(struct run *r)
 		return;
 	r->otlp = xcalloc(1, sizeof(*r->otlp));
 	r->otlp->ep = ep;
+	r->otlp->delay_ms = otel_schedule_delay_ms();
 	otel_random_id(trace_id, sizeof(trace_id));
 	otel_span_init(&r->otlp->root, "container", trace_id, NULL, realtime_ns());
 }
@@ -81,6 +87,13 @@ void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc,
 
 	if (!o)
 		return;
+	/* the workload has exited: the root ends, and its POST starts now so
+	 * that the collector answers while the stages are undone */
+	if (!strcmp(stage, "teardown") && rc == 0) {
+		end_root(r, rc, err);
+		otel_exporter_start(o->x);
+		return;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(span_stages); i++)
 		known |= !strcmp(stage, span_stages[i]);
 	if (!known)
@@ -91,10 +104,11 @@ void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc,
 	s->end_ns = realtime_ns();
 	if (rc != 0)
 		otel_span_set_error(s, err->msg[0] ? err->msg : "failed");
-	/* the workload runs: the stages go from the loop's next turn */
+	/* the workload runs: the stages go from the loop, as a batch span
+	 * processor would send them (with the root, if it ends first) */
 	if (rc == 0 && !strcmp(stage, "release")) {
 		hand_stages(r);
-		otel_exporter_kick(o->x);
+		otel_exporter_kick(o->x, o->delay_ms);
 	}
 }
 
@@ -113,7 +127,7 @@ void run_otlp_ready(void *arg)
 static void send_span(struct run *r, struct otel_span *s)
 {
 	otel_exporter_add(exporter(r), s);
-	otel_exporter_kick(r->otlp->x);
+	otel_exporter_kick(r->otlp->x, r->otlp->delay_ms);
 }
 
 static void probe_span(struct run *r)
@@ -180,12 +194,12 @@ void run_otlp_event(struct run *r, enum svc_event ev)
 	}
 }
 
-void run_otlp_finish(struct run *r, int rc, const struct nerr *err)
+/* The root, with what ends it, queued after whatever is still queued. */
+static void end_root(struct run *r, int rc, const struct nerr *err)
 {
 	struct otlp *o = r->otlp;
-	const struct otel_counts *c;
 
-	if (!o)
+	if (o->root_queued)
 		return;
 	if (!o->root_ended)
 		o->root.end_ns = realtime_ns();
@@ -193,6 +207,7 @@ void run_otlp_finish(struct run *r, int rc, const struct nerr *err)
 		o->restart.end_ns = o->root.end_ns;
 		otel_span_set_error(&o->restart, "the container ended before the restart");
 		otel_exporter_add(exporter(r), &o->restart);
+		o->restarting = false;
 	}
 	otel_attrs_int(&o->root.attrs, "process.exit.code", *r->exit_code);
 	otel_attrs_int(&o->root.attrs, "container.restarts", r->st.restarts);
@@ -200,10 +215,21 @@ void run_otlp_finish(struct run *r, int rc, const struct nerr *err)
 		otel_attrs_bool(&o->root.attrs, "container.oom_killed", true);
 	if (rc < 0 || err->code)
 		otel_span_set_error(&o->root, err->msg[0] ? err->msg : "failed");
-	/* a start that failed, or a workload quicker than the loop: its stages
-	 * go with the root, in one POST */
+	/* a start that failed, or a workload quicker than the batch's delay:
+	 * its stages go with the root, in one POST */
 	hand_stages(r);
 	otel_exporter_add(exporter(r), &o->root);
+	o->root_queued = true;
+}
+
+void run_otlp_finish(struct run *r, int rc, const struct nerr *err)
+{
+	struct otlp *o = r->otlp;
+	const struct otel_counts *c;
+
+	if (!o)
+		return;
+	end_root(r, rc, err);
 	/* the last POST: the supervisor waits for it, at most the bound */
 	otel_exporter_flush(o->x, OTEL_EXPORT_TIMEOUT_MS);
 	c = otel_exporter_counts(o->x);

@@ -124,3 +124,17 @@ int otel_endpoint_from_env(struct otel_endpoint *ep, struct nerr *err)
 	}
 	return 0;
 }
+
+unsigned otel_schedule_delay_ms(void)
+{
+	const char *v = env_nonempty("OTEL_BSP_SCHEDULE_DELAY");
+	uint64_t ms;
+
+	if (!v)
+		return 5000;
+	if (parse_u64(v, 0, 3600 * 1000, &ms) < 0) {
+		log_warn("OTEL_BSP_SCHEDULE_DELAY `%s` is not a number of milliseconds: 5000 used", v);
+		return 5000;
+	}
+	return (unsigned)ms;
+}

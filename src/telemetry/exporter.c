@@ -20,6 +20,7 @@ struct otel_exporter {
 	int epfd, timerfd, sock;
 	enum xstate state;
 	bool dead;                     /* the collector was not reached: drop the rest */
+	bool kicked;                   /* the timer is armed to send what is queued */
 	struct otel_span *queue;       /* not sent yet */
 	size_t nqueue;
 	size_t inflight;               /* spans in the POST under way */
@@ -93,11 +94,13 @@ void otel_exporter_add(struct otel_exporter *x, struct otel_span *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void otel_exporter_kick(struct otel_exporter *x)
+void otel_exporter_kick(struct otel_exporter *x, unsigned delay_ms)
 {
-	/* the smallest timeout: readable at the loop's next turn */
-	if (x->state == X_IDLE && x->nqueue && !x->dead)
-		arm(x, 1);
+	/* an earlier kick stands; 1 ns: readable at the loop's next turn */
+	if (x->state == X_IDLE && x->nqueue && !x->dead && !x->kicked) {
+		arm(x, delay_ms ? delay_ms * 1000000ull : 1);
+		x->kicked = true;
+	}
 }
 
 int otel_exporter_fd(struct otel_exporter *x)
@@ -162,13 +165,14 @@ static void watch(struct otel_exporter *x, uint32_t events, int op)
 	epoll_ctl(x->epfd, op, x->sock, &ev);
 }
 
-static void start(struct otel_exporter *x)
+void otel_exporter_start(struct otel_exporter *x)
 {
 	_cleanup_free_ char *body = NULL;
 	json_t *doc;
 
 	if (x->state != X_IDLE || !x->nqueue || x->dead)
 		return;
+	x->kicked = false;
 	doc = otel_encode(&x->resource, x->queue, x->nqueue);
 	body = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -273,12 +277,15 @@ void otel_exporter_ready(struct otel_exporter *x)
 				continue;
 			if (x->state != X_IDLE && mono_ns() >= x->deadline)
 				finish(x, 0, "no answer in time");
+			else if (x->state == X_IDLE && x->kicked)
+				otel_exporter_start(x);
 		} else if (evs[i].data.fd == x->sock && x->sock >= 0) {
 			step(x);
 		}
 	}
-	/* what was queued meanwhile, or the kick's */
-	start(x);
+	/* what was queued while a POST was under way waited long enough */
+	if (x->state == X_IDLE && !x->kicked)
+		otel_exporter_start(x);
 }
 
 void otel_exporter_flush(struct otel_exporter *x, int timeout_ms)
@@ -289,7 +296,7 @@ void otel_exporter_flush(struct otel_exporter *x, int timeout_ms)
 		drop_queue(x);
 		return;
 	}
-	start(x);
+	otel_exporter_start(x);
 	while (x->state != X_IDLE || (x->nqueue && !x->dead)) {
 		uint64_t now = mono_ns();
 		struct epoll_event ev;
