@@ -13,7 +13,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <nucleus/container.h>
 #include <nucleus/telemetry.h>
+#include "../../src/container/run.h"
 
 static const uint8_t TRACE[16] = { 0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03,
 				   0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c };
@@ -434,6 +438,140 @@ static void exporter_silent_collector(void **state)
 	close(l);
 }
 
+/* A collector in a child: each POST's body, one line each, into OUT. */
+static pid_t collector(int l, const char *out)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	for (;;) {
+		char req[65536];
+		size_t n = 0;
+		ssize_t k;
+		const char *body = NULL, *cl;
+		int c = accept(l, NULL, NULL);
+		FILE *f;
+
+		if (c < 0)
+			_exit(1);
+		while ((k = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+			n += (size_t)k;
+			req[n] = '\0';
+			if ((body = strstr(req, "\r\n\r\n")) && (cl = strcasestr(req, "\r\nContent-Length: ")) &&
+			    n >= (size_t)(body - req) + 4 + strtoul(cl + 18, NULL, 10))
+				break;
+		}
+		if (!body)
+			_exit(1);
+		f = fopen(out, "a");
+		fprintf(f, "%s\n", body + 4);
+		fclose(f);
+		if (write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38) != 38)
+			_exit(1);
+		close(c);
+	}
+}
+
+static json_t *span_named(json_t *spans, const char *name)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(spans, i, s)
+		if (!strcmp(json_string_value(json_object_get(s, "name")), name))
+			return s;
+	return NULL;
+}
+
+/* The run's spans (run_otlp.c): stages, a probe, a restart and the root,
+ * from the events the supervisor's loop would give. */
+static void run_spans(void **state)
+{
+	char out[] = "/tmp/test_otlp.XXXXXX", url[64];
+	struct container_config cfg;
+	int code = 0, fd = mkstemp(out);
+	struct run r = { .cfg = &cfg, .exit_code = &code };
+	struct nerr e = { 0 };
+	uint16_t port;
+	int l = listener(8, &port);
+	pid_t pid;
+	json_t *doc, *spans, *s, *root;
+	json_error_t je;
+
+	assert_true(fd >= 0);
+	close(fd);
+	pid = collector(l, out);
+	clear_env();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
+	container_config_init(&cfg);
+	snprintf(cfg.id, sizeof(cfg.id), "0123456789abcdef0123456789abcdef");
+	snprintf(cfg.name, sizeof(cfg.name), "svc");
+
+	run_otlp_init(&r);
+	assert_non_null(r.otlp);
+	run_otlp_stage(&r, "validate", realtime_ns(), 0, &e);
+	run_otlp_stage(&r, "bpf", realtime_ns(), 0, &e);
+	run_otlp_stage(&r, "release", realtime_ns(), 0, &e);
+	run_otlp_stage(&r, "supervise", realtime_ns(), 0, &e);   /* the root's, no span */
+	/* a probe's result; the same one again (another probe's event) is not a second span */
+	r.st.health.log[0] = (struct health_result){ .start_ns = 100, .end_ns = 200, .exit_code = 1 };
+	r.st.health.nlog = 1;
+	r.st.health.failing_streak = 1;
+	run_otlp_event(&r, SVC_PROBE);
+	run_otlp_event(&r, SVC_PROBE);
+	code = 1;
+	r.st.restarts = 1;
+	run_otlp_event(&r, SVC_RESTARTING);
+	run_otlp_event(&r, SVC_STARTED);
+	code = 0;
+	run_otlp_finish(&r, 0, &e);
+	assert_null(r.otlp);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(l);
+
+	/* nothing drove the loop: everything went at the end, in one POST */
+	doc = json_load_file(out, JSON_DISABLE_EOF_CHECK, &je);
+	assert_non_null(doc);
+	unlink(out);
+	spans = json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans");
+	assert_int_equal(json_array_size(spans), 6);
+	root = span_named(spans, "container");
+	assert_null(json_object_get(root, "parentSpanId"));
+	assert_null(json_object_get(root, "status"));
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(root, "attributes"),
+								   "container.restarts"), "intValue")), "1");
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(root, "attributes"),
+								   "process.exit.code"), "intValue")), "0");
+	s = span_named(spans, "bpf");
+	assert_string_equal(json_string_value(json_object_get(s, "parentSpanId")),
+			    json_string_value(json_object_get(root, "spanId")));
+	assert_null(json_object_get(s, "status"));
+	s = span_named(spans, "health_probe");
+	assert_string_equal(json_string_value(json_object_get(s, "parentSpanId")),
+			    json_string_value(json_object_get(root, "spanId")));
+	assert_string_equal(json_string_value(json_object_get(s, "startTimeUnixNano")), "100");
+	assert_string_equal(json_string_value(json_object_get(s, "endTimeUnixNano")), "200");
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(s, "attributes"),
+								   "process.exit.code"), "intValue")), "1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "status"), "message")), "exit code 1");
+	s = span_named(spans, "restart");
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(s, "attributes"),
+								   "container.restarts"), "intValue")), "1");
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(s, "attributes"),
+								   "process.exit.code"), "intValue")), "1");
+	assert_null(json_object_get(s, "status"));
+	assert_string_equal(json_string_value(json_object_get(attr(json_object_get(json_object_get(json_array_get(
+		json_object_get(doc, "resourceSpans"), 0), "resource"), "attributes"), "service.name"), "stringValue")), "svc");
+	json_decref(doc);
+	container_config_free(&cfg);
+	clear_env();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +584,7 @@ int main(void)
 		cmocka_unit_test(exporter_posts),
 		cmocka_unit_test(exporter_dead_collector),
 		cmocka_unit_test(exporter_silent_collector),
+		cmocka_unit_test(run_spans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
