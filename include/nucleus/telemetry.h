@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/socket.h>
-#include <jansson.h>
 #include <nucleus/util.h>
 
 /* The most one export waits for its collector (connect, send, the status
@@ -68,8 +67,14 @@ void otel_resource_from_env(struct otel_attrs *res, const char *container_id, co
  * percent-decoded. 0, or -EINVAL (err says why) leaving out nothing added. */
 int otel_parse_resource_attributes(const char *s, struct otel_attrs *out, struct nerr *err);
 
-/* An ExportTraceServiceRequest of the spans, one resource, scope "nucleus". */
-json_t *otel_encode(const struct otel_attrs *resource, const struct otel_span *spans, size_t n);
+/* The JSON of an ExportTraceServiceRequest of the spans: one resource,
+ * scope "nucleus". */
+char *otel_encode(const struct otel_attrs *resource, const struct otel_span *spans, size_t n);
+/* The same in parts, so that each span is encoded when it ends, not when
+ * it is sent: one span's JSON, and what goes before and after the spans'
+ * (comma-separated) in a request. */
+char *otel_span_dump(const struct otel_span *s);
+void otel_request_frame(const struct otel_attrs *resource, char **prefix, char **suffix);
 
 /* Where to POST: http://HOST[:PORT][/PATH], HOST numeric (IPv4, [IPv6])
  * or localhost; the name is not resolved through DNS, which would block. */

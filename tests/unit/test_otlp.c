@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <nucleus/container.h>
+#include <jansson.h>
 #include <nucleus/telemetry.h>
 #include "../../src/container/run.h"
 
@@ -71,8 +72,13 @@ static void encoding(void **state)
 	otel_attrs_str(&s[1].attrs, "text", "replaced");
 	otel_span_set_error(&s[1], "clone: EPERM");
 
-	doc = otel_encode(&res, s, 2);
-	assert_non_null(doc);
+	char *text = otel_encode(&res, s, 2);
+	json_error_t je;
+
+	doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!doc)
+		fail_msg("not JSON (%s): %s", je.text, text);
+	free(text);
 	rs = json_array_get(json_object_get(doc, "resourceSpans"), 0);
 	assert_string_equal(attr_str(json_object_get(json_object_get(rs, "resource"), "attributes"), "service.name"),
 			    "web");
@@ -115,6 +121,36 @@ static void encoding(void **state)
 	json_decref(doc);
 	otel_span_free(&s[0]);
 	otel_span_free(&s[1]);
+	otel_attrs_free(&res);
+}
+
+/* strings: escaped as JSON wants, and valid UTF-8 whatever they hold */
+static void encoding_strings(void **state)
+{
+	struct otel_attrs res = { 0 };
+	struct otel_span s;
+	json_t *doc, *span;
+	char *text;
+
+	otel_attrs_str(&res, "k\"ey", "tab\there \\ \"q\" \x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	otel_span_init(&s, "n\xff" "ame", TRACE, NULL, 1);
+	otel_span_set_error(&s, "bad \xc3( \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82");
+	text = otel_encode(&res, &s, 1);
+	doc = json_loads(text, 0, NULL);
+	assert_non_null(doc);
+	free(text);
+	span = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
+	assert_string_equal(attr_str(json_object_get(json_object_get(json_array_get(json_object_get(doc, "resourceSpans"), 0),
+								     "resource"), "attributes"), "k\"ey"),
+			    "tab\there \\ \"q\" \x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	assert_string_equal(json_string_value(json_object_get(span, "name")), "n\xef\xbf\xbd" "ame");
+	/* a lone lead byte, a surrogate, beyond U+10FFFF, a cut sequence */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(span, "status"), "message")),
+			    "bad \xef\xbf\xbd( \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+			    "\xef\xbf\xbd\xef\xbf\xbd");
+	json_decref(doc);
+	otel_span_free(&s);
 	otel_attrs_free(&res);
 }
 
@@ -369,9 +405,11 @@ static void exporter_posts(void **state)
 	assert_int_equal(strlen(body), clen);
 	doc = json_loads(body, 0, NULL);
 	assert_non_null(doc);
-	/* both spans in one POST */
+	/* both spans in one POST, with the resource */
 	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(json_array_get(
 		json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans")), 2);
+	assert_string_equal(attr_str(json_object_get(json_object_get(json_array_get(json_object_get(doc, "resourceSpans"), 0),
+								     "resource"), "attributes"), "service.name"), "t");
 	json_decref(doc);
 	assert_int_equal(write(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 40), 40);
 	otel_exporter_flush(x, 1000);
@@ -576,6 +614,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(encoding),
+		cmocka_unit_test(encoding_strings),
 		cmocka_unit_test(random_ids),
 		cmocka_unit_test(resource_attributes),
 		cmocka_unit_test(resource_from_env),

@@ -5,11 +5,14 @@
 #
 #   tools/bench/services.sh BUILD_DIR      (normally via: make bench)
 #
-# Variants (one `variant` line each, below):
-#   otlp    OTEL_EXPORTER_OTLP_ENDPOINT set to a live receiver on 127.0.0.1
-#           (lib/otlp_sink.py, answering each POST as soon as its body is
-#           in): the run's spans exported, the exit waiting for the answer
-# Every runner, the plain one included, starts through `env VAR=VALUE`, so
+# Variants (one `variant` line each, below), each against its plain peer:
+#   otlp      OTEL_EXPORTER_OTLP_ENDPOINT set to a live receiver on 127.0.0.1
+#             (lib/otlp_sink.py, answering each POST as soon as its body is
+#             in): the whole run, the spans' POST and the wait for its answer
+#             at the exit included (against plain)
+#   otlp_d    the same with -d --rm: the start path alone, what the caller
+#             waits for until the container runs (against plain_d)
+# Every runner, the plain ones included, starts through `env VAR=VALUE`, so
 # that exec of env is in every figure. BENCH_ROUNDS interleaved rounds, the
 # order rotated, hyperfine -N; medians over the pooled samples.
 #
@@ -24,7 +27,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 source "$HERE/lib/common.bash"
 
 [ "$(id -u)" = 0 ] || bench_die "services: run as root (nucleus's full sandbox needs it)"
-bench_require hyperfine jq python3
+bench_require hyperfine jq python3 pgrep
 NUCLEUS=$BUILD/nucleus
 [ -x "$NUCLEUS" ] || bench_die "services: $NUCLEUS not built (make)"
 
@@ -66,23 +69,45 @@ expect() {
   bench_warn "sanity: '$*' exited $rc, expected $want: $(head -c 400 "$WORK/sanity.log" | tr '\n' ' ')"
   return 1
 }
-# variant NAME VAR=VALUE [RUN-OPTION...]: `env VAR=VALUE nucleus run OPTIONS
-# -- /bin/true`, after a sanity run (exit statuses come through, nothing on
-# stderr); no word may contain spaces.
+# variant NAME PEER VAR=VALUE [RUN-OPTION...]: `env VAR=VALUE nucleus run
+# OPTIONS -- /bin/true`, compared with PEER (- for none: a peer itself),
+# after a sanity run (nothing on stderr; without -d, the exit status comes
+# through); no word may contain spaces.
+RATIOS=()
 variant() {
-  local name=$1 env=$2; shift 2
-  if expect 0 env "$env" "$NUCLEUS" run "$@" -- /bin/true && [ ! -s "$WORK/sanity.log" ] &&
-     expect 3 env "$env" "$NUCLEUS" run "$@" -- /bin/sh -c 'exit 3'; then
+  local name=$1 peer=$2 env=$3; shift 3
+  local ok=1
+  expect 0 env "$env" "$NUCLEUS" run "$@" -- /bin/true 2>"$WORK/sanity.err" && [ ! -s "$WORK/sanity.err" ] || ok=0
+  case " $* " in
+    *" -d "*) ;;
+    *) [ "$ok" = 0 ] || expect 3 env "$env" "$NUCLEUS" run "$@" -- /bin/sh -c 'exit 3' || ok=0 ;;
+  esac
+  if [ "$ok" = 1 ]; then
     SET+=("$name" "env $env $NUCLEUS run $* -- /bin/true")
     printf '%s\t%s\n' "$name" "env $env $NUCLEUS run $* -- /bin/true" >> "$ORDER"
+    [ "$peer" = - ] || RATIOS+=(--ratio "$name/$peer")
   else
     FAILED="$FAILED $name"
   fi
 }
-variant plain NUCLEUS_BENCH=1
-variant otlp "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP"
+variant plain - NUCLEUS_BENCH=1
+variant otlp plain "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP"
+variant plain_d - NUCLEUS_BENCH=1 -d --rm
+variant otlp_d plain_d "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP" -d --rm
 [ -z "$FAILED" ] || bench_warn "left out after a failed sanity run:$FAILED"
 grep -qx plain <(cut -f1 "$ORDER") || bench_die "services: the plain start failed its sanity run"
+# The detached containers' supervisors (this run's private copy of the
+# binary, bench_start) end by themselves (--rm): none is left running when
+# the next round starts or the receiver goes.
+wait_detached() {
+  local i
+  for (( i = 0; i < 100; i++ )); do
+    pgrep -f "^$NUCLEUS run " >/dev/null || return 0
+    sleep 0.1
+  done
+  bench_warn "detached containers still running after 10 s"
+}
+wait_detached
 if grep -qx otlp <(cut -f1 "$ORDER"); then
   # the sanity runs' spans reached the receiver
   grep -q '^/v1/traces ' "$WORK/sink.log" || bench_die "services: no span reached the receiver"
@@ -98,6 +123,7 @@ for (( r = 1; r <= BENCH_ROUNDS; r++ )); do
   mapfile -t round < <(bench_rotate "$r" "${SET[@]}")
   bench_hyperfine "$WORK/round$r.json" "$(bench_warmup_for_round "$r")" "$PER_ROUND" "${round[@]}"
   EXPORTS+=("$WORK/round$r.json")
+  wait_detached
   if [ $((r % 5)) = 0 ] || [ "$r" = "$BENCH_ROUNDS" ]; then
     bench_note "  round $r/$BENCH_ROUNDS done ($(( $(date +%s) - T0 ))s, load $(bench_loadavg))"
   fi
@@ -125,10 +151,6 @@ jq -n \
     failed_sanity: ($failed | split(" ") | map(select(. != "")))}' > "$WORK/meta.json"
 
 bench_note ""
-PEERS=()
-while IFS=$'\t' read -r name _; do
-  [ "$name" = plain ] || PEERS+=(--ratio "$name/plain")
-done < "$ORDER"
 python3 "$BENCH_LIB/report.py" --label services --order "$ORDER" \
-  --primary plain ${PEERS[@]+"${PEERS[@]}"} \
+  --primary plain ${RATIOS[@]+"${RATIOS[@]}"} \
   --meta "$WORK/meta.json" --json "$OUT/services.json" "${EXPORTS[@]}"
