@@ -8,12 +8,9 @@
 #include <nucleus/telemetry.h>
 #include "run.h"
 
-/* The stages that get a span: the run sequence up to the workload's start
- * (supervise and teardown are the root's). */
-static const char *const span_stages[] = {
-	"validate", "prepare", "network", "cgroup", "clone", "map",
-	"attach", "limits", "bpf", "register", "release",
-};
+/* Every stage of the run sequence up to the workload's start gets a span;
+ * these two are the root's. */
+static const char *const root_stages[] = { "supervise", "teardown" };
 
 struct otlp {
 	struct otel_endpoint ep;       /* until the exporter takes it */
@@ -25,7 +22,6 @@ struct otlp {
 	size_t nstages;
 	struct otel_span restart;      /* from SVC_RESTARTING to the next SVC_STARTED */
 	bool restarting;
-	uint64_t probe_end_ns;         /* the last health result exported */
 	unsigned delay_ms;             /* OTEL_BSP_SCHEDULE_DELAY */
 };
 
@@ -83,7 +79,6 @@ void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc,
 {
 	struct otlp *o = r->otlp;
 	struct otel_span *s;
-	bool known = false;
 
 	if (!o)
 		return;
@@ -94,10 +89,9 @@ void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc,
 		otel_exporter_start(o->x);
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(span_stages); i++)
-		known |= !strcmp(stage, span_stages[i]);
-	if (!known)
-		return;
+	for (size_t i = 0; i < ARRAY_SIZE(root_stages); i++)
+		if (!strcmp(stage, root_stages[i]))
+			return;
 	o->stages = xrealloc(o->stages, (o->nstages + 1) * sizeof(*o->stages));
 	s = &o->stages[o->nstages++];
 	otel_span_init(s, stage, o->root.trace_id, o->root.span_id, start_ns);
@@ -130,23 +124,24 @@ static void send_span(struct run *r, struct otel_span *s)
 	otel_exporter_kick(r->otlp->x, r->otlp->delay_ms);
 }
 
+/* A health or readiness probe, as health_last_probe tells it. */
 static void probe_span(struct run *r)
 {
 	struct otlp *o = r->otlp;
-	const struct health_result *h;
+	bool readiness;
+	const struct health_result *h = health_last_probe(r->health, &readiness);
 	struct otel_span s;
 
-	if (!r->st.health.nlog)
+	if (!h)
 		return;
-	h = &r->st.health.log[r->st.health.nlog - 1];
-	/* another probe's event (readiness) leaves the health log as it was */
-	if (h->end_ns == o->probe_end_ns)
-		return;
-	o->probe_end_ns = h->end_ns;
-	otel_span_init(&s, "health_probe", o->root.trace_id, o->root.span_id, h->start_ns);
+	otel_span_init(&s, readiness ? "readiness_probe" : "health_probe", o->root.trace_id, o->root.span_id,
+		       h->start_ns);
 	s.end_ns = h->end_ns;
 	otel_attrs_int(&s.attrs, "process.exit.code", h->exit_code);
-	otel_attrs_int(&s.attrs, "health.failing_streak", r->st.health.failing_streak);
+	if (!readiness) {
+		otel_attrs_str(&s.attrs, "health.status", health_status_name(r->st.health.status));
+		otel_attrs_int(&s.attrs, "health.failing_streak", r->st.health.failing_streak);
+	}
 	if (h->exit_code < 0) {
 		otel_span_set_error(&s, "killed at its timeout");
 	} else if (h->exit_code) {

@@ -47,7 +47,8 @@ for p in posts:
             spans += ss["spans"]
 roots = [s for s in spans if not s.get("parentSpanId")]
 root = roots[0] if len(roots) == 1 else None
-stages = {s["name"]: s for s in spans if s.get("parentSpanId") and s["name"] not in ("health_probe", "restart")}
+stages = {s["name"]: s for s in spans if s.get("parentSpanId") and s["name"] not in ("health_probe", "readiness_probe", "restart")}
+named = lambda n: [s for s in spans if s["name"] == n]
 def attrs(s):
     return {kv["key"]: kv["value"] for kv in s.get("attributes", [])}
 for check in sys.argv[2:]:
@@ -60,7 +61,8 @@ for check in sys.argv[2:]:
 PY
 }
 
-STAGES="['validate','prepare','network','cgroup','clone','map','attach','limits','bpf','register','release']"
+# the run stages before the workload runs (src/container/run.c's table)
+STAGES="['validate','prepare','network','cgroup','clone','map','attach','limits','bpf','register','health','release']"
 
 test_otel_span_tree_and_resource() {
 	local name=otel-$$ st out
@@ -77,12 +79,12 @@ test_otel_span_tree_and_resource() {
 		"all(p['content_type'] == 'application/json' for p in posts)" \
 		"len(roots) == 1 and root['name'] == 'container'" \
 		"sorted(stages) == sorted($STAGES)" \
-		"len(spans) == 12" \
+		"len(spans) == 13" \
 		"all(s['parentSpanId'] == root['spanId'] for s in stages.values())" \
 		"all(s['traceId'] == root['traceId'] for s in spans)" \
 		"re.fullmatch('[0-9a-f]{32}', root['traceId']) is not None" \
 		"all(re.fullmatch('[0-9a-f]{16}', s['spanId']) for s in spans)" \
-		"len(set(s['spanId'] for s in spans)) == 12" \
+		"len(set(s['spanId'] for s in spans)) == 13" \
 		"all(s['kind'] == 1 for s in spans)" \
 		"all(isinstance(s['startTimeUnixNano'], str) and int(s['startTimeUnixNano']) <= int(s['endTimeUnixNano']) for s in spans)" \
 		"all(int(root['startTimeUnixNano']) <= int(s['startTimeUnixNano']) and int(s['endTimeUnixNano']) <= int(root['endTimeUnixNano']) for s in stages.values())" \
@@ -114,7 +116,7 @@ test_otel_traces_endpoint_verbatim_and_service_name() {
 		"[p['path'] for p in posts] == ['/custom/traces']" \
 		"res['service.name'] == {'stringValue': 'checkout'}" \
 		"res['container.name'] == {'stringValue': res['container.id']['stringValue'][:12]}" \
-		"len(spans) == 12")
+		"len(spans) == 13")
 	assert_eq "$out" "" "the spans"
 	# NUCLEUS_OTLP_ENDPOINT: a base URL, as OTEL_EXPORTER_OTLP_ENDPOINT
 	: > "$OT_LOG"
@@ -171,7 +173,7 @@ test_otel_dead_endpoint_refused() {
 	st=$?
 	t1=$(ms_now)
 	assert_eq "$st" 7 "the workload's exit status"
-	assert_eq "$out" "nucleus: warning: OpenTelemetry: 12 span(s) not exported to http://127.0.0.1:$port/v1/traces (1 of 1 POSTs failed: Connection refused)" "the warning"
+	assert_eq "$out" "nucleus: warning: OpenTelemetry: 13 span(s) not exported to http://127.0.0.1:$port/v1/traces (1 of 1 POSTs failed: Connection refused)" "the warning"
 	[ $((t1 - t0)) -lt 1000 ] || fail "a refused connection took $((t1 - t0)) ms"
 }
 
@@ -197,7 +199,7 @@ test_otel_silent_collector_costs_the_bound_once() {
 	st=$?
 	t1=$(ms_now)
 	assert_eq "$st" 0 "status"
-	assert_contains "$out" "12 span(s) not exported" "the count"
+	assert_contains "$out" "13 span(s) not exported" "the count"
 	assert_contains "$out" "no answer in time" "why"
 	[ $((t1 - t0)) -lt 2900 ] || fail "a run of 2 s took $((t1 - t0)) ms: the bound was paid twice"
 }
@@ -225,7 +227,7 @@ test_otel_detached_exports_at_exit() {
 	! [ -s "$OT_LOG" ] || fail "spans sent before the exit"
 	wait_for test -s "$OT_LOG" || fail "no spans after the exit"
 	wait_for container_gone "$id" || fail "the container did not go"
-	out=$(otel_check "$OT_LOG" "len(posts) == 1" "len(spans) == 12" \
+	out=$(otel_check "$OT_LOG" "len(posts) == 1" "len(spans) == 13" \
 		"res['container.id'] == {'stringValue': '$id'}" \
 		"attrs(root)['process.exit.code'] == {'intValue': '5'}")
 	assert_eq "$out" "" "the spans"
@@ -233,4 +235,46 @@ test_otel_detached_exports_at_exit() {
 
 container_gone() { # ID
 	! container_alive "$1"
+}
+
+# A span per health probe and readiness probe, under the root, with the
+# probe's exit code; a failed one is an ERROR.
+test_otel_probe_spans() {
+	local st out
+	otel_receiver
+	OTEL_BSP_SCHEDULE_DELAY=0 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OT_PORT \
+		"$NUCLEUS" run --health-cmd 'exit 3' --health-interval 0.2 --health-retries 1 --readiness-cmd true \
+		-- "$PROBE" sleep 2
+	st=$?
+	assert_eq "$st" 0 "status"
+	out=$(otel_check "$OT_LOG" \
+		"len(named('health_probe')) >= 3" \
+		"len(named('readiness_probe')) == 1" \
+		"all(s['parentSpanId'] == root['spanId'] and s['traceId'] == root['traceId'] for s in named('health_probe') + named('readiness_probe'))" \
+		"all(attrs(s)['process.exit.code'] == {'intValue': '3'} for s in named('health_probe'))" \
+		"all(s['status'] == {'code': 2, 'message': 'exit code 3'} for s in named('health_probe'))" \
+		"attrs(named('health_probe')[-1])['health.status'] == {'stringValue': 'unhealthy'}" \
+		"attrs(named('readiness_probe')[0])['process.exit.code'] == {'intValue': '0'} and 'status' not in named('readiness_probe')[0]" \
+		"all(int(stages['release']['endTimeUnixNano']) <= int(s['startTimeUnixNano']) <= int(s['endTimeUnixNano']) <= int(root['endTimeUnixNano']) for s in named('health_probe'))" \
+		"len(posts) >= 2")
+	assert_eq "$out" "" "the probe spans"
+}
+
+# A span per restart, from the exit to the next start, counting them; the
+# root has the last exit and the count.
+test_otel_restart_spans() {
+	local st out
+	otel_receiver
+	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OT_PORT \
+		"$NUCLEUS" run --restart on-failure:2 -- "$PROBE" exit 1 2>/dev/null
+	st=$?
+	assert_eq "$st" 1 "status"
+	out=$(otel_check "$OT_LOG" \
+		"[attrs(s)['container.restarts'] for s in named('restart')] == [{'intValue': '1'}, {'intValue': '2'}]" \
+		"all(attrs(s)['process.exit.code'] == {'intValue': '1'} for s in named('restart'))" \
+		"all(s['parentSpanId'] == root['spanId'] and 'status' not in s for s in named('restart'))" \
+		"all(int(s['endTimeUnixNano']) - int(s['startTimeUnixNano']) >= 100000000 for s in named('restart'))" \
+		"attrs(root)['container.restarts'] == {'intValue': '2'}" \
+		"attrs(root)['process.exit.code'] == {'intValue': '1'}")
+	assert_eq "$out" "" "the restart spans"
 }
