@@ -12,9 +12,14 @@
 #             at the exit included (against plain)
 #   otlp_d    the same with -d --rm: the start path alone, what the caller
 #             waits for until the container runs (against plain_d)
+#   health    --health-cmd true --health-interval 30s (against plain), and
+#   health_d  the same with -d --rm (against plain_d)
 # Every runner, the plain ones included, starts through `env VAR=VALUE`, so
-# that exec of env is in every figure. BENCH_ROUNDS interleaved rounds, the
-# order rotated, hyperfine -N; medians over the pooled samples.
+# that exec of env is in every figure. Before each timed run (hyperfine
+# --prepare, not timed) the detached supervisors of the runs before have
+# ended, so that none works beside the run measured. BENCH_ROUNDS
+# interleaved rounds, the order rotated, hyperfine -N; medians over the
+# pooled samples.
 #
 # Writes BUILD_DIR/bench/services.json; the last line printed is
 #   bench-services: plain=…ms otlp=…ms … otlp/plain=… …
@@ -94,6 +99,8 @@ variant plain - NUCLEUS_BENCH=1
 variant otlp plain "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP"
 variant plain_d - NUCLEUS_BENCH=1 -d --rm
 variant otlp_d plain_d "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP" -d --rm
+variant health plain NUCLEUS_BENCH=1 --health-cmd true --health-interval 30s
+variant health_d plain_d NUCLEUS_BENCH=1 --health-cmd true --health-interval 30s -d --rm
 [ -z "$FAILED" ] || bench_warn "left out after a failed sanity run:$FAILED"
 grep -qx plain <(cut -f1 "$ORDER") || bench_die "services: the plain start failed its sanity run"
 # The detached containers' supervisors (this run's private copy of the
@@ -108,6 +115,15 @@ wait_detached() {
   bench_warn "detached containers still running after 10 s"
 }
 wait_detached
+# the same, as hyperfine's --prepare
+cat > "$WORK/settle" <<EOS
+#!/bin/bash
+for (( i = 0; i < 100; i++ )); do
+  pgrep -f "^$NUCLEUS run " >/dev/null || exit 0
+  sleep 0.01
+done
+EOS
+chmod +x "$WORK/settle"
 if grep -qx otlp <(cut -f1 "$ORDER"); then
   # the sanity runs' spans reached the receiver
   grep -q '^/v1/traces ' "$WORK/sink.log" || bench_die "services: no span reached the receiver"
@@ -121,8 +137,14 @@ bench_note "timing: $BENCH_ROUNDS rounds x $PER_ROUND runs per runner, warmup $B
 EXPORTS=()
 for (( r = 1; r <= BENCH_ROUNDS; r++ )); do
   mapfile -t round < <(bench_rotate "$r" "${SET[@]}")
-  bench_hyperfine "$WORK/round$r.json" "$(bench_warmup_for_round "$r")" "$PER_ROUND" "${round[@]}"
-  EXPORTS+=("$WORK/round$r.json")
+  # bench_hyperfine's, with the settle before each run
+  args=()
+  for (( k = 0; k < ${#round[@]}; k += 2 )); do args+=(-n "${round[k]}" "${round[k+1]}"); done
+  out=$WORK/round$r.json
+  hyperfine -N --style basic --prepare "$WORK/settle" --warmup "$(bench_warmup_for_round "$r")" \
+    --runs "$PER_ROUND" --export-json "$out" "${args[@]}" >"${out%.json}.log" 2>&1 ||
+    { cat "${out%.json}.log" >&2; bench_die "services: hyperfine failed"; }
+  EXPORTS+=("$out")
   wait_detached
   if [ $((r % 5)) = 0 ] || [ "$r" = "$BENCH_ROUNDS" ]; then
     bench_note "  round $r/$BENCH_ROUNDS done ($(( $(date +%s) - T0 ))s, load $(bench_loadavg))"
