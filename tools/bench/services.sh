@@ -15,9 +15,11 @@
 #   health    --health-cmd true --health-interval 30s (against plain), and
 #   health_d  the same with -d --rm (against plain_d)
 # Every runner, the plain ones included, starts through `env VAR=VALUE`, so
-# that exec of env is in every figure. Before each timed run (hyperfine
-# --prepare, not timed) the detached supervisors of the runs before have
-# ended, so that none works beside the run measured. BENCH_ROUNDS
+# that exec of env is in every figure. A detached run's supervisor goes on
+# beside the runs that follow it (its export, its cleanup), as it would on
+# a host starting containers back to back; each round waits for them to
+# end. (A --prepare that waits for them before each run would be cleaner,
+# but any --prepare adds milliseconds to the run after it.) BENCH_ROUNDS
 # interleaved rounds, the order rotated, hyperfine -N; medians over the
 # pooled samples.
 #
@@ -35,6 +37,10 @@ source "$HERE/lib/common.bash"
 bench_require hyperfine jq python3 pgrep
 NUCLEUS=$BUILD/nucleus
 [ -x "$NUCLEUS" ] || bench_die "services: $NUCLEUS not built (make)"
+
+# the plain runners export nothing, whatever the caller's environment says
+unset OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_EXPORTER_OTLP_ENDPOINT NUCLEUS_OTLP_ENDPOINT \
+  OTEL_SERVICE_NAME OTEL_RESOURCE_ATTRIBUTES OTEL_BSP_SCHEDULE_DELAY OTEL_SDK_DISABLED OTEL_TRACES_EXPORTER
 
 OUT=$BUILD/bench
 mkdir -p "$OUT"
@@ -81,8 +87,12 @@ expect() {
 RATIOS=()
 variant() {
   local name=$1 peer=$2 env=$3; shift 3
-  local ok=1
-  expect 0 env "$env" "$NUCLEUS" run "$@" -- /bin/true 2>"$WORK/sanity.err" && [ ! -s "$WORK/sanity.err" ] || ok=0
+  local ok=1 rc=0
+  env "$env" "$NUCLEUS" run "$@" -- /bin/true </dev/null >/dev/null 2>"$WORK/sanity.err" || rc=$?
+  if [ "$rc" != 0 ] || [ -s "$WORK/sanity.err" ]; then
+    bench_warn "sanity: $name exited $rc: $(head -c 400 "$WORK/sanity.err" | tr '\n' ' ')"
+    ok=0
+  fi
   case " $* " in
     *" -d "*) ;;
     *) [ "$ok" = 0 ] || expect 3 env "$env" "$NUCLEUS" run "$@" -- /bin/sh -c 'exit 3' || ok=0 ;;
@@ -115,15 +125,6 @@ wait_detached() {
   bench_warn "detached containers still running after 10 s"
 }
 wait_detached
-# the same, as hyperfine's --prepare
-cat > "$WORK/settle" <<EOS
-#!/bin/bash
-for (( i = 0; i < 100; i++ )); do
-  pgrep -f "^$NUCLEUS run " >/dev/null || exit 0
-  sleep 0.01
-done
-EOS
-chmod +x "$WORK/settle"
 if grep -qx otlp <(cut -f1 "$ORDER"); then
   # the sanity runs' spans reached the receiver
   grep -q '^/v1/traces ' "$WORK/sink.log" || bench_die "services: no span reached the receiver"
@@ -137,14 +138,8 @@ bench_note "timing: $BENCH_ROUNDS rounds x $PER_ROUND runs per runner, warmup $B
 EXPORTS=()
 for (( r = 1; r <= BENCH_ROUNDS; r++ )); do
   mapfile -t round < <(bench_rotate "$r" "${SET[@]}")
-  # bench_hyperfine's, with the settle before each run
-  args=()
-  for (( k = 0; k < ${#round[@]}; k += 2 )); do args+=(-n "${round[k]}" "${round[k+1]}"); done
-  out=$WORK/round$r.json
-  hyperfine -N --style basic --prepare "$WORK/settle" --warmup "$(bench_warmup_for_round "$r")" \
-    --runs "$PER_ROUND" --export-json "$out" "${args[@]}" >"${out%.json}.log" 2>&1 ||
-    { cat "${out%.json}.log" >&2; bench_die "services: hyperfine failed"; }
-  EXPORTS+=("$out")
+  bench_hyperfine "$WORK/round$r.json" "$(bench_warmup_for_round "$r")" "$PER_ROUND" "${round[@]}"
+  EXPORTS+=("$WORK/round$r.json")
   wait_detached
   if [ $((r % 5)) = 0 ] || [ "$r" = "$BENCH_ROUNDS" ]; then
     bench_note "  round $r/$BENCH_ROUNDS done ($(( $(date +%s) - T0 ))s, load $(bench_loadavg))"
