@@ -14,6 +14,7 @@
 #             waits for until the container runs (against plain_d)
 #   health    --health-cmd true --health-interval 30s (against plain), and
 #   health_d  the same with -d --rm (against plain_d)
+#   plain2    plain again (against plain): the noise floor of this run
 # Every runner, the plain ones included, starts through `env VAR=VALUE`, so
 # that exec of env is in every figure. A detached run's supervisor goes on
 # beside the runs that follow it (its export, its cleanup), as it would on
@@ -106,6 +107,7 @@ variant() {
   fi
 }
 variant plain - NUCLEUS_BENCH=1
+variant plain2 plain NUCLEUS_BENCH=2
 variant otlp plain "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP"
 variant plain_d - NUCLEUS_BENCH=1 -d --rm
 variant otlp_d plain_d "OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP" -d --rm
