@@ -460,17 +460,18 @@ static void undo_register(struct run *r)
  * the BPF rings until it exits. */
 static int supervise_workload(struct run *r, struct nerr *err)
 {
-	struct loop_extra extra[6 + LOG_PUMP_EXTRAS] = {
+	struct loop_extra extra[7 + LOG_PUMP_EXTRAS] = {
 		{ egress_events_fd(r->egress), run_egress_ready, r->egress },
 		{ sc_trace_events_fd(r->trace), run_trace_ready, r->trace },
 		{ audit_kernel_fd(r->audit_kernel), run_audit_ready, r },
 		{ sc_notify_fd(r->notify), sc_notify_ready, r->notify },
 		{ r->stop_timer, run_stop_timer_ready, r },
 		{ health_fd(r->health), health_ready, r->health },
+		{ run_otlp_fd(r), run_otlp_ready, r },
 	};
 	int rc;
 
-	log_pump_extras(r->log, extra + 6);
+	log_pump_extras(r->log, extra + 7);
 	rc = supervise_loop_hooked(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra),
 				   run_signalled, r, r->exit_code, err);
 	r->reaped = rc == 0;
@@ -569,8 +570,12 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 
 	*exit_code = 125;
 	log_debug("run: start");
+	run_otlp_init(&r);
 	while (rc == 0 && ran < ARRAY_SIZE(stages)) {
+		uint64_t t0 = r.otlp ? realtime_ns() : 0;
+
 		rc = stages[ran].run(&r, err);
+		run_otlp_stage(&r, stages[ran].name, t0, rc, err);
 		if (rc == 0)
 			log_debug("run: %s done", stages[ran].name);
 		ran++;
@@ -597,6 +602,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	}
 	if (r.notify_fd >= 0)
 		close(r.notify_fd);
+	run_otlp_finish(&r, rc, err);
 	return rc;
 }
 

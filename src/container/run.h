@@ -109,6 +109,17 @@ void run_signalled(int sig, void *arg);
  * restart. */
 int run_reopen_inputs(struct run *r, struct nerr *err);
 
+/* The OpenTelemetry spans (run_otlp.c); each a no-op unless an OTLP
+ * endpoint is set (r->otlp). init before the first stage; stage after
+ * each; finish once everything is undone (it waits for the last POST,
+ * OTEL_EXPORT_TIMEOUT_MS at most). */
+void run_otlp_init(struct run *r);
+void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc, const struct nerr *err);
+void run_otlp_event(struct run *r, enum svc_event ev);
+int run_otlp_fd(struct run *r);
+void run_otlp_ready(void *arg);
+void run_otlp_finish(struct run *r, int rc, const struct nerr *err);
+
 /* Each stage: 0 to go on, <0 failed (err says why), >0 stop without an
  * error of the runtime's (the exec failed: *exit_code says how). Each undo
  * undoes what its stage left, whether it completed or not. */

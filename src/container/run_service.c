@@ -82,6 +82,7 @@ void run_service_event(struct run *r, enum svc_event ev)
 {
 	const struct service_config *svc = &r->cfg->svc;
 
+	run_otlp_event(r, ev);
 	switch (ev) {
 	case SVC_STARTED:
 		if (r->stop_timer >= 0) {
