@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "kill", cmd_kill, "Send a signal to a container's init process" },
 	{ "rm", cmd_rm, "Remove containers" },
 	{ "logs", cmd_logs, "Show the output of a detached container" },
+	{ "inspect", cmd_inspect, "Show containers' configuration and state (health included) as JSON" },
 	{ "attach", cmd_attach, "Run a command inside a running container, under its restrictions" },
 	{ "seccomp", cmd_seccomp, "Record the syscalls of a container; generate a profile from them" },
 	{ "rootfs", cmd_rootfs, "Attest a rootfs (its manifest of hashes) and verify it" },

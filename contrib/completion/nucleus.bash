@@ -186,7 +186,7 @@ _nucleus() {
 		fi ;;
 	stop | kill | stats | "seccomp trace")
 		mapfile -t COMPREPLY < <(compgen -W "$(_nucleus_containers "$bin")" -- "$cur") ;;
-	rm | logs | "audit tail")
+	rm | logs | inspect | "audit tail")
 		mapfile -t COMPREPLY < <(compgen -W "$(_nucleus_containers "$bin" all)" -- "$cur") ;;
 	"seccomp generate" | "seccomp hash")
 		_nucleus_files "$cur" ;;

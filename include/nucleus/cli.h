@@ -21,6 +21,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_seccomp(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -322,6 +322,11 @@ int state_path(const char *id, const char *file, char *buf, size_t len);
  * the write that records its exit, should its output fill the filesystem. */
 int state_write(const struct container_state *s, struct nerr *err);
 int state_read(const char *id, struct container_state *s, struct nerr *err);
+/* What state.json holds, the configuration under "config" (inspect); the
+ * health check in docker inspect's shape ("Status", "FailingStreak",
+ * "Log": [{"Start","End","ExitCode","Output"}]). */
+struct json_t *container_state_to_json(const struct container_state *s);
+struct json_t *state_health_to_json(const struct health_state *h);
 /* Create <runtime>/<id> with its lock held; returns the lock fd. */
 int state_dir_create(const char *id, struct nerr *err);
 /* Remove what a creator that died inside state_dir_create left. */

@@ -40,10 +40,23 @@ static void status_text(const struct container_state *st, enum container_status 
 	uint64_t now = realtime_ns();
 
 	switch (s) {
-	case STATUS_RUNNING:
+	case STATUS_RUNNING: {
+		/* docker's forms */
+		static const char *const health[] = {
+			[HEALTH_NONE] = "", [HEALTH_STARTING] = " (health: starting)",
+			[HEALTH_HEALTHY] = " (healthy)", [HEALTH_UNHEALTHY] = " (unhealthy)",
+		};
+		uint64_t since = st->finished_ns ? st->finished_ns : st->restarted_ns;
+
+		if (st->restarting) {
+			human_duration(since && now > since ? now - since : 0, d, sizeof(d));
+			snprintf(buf, len, "Restarting (%d) %s ago", st->exit_code, d);
+			break;
+		}
 		human_duration(now - st->started_ns, d, sizeof(d));
-		snprintf(buf, len, "Up %s", d);
+		snprintf(buf, len, "Up %s%s", d, health[st->health.status]);
 		break;
+	}
 	case STATUS_EXITED: {
 		char code[16];
 
@@ -520,6 +533,24 @@ static json_t *container_json(const struct row *r)
 		json_array_append_new(a, json_string(shown));
 	}
 	json_object_set_new(o, "command", a);
+	/* the service's: the health check's status, streak and last result */
+	if (st->health.status != HEALTH_NONE) {
+		json_t *h = json_pack("{s:s,s:I}", "status", health_status_name(st->health.status),
+				      "failing_streak", (json_int_t)st->health.failing_streak);
+
+		if (st->health.nlog) {
+			const struct health_result *l = &st->health.log[st->health.nlog - 1];
+			char t[64];
+
+			format_rfc3339(l->end_ns, t, sizeof(t));
+			json_object_set_new(h, "last", json_pack("{s:i,s:s,s:s}", "exit_code", l->exit_code,
+								 "end", t, "output", l->output ? l->output : ""));
+		}
+		json_object_set_new(o, "health", h);
+	}
+	json_object_set_new(o, "ready", json_boolean(st->ready));
+	json_object_set_new(o, "restarts", json_integer(st->restarts));
+	json_object_set_new(o, "restarting", json_boolean(st->restarting));
 	if (st->log_lost_bytes)
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)st->log_lost_bytes));
 	json_object_set_new(o, "network", json_string(network_mode_name(st->cfg.net.mode)));

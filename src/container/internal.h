@@ -72,6 +72,39 @@ int identity_check_map(const struct identity *id, const struct userns_map *m, st
 void container_landlock_volumes(struct landlock_spec *s, const struct fs_config *f);
 int exec_argv(char *const *argv, char *const *env, char *msg, size_t len);
 
+/* A process attached to a running container (attach.c): its cgroup, its
+ * namespaces, its seccomp filter, Landlock rules, capabilities,
+ * no_new_privs and workload identity, never more than the workload has.
+ * attach_prepare builds what every such process gets (the filter compiled
+ * and checked against the one the container started with); st is
+ * borrowed and read again at each spawn (its pid changes on a restart). */
+struct attach_prep;
+int attach_prepare(const struct container_state *st, struct attach_prep **out, struct nerr *err);
+void attach_prep_free(struct attach_prep *p);
+/* A probe: argv run in the container with stdout and stderr to out_fd,
+ * stdin /dev/null, as pid 1 of a pid namespace nested in the container's
+ * (SIGKILL to `pidfd` kills it and every process it started). Returns once
+ * it is forked: `mid_pidfd` is the supervisor's child to wait for, whose
+ * exit status is the probe's (125: it could not be set up, its output says
+ * why; 126/127: not executable or not found). */
+struct attach_proc {
+	pid_t mid;
+	int mid_pidfd;                 /* wait for this (waitid P_PIDFD) */
+	int pidfd;                     /* the probe: kill this */
+};
+int attach_spawn(const struct attach_prep *p, char **argv, char **env, int out_fd, struct attach_proc *proc,
+		 struct nerr *err);
+
+/* Docker's health rules (health.c), as a pure function: a pass makes it
+ * healthy and resets the streak; a failure while `starting` within the
+ * start period does not count; `retries` (0: docker's 3) consecutive
+ * counted failures make it unhealthy. Returns the new status. */
+enum health_status health_judge(enum health_status cur, unsigned *streak, bool passed, bool in_start_period,
+				unsigned retries);
+/* Free a health state's outputs (the run's own state is never
+ * container_state_free'd). */
+void health_log_free(struct health_state *s);
+
 /* The child side of the run sequence; never returns. */
 void __attribute__((noreturn)) child_main(struct child_args *a);
 
@@ -91,6 +124,11 @@ struct loop_extra {
 };
 int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err);
+/* The same, telling on_signal(sig, arg) of each signal before it is
+ * forwarded (the run's supervisor: a stop is not a crash to restart). */
+int supervise_loop_hooked(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
+			  const struct loop_extra *extra, size_t nextra, void (*on_signal)(int sig, void *arg),
+			  void *arg, int *exit_code, struct nerr *err);
 int wait_status(const siginfo_t *si);
 
 /* A container's log directory (logfile.c): container.log and audit.jsonl,
@@ -116,6 +154,9 @@ int log_pump_open(int dirfd, const char *name, const struct log_opts *opts, bool
 		  struct log_pump **out, struct nerr *err);
 /* After clone: the supervisor's own stdout and stderr go to the log as stderr. */
 void log_pump_started(struct log_pump *p);
+/* A restart: new pipes for the next workload's stdout and stderr, on 1 and
+ * 2 until log_pump_started takes them back after its clone. */
+int log_pump_rearm(struct log_pump *p, struct nerr *err);
 /* -d -t: the pty master is the workload's output. */
 void log_pump_set_tty(struct log_pump *p, int master);
 /* The pipes for supervise_loop (fd -1 where there is none). */

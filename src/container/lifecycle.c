@@ -99,6 +99,19 @@ static int remove_locked(const char *id, int lock, const struct container_state 
 	return 0;
 }
 
+/* For the container's supervisor: the exit that follows is a stop or a
+ * removal, not one to restart (--restart), also when it comes during a
+ * restart's backoff (run_restart.c looks for it). */
+static void mark_stopping(const char *id)
+{
+	char marker[PATH_MAX];
+	int fd;
+
+	if (state_path(id, "stopping", marker, sizeof(marker)) == 0 &&
+	    (fd = open(marker, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
+}
+
 int container_remove(const char *id, bool force, struct nerr *err)
 {
 	struct container_state st = { 0 };
@@ -118,6 +131,7 @@ int container_remove(const char *id, bool force, struct nerr *err)
 		/* The supervisor reaps and cleans up once the init is gone. It
 		 * may still be starting (no state, no cgroup yet): keep killing
 		 * what appears until it lets go. */
+		mark_stopping(id);
 		for (int waited = 0; lock == -EWOULDBLOCK && waited < 10000; waited += 10) {
 			struct container_state now = { 0 };
 
@@ -321,6 +335,8 @@ int container_stop(const char *id, unsigned timeout_s, struct nerr *err)
 
 	if ((r = state_read(id, &st, err)) < 0)
 		return r;
+	if (st.status == STATUS_RUNNING)
+		mark_stopping(id);
 	if (st.status == STATUS_RUNNING && !state_supervised(id)) {
 		/* its supervisor died: what still runs of it goes, it is kept exited */
 		gc_one(id);

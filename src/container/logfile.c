@@ -468,11 +468,46 @@ fail:
 	return rc;
 }
 
+int log_pump_rearm(struct log_pump *p, struct nerr *err)
+{
+	int o[2] = { -1, -1 }, e[2] = { -1, -1 };
+
+	if (!p)
+		return 0;
+	/* what the last workload left was read by log_pump_drain */
+	if (p->out.fd >= 0)
+		close(p->out.fd);
+	if (p->err.fd >= 0)
+		close(p->err.fd);
+	p->out.fd = p->err.fd = -1;
+	p->self_w = dup(1);     /* the supervisor's own end, taken back by log_pump_started */
+	if (p->self_w < 0 || pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0 ||
+	    dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) {
+		int rc = nerr_set(err, errno, "create the log pipes");
+
+		for (int i = 0; i < 2; i++) {
+			if (o[i] >= 0) close(o[i]);
+			if (e[i] >= 0) close(e[i]);
+		}
+		log_pump_started(p);
+		return rc;
+	}
+	close(o[1]);
+	close(e[1]);
+	fcntl(o[0], F_SETFL, O_NONBLOCK);
+	fcntl(e[0], F_SETFL, O_NONBLOCK);
+	stream_init(&p->out, p, o[0], "stdout");
+	stream_init(&p->err, p, e[0], "stderr");
+	return 0;
+}
+
 void log_pump_started(struct log_pump *p)
 {
 	if (!p)
 		return;
 	/* Only the workload holds the write ends now: they end with it. */
+	if (p->self_w < 0)
+		return;
 	dup2(p->self_w, 1);
 	dup2(p->self_w, 2);
 	close(p->self_w);

@@ -140,6 +140,79 @@ void run_close_volumes(struct run *r)
 	r->volume_fds = NULL;
 }
 
+/* As root, the supervisor copies the context with its own rights (so
+ * --userns reads what the caller can) and the workload (the container's
+ * root, or its --user) owns the copy; an ordinary user's child copies as
+ * that same user. */
+static int copy_context(struct run *r, struct nerr *err)
+{
+	const struct container_config *cfg = r->cfg;
+	struct copy_skipped skipped = { 0 };
+	_cleanup_free_ char *warn = NULL;
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (!cfg->fs.context || cfg->fs.context_mode != CONTEXT_COPY || geteuid() != 0)
+		return 0;
+	workload_host_ids(r, &uid, &gid);
+	if ((rc = fs_context_copy(r->context_fd, strv_contains(cfg->fs.exec_paths, "/context"), cfg->fs.tmpfs_size,
+				  uid, gid, &skipped, &r->context_mount_fd, err)) < 0)
+		return rc;
+	if ((warn = copy_skipped_message(&skipped)))
+		log_warn("%s", warn);
+	log_debug("run: context copied");
+	return 0;
+}
+
+/* The secrets are read and staged as root, and their buffers zeroed: a
+ * bad source refuses before anything exists. An ordinary user cannot
+ * mount: the content is read with the caller's rights, and the child
+ * stages its copy. */
+static int stage_secrets(struct run *r, struct nerr *err)
+{
+	const struct container_config *cfg = r->cfg;
+	uid_t uid;
+	gid_t gid;
+	int rc;
+
+	if (!cfg->fs.n_secrets && !cfg->fs.credentials_passthrough)
+		return 0;
+	workload_host_ids(r, &uid, &gid);
+	if (geteuid() != 0) {
+		if ((rc = container_secrets_read(cfg, &r->secret_data, &r->n_secret_data, err)) < 0)
+			return rc;
+		r->stage_secrets_in_child = true;
+	} else if ((rc = container_secrets_stage(cfg, uid, gid, &r->secrets_mount_fd, err)) < 0) {
+		return rc;
+	}
+	log_debug("run: secrets %s", r->stage_secrets_in_child ? "read" : "staged");
+	return 0;
+}
+
+/* A restart: what each start of the workload consumes, made again from
+ * the same configuration (the rootfs's clone, a fresh copy of the
+ * context, the staged secrets, the volumes' clones); the child attaches
+ * detached mounts, which cannot be attached twice. */
+int run_reopen_inputs(struct run *r, struct nerr *err)
+{
+	int rc;
+
+	if (r->cfg->fs.rootfs && (rc = fs_rootfs_open(r->cfg->fs.rootfs, &r->rootfs, err)) < 0)
+		return rc;
+	if (r->context_mount_fd >= 0)
+		close(r->context_mount_fd);
+	r->context_mount_fd = -1;
+	if ((rc = copy_context(r, err)) < 0)
+		return rc;
+	if (r->secrets_mount_fd >= 0)
+		close(r->secrets_mount_fd);
+	r->secrets_mount_fd = -1;
+	if ((rc = stage_secrets(r, err)) < 0)
+		return rc;
+	return open_volumes(r, err);
+}
+
 /* validate: everything that can fail on bad input fails before anything
  * exists (the ids to map, the context, the trace log, the seccomp profile
  * and filter); the child's Landlock rules are settled here too. */
@@ -187,47 +260,11 @@ static int stage_validate(struct run *r, struct nerr *err)
 			log_debug("run: context hashed (%zu entries)", r->context_manifest.n);
 			debug_pause("context-hashed");
 		}
-		/* As root, the supervisor copies with its own rights (so --userns
-		 * reads what the caller can) and the workload (the container's
-		 * root, or its --user) owns the copy; an ordinary user's child
-		 * copies as that same user. */
-		if (cfg->fs.context_mode == CONTEXT_COPY && geteuid() == 0) {
-			uid_t uid;
-			gid_t gid;
-
-			workload_host_ids(r, &uid, &gid);
-			struct copy_skipped skipped = { 0 };
-			_cleanup_free_ char *warn = NULL;
-
-			if ((rc = fs_context_copy(r->context_fd, strv_contains(cfg->fs.exec_paths, "/context"),
-						  cfg->fs.tmpfs_size, uid, gid, &skipped, &r->context_mount_fd, err)) < 0)
-				return rc;
-			if ((warn = copy_skipped_message(&skipped)))
-				log_warn("%s", warn);
-			log_debug("run: context copied");
-		}
-	}
-	/* the secrets are read and staged now, as root, and their buffers
-	 * zeroed: a bad source refuses before anything exists */
-	if (cfg->fs.n_secrets || cfg->fs.credentials_passthrough) {
-		uid_t uid = cfg->proc.identity.set ? cfg->proc.identity.uid : 0;
-		gid_t gid = cfg->proc.identity.set ? cfg->proc.identity.gid : 0;
-
-		if (cfg->ns.userns) {
-			uid += r->map.uid[0].outside - r->map.uid[0].inside;
-			gid += r->map.gid[0].outside - r->map.gid[0].inside;
-		}
-		/* an ordinary user cannot mount: the content is read now, with
-		 * the caller's rights, and the child stages its copy */
-		if (geteuid() != 0) {
-			if ((rc = container_secrets_read(cfg, &r->secret_data, &r->n_secret_data, err)) < 0)
-				return rc;
-			r->stage_secrets_in_child = true;
-		} else if ((rc = container_secrets_stage(cfg, uid, gid, &r->secrets_mount_fd, err)) < 0) {
+		if ((rc = copy_context(r, err)) < 0)
 			return rc;
-		}
-		log_debug("run: secrets %s", r->stage_secrets_in_child ? "read" : "staged");
 	}
+	if ((rc = stage_secrets(r, err)) < 0)
+		return rc;
 	/* last of what reads the host's files: :U changes them */
 	if ((rc = open_volumes(r, err)) < 0)
 		return rc;
@@ -297,6 +334,7 @@ static void undo_validate(struct run *r)
 	strv_free(r->st.bpf_pins);
 	r->st.bpf_pins = NULL;
 	state_set_network(&r->st, NULL, NULL, 0);
+	health_log_free(&r->st.health);
 }
 
 static int stage_prepare(struct run *r, struct nerr *err)
@@ -421,27 +459,51 @@ static void undo_register(struct run *r)
 	r->audit = NULL;
 }
 
-/* supervise: forward signals, relay the tty, pump the log and the BPF
- * rings until the workload exits. */
-static int stage_supervise(struct run *r, struct nerr *err)
+/* One workload's life: forward signals, relay the tty, pump the log and
+ * the BPF rings until it exits. */
+static int supervise_workload(struct run *r, struct nerr *err)
 {
-	struct loop_extra extra[5 + LOG_PUMP_EXTRAS] = {
+	struct loop_extra extra[8 + LOG_PUMP_EXTRAS] = {
 		{ egress_events_fd(r->egress), run_egress_ready, r->egress },
 		{ sc_trace_events_fd(r->trace), run_trace_ready, r->trace },
 		{ audit_kernel_fd(r->audit_kernel), run_audit_ready, r },
 		{ sc_notify_fd(r->notify), sc_notify_ready, r->notify },
+		{ r->stop_timer, run_stop_timer_ready, r },
+		{ health_fd(r->health), health_ready, r->health },
+		{ run_otlp_fd(r), run_otlp_ready, r },
 		{ sd_notifier_fd(r->sdn), run_sdnotify_ready, r },
 	};
 	int rc;
 
-	log_pump_extras(r->log, extra + 5);
-	rc = supervise_loop(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra), r->exit_code, err);
+	log_pump_extras(r->log, extra + 8);
+	rc = supervise_loop_hooked(r->pidfd, r->pidfd, r->pid, r->tty, r->sfd, extra, ARRAY_SIZE(extra),
+				   run_signalled, r, r->exit_code, err);
 	r->reaped = rc == 0;
-	if (rc == 0)
-		run_service_event(r, SVC_EXITED);
 	log_pump_drain(r->log, r->have_cgroup ? &r->cg : NULL);
 	log_debug("run: workload exited");
 	return rc;
+}
+
+/* supervise: the workload until it exits for good; --restart (and
+ * --health-on-failure restart) start it again first. A restart that
+ * fails ends the container with the reason, as an exit. */
+static int stage_supervise(struct run *r, struct nerr *err)
+{
+	int rc;
+
+	for (;;) {
+		if ((rc = supervise_workload(r, err)) < 0)
+			return rc;
+		if (!run_restart_wanted(r))
+			return 0;
+		rc = run_restart(r, err);
+		if (rc == 1 && !err->code)
+			return 0;     /* stopped while it waited */
+		if (rc != 0) {
+			log_error("restart of %s failed: %s", r->cfg->name, err->msg);
+			return 0;
+		}
+	}
 }
 
 /* teardown: the exit, as the OOM report, the state and the audit log tell
@@ -452,6 +514,7 @@ static int stage_teardown(struct run *r, struct nerr *err)
 
 	(void)err;
 	report_oom(r, exit_code);
+	r->st.restarting = false;
 	r->st.status = STATUS_EXITED;
 	r->st.exit_code = *exit_code;
 	r->st.finished_ns = realtime_ns();
@@ -466,6 +529,7 @@ static int stage_teardown(struct run *r, struct nerr *err)
 		audit_kernel_drain(r->audit_kernel, r->audit);
 		audit_container_exited(r->audit, &r->st, r->audit_kernel);
 	}
+	run_service_event(r, SVC_EXITED);
 	return 0;
 }
 
@@ -494,6 +558,7 @@ static const struct stage stages[] = {
 	{ "limits",    stage_limits,    NULL },
 	{ "bpf",       stage_bpf,       undo_bpf },
 	{ "register",  stage_register,  undo_register },
+	{ "health",    stage_health,    undo_health },
 	{ "release",   stage_release,   undo_release },
 	{ "supervise", stage_supervise, NULL },
 	{ "teardown",  stage_teardown,  NULL },
@@ -503,14 +568,18 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 {
 	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
 			 .context_mount_fd = -1, .secrets_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
-			 .pidfd = -1 };
+			 .pidfd = -1, .stop_timer = -1 };
 	size_t ran = 0;
 	int rc = 0;
 
 	*exit_code = 125;
 	log_debug("run: start");
+	run_otlp_init(&r);
 	while (rc == 0 && ran < ARRAY_SIZE(stages)) {
+		uint64_t t0 = r.otlp ? realtime_ns() : 0;
+
 		rc = stages[ran].run(&r, err);
+		run_otlp_stage(&r, stages[ran].name, t0, rc, err);
 		if (rc == 0)
 			log_debug("run: %s done", stages[ran].name);
 		ran++;
@@ -523,6 +592,8 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		sigprocmask(SIG_SETMASK, &r.orig_mask, NULL);
 	if (r.sfd >= 0)
 		close(r.sfd);
+	if (r.stop_timer >= 0)
+		close(r.stop_timer);
 	if (rc > 0)
 		rc = 0;      /* exec failure: exit_code and message are set */
 	log_debug("run: cleaned up");
@@ -535,6 +606,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	}
 	if (r.notify_fd >= 0)
 		close(r.notify_fd);
+	run_otlp_finish(&r, rc, err);
 	return rc;
 }
 

@@ -80,6 +80,8 @@ struct run {
 	bool stop_requested;           /* stop, a SIGTERM/SIGINT to the supervisor, or an on-failure
 	                                * stop: the workload is not restarted */
 	bool restart_requested;        /* --health-on-failure restart: restart whatever the policy */
+	uint64_t backoff_ns;           /* the last restart's delay */
+	int stop_timer;                /* an on-failure stop: SIGKILL when the grace ends; -1: none */
 };
 
 /* What happens to a service, for whoever reacts to it (sd_notify, the
@@ -88,12 +90,35 @@ enum svc_event {
 	SVC_STARTED,      /* the workload exec'd (after each restart too) */
 	SVC_READY,        /* the container became ready (st.ready) */
 	SVC_HEALTH,       /* the health status changed (st.health.status) */
-	SVC_PROBE,        /* a probe finished (its result: st.health.log[nlog-1] for a health check) */
+	SVC_PROBE,        /* a probe finished (health_last_probe: which, and its result) */
 	SVC_RESTARTING,   /* the workload exited and will be restarted (st.restarts counts it) */
 	SVC_STOPPING,     /* the container is being stopped */
 	SVC_EXITED,       /* the workload exited for good */
 };
 void run_service_event(struct run *r, enum svc_event ev);
+/* The stop timer's expiry (the loop's). */
+void run_stop_timer_ready(void *arg);
+
+/* run_restart.c: whether the exit just seen is restarted (policy, stop,
+ * on-failure restart); the restart itself (0; 1: a stop came during the
+ * backoff; <0 / >0 as a stage); the loop's signal hook. */
+bool run_restart_wanted(struct run *r);
+int run_restart(struct run *r, struct nerr *err);
+void run_signalled(int sig, void *arg);
+/* run.c: the rootfs clone, context copy, secrets and volumes again, for a
+ * restart. */
+int run_reopen_inputs(struct run *r, struct nerr *err);
+
+/* The OpenTelemetry spans (run_otlp.c); each a no-op unless an OTLP
+ * endpoint is set (r->otlp). init before the first stage; stage after
+ * each; finish once everything is undone (it waits for the last POST,
+ * OTEL_EXPORT_TIMEOUT_MS at most). */
+void run_otlp_init(struct run *r);
+void run_otlp_stage(struct run *r, const char *stage, uint64_t start_ns, int rc, const struct nerr *err);
+void run_otlp_event(struct run *r, enum svc_event ev);
+int run_otlp_fd(struct run *r);
+void run_otlp_ready(void *arg);
+void run_otlp_finish(struct run *r, int rc, const struct nerr *err);
 
 /* --sd-notify (sdnotify.c). Opened by the prepare stage (MAINPID goes
  * then; with --sd-notify=container the container's socket exists before
@@ -126,6 +151,26 @@ int stage_bpf(struct run *r, struct nerr *err);
 void undo_bpf(struct run *r);
 int stage_release(struct run *r, struct nerr *err);
 void undo_release(struct run *r);
+
+/* The health and readiness checks (health.c), when cfg->svc asks for one:
+ * started just before the release (stage_health: status `starting`, the
+ * timers from zero; SVC_STARTED resets them at the exec), freed by its undo. health_fd is the one fd for the
+ * supervisor's loop (-1: none), health_ready its callback. A restart:
+ * health_pause when the workload exits or stops (no probe runs, none is
+ * left running), health_reset once it runs again (`starting`, streak 0,
+ * not ready, the timers from zero; the log is kept). NULL is accepted. */
+int stage_health(struct run *r, struct nerr *err);
+void undo_health(struct run *r);
+int health_start(struct run *r, struct health **out, struct nerr *err);
+int health_fd(const struct health *h);
+void health_ready(void *arg);
+void health_pause(struct health *h);
+void health_reset(struct health *h);
+void health_free(struct health *h);
+/* The probe an SVC_PROBE is about: *readiness says which check; start,
+ * end and exit code (output NULL: a health check's is
+ * st.health.log[nlog-1].output). NULL before any. */
+const struct health_result *health_last_probe(const struct health *h, bool *readiness);
 
 /* -d: tell the caller how the start went ("ok", or "<status> <message>"),
  * once. */

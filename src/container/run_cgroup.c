@@ -121,7 +121,8 @@ int stage_limits(struct run *r, struct nerr *err)
 	int rc;
 
 	if (r->have_cgroup) {
-		if (cgroup_create_limits(&r->cg, &r->cfg->res.limits, &failed, &e) < 0 &&
+		/* a restart's workload joins what the first one's start made */
+		if (!r->st.restarts && cgroup_create_limits(&r->cg, &r->cfg->res.limits, &failed, &e) < 0 &&
 		    (rc = cgroup_failed(r, failed, &e, false, err)) < 0)
 			return rc;
 		nerr_clear(&e);

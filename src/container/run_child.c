@@ -22,11 +22,21 @@ static pid_t clone_child(struct run *r, uint64_t flags, struct nerr *err)
 	long pid;
 	int rc;
 
-	if (r->have_cgroup && r->cg.v2_fd >= 0) {
+	/* A restart's child joins by cgroup.procs: on 6.18 a child cloned
+	 * into a cgroup that was ever killed through cgroup.kill (the last
+	 * workload's remains) is killed at birth (the kill sequence it is
+	 * checked against is its parent's cgroup's). */
+	if (r->have_cgroup && r->cg.v2_fd >= 0 && !r->st.restarts) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)r->cg.v2_fd;
 	}
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid > 0 && !(ca.flags & CLONE_INTO_CGROUP) && r->have_cgroup) {
+		r->pid = (pid_t)pid;
+		if ((rc = cgroup_join_all(&r->cg, (pid_t)pid, err)) < 0)
+			return rc;
+		return (pid_t)pid;
+	}
 	if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP) && errno != ENOMEM) {
 		/* Older kernels: join by writing cgroup.procs instead. */
 		ca.flags &= ~CLONE_INTO_CGROUP;
@@ -211,15 +221,18 @@ int stage_clone(struct run *r, struct nerr *err)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->sync) < 0)
 		return nerr_set(err, errno, "socketpair");
-	if (cfg->detach && (rc = redirect_to_log(r, err)) < 0)
+	/* (a restart has both: log_pump_rearm made the pipes) */
+	if (cfg->detach && !r->log && (rc = redirect_to_log(r, err)) < 0)
 		return rc;
 
 	/* Block forwarded signals before clone so none is lost in between;
 	 * the child restores the mask. */
-	r->sfd = forward_signals_block(&r->orig_mask);
-	r->mask_set = true;
-	if (r->sfd < 0)
-		return nerr_set(err, -r->sfd, "signalfd");
+	if (!r->mask_set) {
+		r->sfd = forward_signals_block(&r->orig_mask);
+		r->mask_set = true;
+		if (r->sfd < 0)
+			return nerr_set(err, -r->sfd, "signalfd");
+	}
 
 	a.cfg = cfg;
 	a.sync_fd = r->sync[1];
@@ -334,10 +347,12 @@ int stage_release(struct run *r, struct nerr *err)
 	r->st.pid_start = proc_start_time(r->pid);
 	r->st.started_ns = realtime_ns();
 	log_debug("run: workload exec'd");
+	/* before the record: what reacts (the health check's reset, ready
+	 * without checks) is in it */
+	run_service_event(r, SVC_STARTED);
 	if ((rc = state_write(&r->st, err)) < 0)
 		return rc;
 	log_debug("run: workload started");
-	run_service_event(r, SVC_STARTED);
 	notify_caller(r, "ok");
 	debug_pause("running");
 	return 0;

@@ -61,13 +61,22 @@ int service_duration_parse(const char *s, uint64_t *ns, struct nerr *err)
 		double v;
 		size_t best = 0, k = 0;
 
+		char num[64];
+		size_t len = strspn(p, "0123456789.");
+
 		if (*p < '0' || *p > '9')
 			return nerr_set(err, 0, "invalid duration `%s` (30s, 1m30s, 500ms, or seconds)", s);
-		errno = 0;
-		v = strtod(p, &end);
-		if (errno || end == p || *end == 'e' || *end == 'E')
+		/* Go's numbers: digits and a point, no exponent nor hex (which
+		 * strtod would take: 1e3s, 0x10s) */
+		if (len >= sizeof(num))
 			return nerr_set(err, 0, "invalid duration `%s`", s);
-		p = end;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		errno = 0;
+		v = strtod(num, &end);
+		if (errno || *end)
+			return nerr_set(err, 0, "invalid duration `%s`", s);
+		p += len;
 		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 			size_t n = strlen(units[i].unit);
 
@@ -98,7 +107,11 @@ int service_probe_parse(const char *s, struct probe_cmd *out, struct nerr *err)
 		json_t *a = json_loads(s, JSON_REJECT_DUPLICATES, &je), *e;
 		size_t i;
 
-		if (!a || !json_is_array(a) || !json_array_size(a)) {
+		/* not JSON: a shell command that starts with `[` (test's
+		 * `[ -e /ready ]`, the commonest check of all) */
+		if (!a)
+			goto shell;
+		if (!json_is_array(a) || !json_array_size(a)) {
 			json_decref(a);
 			return nerr_set(err, 0, "`%s`: the exec form is a non-empty JSON array of strings", s);
 		}
@@ -113,6 +126,7 @@ int service_probe_parse(const char *s, struct probe_cmd *out, struct nerr *err)
 		json_decref(a);
 		return 0;
 	}
+shell:
 	strv_push(&out->cmd, s);
 	out->shell = true;
 	return 0;

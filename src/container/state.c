@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <jansson.h>
 #include <nucleus/container.h>
 #include "internal.h"
@@ -107,6 +108,75 @@ static char **json_strv(json_t *a)
 	return v;
 }
 
+/* docker inspect's shape ("Health": Status, FailingStreak, Log), times
+ * in RFC 3339 with nanoseconds. */
+json_t *state_health_to_json(const struct health_state *h)
+{
+	json_t *log = json_array();
+	char t[64];
+
+	for (size_t i = 0; i < h->nlog; i++) {
+		const struct health_result *r = &h->log[i];
+		json_t *e = json_object();
+
+		format_rfc3339(r->start_ns, t, sizeof(t));
+		json_object_set_new(e, "Start", json_string(t));
+		format_rfc3339(r->end_ns, t, sizeof(t));
+		json_object_set_new(e, "End", json_string(t));
+		json_object_set_new(e, "ExitCode", json_integer(r->exit_code));
+		json_object_set_new(e, "Output", json_string(r->output ? r->output : ""));
+		json_array_append_new(log, e);
+	}
+	return json_pack("{s:s,s:I,s:o}", "Status", health_status_name(h->status),
+			 "FailingStreak", (json_int_t)h->failing_streak, "Log", log);
+}
+
+/* format_rfc3339's form back ("2026-12-07T19:32:00.123456789Z"); 0 when
+ * it is not that. */
+static uint64_t parse_rfc3339(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	uint64_t frac = 0, scale = 1000000000ull;
+	time_t sec;
+
+	if (!p)
+		return 0;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+	if (*p != 'Z' || (sec = timegm(&tm)) < 0)
+		return 0;
+	return (uint64_t)sec * 1000000000ull + frac;
+}
+
+static void health_from_json(json_t *o, struct health_state *h)
+{
+	const char *st = json_string_value(json_object_get(o, "Status"));
+	json_t *log = json_object_get(o, "Log"), *e;
+	size_t i;
+
+	for (size_t k = 0; st && health_status_names[k]; k++)
+		if (!strcmp(st, health_status_names[k]))
+			h->status = (enum health_status)k;
+	h->failing_streak = (unsigned)json_integer_value(json_object_get(o, "FailingStreak"));
+	json_array_foreach(log, i, e) {
+		struct health_result *r;
+		const char *out = json_string_value(json_object_get(e, "Output"));
+
+		if (h->nlog == HEALTH_LOG_MAX || !json_is_object(e))
+			break;
+		r = &h->log[h->nlog++];
+		r->start_ns = parse_rfc3339(json_string_value(json_object_get(e, "Start")));
+		r->end_ns = parse_rfc3339(json_string_value(json_object_get(e, "End")));
+		r->exit_code = (int)json_integer_value(json_object_get(e, "ExitCode"));
+		r->output = xstrdup(out ? out : "");
+	}
+}
+
 static json_t *to_json(const struct container_state *s)
 {
 	json_t *o = json_object();
@@ -147,7 +217,18 @@ static json_t *to_json(const struct container_state *s)
 		json_object_set_new(o, "log_lost_bytes", json_integer((json_int_t)s->log_lost_bytes));
 		json_object_set_new(o, "log_errno", json_integer(s->log_errno));
 	}
+	if (s->health.status != HEALTH_NONE)
+		json_object_set_new(o, "health", state_health_to_json(&s->health));
+	json_object_set_new(o, "ready", json_boolean(s->ready));
+	json_object_set_new(o, "restarts", json_integer(s->restarts));
+	json_object_set_new(o, "restarting", json_boolean(s->restarting));
+	json_object_set_new(o, "restarted_ns", json_integer((json_int_t)s->restarted_ns));
 	return o;
+}
+
+json_t *container_state_to_json(const struct container_state *s)
+{
+	return to_json(s);
 }
 
 static void get_str(json_t *o, const char *k, char *buf, size_t len)
@@ -218,6 +299,13 @@ static int from_json(json_t *o, struct container_state *s, struct nerr *err)
 	get_str(o, "log_path", s->log_path, sizeof(s->log_path));
 	s->log_lost_bytes = get_u64(o, "log_lost_bytes");
 	s->log_errno = (int)get_u64(o, "log_errno");
+	/* absent from the files of an older nucleus: none, not ready, never restarted */
+	if (json_is_object(json_object_get(o, "health")))
+		health_from_json(json_object_get(o, "health"), &s->health);
+	s->ready = json_is_true(json_object_get(o, "ready"));
+	s->restarts = (unsigned)get_u64(o, "restarts");
+	s->restarting = json_is_true(json_object_get(o, "restarting"));
+	s->restarted_ns = get_u64(o, "restarted_ns");
 	return 0;
 }
 

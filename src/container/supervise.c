@@ -86,6 +86,14 @@ int wait_status(const siginfo_t *si)
 int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
 		   const struct loop_extra *extra, size_t nextra, int *exit_code, struct nerr *err)
 {
+	return supervise_loop_hooked(wait_pidfd, signal_pidfd, init, tty, sfd, extra, nextra, NULL, NULL, exit_code,
+				     err);
+}
+
+int supervise_loop_hooked(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_relay *tty, int sfd,
+			  const struct loop_extra *extra, size_t nextra, void (*on_signal)(int sig, void *arg),
+			  void *arg, int *exit_code, struct nerr *err)
+{
 	int ended_by = 0;     /* the signal the supervisor ended the init for */
 	_cleanup_close_ int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -136,6 +144,9 @@ int supervise_loop(int wait_pidfd, int signal_pidfd, pid_t init, struct tty_rela
 					tty_relay_resize(tty);
 				else if (!exited) {
 					int sig = (int)si.ssi_signo;
+
+					if (on_signal)
+						on_signal(sig, arg);
 					/* asked before sending: an init woken by the
 					 * signal is briefly in neither state */
 					bool dropped = init > 0 && !ended_by && init_ignores_by_default(init, sig);

@@ -587,6 +587,10 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 	mac[0] = 0x02;
 	mac[1] = 0x6e;
 	memcpy(mac + 2, l->addr4.addr, 4);
+	/* a restarted workload's: the last one's veth goes with its network
+	 * namespace, which the kernel tears down in the background */
+	for (int i = 0; p->attached && veth_lingers(l->id) && i < 500; i++)
+		usleep(10000);
 	if ((r = nl_veth_add(host, l->host_ifname, p->bridge.index, p->bridge.mtu, "eth0", mac, netns, err)) < 0) {
 		nerr_prefix(err, "veth `%s`", l->host_ifname);
 		goto out;
@@ -603,7 +607,7 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 				    v6 ? &l->gateway6 : NULL, err)) < 0)
 		goto out;
 	log_debug("network: container side configured");
-	if (p->nports) {
+	if (p->nports && !p->ports_published) {
 		if (!p->nft && (r = nft_open(&p->nft, err)) < 0)
 			goto out;
 		if ((r = nat_ports_add(p->nft, l->id, p->ports, p->nports, &l->addr4, &l->addr6, err)) < 0)

@@ -325,7 +325,7 @@ static int seccomp_stack(char **argv)
 static int usage(void)
 {
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
-			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|notify PATH LINE...|env NAME|"
+			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|listen PORT DELAY|notify PATH LINE...|env NAME|"
 			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|seccomp-stack CMD...|setid UID GID CMD...|"
 			"abandon N\n");
 	return 201;
@@ -486,6 +486,26 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sleep")) {
 		sleep((unsigned)atoi(arg));
 		return 0;
+	}
+	if (!strcmp(cmd, "listen") && argc > 3) {
+		/* listen PORT DELAY: after DELAY seconds, a TCP listener on
+		 * 127.0.0.1:PORT until killed (a service that takes time to start) */
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg)),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd, one = 1;
+
+		sleep((unsigned)atoi(argv[3]));
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			return errno;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0)
+			return errno;
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			if (c >= 0)
+				close(c);
+		}
 	}
 	if (!strcmp(cmd, "connect") && argc > 3) {
 		/* connect IP PORT [udp]: the errno of connect(2), 0 when it worked */
