@@ -384,14 +384,6 @@ static void notify_ready(struct sd_notifier *n, const char *status)
 	send_msg(n, msg);
 }
 
-/* A bare --sd-notify is ready at the start when nothing else decides it. */
-static bool ready_at_start(const struct container_config *cfg)
-{
-	const struct service_config *s = &cfg->svc;
-
-	return !s->readiness.cmd && !s->readiness_tcp && (!s->health.probe.cmd || s->health.disabled);
-}
-
 void run_sdnotify_event(struct run *r, enum svc_event ev)
 {
 	struct sd_notifier *n = r->sdn;
@@ -401,14 +393,16 @@ void run_sdnotify_event(struct run *r, enum svc_event ev)
 		return;
 	switch (ev) {
 	case SVC_STARTED:
-		if (n->mode == SD_NOTIFY_STARTED || (n->mode == SD_NOTIFY_READY && ready_at_start(r->cfg)))
+		if (n->mode == SD_NOTIFY_STARTED)
 			notify_ready(n, "STATUS=running");
 		else
 			send_msg(n, "STATUS=running");
 		break;
 	case SVC_READY:
-		/* the container mode's readiness is the workload's READY=1,
-		 * already forwarded */
+		/* a bare --sd-notify: the readiness check passed, else the
+		 * health check, else it started (run_service.c decides); the
+		 * container mode's is the workload's READY=1, forwarded as it
+		 * came */
 		if (n->mode == SD_NOTIFY_READY)
 			notify_ready(n, "STATUS=running (ready)");
 		break;
@@ -424,14 +418,15 @@ void run_sdnotify_event(struct run *r, enum svc_event ev)
 		send_msg(n, msg);
 		break;
 	case SVC_STOPPING:
-	case SVC_EXITED:
 		if (n->stopping)
 			break;
 		n->stopping = true;
-		if (ev == SVC_STOPPING)
-			snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=stopping");
-		else
-			snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=exited (%d)", *r->exit_code);
+		send_msg(n, "STOPPING=1\nSTATUS=stopping");
+		break;
+	case SVC_EXITED:
+		/* an exit nobody asked for is the service stopping too */
+		snprintf(msg, sizeof(msg), "%sSTATUS=exited (%d)", n->stopping ? "" : "STOPPING=1\n", *r->exit_code);
+		n->stopping = true;
 		send_msg(n, msg);
 		break;
 	case SVC_PROBE:
