@@ -6,10 +6,6 @@
 
 LISTENER=$(dirname "${BASH_SOURCE[0]}")/notify_listener.py
 
-# The health engine (branch `health`) raises SVC_HEALTH; until it is on
-# this branch the healthy-mode test cannot pass. Set to 1 once merged.
-SDNOTIFY_HEALTH_ENGINE=${SDNOTIFY_HEALTH_ENGINE:-0}
-
 # Start a listener at $NOTIFY_DIR/notify.sock; $NOTIFY_DIR/out gets its
 # lines. The listener is killed when the test ends, and the containers
 # named in RM_ON_EXIT removed (rm_on_exit would replace this trap: add to
@@ -78,23 +74,59 @@ test_sdnotify_bare_ready_at_start_without_checks() {
 # healthy: READY=1 only once the health check passes (the flag file
 # appears after ~1.5 s), with the health status in STATUS.
 test_sdnotify_healthy_ready_after_check_passes() {
-	local pid
-	if [ "$SDNOTIFY_HEALTH_ENGINE" != 1 ]; then
-		echo "    SKIPPED: needs the health engine (set SDNOTIFY_HEALTH_ENGINE=1 once merged)" >&2
-		return 0
-	fi
+	local pid out
 	listen
 	NOTIFY_SOCKET=$NOTIFY_DIR/notify.sock "$NUCLEUS" run --sd-notify=healthy \
-		--health-cmd 'test -e /tmp/ok' --health-interval 0.2s --health-start-interval 0.2s \
-		--health-retries 100 -- /bin/sh -c "$PROBE sleep 1; : >/tmp/ok; $PROBE sleep 2" &
+		--health-cmd 'test -e /tmp/ok' --health-interval 0.2 --health-retries 100 -- \
+		/bin/sh -c "$PROBE sleep 1; : >/tmp/ok; $PROBE sleep 2" &
 	pid=$!
 	sleep 0.7
 	got READY=1 && fail "READY=1 before the check passed: [$(received)]"
 	wait_for got READY=1 || fail "no READY=1 once healthy: [$(received)]"
 	kill -0 $pid 2>/dev/null || fail "READY=1 came only after the end"
-	got "STATUS=health: healthy" || fail "no health status: [$(received)]"
+	wait $pid
+	out=$(received)
+	[ "$(line_no $pid READY=1)" -gt "$(line_no $pid MAINPID=$pid)" ] || fail "order: [$out]"
+	# READY=1 and the status that made it, in one message
+	[ "$(line_no $pid "STATUS=health: healthy")" = $(($(line_no $pid READY=1) + 1)) ] ||
+		fail "READY=1 not with the healthy status: [$out]"
+	[ "$(echo "$out" | grep -c 'READY=1')" = 1 ] || fail "READY=1 more than once: [$out]"
+}
+
+# A bare --sd-notify with a readiness check: READY=1 once it passes.
+test_sdnotify_bare_ready_after_readiness_check() {
+	local pid
+	listen
+	NOTIFY_SOCKET=$NOTIFY_DIR/notify.sock "$NUCLEUS" run --sd-notify \
+		--readiness-cmd 'test -e /tmp/ok' --health-interval 0.2 -- \
+		/bin/sh -c "$PROBE sleep 1; : >/tmp/ok; $PROBE sleep 2" &
+	pid=$!
+	sleep 0.7
+	got READY=1 && fail "READY=1 before the readiness check passed: [$(received)]"
+	wait_for got READY=1 || fail "no READY=1 once ready: [$(received)]"
+	kill -0 $pid 2>/dev/null || fail "READY=1 came only after the end"
 	wait $pid
 	[ "$(line_no $pid READY=1)" -gt "$(line_no $pid MAINPID=$pid)" ] || fail "order: [$(received)]"
+}
+
+# --restart: the restarts in STATUS, READY=1 once (systemd's unit stays
+# up across them), the supervisor MAINPID throughout.
+test_sdnotify_restarts_in_status() {
+	local pid out
+	listen
+	NOTIFY_SOCKET=$NOTIFY_DIR/notify.sock "$NUCLEUS" run --restart on-failure:2 --sd-notify=started -- \
+		"$PROBE" exit 1 &
+	pid=$!
+	wait $pid
+	assert_eq "$?" 1 "the last exit"
+	out=$(received)
+	assert_eq "$(echo "$out" | grep -c READY=1)" 1 "READY=1 once: [$out]"
+	assert_eq "$(echo "$out" | grep -c MAINPID=)" 1 "MAINPID once: [$out]"
+	[ "$(line_no $pid "STATUS=restarting (1)")" -gt "$(line_no $pid READY=1)" ] || fail "first restart: [$out]"
+	[ "$(line_no $pid "STATUS=restarting (2)")" -gt "$(line_no $pid "STATUS=restarting (1)")" ] ||
+		fail "second restart: [$out]"
+	[ "$(line_no $pid "STATUS=exited (1)")" -gt "$(line_no $pid "STATUS=restarting (2)")" ] || fail "the end: [$out]"
+	assert_eq "$(echo "$out" | grep -c STOPPING=1)" 1 "STOPPING=1 once, at the end: [$out]"
 }
 
 # SIGTERM to the supervisor (what systemd's stop sends): forwarded, and
@@ -109,7 +141,11 @@ test_sdnotify_stopping_on_sigterm() {
 	kill -TERM $pid
 	wait $pid
 	wait_for got STOPPING=1 || fail "no STOPPING=1 after SIGTERM: [$(received)]"
-	assert_contains "$(received)" "$pid STATUS=exited (115)" "the workload's end (100 + SIGTERM)"
+	# at the signal, before the workload's end
+	assert_contains "$(received)" "$pid STATUS=stopping" "the stop"
+	[ "$(line_no $pid STOPPING=1)" -lt "$(line_no $pid "STATUS=exited (115)")" ] ||
+		fail "STOPPING=1 not before the end (100 + SIGTERM): [$(received)]"
+	[ "$(received | grep -c STOPPING=1)" = 1 ] || fail "STOPPING=1 more than once: [$(received)]"
 }
 
 # -d: the supervisor (not the caller, which exits) is MAINPID and sends
