@@ -357,3 +357,38 @@ test_journald_without_libsystemd() {
 	assert_contains "$(cat "$out.err")" "lacks sd_journal_sendv: the native protocol" "the fallback"
 	rm -rf "$out" "$out.err" "$lib"
 }
+
+# Under systemd the workload's stdout and stderr are the journal's stream
+# (JOURNAL_STREAM): in the foreground the workload has the supervisor's
+# own socket as fd 1 and 2, so its lines reach the journal as written,
+# with no prefix or timestamp of nucleus's.
+test_journal_stream_stdio_unchanged() {
+	local out
+	out=$(python3 - "$NUCLEUS" "$PROBE" <<'PY'
+import os, socket, subprocess, sys, time
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+st = os.fstat(b.fileno())
+env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+p = subprocess.Popen([sys.argv[1], "run", "--", "/bin/sh", "-c",
+                      "echo out-line; echo err-line >&2; %s sleep 1" % sys.argv[2]],
+                     stdout=b.fileno(), stderr=b.fileno(), env=env)
+b.close()
+time.sleep(0.5)
+kids = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+same = [os.readlink("/proc/%s/fd/%d" % (k, fd)) == os.readlink("/proc/%d/fd/%d" % (p.pid, fd))
+        for k in kids for fd in (1, 2)]
+print("same-fds=%s" % (bool(same) and all(same)))
+p.wait()
+data = b""
+a.settimeout(2)
+while True:
+    d = a.recv(4096)
+    if not d:
+        break
+    data += d
+print("data=%r" % data)
+PY
+)
+	assert_contains "$out" "same-fds=True" "the workload writes to the supervisor's stream itself"
+	assert_contains "$out" "data=b'out-line\\nerr-line\\n'" "the bytes as written"
+}
