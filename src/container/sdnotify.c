@@ -319,7 +319,7 @@ static bool receive_one(struct run *r)
 		log_debug("sd_notify: a message from pid %d, not in the container, dropped", cred ? (int)cred->pid : 0);
 		return true;
 	}
-	if ((size_t)len >= sizeof(buf)) {
+	if ((size_t)len > iov.iov_len) {     /* MSG_TRUNC: its whole length */
 		n->dropped++;
 		log_debug("sd_notify: a message of %zd bytes from the container, too long, dropped", len);
 		return true;
