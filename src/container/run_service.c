@@ -92,10 +92,11 @@ void run_service_event(struct run *r, enum svc_event ev)
 		}
 		/* health: the checks (started by stage_health before the
 		 * release) count from the exec, and start over after a
-		 * restart; with no check at all, started is ready */
+		 * restart; with no check at all, started is ready (under
+		 * --sd-notify=container with a socket, the workload's READY=1 is) */
 		health_reset(r->health);
 		if (!(svc->health.probe.cmd && !svc->health.disabled) && !svc->readiness.cmd && !svc->readiness_tcp &&
-		    !r->st.ready) {
+		    !sd_notifier_dir(r->sdn) && !r->st.ready) {
 			r->st.ready = true;
 			run_service_event(r, SVC_READY);
 		}
