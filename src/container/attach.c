@@ -41,9 +41,7 @@ struct attach {
 	bool redirected;     /* the probe's 1 and 2 are out_fd */
 };
 
-/* Namespaces of the container that differ from ours (setns into one's own
- * user namespace is refused). */
-static int ns_to_join(pid_t pid)
+int ns_differing(pid_t pid, int mask)
 {
 	static const struct { const char *name; int flag; } ns[] = {
 		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "pid", CLONE_NEWPID },
@@ -58,10 +56,17 @@ static int ns_to_join(pid_t pid)
 
 		snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)pid, ns[i].name);
 		snprintf(ours, sizeof(ours), "/proc/self/ns/%s", ns[i].name);
-		if (stat(theirs, &a) == 0 && stat(ours, &b) == 0 && a.st_ino != b.st_ino)
+		if ((ns[i].flag & mask) && stat(theirs, &a) == 0 && stat(ours, &b) == 0 && a.st_ino != b.st_ino)
 			flags |= ns[i].flag;
 	}
 	return flags;
+}
+
+/* Namespaces of the container that differ from ours (setns into one's own
+ * user namespace is refused). */
+static int ns_to_join(pid_t pid)
+{
+	return ns_differing(pid, ~0);
 }
 
 static void __attribute__((noreturn)) fail(struct attach *at, struct nerr *e)

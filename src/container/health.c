@@ -138,27 +138,6 @@ static void read_out(struct health *h, struct check *c)
 	}
 }
 
-/* The user and network namespaces of the container's init that differ
- * from ours, for the TCP check. */
-static int net_flags(pid_t pid)
-{
-	static const struct { const char *name; int flag; } ns[] = {
-		{ "user", CLONE_NEWUSER }, { "net", CLONE_NEWNET },
-	};
-	int flags = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
-		char theirs[64], ours[64];
-		struct stat a, b;
-
-		snprintf(theirs, sizeof(theirs), "/proc/%d/ns/%s", (int)pid, ns[i].name);
-		snprintf(ours, sizeof(ours), "/proc/self/ns/%s", ns[i].name);
-		if (stat(theirs, &a) == 0 && stat(ours, &b) == 0 && a.st_ino != b.st_ino)
-			flags |= ns[i].flag;
-	}
-	return flags;
-}
-
 static bool connects(int family, uint16_t port)
 {
 	struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons(port),
@@ -197,7 +176,7 @@ static int spawn_tcp(struct health *h, struct check *c, struct nerr *err)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (setns(pidfd, net_flags(init)) < 0)
+		if (setns(pidfd, ns_differing(init, CLONE_NEWUSER | CLONE_NEWNET)) < 0)
 			_exit(125);
 		_exit(connects(AF_INET, c->port) || connects(AF_INET6, c->port) ? 0 : 1);
 	}

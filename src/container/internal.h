@@ -81,6 +81,9 @@ int exec_argv(char *const *argv, char *const *env, char *msg, size_t len);
 struct attach_prep;
 int attach_prepare(const struct container_state *st, struct attach_prep **out, struct nerr *err);
 void attach_prep_free(struct attach_prep *p);
+/* The namespaces among `mask` (CLONE_NEW* flags) in which process `pid` is
+ * not where the caller is. */
+int ns_differing(pid_t pid, int mask);
 /* A probe: argv run in the container with stdout and stderr to out_fd,
  * stdin /dev/null, as pid 1 of a pid namespace nested in the container's
  * (SIGKILL to `pidfd` kills it and every process it started). Returns once
