@@ -134,6 +134,12 @@ struct container_config {
 	struct res_config res;
 	struct audit_config audit;
 	struct service_config svc;
+	/* compose: the topology and service this container is (NULL: none),
+	 * and the hash of the service's effective configuration it was
+	 * created from (reconciliation compares it) */
+	char *topology;
+	char *topology_service;
+	char *topology_hash;
 };
 
 void container_config_init(struct container_config *c);

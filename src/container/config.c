@@ -57,6 +57,9 @@ void container_config_free(struct container_config *c)
 	free(c->sec.seccomp_log);
 	free(c->res.limits.io);
 	service_config_free(&c->svc);
+	free(c->topology);
+	free(c->topology_service);
+	free(c->topology_hash);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -287,12 +287,14 @@ json_t *container_config_to_json(const struct container_config *c)
 				  "log_opts", log_opts_json(&c->audit.log_opts),
 				  "audit_opts", log_opts_json(&c->audit.audit_opts));
 
-	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name", c->name,
+	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "id", c->id, "name", c->name,
 			 "mode", c->mode == MODE_PRODUCTION ? "production" : "agent",
 			 "detach", c->detach, "remove", c->remove, "namespaces", ns,
 			 "process", process_json(&c->proc), "filesystem", fs_json(&c->fs),
 			 "network", net_json(&c->net), "security", sec_json(&c->sec),
-			 "resources", res_json(&c->res), "audit", audit, "service", service_json(&c->svc));
+			 "resources", res_json(&c->res), "audit", audit, "service", service_json(&c->svc),
+			 "topology", "name", str_json(c->topology), "service", str_json(c->topology_service),
+			 "hash", str_json(c->topology_hash));
 }
 
 /* ---- reading ------------------------------------------------------------------
@@ -1150,11 +1152,12 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 {
 	static const char *const keys[] = { "id", "name", "mode", "detach", "remove", "namespaces", "process",
 					    "filesystem", "network", "security", "resources", "audit", "service",
-					    NULL };
+					    "topology", NULL };
+	static const char *const tkeys[] = { "name", "service", "hash", NULL };
 	static const char *const nskeys[] = { "rootless", "userns", "time", "cgroup", NULL };
 	static const char *const akeys[] = { "enabled", "opt_out", "name_source", "log_opts", "audit_opts", NULL };
 	static const char *const modes[] = { [MODE_AGENT] = "agent", [MODE_PRODUCTION] = "production", NULL };
-	json_t *ns, *proc, *fs, *net, *sec, *res, *audit, *svc;
+	json_t *ns, *proc, *fs, *net, *sec, *res, *audit, *svc, *topo;
 	int mode = (int)c->mode, r;
 
 	if ((r = only_keys(o, "", keys, err)) < 0 ||
@@ -1166,7 +1169,13 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	    (r = get_obj(o, "", "namespaces", &ns, err)) < 0 || (r = get_obj(o, "", "process", &proc, err)) < 0 ||
 	    (r = get_obj(o, "", "filesystem", &fs, err)) < 0 || (r = get_obj(o, "", "network", &net, err)) < 0 ||
 	    (r = get_obj(o, "", "security", &sec, err)) < 0 || (r = get_obj(o, "", "resources", &res, err)) < 0 ||
-	    (r = get_obj(o, "", "audit", &audit, err)) < 0 || (r = get_obj(o, "", "service", &svc, err)) < 0)
+	    (r = get_obj(o, "", "audit", &audit, err)) < 0 || (r = get_obj(o, "", "service", &svc, err)) < 0 ||
+	    (r = get_obj(o, "", "topology", &topo, err)) < 0)
+		return r;
+	if (topo && ((r = only_keys(topo, "topology", tkeys, err)) < 0 ||
+		     (r = get_str(topo, "topology", "name", 64, &c->topology, err)) < 0 ||
+		     (r = get_str(topo, "topology", "service", 64, &c->topology_service, err)) < 0 ||
+		     (r = get_str(topo, "topology", "hash", 64, &c->topology_hash, err)) < 0))
 		return r;
 	c->mode = (enum service_mode)mode;
 	if (c->id[0] && !is_hex_string(c->id, 32))

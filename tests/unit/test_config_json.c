@@ -181,6 +181,9 @@ static void fill(struct container_config *c)
 	c->svc.restart = RESTART_ON_FAILURE;
 	c->svc.restart_max = 3;
 	c->svc.sd_notify = SD_NOTIFY_CONTAINER;
+	c->topology = xstrdup("myapp");
+	c->topology_service = xstrdup("web");
+	c->topology_hash = xstrdup("ab00000000000000000000000000000000000000000000000000000000000001");
 }
 
 static void strv_equal(char **a, char **b)
@@ -224,6 +227,9 @@ static void service_equal(const struct service_config *a, const struct service_c
 static void config_equal(const struct container_config *a, const struct container_config *b)
 {
 	service_equal(&a->svc, &b->svc);
+	str_equal(a->topology, b->topology);
+	str_equal(a->topology_service, b->topology_service);
+	str_equal(a->topology_hash, b->topology_hash);
 	assert_string_equal(a->id, b->id);
 	assert_string_equal(a->name, b->name);
 	assert_int_equal(a->mode, b->mode);

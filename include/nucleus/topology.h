@@ -1,0 +1,86 @@
+/* topology: nucleus compose. A TOML file describing networks, volumes and
+ * services (each service one `struct container_config`, built by the same
+ * code path as `nucleus run`'s flags), its dependency graph, the plan that
+ * reconciles what runs with what the file says, and applying it.
+ * src/topology sits above src/container and below src/cli. */
+#ifndef NUCLEUS_TOPOLOGY_H
+#define NUCLEUS_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <nucleus/util.h>
+#include <nucleus/network.h>
+#include <nucleus/container.h>
+
+#define TOPOLOGY_DEFAULT_FILE "topology.toml"
+
+struct topo_network {
+	char *name;
+	struct cidr subnet4;          /* required */
+	struct cidr subnet6;          /* optional: family 0 when absent */
+	char bridge[16];              /* the host bridge: a name derived from topology and network (IFNAMSIZ) */
+	int line;                     /* where [networks.NAME] is */
+};
+
+enum topo_volume_type { TOPO_VOLUME_PERSISTENT, TOPO_VOLUME_EPHEMERAL };
+
+struct topo_volume {
+	char *name;
+	enum topo_volume_type type;
+	char *path;                   /* persistent: the host directory (created with its owner) */
+	bool owner_set;
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;                /* ephemeral: the tmpfs's size (0: the --tmpfs default) */
+	int line;
+};
+
+enum topo_condition { TOPO_STARTED, TOPO_HEALTHY, TOPO_COMPLETED };
+
+struct topo_dep {
+	char *service;
+	enum topo_condition condition;
+	int line;
+};
+
+struct topo_service {
+	char *name;
+	/* the container as `nucleus run` would build it from the service's
+	 * keys: name `<topology>-<service>`, detached, the bridge of its network,
+	 * its volumes; cfg.topology* set */
+	struct container_config cfg;
+	char **networks;              /* names in [networks] */
+	struct topo_dep *deps;
+	size_t ndeps;
+	char hash[65];                /* sha256 of the effective configuration (reconciliation) */
+	int line;                     /* where [services.NAME] is */
+};
+
+struct topology {
+	char *name;
+	char *file;                   /* as given */
+	struct topo_network *networks;
+	size_t nnetworks;
+	struct topo_volume *volumes;
+	size_t nvolumes;
+	struct topo_service *services;
+	size_t nservices;
+	size_t *order;                /* start order: indexes into services, dependencies first */
+};
+
+/* How a service's run flags become a configuration: the CLI's own `nucleus
+ * run` parser (run_parse_args), passed in so that the topology module does
+ * not depend on the CLI. Returns 0 or <0 with err set (the message names
+ * the flag; the loader puts file:line and the key before it). */
+typedef int (*topo_parse_args_fn)(int argc, char **argv, struct container_config *cfg, struct nerr *err);
+
+/* Read and check FILE: every key known (an unknown one is `FILE:LINE: ...`),
+ * every reference resolved, no cycle (the error shows its path), `healthy`
+ * only on a service with a health check, subnets valid and not overlapping
+ * each other; services built into their configurations and the start order
+ * computed. */
+int topology_load(const char *file, topo_parse_args_fn parse, struct topology *t, struct nerr *err);
+void topology_free(struct topology *t);
+
+#endif
