@@ -83,4 +83,68 @@ typedef int (*topo_parse_args_fn)(int argc, char **argv, struct container_config
 int topology_load(const char *file, topo_parse_args_fn parse, struct topology *t, struct nerr *err);
 void topology_free(struct topology *t);
 
+/* ---- applying it (src/topology/apply.c, plan.c) ----------------------------
+ * What runs is found in the container store, never in a file of compose's
+ * own: every container whose configuration says it belongs to the topology
+ * (cfg.topology), so a `compose up` killed half-way leaves nothing a rerun
+ * or `down` does not find. */
+struct topo_current {
+	char id[33];
+	char name[64];
+	char *service;                /* cfg.topology_service */
+	char *hash;                   /* cfg.topology_hash */
+	enum container_status status; /* as ps sees it (a running one nobody supervises has exited) */
+	bool ready;
+	enum health_status health;
+	int exit_code;
+	uint64_t started_ns, finished_ns, memory_max;
+	char **ports;
+};
+/* The containers of topology `name`, sorted by id. */
+int topology_current(const char *name, struct topo_current **out, size_t *n, struct nerr *err);
+void topology_current_free(struct topo_current *c, size_t n);
+
+enum topo_action { TOPO_KEEP, TOPO_CREATE, TOPO_RECREATE, TOPO_REMOVE };
+extern const char *const topo_action_names[];
+struct topo_step {
+	enum topo_action action;
+	const char *service;          /* the file's (or the container's, TOPO_REMOVE) */
+	size_t index;                 /* into t->services; SIZE_MAX for TOPO_REMOVE */
+	char id[33];                  /* the container there is ("": none) */
+	char reason[160];
+};
+struct topo_plan {
+	struct topo_step *steps;      /* removals first, then services in start order */
+	size_t n;
+};
+struct topo_plan_opts {
+	char **only;                  /* SERVICE... (their dependencies come too); NULL: all */
+	bool force_recreate;          /* restart */
+};
+/* What `up` would do: keep what runs with the file's hash, create what is
+ * missing, recreate what changed or stopped (and every service depending
+ * on one recreated), remove what is no longer in the file. */
+int topology_plan(const struct topology *t, const struct topo_current *cur, size_t ncur,
+		  const struct topo_plan_opts *o, struct topo_plan *p, struct nerr *err);
+void topo_plan_free(struct topo_plan *p);
+
+struct topo_up_opts {
+	struct topo_plan_opts plan;
+	uint64_t timeout_ns;          /* each dependency condition; 0: 120 s */
+	unsigned stop_timeout;        /* seconds, stopping what is recreated or removed */
+	bool quiet;                   /* no progress lines on stderr */
+};
+/* Reconcile: removals and recreations stopped (dependants first), volumes
+ * created, then each service started once its dependencies' conditions
+ * hold, services whose dependencies hold started in parallel. A dependency
+ * that exits or turns unhealthy while a service waits for it, or a
+ * condition not met within the timeout, fails at once naming it. */
+int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *err);
+/* Stop the topology's containers, dependants first (services not in the
+ * file before all). */
+int topology_stop(const struct topology *t, unsigned timeout_s, struct nerr *err);
+/* Stop and remove them; with `volumes` the persistent volumes' directories
+ * too; then the topology's bridges and hosts file. */
+int topology_down(const struct topology *t, unsigned timeout_s, bool volumes, struct nerr *err);
+
 #endif
