@@ -177,6 +177,15 @@ char **net_lease_hosts(const struct net_lease *l, const char *hostname);
  * collect. */
 void net_bridge_gc(const char *state_dir);
 
+/* compose down: delete a bridge nucleus created (its alias says so), its
+ * elements in table inet nucleus and its lease directory, and put
+ * forwarding back when no lease is left anywhere. Leases of dead
+ * containers are collected first; -EBUSY (nothing done) while a live one
+ * holds an address on it; -EPERM for nucleus0 and for a bridge nucleus did
+ * not create (only nucleus's state of it is dropped: nothing); 0 when it
+ * does not exist. */
+int net_bridge_remove(const char *name, struct nerr *err);
+
 enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
 /* "none", "host", "bridge"; network_mode_parse: -1 for anything else. */
 const char *network_mode_name(enum network_mode m);
