@@ -442,7 +442,19 @@ int topology_down(const struct topology *t, unsigned timeout_s, bool volumes, st
 	topology_current_free(cur, ncur);
 	if (r < 0)
 		return r;
-	if (volumes && (r = volumes_remove(t, err)) < 0)
-		return r;
-	return 0;
+	/* the bridges: a container of another topology never has an address
+	 * on them (each topology its own bridges), so -EBUSY only means a
+	 * container of this one outlived its stop */
+	for (size_t i = 0; i < t->nnetworks; i++) {
+		struct nerr e = { 0 };
+
+		if (t->networks[i].bridge[0] && net_bridge_remove(t->networks[i].bridge, &e) < 0 && !r) {
+			nerr_set(err, 0, "network %s: %s", t->networks[i].name, e.msg);
+			err->code = e.code ? e.code : EIO;
+			r = -err->code;
+		}
+	}
+	if (volumes && volumes_remove(t, r ? NULL : err) < 0 && !r)
+		r = -EIO;
+	return r;
 }
