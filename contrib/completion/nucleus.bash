@@ -103,7 +103,7 @@ _nucleus() {
 		flag=${COMP_WORDS[cword - 2]}
 	fi
 
-	# the command (and the sub-command of seccomp, audit and rootfs)
+	# the command (and the sub-command of seccomp, audit, rootfs and compose)
 	while ((i < cword)); do
 		w=${COMP_WORDS[i]}
 		((i++))
@@ -117,19 +117,31 @@ _nucleus() {
 	fi
 	key=$verb
 	case $verb in
-	seccomp | audit | rootfs)
+	seccomp | audit | rootfs | compose)
 		while ((i < cword)); do
 			w=${COMP_WORDS[i]}
 			((i++))
+			# `compose -f FILE up`: the file is no sub-command
+			[[ $verb == compose && ($w == -f || $w == --file) ]] && { ((i++)); continue; }
 			[[ $w == -* ]] && continue
 			key="$verb $w"
 			break
 		done
+		if [[ $key == compose && ($prev == -f || $prev == --file) ]]; then
+			_nucleus_files "$cur"
+			return
+		fi
 		if [[ $key == "$verb" ]]; then
 			if [[ $verb == seccomp ]]; then
 				mapfile -t COMPREPLY < <(compgen -W "trace generate default hash" -- "$cur")
 			elif [[ $verb == rootfs ]]; then
 				mapfile -t COMPREPLY < <(compgen -W "attest verify" -- "$cur")
+			elif [[ $verb == compose ]]; then
+				if [[ $cur == -* ]]; then
+					mapfile -t COMPREPLY < <(compgen -W "-f --file -h --help" -- "$cur")
+				else
+					mapfile -t COMPREPLY < <(compgen -W "validate plan up ps logs stop restart down" -- "$cur")
+				fi
 			else
 				mapfile -t COMPREPLY < <(compgen -W "tail" -- "$cur")
 			fi
@@ -192,6 +204,13 @@ _nucleus() {
 		_nucleus_files "$cur" ;;
 	"rootfs attest" | "rootfs verify")
 		_nucleus_files "$cur" dirs ;;
+	"compose plan" | "compose up" | "compose logs")
+		# the services of the file given (or ./topology.toml)
+		local file="" j
+		for ((j = 1; j < cword; j++)); do
+			[[ ${COMP_WORDS[j]} == -f || ${COMP_WORDS[j]} == --file ]] && file=${COMP_WORDS[j + 1]}
+		done
+		mapfile -t COMPREPLY < <(compgen -W "$("$bin" compose ${file:+--file "$file"} validate 2>/dev/null | awk '{ print $1 }')" -- "$cur") ;;
 	esac
 }
 

@@ -139,7 +139,12 @@ static const char validate_help[] =
 	"\n"
 	"Check the topology file (every key known, every reference resolved, no cycle,\n"
 	"`healthy` only on a service with a health check, subnets valid and apart) and\n"
-	"print the start order: a service a line, with what it depends on.\n";
+	"print the start order: a service a line, with what it depends on.\n"
+	"\n"
+	"Options:\n"
+	"      --json            The networks, volumes and start order as JSON\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static int compose_validate(int argc, char **argv)
 {
@@ -213,7 +218,12 @@ static const char plan_help[] =
 	"Usage: nucleus compose plan [-f FILE] [--json] [SERVICE...]\n"
 	"\n"
 	"What `compose up` would do, without doing it: for each service create, recreate,\n"
-	"keep or remove, and why.\n";
+	"keep or remove, and why. With SERVICE..., only those and their dependencies.\n"
+	"\n"
+	"Options:\n"
+	"      --json            As JSON\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static int compose_plan(int argc, char **argv)
 {
@@ -287,7 +297,7 @@ static const char up_help[] =
 	"  -d, --detach          Return once started (the default)\n"
 	"      --timeout SECS    Wait at most this long for each dependency condition (120)\n"
 	"  -t, --time SECS       Stopping what is recreated or removed: SIGKILL after (10)\n"
-	"  -f, --file FILE       The topology file\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
 	"  -h, --help            Show this help\n";
 
 static int do_up(const char *verb, const char *help, int argc, char **argv, bool restart)
@@ -305,6 +315,8 @@ static int do_up(const char *verb, const char *help, int argc, char **argv, bool
 
 	if ((r = parse_opts(verb, help, argc, argv, "+:f:dt:h", extra, &x)) >= 0)
 		return r;
+	if (restart && optind < argc)
+		return cli_usage_error(verb, "unexpected argument `%s`", argv[optind]);
 	if ((r = load(verb + strlen("compose "), &t)))
 		return r;
 	o.plan.only = optind < argc ? argv + optind : NULL;
@@ -330,14 +342,16 @@ static int compose_up(int argc, char **argv)
 }
 
 static const char restart_help[] =
-	"Usage: nucleus compose restart [-f FILE] [OPTIONS] [SERVICE...]\n"
+	"Usage: nucleus compose restart [-f FILE] [OPTIONS]\n"
 	"\n"
 	"Stop the topology's services (dependants first), then start them again in\n"
 	"dependency order, each a new container (its volumes kept).\n"
 	"\n"
 	"Options:\n"
 	"      --timeout SECS    Wait at most this long for each dependency condition (120)\n"
-	"  -t, --time SECS       SIGKILL after (10)\n";
+	"  -t, --time SECS       SIGKILL after (10)\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static int compose_restart(int argc, char **argv)
 {
@@ -350,7 +364,12 @@ static const char stop_help[] =
 	"Usage: nucleus compose stop [-f FILE] [-t SECS]\n"
 	"\n"
 	"Stop the topology's containers, dependants first: SIGTERM, SIGKILL after SECS (10).\n"
-	"They stay, exited, until `up` (which recreates them) or `down`.\n";
+	"They stay, exited, until `up` (which recreates them) or `down`.\n"
+	"\n"
+	"Options:\n"
+	"  -t, --time SECS       SIGKILL after (10)\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static const char down_help[] =
 	"Usage: nucleus compose down [-f FILE] [-t SECS] [--volumes]\n"
@@ -360,8 +379,10 @@ static const char down_help[] =
 	"topology label, so what a killed `up` started is collected too.\n"
 	"\n"
 	"Options:\n"
-	"  -t, --time SECS   SIGKILL after (10)\n"
-	"      --volumes     Remove the persistent volumes' directories too\n";
+	"  -t, --time SECS       SIGKILL after (10)\n"
+	"      --volumes         Remove the persistent volumes' directories too\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static int do_down(const char *verb, const char *help, int argc, char **argv, bool down)
 {
@@ -406,7 +427,12 @@ static const char ps_help[] =
 	"Usage: nucleus compose ps [-f FILE] [--json]\n"
 	"\n"
 	"The topology's containers, in start order: service, container, state, health,\n"
-	"published ports.\n";
+	"published ports.\n"
+	"\n"
+	"Options:\n"
+	"      --json            As JSON (service, container, id, state, health, ready, ports)\n"
+	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 static void state_text(const struct topo_current *c, char *buf, size_t len)
 {
@@ -505,7 +531,12 @@ static const char logs_help[] =
 	"\n"
 	"The services' output (stdout on stdout, stderr on stderr), each line prefixed with\n"
 	"`service | `. With --follow, new output until every container has exited or\n"
-	"Ctrl-C. (-f is --follow here: give the file with --file or `compose -f FILE logs`.)\n";
+	"Ctrl-C. (-f is --follow here: give the file with --file or `compose -f FILE logs`.)\n"
+	"\n"
+	"Options:\n"
+	"  -f, --follow          Keep printing new output\n"
+	"      --file FILE       The topology file (default ./topology.toml)\n"
+	"  -h, --help            Show this help\n";
 
 struct log_src {
 	const char *service;
