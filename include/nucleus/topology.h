@@ -41,8 +41,11 @@ enum topo_condition { TOPO_STARTED, TOPO_HEALTHY, TOPO_COMPLETED };
 struct topo_dep {
 	char *service;
 	enum topo_condition condition;
+	size_t index;                 /* the dependency's index in services */
 	int line;
 };
+/* "started", "healthy", "completed_successfully" */
+const char *topo_condition_name(enum topo_condition c);
 
 struct topo_service {
 	char *name;
@@ -50,10 +53,13 @@ struct topo_service {
 	 * keys: name `<topology>-<service>`, detached, the bridge of its network,
 	 * its volumes; cfg.topology* set */
 	struct container_config cfg;
-	char **networks;              /* names in [networks] */
+	char **networks;              /* names in [networks] (one, for now: a container has one bridge) */
+	char **volumes;               /* names in [volumes] it uses, each once */
 	struct topo_dep *deps;
 	size_t ndeps;
 	char hash[65];                /* sha256 of the effective configuration (reconciliation) */
+	unsigned level;               /* 0: no dependencies; else 1 + its deepest dependency's:
+	                               * services of one level may start in parallel */
 	int line;                     /* where [services.NAME] is */
 };
 
@@ -66,7 +72,9 @@ struct topology {
 	size_t nvolumes;
 	struct topo_service *services;
 	size_t nservices;
-	size_t *order;                /* start order: indexes into services, dependencies first */
+	size_t *order;                /* start order: indexes into services, dependencies first
+	                               * (file order among independent ones) */
+	unsigned nlevels;             /* 1 + the highest level */
 };
 
 /* How a service's run flags become a configuration: the CLI's own `nucleus
@@ -81,7 +89,29 @@ typedef int (*topo_parse_args_fn)(int argc, char **argv, struct container_config
  * each other; services built into their configurations and the start order
  * computed. */
 int topology_load(const char *file, topo_parse_args_fn parse, struct topology *t, struct nerr *err);
+/* The same on a document in memory; `file` names it in errors, and
+ * relative paths in it are relative to its directory. */
+int topology_load_text(const char *file, const char *text, size_t len, topo_parse_args_fn parse,
+		       struct topology *t, struct nerr *err);
 void topology_free(struct topology *t);
+
+/* The host side of validation, apart from topology_load (which reads only
+ * the file and what its keys name): no interface of the host has an
+ * address in a network's subnet, except that network's own bridge. */
+int topology_check_host(const struct topology *t, struct nerr *err);
+
+/* The bridge of network `network` of topology `topology`: "nc" and 13 hex
+ * digits of SHA-256("topology\0network"), 15 characters (IFNAMSIZ). */
+void topology_bridge_name(const char *topology, const char *network, char out[16]);
+/* The index of service `name`, or -1. */
+ssize_t topology_service_index(const struct topology *t, const char *name);
+/* mark[j] = true for every service j that service i needs, directly or
+ * not (topology_dependencies: `up web` starts those too), or that needs
+ * service i (topology_dependants: what a recreated i takes with it);
+ * mark has nservices entries and is not cleared first; i itself is not
+ * marked. */
+void topology_dependencies(const struct topology *t, size_t i, bool *mark);
+void topology_dependants(const struct topology *t, size_t i, bool *mark);
 
 /* ---- applying it (src/topology/apply.c, plan.c) ----------------------------
  * What runs is found in the container store, never in a file of compose's
