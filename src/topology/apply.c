@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <nucleus/topology.h>
@@ -199,9 +201,22 @@ enum svc_phase { PH_SKIP, PH_WAITING, PH_STARTING, PH_UP };
 struct sched {
 	enum svc_phase phase;
 	pid_t pid;                /* PH_STARTING: the process starting it */
-	int fd;                   /* its message */
+	char *msg;                /* its message (shared memory: a pipe's write end would
+	                           * live on in the supervisor it forks) */
 	uint64_t waiting_since;   /* dependencies started: their conditions are timed from here */
 };
+
+static int dep_fail(struct nerr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int dep_fail(struct nerr *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	err->code = ECHILD;
+	return -ECHILD;
+}
 
 /* A dependency's condition: 1 met, 0 not yet, <0 never will be (err says
  * which and why). */
@@ -217,7 +232,7 @@ static int condition_met(const struct topology *t, const struct topo_dep *dep, s
 	if (j < 0)
 		return nerr_set(err, ENOENT, "dependency %s: no such service", dep->service);
 	if (state_lookup(t->services[j].cfg.name, id, NULL) < 0 || state_read(id, &st, NULL) < 0)
-		return nerr_set(err, ENOENT, "dependency %s: its container %s is gone", dep->service,
+		return dep_fail(err, "dependency %s: its container %s is gone", dep->service,
 				t->services[j].cfg.name);
 	supervised = state_supervised(id);
 	s = st.status == STATUS_EXITED ? STATUS_EXITED : supervised ? st.status :
@@ -232,20 +247,20 @@ static int condition_met(const struct topology *t, const struct topo_dep *dep, s
 		if (s == STATUS_EXITED && st.exit_code == 0)
 			r = 1;
 		else if (s == STATUS_EXITED || s == STATUS_DEAD)
-			r = nerr_set(err, ECHILD, "dependency %s exited with status %d before completing successfully",
+			r = dep_fail(err, "dependency %s exited with status %d before completing successfully",
 				     dep->service, st.exit_code);
 		break;
 	case TOPO_HEALTHY:
 		if (s == STATUS_RUNNING && st.ready && !st.restarting)
 			r = 1;
 		else if (s == STATUS_EXITED && st.exit_code == EXIT_CODE_UNKNOWN)
-			r = nerr_set(err, ECHILD, "dependency %s exited (status unknown) while waiting for it to be healthy",
+			r = dep_fail(err, "dependency %s exited (status unknown) while waiting for it to be healthy",
 				     dep->service);
 		else if (s == STATUS_EXITED || s == STATUS_DEAD)
-			r = nerr_set(err, ECHILD, "dependency %s exited with status %d while waiting for it to be healthy",
+			r = dep_fail(err, "dependency %s exited with status %d while waiting for it to be healthy",
 				     dep->service, st.exit_code);
 		else if (st.health.status == HEALTH_UNHEALTHY)
-			r = nerr_set(err, ECHILD, "dependency %s is unhealthy (failing streak %u) while waiting for it "
+			r = dep_fail(err, "dependency %s is unhealthy (failing streak %u) while waiting for it "
 				     "to be healthy", dep->service, st.health.failing_streak);
 		break;
 	}
@@ -253,8 +268,10 @@ static int condition_met(const struct topology *t, const struct topo_dep *dep, s
 	return r;
 }
 
-/* The process that starts one service: its message on `fd`. */
-static void __attribute__((noreturn)) start_child(struct topo_service *svc, int fd)
+#define MSG_MAX 1200
+
+/* The process that starts one service: its message in `msg`. */
+static void __attribute__((noreturn)) start_child(struct topo_service *svc, char *msg)
 {
 	struct nerr e = { 0 };
 	int code = 125;
@@ -265,14 +282,13 @@ static void __attribute__((noreturn)) start_child(struct topo_service *svc, int 
 	} else if (container_run_detached(&svc->cfg, &code, &e) == 0 && !e.code) {
 		_exit(0);
 	}
-	write_all(fd, e.msg, strlen(e.msg));
+	snprintf(msg, MSG_MAX, "%s", e.msg);
 	_exit(1);
 }
 
 static int start_collect(struct topology *t, struct sched *sc, size_t i, bool wait, struct nerr *err)
 {
-	char msg[1200];
-	ssize_t n;
+	const char *msg = sc[i].msg;
 	int ws;
 	pid_t p;
 
@@ -280,10 +296,6 @@ static int start_collect(struct topology *t, struct sched *sc, size_t i, bool wa
 		;
 	if (p == 0)
 		return 0;
-	n = read(sc[i].fd, msg, sizeof(msg) - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	close(sc[i].fd);
-	sc[i].fd = -1;
 	sc[i].pid = 0;
 	if (p < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws)) {
 		sc[i].phase = PH_SKIP;
@@ -305,7 +317,6 @@ static int start_services(struct topology *t, struct sched *sc, const struct top
 			size_t i = t->order[k];
 			struct topo_service *svc = &t->services[i];
 			bool deps_up = true, deps_met = true;
-			int p[2];
 
 			if (sc[i].phase == PH_STARTING) {
 				busy = true;
@@ -337,7 +348,7 @@ static int start_services(struct topology *t, struct sched *sc, const struct top
 					nerr_prefix(err, "service %s", svc->name);
 					r = -ECHILD;
 				} else if (!m && now_ns() - sc[i].waiting_since > timeout)
-					r = nerr_set(err, ETIMEDOUT, "service %s: dependency %s not %s after %llu s",
+					r = dep_fail(err, "service %s: dependency %s not %s after %llu s",
 						     svc->name, svc->deps[d].service, condition_names[svc->deps[d].condition],
 						     (unsigned long long)(timeout / 1000000000ULL));
 				else if (!m)
@@ -345,24 +356,16 @@ static int start_services(struct topology *t, struct sched *sc, const struct top
 			}
 			if (r || !deps_met)
 				continue;
-			if (pipe2(p, O_CLOEXEC) < 0) {
-				r = nerr_set(err, errno, "pipe");
-				continue;
-			}
 			fflush(stdout);
 			fflush(stderr);
+			sc[i].msg[0] = '\0';
 			sc[i].pid = fork();
-			if (sc[i].pid == 0) {
-				close(p[0]);
-				start_child(svc, p[1]);
-			}
-			close(p[1]);
+			if (sc[i].pid == 0)
+				start_child(svc, sc[i].msg);
 			if (sc[i].pid < 0) {
-				close(p[0]);
 				r = nerr_set(err, errno, "fork");
 				continue;
 			}
-			sc[i].fd = p[0];
 			sc[i].phase = PH_STARTING;
 			progress = true;
 		}
@@ -385,6 +388,7 @@ int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *e
 	struct topo_plan plan = { 0 };
 	_cleanup_free_ struct sched *sc = xcalloc(t->nservices + 1, sizeof(*sc));
 	_cleanup_free_ bool *gone = NULL;
+	char *msgs = NULL;
 	size_t ncur = 0;
 	int r;
 
@@ -409,9 +413,15 @@ int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *e
 		goto out;
 	if ((r = volumes_create(t, err)) < 0)
 		goto out;
+	msgs = mmap(NULL, (t->nservices + 1) * MSG_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (msgs == MAP_FAILED) {
+		msgs = NULL;
+		r = nerr_set(err, errno, "mmap");
+		goto out;
+	}
 	for (size_t i = 0; i < t->nservices; i++) {
 		sc[i].phase = PH_SKIP;
-		sc[i].fd = -1;
+		sc[i].msg = msgs + i * MSG_MAX;
 	}
 	for (size_t s = 0; s < plan.n; s++) {
 		const struct topo_step *st = &plan.steps[s];
@@ -424,6 +434,8 @@ int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *e
 	}
 	r = start_services(t, sc, o, err);
 out:
+	if (msgs)
+		munmap(msgs, (t->nservices + 1) * MSG_MAX);
 	topo_plan_free(&plan);
 	topology_current_free(cur, ncur);
 	return r;
