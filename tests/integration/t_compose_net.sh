@@ -140,13 +140,25 @@ import socket; socket.create_connection(('$ip', 8000), timeout=1.5); print('ok')
 }
 
 test_compose_net_overlapping_subnet_refused() {
-	local out
+	local out pid st
 	cn_setup
 	crun $BA $SA -- true || fail "first bridge"
 	out=$(in_ns "$NUCLEUS" run --network bridge --bridge $BB --subnet 10.42.0.0/16 -- true 2>&1)
 	assert_eq "$?" 125 "status"
 	assert_contains "$out" "subnet 10.42.0.0/16 overlaps 10.42.0.1/24 on \`$BA\`" "message"
-	[ -e /sys/class/net/$BB ] && fail "bridge made"
+	ip -n $NS link show $BB >/dev/null 2>&1 && fail "bridge $BB made in the namespace"
+	# a bridge not made yet (another topology coming up): its leases tell
+	NUCLEUS_DEBUG_PAUSE=cloned nsenter --net=/run/netns/$NS "$NUCLEUS" run --network bridge --bridge cnc$$ \
+		--subnet 10.44.0.0/24 -- true >/dev/null 2>&1 &
+	pid=$!
+	wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || fail "the first run never paused"
+	ip -n $NS link show cnc$$ >/dev/null 2>&1 && fail "the paused run's bridge exists already"
+	out=$(in_ns "$NUCLEUS" run --network bridge --bridge $BB --subnet 10.44.0.0/16 -- true 2>&1)
+	st=$?
+	kill -CONT $pid
+	wait $pid || fail "the paused run failed"
+	assert_eq "$st" 125 "status (a bridge not made yet)"
+	assert_contains "$out" "subnet 10.44.0.0/16 overlaps 10.44.0.0/24 of bridge \`cnc$$\`" "message (from the leases)"
 	ip -n $NS link show $BB >/dev/null 2>&1 && fail "bridge $BB made in the namespace"
 	return 0
 }
