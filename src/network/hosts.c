@@ -80,9 +80,12 @@ static const char *line_owner(const char *line, size_t len, size_t *olen)
 /* The fields of a hosts line (address, names), up to a comment. */
 static char **line_fields(const char *line, size_t len)
 {
-	_cleanup_free_ char *copy = strndup(line, len);
+	_cleanup_free_ char *copy = xmalloc(len + 1);
 	char **v = xcalloc(1, sizeof(char *));
 	char *save = NULL, *hash;
+
+	memcpy(copy, line, len);
+	copy[len] = '\0';
 
 	if ((hash = strchr(copy, '#')))
 		*hash = '\0';
