@@ -181,9 +181,9 @@ void net_bridge_gc(const char *state_dir);
  * elements in table inet nucleus and its lease directory, and put
  * forwarding back when no lease is left anywhere. Leases of dead
  * containers are collected first; -EBUSY (nothing done) while a live one
- * holds an address on it; -EPERM for nucleus0 and for a bridge nucleus did
- * not create (only nucleus's state of it is dropped: nothing); 0 when it
- * does not exist. */
+ * holds an address on it; -EPERM (nothing done) for nucleus0 and for a
+ * bridge nucleus did not create; 0 when it does not exist (its state, if
+ * any, dropped). */
 int net_bridge_remove(const char *name, struct nerr *err);
 
 /* ---- a hosts file shared by a compose network (--hosts-file; src/network/hosts.c) ----
