@@ -711,18 +711,6 @@ char **net_lease_hosts(const struct net_lease *l, const char *hostname)
 
 /* ---- removal (compose down) ------------------------------------------------------------------ */
 
-/* Made by nucleus: nl_bridge_ensure gave it our alias. */
-static bool bridge_is_ours(const char *name)
-{
-	_cleanup_free_ char *path = xasprintf("/sys/class/net/%s/ifalias", name);
-	_cleanup_free_ char *alias = NULL;
-
-	if (read_file(path, 256, &alias, NULL) < 0)
-		return false;
-	alias[strcspn(alias, "\n")] = '\0';
-	return !strcmp(alias, NET_BRIDGE_ALIAS);
-}
-
 int net_bridge_remove(const char *name, struct nerr *err)
 {
 	struct ipam ip;
@@ -730,7 +718,8 @@ int net_bridge_remove(const char *name, struct nerr *err)
 	struct lease_rec *recs = NULL;
 	size_t n = 0;
 	char sid[13];
-	unsigned ifindex;
+	struct nl nl;
+	struct nl_link link;
 	int r;
 
 	if (!valid_ifname(name))
@@ -750,23 +739,25 @@ int net_bridge_remove(const char *name, struct nerr *err)
 		r = nerr_set(err, EBUSY, "bridge `%s` is in use by container %s", name, sid);
 		goto out;
 	}
-	ifindex = if_nametoindex(name);
-	if (ifindex && !bridge_is_ours(name)) {
+	if ((r = nl_open(&nl, -1, err)) < 0)
+		goto out;
+	r = nl_link_get(&nl, name, &link, err);
+	if (r == -ENODEV) {
+		nerr_clear(err);
+	} else if (r < 0) {
+		nl_close(&nl);
+		goto out;
+	} else if (!link.bridge || strcmp(link.alias, NET_BRIDGE_ALIAS)) {
+		/* (the alias nl_bridge_ensure gives the bridges it makes) */
+		nl_close(&nl);
 		r = nerr_set(err, EPERM, "bridge `%s` was not created by nucleus: left in place", name);
 		goto out;
-	}
-	if (ifindex) {
-		struct nl nl;
-
-		if ((r = nl_open(&nl, -1, err)) < 0)
-			goto out;
-		r = nl_link_del(&nl, (int)ifindex, err);
+	} else if ((r = nl_link_del(&nl, link.index, err)) < 0) {
 		nl_close(&nl);
-		if (r < 0) {
-			nerr_prefix(err, "delete bridge `%s`", name);
-			goto out;
-		}
+		nerr_prefix(err, "delete bridge `%s`", name);
+		goto out;
 	}
+	nl_close(&nl);
 	/* the bridge is gone: this drops its elements, its tombstones and
 	 * its directory */
 	collect_bridge(&ip, name, &nft);

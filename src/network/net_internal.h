@@ -31,6 +31,7 @@ struct nl_link {
 	unsigned mtu;
 	int master;
 	bool up, bridge;
+	char alias[64];        /* IFLA_IFALIAS, "" without one (or a longer one) */
 };
 /* -ENODEV when there is no such link. */
 int nl_link_get(struct nl *nl, const char *name, struct nl_link *out, struct nerr *err);

@@ -259,6 +259,10 @@ static int link_attr(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 			mnl_attr_parse_nested(a, linkinfo_attr, l);
 		break;
+	case IFLA_IFALIAS:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(a));
+		break;
 	}
 	return MNL_CB_OK;
 }
