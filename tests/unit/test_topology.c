@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <nucleus/cli.h>
 #include <nucleus/topology.h>
 
@@ -382,6 +384,45 @@ static void syntax_and_file(void **state)
 	assert_non_null(strstr(e.msg, "/nonexistent/topology.toml"));
 }
 
+/* A subnet in use on the host is refused, unless on the network's own bridge. */
+static void host_subnets(void **state)
+{
+	struct ifaddrs *ifs, *i;
+	struct topo_network n = { .name = "n", .line = 3 };
+	struct topology t = { .file = "f.toml", .networks = &n, .nnetworks = 1 };
+	struct nerr e = { 0 };
+	char want[96];
+
+	assert_int_equal(getifaddrs(&ifs), 0);
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp(i->ifa_name, "lo"))
+			break;
+	if (!i) {
+		freeifaddrs(ifs);
+		skip();
+	}
+	/* the interface's own /24 (or the network it is in) */
+	n.subnet4.family = 4;
+	n.subnet4.prefix = 24;
+	memcpy(n.subnet4.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+	n.subnet4.addr[3] = 0;
+	strcpy(n.bridge, "ncnotthere0");
+	assert_true(topology_check_host(&t, &e) < 0);
+	snprintf(want, sizeof(want), "f.toml:3: subnet: network `n`'s subnet");
+	assert_true(!strncmp(e.msg, want, strlen(want)));
+	snprintf(want, sizeof(want), "on `%s`", i->ifa_name);
+	assert_non_null(strstr(e.msg, want));
+	/* on its own bridge: that is the topology, up */
+	snprintf(n.bridge, sizeof(n.bridge), "%s", i->ifa_name);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(topology_check_host(&t, &e), 0);
+	freeifaddrs(ifs);
+	/* a subnet nobody uses */
+	strcpy(n.bridge, "ncnotthere0");
+	assert_int_equal(cidr_parse("10.253.251.0/24", &n.subnet4, NULL), 0);
+	assert_int_equal(topology_check_host(&t, &e), 0);
+}
+
 static int setup(void **state)
 {
 	strcpy(dir, "/tmp/test_topology.XXXXXX");
@@ -403,6 +444,7 @@ int main(void)
 		cmocka_unit_test(bridge_names),
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(syntax_and_file),
+		cmocka_unit_test(host_subnets),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
