@@ -117,6 +117,9 @@ static char *format_number(const struct toml_value *v)
 
 static char *resolve_path(struct loader *L, const char *p)
 {
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
 	return p[0] == '/' || !p[0] ? xstrdup(p) : xasprintf("%s/%s", L->dir, p);
 }
 

@@ -254,6 +254,67 @@ static void hash_outside_config(void **state)
 	topology_free(&t3);
 }
 
+/* Keys beyond the example: each as its flag would set it. */
+static void more_keys(void **state)
+{
+	static const char text[] =
+		"name = \"k\"\n"
+		"[volumes.scratch]\nvolume_type = \"ephemeral\"\nsize = 8388608\n"
+		"[services.a]\n"
+		"command = [\"/bin/a\"]\n"
+		"egress_allow = []\n"
+		"egress_tcp_ports = [443, 80]\n"
+		"volumes = [\"./data:/data:ro\", \"scratch:/scratch:mode=0700,exec\"]\n"
+		"user = 1000\n"
+		"additional_groups = [10, \"20\"]\n"
+		"health_check = \"true\"\n"
+		"health_interval = 0.5\n"
+		"health_retries = 2\n"
+		"pids = 64\n"
+		"init = true\n"
+		"swap = false\n"
+		"workdir = \"/srv\"\n"
+		"environment = [\"A=1\"]\n"
+		"runtime = \"native\"\n"
+		"[services.b]\ncommand = [\"/bin/b\"]\ndepends_on = [\"a\", { service = \"c\", condition = \"completed_successfully\" }]\n"
+		"[services.c]\ncommand = [\"/bin/c\"]\n";
+	_cleanup_free_ char *p = NULL, *data = xasprintf("%s/data", dir);
+	struct topology t;
+	struct nerr e;
+
+	if (geteuid() != 0)
+		skip();
+	if (load(text, &t, &e, &p) < 0)
+		fail_msg("%s", e.msg);
+	const struct container_config *a = &t.services[0].cfg;
+	assert_true(a->net.egress.enabled);
+	assert_int_equal(a->net.egress.nallow, 0);          /* deny all */
+	assert_int_equal(a->net.egress.ntcp, 2);
+	assert_int_equal(a->fs.n_volumes, 1);
+	assert_string_equal(a->fs.volumes[0].src, data);    /* relative to the file */
+	assert_int_equal(a->fs.volumes[0].access, FS_VOLUME_RO);
+	assert_int_equal(a->fs.n_tmpfs, 1);
+	assert_int_equal(a->fs.tmpfs[0].size, 8ull << 20);
+	assert_int_equal(a->fs.tmpfs[0].mode, 0700);
+	assert_true(a->fs.tmpfs[0].exec);
+	assert_int_equal(a->proc.identity.uid, 1000);
+	assert_int_equal(strv_len(a->proc.identity.additional_groups), 2);
+	assert_int_equal(a->svc.health.interval_ns, 500000000ull);
+	assert_int_equal(a->svc.health.retries, 2);
+	assert_int_equal(a->res.limits.pids_max, 64);
+	assert_true(a->proc.init);
+	assert_false(a->res.limits.swap);
+	assert_string_equal(a->proc.workdir, "/srv");
+	assert_int_equal(strv_len(t.services[0].volumes), 1);
+	assert_string_equal(t.services[0].volumes[0], "scratch");
+	assert_int_equal(t.services[1].ndeps, 2);
+	assert_int_equal(t.services[1].deps[0].condition, TOPO_STARTED);
+	assert_int_equal(t.services[1].deps[1].index, 2);
+	assert_int_equal(t.services[1].deps[1].condition, TOPO_COMPLETED);
+	assert_string_equal(t.services[t.order[2]].name, "b");
+	topology_free(&t);
+}
+
 static void order_stable(void **state)
 {
 	/* d needs c and a; c needs b: a b c d would be file order, but b has
@@ -440,6 +501,7 @@ int main(void)
 		cmocka_unit_test(good_file),
 		cmocka_unit_test(hash_stable_and_changed),
 		cmocka_unit_test(hash_outside_config),
+		cmocka_unit_test(more_keys),
 		cmocka_unit_test(order_stable),
 		cmocka_unit_test(bridge_names),
 		cmocka_unit_test(mistakes),
