@@ -379,7 +379,15 @@ static const struct bad bads[] = {
 	{ 4, "subnet", "network `m`'s subnet 10.50.1.0/24 overlaps network `n`'s 10.50.0.0/16",
 	  "name = \"x\"\n[networks.n]\nsubnet = \"10.50.0.0/16\"\n[networks.m]\nsubnet = \"10.50.1.0/24\"\n" SVCB },
 	{ 4, "bridge", "unknown key in [networks.n]", "name = \"x\"\n[networks.n]\nsubnet = \"10.50.0.0/16\"\nbridge = \"b\"\n" SVCB },
+	{ 5, "subnet6", "network `m`'s subnet fd00:1:0:1::/64 overlaps network `n`'s fd00:1::/48",
+	  "name = \"x\"\n[networks.n]\nsubnet = \"10.50.0.0/24\"\nsubnet6 = \"fd00:1::/48\"\n"
+	  "[networks.m]\nsubnet = \"10.51.0.0/24\"\nsubnet6 = \"fd00:1:0:1::/64\"\n" SVCB },
 	{ 4, "networks", "no network `nope`", SVC "networks = [\"nope\"]\n" },
+	{ 6, "volumes", "an ephemeral volume is a tmpfs, always writable",
+	  "name = \"x\"\n[volumes.t]\nvolume_type = \"ephemeral\"\n" SVCB "volumes = [\"t:/t:ro\"]\n" },
+	{ 4, "health_check", "expected a string (run with /bin/sh -c) or an array of strings, not an integer",
+	  SVC "health_check = 1\n" },
+	{ 4, "health_check", "--health-cmd", SVC "health_check = \"\"\n" },
 	{ 9, "networks", "one network per service",
 	  "name = \"x\"\n[networks.n]\nsubnet = \"10.50.0.0/24\"\n[networks.m]\nsubnet = \"10.51.0.0/24\"\n" SVCB
 	  "networks = [\"n\",\n \"m\"]\n" },
