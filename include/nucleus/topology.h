@@ -87,7 +87,8 @@ typedef int (*topo_parse_args_fn)(int argc, char **argv, struct container_config
  * every reference resolved, no cycle (the error shows its path), `healthy`
  * only on a service with a health check, subnets valid and not overlapping
  * each other; services built into their configurations and the start order
- * computed. */
+ * computed. Errors are one line, "FILE:LINE: KEY: message"; t is then left
+ * empty (nothing to free). */
 int topology_load(const char *file, topo_parse_args_fn parse, struct topology *t, struct nerr *err);
 /* The same on a document in memory; `file` names it in errors, and
  * relative paths in it are relative to its directory. */
@@ -97,7 +98,8 @@ void topology_free(struct topology *t);
 
 /* The host side of validation, apart from topology_load (which reads only
  * the file and what its keys name): no interface of the host has an
- * address in a network's subnet, except that network's own bridge. */
+ * address in a network's subnet, except that network's own bridge.
+ * `compose validate` and `up` call it after topology_load. */
 int topology_check_host(const struct topology *t, struct nerr *err);
 
 /* The bridge of network `network` of topology `topology`: "nc" and 13 hex

@@ -117,6 +117,9 @@ static char *format_number(const struct toml_value *v)
 
 static char *resolve_path(struct loader *L, const char *p)
 {
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
 	return p[0] == '/' || !p[0] ? xstrdup(p) : xasprintf("%s/%s", L->dir, p);
 }
 
@@ -532,7 +535,8 @@ static int service_networks(struct loader *L, struct topo_service *svc, const st
 	return 0;
 }
 
-/* "VOLUME:DEST[:OPTIONS]": -v PATH:DEST[:OPTIONS] or --tmpfs DEST:size=SIZE[,OPTIONS]. */
+/* "VOLUME:DEST[:OPTIONS]": -v PATH:DEST[:OPTIONS] or --tmpfs DEST:size=SIZE[,OPTIONS];
+ * "/HOST/PATH:DEST[:OPTIONS]" (or ./ ../, relative to the file): -v as given. */
 static int service_volumes(struct loader *L, struct topo_service *svc, const struct toml_keyval *kv, struct args *a)
 {
 	const struct toml_value *v = kv->value;
@@ -552,6 +556,14 @@ static int service_volumes(struct loader *L, struct topo_service *svc, const str
 		if (!colon || !colon[1])
 			return fail(L, e->line, kv->key, "`%s`: expected VOLUME:DEST[:OPTIONS]", Q(s));
 		name = strndup(s, (size_t)(colon - s));
+		if (name[0] == '/' || str_has_prefix(name, "./") || str_has_prefix(name, "../")) {
+			/* a host path, as docker compose's short syntax: a bind */
+			_cleanup_free_ char *src = resolve_path(L, name);
+
+			arg(a, kv->key, e->line, "-v");
+			arg_take(a, kv->key, e->line, xasprintf("%s%s", src, colon));
+			continue;
+		}
 		if (!(vol = find_volume(L->t, name)))
 			return fail(L, e->line, kv->key, "no volume `%s` in [volumes]", Q(name));
 		opts = strchr(colon + 1, ':');
@@ -715,7 +727,15 @@ static int parse_error(struct loader *L, struct topo_service *svc, const struct 
 	for (size_t i = 4; i < dashdash; i++) {
 		const char *p;
 
-		if (a->v[i][0] != '-' || !(p = mentions(msg, a->v[i])))
+		static const char *const longs[][2] = { { "-p", "--publish" }, { "-v", "--volume" }, { "-e", "--env" } };
+		const char *flag = a->v[i];
+
+		if (flag[0] != '-')
+			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(longs); k++)
+			if (!strcmp(flag, longs[k][0]))
+				flag = longs[k][1];
+		if (!(p = mentions(msg, flag)) && !(p = mentions(msg, a->v[i])))
 			continue;
 		if (!best || p < best)
 			best = p, at = i;
