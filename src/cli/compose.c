@@ -60,6 +60,23 @@ static int load(const char *verb, struct topology *t)
 	return 0;
 }
 
+/* The same, and the subnets checked against the host's interfaces (what
+ * creates: validate, up, restart). */
+static int load_checked(const char *verb, struct topology *t)
+{
+	struct nerr err = { 0 };
+	int r;
+
+	if ((r = load(verb, t)))
+		return r;
+	if (topology_check_host(t, &err) < 0) {
+		fprintf(stderr, "nucleus: compose %s: %s\n", verb, err.msg);
+		topology_free(t);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 /* The options every command takes: -f/--file (with `file_short`), -h; the
  * rest the command's own through `fn`. Returns -1 to go on, else the
  * exit status. */
@@ -158,7 +175,7 @@ static int compose_validate(int argc, char **argv)
 		return r;
 	if ((r = no_args("compose validate", argc, argv)) >= 0)
 		return r;
-	if ((r = load("validate", &t)))
+	if ((r = load_checked("validate", &t)))
 		return r;
 	if (f.json) {
 		json_t *o = json_object(), *order = json_array(), *nets = json_array(), *vols = json_array();
@@ -317,7 +334,7 @@ static int do_up(const char *verb, const char *help, int argc, char **argv, bool
 		return r;
 	if (restart && optind < argc)
 		return cli_usage_error(verb, "unexpected argument `%s`", argv[optind]);
-	if ((r = load(verb + strlen("compose "), &t)))
+	if ((r = load_checked(verb + strlen("compose "), &t)))
 		return r;
 	o.plan.only = optind < argc ? argv + optind : NULL;
 	o.timeout_ns = f.timeout_s * 1000000000ULL;

@@ -194,6 +194,49 @@ static int volumes_remove(const struct topology *t, struct nerr *err)
 	return r;
 }
 
+/* ---- the hosts file ------------------------------------------------------------
+ * One per topology, bound at /etc/hosts of each of its bridge containers;
+ * their supervisors keep their own lines in it (--hosts-file). Out of the
+ * runtime directory, whose entries are containers. */
+static char *hosts_dir(const struct topology *t)
+{
+	return xasprintf("%s-compose/%s", runtime_dir(), t->name);
+}
+
+static int hosts_prepare(struct topology *t, struct nerr *err)
+{
+	_cleanup_free_ char *dir = hosts_dir(t), *path = xasprintf("%s/hosts", dir);
+	bool any = false;
+	int r;
+
+	for (size_t i = 0; i < t->nservices; i++) {
+		struct container_config *c = &t->services[i].cfg;
+
+		if (c->net.mode != NETWORK_BRIDGE || c->net.hosts_file)
+			continue;
+		c->net.hosts_file = xstrdup(path);
+		any = true;
+	}
+	if (!any)
+		return 0;
+	if (mkdir_p(dir, 0755) < 0)
+		return nerr_set(err, errno, "create %s", dir);
+	if ((r = net_hosts_file_init(path, err)) < 0)
+		return r;
+	return 0;
+}
+
+static void hosts_remove(const struct topology *t)
+{
+	_cleanup_free_ char *dir = hosts_dir(t), *path = xasprintf("%s/hosts", dir);
+
+	_cleanup_free_ char *parent = xasprintf("%s-compose", runtime_dir());
+
+	unlink(path);
+	rmdir(dir);
+	rmdir(parent);   /* when no other topology has one */
+}
+
 /* ---- starting --------------------------------------------------------------- */
 
 enum svc_phase { PH_SKIP, PH_WAITING, PH_STARTING, PH_UP };
@@ -411,7 +454,7 @@ int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *e
 	}
 	if ((r = stop_in_order(t, cur, ncur, gone, o->stop_timeout, true, err)) < 0)
 		goto out;
-	if ((r = volumes_create(t, err)) < 0)
+	if ((r = volumes_create(t, err)) < 0 || (r = hosts_prepare(t, err)) < 0)
 		goto out;
 	msgs = mmap(NULL, (t->nservices + 1) * MSG_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (msgs == MAP_FAILED) {
@@ -466,6 +509,7 @@ int topology_down(const struct topology *t, unsigned timeout_s, bool volumes, st
 			r = -err->code;
 		}
 	}
+	hosts_remove(t);
 	if (volumes && volumes_remove(t, r ? NULL : err) < 0 && !r)
 		r = -EIO;
 	return r;

@@ -77,6 +77,8 @@ networks = ["front"]
 volumes = ["shared:/shared", "scratch:/scratch"]
 health_check = "test -e /tmp/ready"
 health_interval = "0.2s"
+health_start_period = "60s"
+health_start_interval = "0.1s"
 health_retries = 3
 
 [services.web]
