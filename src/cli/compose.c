@@ -257,9 +257,10 @@ static int compose_plan(int argc, char **argv)
 
 	if ((r = parse_opts("compose plan", plan_help, argc, argv, "+:f:h", extra, &x)) >= 0)
 		return r;
+	/* (the loader runs run's flag parser: optind is its afterwards) */
+	po.only = optind < argc ? argv + optind : NULL;
 	if ((r = load("plan", &t)))
 		return r;
-	po.only = optind < argc ? argv + optind : NULL;
 	if (topology_current(t.name, &cur, &ncur, &err) < 0 || topology_plan(&t, cur, ncur, &po, &p, &err) < 0) {
 		r = cli_fail(&err);
 		goto out;
@@ -334,9 +335,9 @@ static int do_up(const char *verb, const char *help, int argc, char **argv, bool
 		return r;
 	if (restart && optind < argc)
 		return cli_usage_error(verb, "unexpected argument `%s`", argv[optind]);
+	o.plan.only = optind < argc ? argv + optind : NULL;
 	if ((r = load_checked(verb + strlen("compose "), &t)))
 		return r;
-	o.plan.only = optind < argc ? argv + optind : NULL;
 	o.timeout_ns = f.timeout_s * 1000000000ULL;
 	o.stop_timeout = (unsigned)f.stop_s;
 	if (restart && topology_stop(&t, o.stop_timeout, &err) < 0) {
@@ -609,7 +610,7 @@ static int compose_logs(int argc, char **argv)
 	struct topology t;
 	struct log_src *src = NULL;
 	size_t ncur = 0, nsrc = 0, width = 0;
-	int c, r = 0;
+	int c, r = 0, first;
 
 	/* -f is --follow here (docker compose logs -f) */
 	static const struct option opts[] = {
@@ -627,9 +628,10 @@ static int compose_logs(int argc, char **argv)
 		default: return cli_usage_error("compose logs", "%s", cli_opterror());
 		}
 	}
+	first = optind;   /* the loader runs run's flag parser */
 	if ((r = load("logs", &t)))
 		return r;
-	for (int i = optind; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		bool known = false;
 
 		for (size_t s = 0; s < t.nservices; s++)
@@ -647,11 +649,11 @@ static int compose_logs(int argc, char **argv)
 	for (size_t k = 0; k <= t.nservices; k++) {
 		for (size_t i = 0; i < ncur; i++) {
 			struct container_state st = { 0 };
-			bool wanted = optind >= argc;
+			bool wanted = first >= argc;
 
 			if (rank(&t, cur[i].service) != k)
 				continue;
-			for (int a = optind; a < argc; a++)
+			for (int a = first; a < argc; a++)
 				wanted |= !strcmp(argv[a], cur[i].service);
 			if (!wanted || state_read(cur[i].id, &st, NULL) < 0)
 				continue;

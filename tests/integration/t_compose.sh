@@ -150,14 +150,15 @@ test_compose_three_services_two_networks() {
 	assert_eq "$(ncompose -f "$f" ps --json | python3 -c 'import json,sys; print(sorted(c["service"] for c in json.load(sys.stdin)))')" \
 		"['db', 'web', 'worker']" "ps --json"
 	# logs, prefixed by service
-	assert_contains "$(ncompose -f "$f" logs web)" "web | web-says-hi" "web's output in compose logs"
+	assert_eq "$(ncompose -f "$f" logs web)" "web | web-says-hi" "web's output in compose logs"
+	ncompose -f "$f" logs | grep -qE '^web +\| web-says-hi$' || fail "web's line in the logs of all: $(ncompose -f "$f" logs)"
 	b=$(bridges_of "$f")
 	# down: dependants first (web stops before db), then nothing left
 	ncompose -f "$f" down -t 5 >"$T/down.out" 2>&1 || fail "down: $(cat "$T/down.out")"
 	[ "$(cat "$T/shared-cmp$$/web.stop")" -le "$(cat "$T/shared-cmp$$/db.stop")" ] ||
 		fail "db stopped before web"
 	for s in db web worker; do
-		[ ! -e "$RUNTIME_DIR/.names/cmp$$-$s" ] || fail "$s left after down"
+		[ ! -L "$RUNTIME_DIR/.names/cmp$$-$s" ] || fail "$s left after down"
 	done
 	for br in $b; do
 		ip -n $NS link show "$br" >/dev/null 2>&1 && fail "bridge $br left after down"
@@ -192,9 +193,9 @@ EOF
 	assert_eq "$st" 1 "up's status when a dependency exits: [$out]"
 	assert_contains "$out" "dependency db exited with status 3" "the dependency named with its status"
 	[ $(( (t1 - t0) / 1000000000 )) -lt 20 ] || fail "up noticed the exit only at its timeout"
-	[ ! -e "$RUNTIME_DIR/.names/cmpx$$-web" ] || fail "web was started"
+	[ ! -L "$RUNTIME_DIR/.names/cmpx$$-web" ] || fail "web was started"
 	ncompose -f "$f" down -t 1 >/dev/null 2>&1 || fail "down"
-	[ ! -e "$RUNTIME_DIR/.names/cmpx$$-db" ] || fail "db left after down"
+	[ ! -L "$RUNTIME_DIR/.names/cmpx$$-db" ] || fail "db left after down"
 }
 
 test_compose_reconcile() {
@@ -235,7 +236,7 @@ open(sys.argv[1], "w").write(s)
 PY
 	assert_eq "$(ncompose -f "$f" plan | awk '$1 == "worker" { print $2 }')" remove "plan for the removed worker"
 	ncompose -f "$f" up -d -t 2 >"$T/up.out" 2>&1 || fail "up without worker: $(cat "$T/up.out")"
-	[ ! -e "$RUNTIME_DIR/.names/cmpr$$-worker" ] || fail "worker still there"
+	[ ! -L "$RUNTIME_DIR/.names/cmpr$$-worker" ] || fail "worker still there"
 	assert_eq "$(ids_of cmpr$$ | awk '{print $1, $2}')" "$(echo $ids3 | awk '{print $1, $2}')" "db and web kept"
 	ncompose -f "$f" down -t 2 >/dev/null 2>&1 || fail "down"
 }
@@ -284,13 +285,13 @@ test_compose_killed_up_collected_by_down() {
 	write_topology "$f" cmpk$$ 128M 30
 	in_ns "$NUCLEUS" compose -f "$f" up -d >/dev/null 2>&1 &
 	pid=$!
-	wait_for test -e "$RUNTIME_DIR/.names/cmpk$$-db" || fail "db never started"
+	wait_for test -L "$RUNTIME_DIR/.names/cmpk$$-db" || fail "db never started"
 	sleep 0.5
 	kill -KILL $pid
 	wait $pid 2>/dev/null
 	ncompose -f "$f" down -t 1 >"$T/down.out" 2>&1 || fail "down: $(cat "$T/down.out")"
 	for s in db web worker; do
-		[ ! -e "$RUNTIME_DIR/.names/cmpk$$-$s" ] || fail "$s left after a killed up and down"
+		[ ! -L "$RUNTIME_DIR/.names/cmpk$$-$s" ] || fail "$s left after a killed up and down"
 	done
 }
 
