@@ -30,11 +30,13 @@ static ssize_t service_index(const struct topology *t, const char *name)
 	return -1;
 }
 
-static void pause_briefly(void)
+/* Until a starter ends (SIGCHLD, blocked by the caller) or the next look
+ * at the conditions is due. */
+static void pause_briefly(const sigset_t *chld)
 {
 	struct timespec ts = { 0, POLL_NS };
 
-	nanosleep(&ts, NULL);
+	sigtimedwait(chld, NULL, &ts);
 }
 
 /* ---- stopping, a level of the graph at a time ------------------------------ */
@@ -317,7 +319,13 @@ static int condition_met(const struct topology *t, const struct topo_dep *dep, s
 static void __attribute__((noreturn)) start_child(struct topo_service *svc, char *msg)
 {
 	struct nerr e = { 0 };
+	sigset_t chld;
 	int code = 125;
+
+	/* the supervisor it forks gets the mask nucleus run would give it */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 
 	if (container_config_load_policies(&svc->cfg, &e) < 0 || random_id(svc->cfg.id) < 0) {
 		if (!e.code)
@@ -351,7 +359,12 @@ static int start_collect(struct topology *t, struct sched *sc, size_t i, bool wa
 static int start_services(struct topology *t, struct sched *sc, const struct topo_up_opts *o, struct nerr *err)
 {
 	uint64_t timeout = o->timeout_ns ? o->timeout_ns : DEFAULT_TIMEOUT_NS;
+	sigset_t chld, old;
 	int r = 0;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
 
 	for (;;) {
 		bool busy = false, progress = false;
@@ -415,13 +428,14 @@ static int start_services(struct topology *t, struct sched *sc, const struct top
 		if (r || !busy)
 			break;
 		if (!progress)
-			pause_briefly();
+			pause_briefly(&chld);
 	}
 	/* on failure: the starts under way finish (nothing half-made is left);
 	 * what started stays, for `down` or the next `up` */
 	for (size_t i = 0; i < t->nservices; i++)
 		if (sc[i].phase == PH_STARTING)
 			start_collect(t, sc, i, true, r ? NULL : err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
 
