@@ -239,6 +239,25 @@ static void hosts_remove(const struct topology *t)
 	rmdir(parent);   /* when no other topology has one */
 }
 
+/* After a failed up: the bridges no container holds (net_bridge_remove
+ * leaves one in use: -EBUSY), and the hosts file when nothing of the
+ * topology is left; what started stays, for `down` or the next `up`. */
+static void unused_remove(const struct topology *t)
+{
+	struct topo_current *cur = NULL;
+	size_t ncur = 0;
+
+	for (size_t i = 0; i < t->nnetworks; i++) {
+		struct nerr e = { 0 };
+
+		if (t->networks[i].bridge[0])
+			net_bridge_remove(t->networks[i].bridge, &e);
+	}
+	if (topology_current(t->name, &cur, &ncur, NULL) == 0 && !ncur)
+		hosts_remove(t);
+	topology_current_free(cur, ncur);
+}
+
 /* ---- starting --------------------------------------------------------------- */
 
 enum svc_phase { PH_SKIP, PH_WAITING, PH_STARTING, PH_UP };
@@ -490,6 +509,8 @@ int topology_up(struct topology *t, const struct topo_up_opts *o, struct nerr *e
 			fprintf(stderr, "%s: create\n", st->service);
 	}
 	r = start_services(t, sc, o, err);
+	if (r < 0)
+		unused_remove(t);
 out:
 	if (msgs)
 		munmap(msgs, (t->nservices + 1) * MSG_MAX);

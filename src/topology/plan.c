@@ -127,6 +127,17 @@ static void mark_wanted(const struct topology *t, size_t i, bool *wanted)
 	}
 }
 
+/* A service waits for `name` with completed_successfully. */
+static bool awaited_completed(const struct topology *t, const char *name)
+{
+	for (size_t i = 0; i < t->nservices; i++)
+		for (size_t d = 0; d < t->services[i].ndeps; d++)
+			if (t->services[i].deps[d].condition == TOPO_COMPLETED &&
+			    !strcmp(t->services[i].deps[d].service, name))
+				return true;
+	return false;
+}
+
 int topology_plan(const struct topology *t, const struct topo_current *cur, size_t ncur,
 		  const struct topo_plan_opts *o, struct topo_plan *p, struct nerr *err)
 {
@@ -191,8 +202,10 @@ int topology_plan(const struct topology *t, const struct topo_current *cur, size
 			} else {
 				snprintf(s->reason, sizeof(s->reason), "configuration changed");
 			}
-		} else if (c->status != STATUS_RUNNING && !(c->status == STATUS_EXITED && c->exit_code == 0)) {
-			/* exited 0 is a one-shot that completed: kept */
+		} else if (c->status != STATUS_RUNNING &&
+			   !(c->status == STATUS_EXITED && c->exit_code == 0 && awaited_completed(t, svc->name))) {
+			/* a one-shot that completed (what a service waits for with
+			 * completed_successfully) is kept: it is not run again */
 			s->action = TOPO_RECREATE;
 			if (c->status == STATUS_EXITED && c->exit_code == EXIT_CODE_UNKNOWN)
 				snprintf(s->reason, sizeof(s->reason), "not running (exited, status unknown)");

@@ -312,3 +312,59 @@ test_compose_refused() {
 	out=$(ncompose frobnicate 2>&1)
 	assert_eq "$?" 125 "an unknown compose command: [$out]"
 }
+
+test_compose_failed_up_leaves_nothing() {
+	local f out st before b
+	compose_setup
+	f=$T/bad.toml
+	FILES="$FILES $f"
+	cat >"$f" <<EOF2
+name = "cmpf$$"
+
+[networks.front]
+subnet = "10.218.$N.0/24"
+
+[services.a]
+command = ["/nonexistent/program"]
+networks = ["front"]
+
+[services.b]
+command = ["sleep", "60"]
+networks = ["front"]
+
+[[services.b.depends_on]]
+service = "a"
+EOF2
+	b=$(bridges_of "$f")
+	before=$(leftovers)
+	out=$(ncompose -f "$f" up -d 2>&1)
+	st=$?
+	assert_eq "$st" 1 "up's status when a service cannot start: [$out]"
+	assert_contains "$out" "service a: " "the service named"
+	[ ! -L "$RUNTIME_DIR/.names/cmpf$$-b" ] || fail "b was started"
+	ip -n $NS link show "$b" >/dev/null 2>&1 && fail "bridge $b left after a failed up"
+	[ ! -e "/run/nucleus-compose/cmpf$$" ] || fail "the hosts file left after a failed up"
+	assert_eq "$(new_leftovers "$before")" "" "left behind by a failed up"
+}
+
+test_compose_stop_and_restart() {
+	local f ids1 ids2
+	compose_setup
+	f=$T/app.toml
+	write_topology "$f" cmps$$ 128M 0.2
+	ncompose -f "$f" up -d >"$T/up.out" 2>&1 || fail "up: $(cat "$T/up.out")"
+	ids1=$(ids_of cmps$$)
+	ncompose -f "$f" stop -t 5 >/dev/null 2>&1 || fail "stop"
+	for s in db web worker; do
+		assert_eq "$(sfield cmps$$-$s status)" exited "$s after stop"
+	done
+	[ "$(cat "$T/shared-cmps$$/web.stop")" -le "$(cat "$T/shared-cmps$$/db.stop")" ] || fail "db stopped before web"
+	assert_eq "$(ncompose -f "$f" plan | awk 'NR > 1 { print $2 }' | sort -u)" recreate "plan after stop"
+	ncompose -f "$f" restart -t 5 >"$T/up.out" 2>&1 || fail "restart: $(cat "$T/up.out")"
+	ids2=$(ids_of cmps$$)
+	for s in db web worker; do
+		assert_eq "$(sfield cmps$$-$s status)" running "$s after restart"
+	done
+	[ "$(echo $ids1 | tr ' ' '\n' | sort)" != "$(echo $ids2 | tr ' ' '\n' | sort)" ] || fail "restart kept the containers"
+	ncompose -f "$f" down -t 5 >/dev/null 2>&1 || fail "down"
+}
