@@ -70,6 +70,11 @@ path = "$T/shared-$name"
 volume_type = "ephemeral"
 size = "16M"
 
+[volumes.owned]
+volume_type = "persistent"
+path = "$T/owned-$name"
+owner = "1234:1235"
+
 [services.db]
 command = ["/bin/sh", "-c", "date +%s%N >/shared/db.start; trap 'date +%s%N >/shared/db.stop; exit 0' TERM; mkdir -p /tmp/www; echo hello-from-db >/tmp/www/index.txt; (sleep $delay; touch /tmp/ready) & cd /tmp/www && python3 -m http.server 8000 >/dev/null 2>&1 & wait; wait"]
 memory = "$mem"
@@ -94,7 +99,7 @@ condition = "healthy"
 [services.worker]
 command = ["/bin/sh", "-c", "date +%s%N >/shared/worker.start; trap 'date +%s%N >/shared/worker.stop; exit 0' TERM; sleep 600 & wait"]
 networks = ["back"]
-volumes = ["shared:/shared"]
+volumes = ["shared:/shared", "owned:/owned"]
 EOF
 	mkdir -p -m 0777 "$T/shared-$name"
 }
@@ -253,8 +258,10 @@ test_compose_volumes_persistent_and_ephemeral() {
 	ncompose -f "$f" up -d >"$T/up.out" 2>&1 || fail "up again: $(cat "$T/up.out")"
 	out=$(in_ns "$NUCLEUS" attach cmpv$$-db /bin/sh -c 'cat /shared/p; ls /scratch | wc -l')
 	assert_eq "$(echo $out)" "kept 0" "persistent kept, ephemeral empty"
+	assert_eq "$(stat -c %u:%g "$T/owned-cmpv$$")" 1234:1235 "a persistent volume created with its owner"
 	ncompose -f "$f" down -t 2 --volumes >/dev/null 2>&1 || fail "down --volumes"
 	[ ! -e "$T/shared-cmpv$$" ] || fail "down --volumes left the persistent directory"
+	[ ! -e "$T/owned-cmpv$$" ] || fail "down --volumes left the owned directory"
 }
 
 test_compose_two_topologies() {
