@@ -290,6 +290,9 @@ out:
 	return r;
 }
 
+static int show_logs(const struct topology *t, char *const *only, bool follow);
+static volatile sig_atomic_t logs_interrupted;
+
 /* ---- up, restart --------------------------------------------------------------- */
 
 static const char up_help[] =
@@ -303,11 +306,11 @@ static const char up_help[] =
 	"dependency that exits or turns unhealthy while a service waits for it fails `up`\n"
 	"at once, naming it. With SERVICE..., only those and their dependencies.\n"
 	"\n"
-	"`up` returns once the services are started (-d is accepted and is what it does);\n"
-	"follow them with `compose logs -f`.\n"
+	"Without -d, `up` then stays in the foreground showing the services' output (as\n"
+	"`compose logs -f`) until they end or Ctrl-C, which stops them.\n"
 	"\n"
 	"Options:\n"
-	"  -d, --detach          Return once started (the default)\n"
+	"  -d, --detach          Return once the services are started\n"
 	"      --timeout SECS    Wait at most this long for each dependency condition (120)\n"
 	"  -t, --time SECS       Stopping what is recreated or removed: SIGKILL after (10)\n"
 	"  -f, --file FILE       The topology file (default ./topology.toml)\n"
@@ -343,6 +346,15 @@ static int do_up(const char *verb, const char *help, int argc, char **argv, bool
 	if (topology_up(&t, &o, &err) < 0) {
 		fprintf(stderr, "nucleus: %s: %s\n", verb, err.msg);
 		r = 1;
+	} else if (!restart && !f.detach) {
+		/* docker compose: in the foreground, the services' output until
+		 * they end or Ctrl-C, which stops them */
+		show_logs(&t, o.plan.only, true);
+		if (logs_interrupted) {
+			fprintf(stderr, "Stopping %s\n", t.name);
+			if (topology_stop(&t, o.stop_timeout, &err) < 0)
+				r = cli_fail(&err);
+		}
 	}
 out:
 	topology_free(&t);
@@ -589,68 +601,32 @@ static void emit_prefixed(const char *line, size_t len, unsigned file, void *arg
 	free(rec.text);
 }
 
-static volatile sig_atomic_t logs_interrupted;
-
 static void on_interrupt(int sig)
 {
 	(void)sig;
 	logs_interrupted = 1;
 }
 
-static int compose_logs(int argc, char **argv)
+/* The logs of the topology's containers (of services `only`, NULL: all),
+ * in start order; with `follow` until every one has ended or a signal
+ * (logs_interrupted). */
+static int show_logs(const struct topology *t, char *const *only, bool follow)
 {
-	struct flags f = { 0 };
 	struct topo_current *cur = NULL;
 	struct nerr err = { 0 };
-	struct topology t;
 	struct log_src *src = NULL;
 	size_t ncur = 0, nsrc = 0, width = 0;
-	int c, r = 0, first;
 
-	/* -f is --follow here (docker compose logs -f) */
-	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'F' }, { "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
-	optind = 0;
-	opterr = 0;
-	while ((c = cli_getopt(argc, argv, "+:fh", opts)) != -1) {
-		switch (c) {
-		case 'F': compose_file = optarg; break;
-		case 'f': f.follow = true; break;
-		case 'h': fputs(logs_help, stdout); return 0;
-		case ':': return cli_usage_error("compose logs", "flag `%s` needs a value", argv[optind - 1]);
-		default: return cli_usage_error("compose logs", "%s", cli_opterror());
-		}
-	}
-	first = optind;   /* the loader runs run's flag parser */
-	if ((r = load("logs", &t)))
-		return r;
-	for (int i = first; i < argc; i++) {
-		bool known = false;
-
-		for (size_t s = 0; s < t.nservices; s++)
-			known |= !strcmp(t.services[s].name, argv[i]);
-		if (!known) {
-			r = cli_usage_error("compose logs", "no service `%s` in %s", argv[i], t.file);
-			goto out;
-		}
-	}
-	if (topology_current(t.name, &cur, &ncur, &err) < 0) {
-		r = cli_fail(&err);
-		goto out;
-	}
+	if (topology_current(t->name, &cur, &ncur, &err) < 0)
+		return cli_fail(&err);
 	src = xcalloc(ncur + 1, sizeof(*src));
-	for (size_t k = 0; k <= t.nservices; k++) {
+	for (size_t k = 0; k <= t->nservices; k++) {
 		for (size_t i = 0; i < ncur; i++) {
 			struct container_state st = { 0 };
-			bool wanted = first >= argc;
 
-			if (rank(&t, cur[i].service) != k)
+			if (rank(t, cur[i].service) != k || (only && !strv_contains(only, cur[i].service)))
 				continue;
-			for (int a = first; a < argc; a++)
-				wanted |= !strcmp(argv[a], cur[i].service);
-			if (!wanted || state_read(cur[i].id, &st, NULL) < 0)
+			if (state_read(cur[i].id, &st, NULL) < 0)
 				continue;
 			if (st.log_path[0] && rotlog_reader_open(st.log_path, &src[nsrc].r, NULL) == 0) {
 				src[nsrc].service = cur[i].service;
@@ -666,7 +642,7 @@ static int compose_logs(int argc, char **argv)
 		src[i].width = width;
 		rotlog_reader_read(src[i].r, emit_prefixed, &src[i]);
 	}
-	if (f.follow) {
+	if (follow) {
 		struct sigaction sa = { .sa_handler = on_interrupt };
 
 		sigaction(SIGINT, &sa, NULL);
@@ -686,11 +662,46 @@ static int compose_logs(int argc, char **argv)
 		for (size_t i = 0; i < nsrc; i++)
 			rotlog_reader_read(src[i].r, emit_prefixed, &src[i]);
 	}
-out:
 	for (size_t i = 0; i < nsrc; i++)
 		rotlog_reader_close(src[i].r);
 	free(src);
 	topology_current_free(cur, ncur);
+	return 0;
+}
+
+static int compose_logs(int argc, char **argv)
+{
+	struct topology t;
+	bool follow = false;
+	int c, r = 0, first;
+
+	/* -f is --follow here (docker compose logs -f) */
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'F' }, { "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	optind = 0;
+	opterr = 0;
+	while ((c = cli_getopt(argc, argv, "+:fh", opts)) != -1) {
+		switch (c) {
+		case 'F': compose_file = optarg; break;
+		case 'f': follow = true; break;
+		case 'h': fputs(logs_help, stdout); return 0;
+		case ':': return cli_usage_error("compose logs", "flag `%s` needs a value", argv[optind - 1]);
+		default: return cli_usage_error("compose logs", "%s", cli_opterror());
+		}
+	}
+	first = optind;   /* the loader runs run's flag parser */
+	if ((r = load("logs", &t)))
+		return r;
+	for (int i = first; i < argc; i++) {
+		if (topology_service_index(&t, argv[i]) < 0) {
+			r = cli_usage_error("compose logs", "no service `%s` in %s", argv[i], t.file);
+			goto out;
+		}
+	}
+	r = show_logs(&t, first < argc ? argv + first : NULL, follow);
+out:
 	topology_free(&t);
 	return r;
 }

@@ -375,3 +375,25 @@ test_compose_stop_and_restart() {
 	[ "$(echo $ids1 | tr ' ' '\n' | sort)" != "$(echo $ids2 | tr ' ' '\n' | sort)" ] || fail "restart kept the containers"
 	ncompose -f "$f" down -t 5 >/dev/null 2>&1 || fail "down"
 }
+
+test_compose_up_foreground_until_interrupted() {
+	local f pid
+	compose_setup
+	f=$T/app.toml
+	write_topology "$f" cmpg$$ 128M 0.2
+	# (nsenter execs nucleus: $! is nucleus, not a subshell that ignores SIGINT)
+	nsenter --net=/run/netns/$NS "$NUCLEUS" compose -f "$f" up >"$T/fg.out" 2>"$T/fg.err" &
+	pid=$!
+	wait_for grep -q 'web-says-hi' "$T/fg.out" || fail "no output of web in the foreground: $(cat "$T/fg.out" "$T/fg.err")"
+	assert_eq "$(grep 'web-says-hi' "$T/fg.out")" "web    | web-says-hi" "web's line, prefixed"
+	kill -0 $pid 2>/dev/null || fail "up returned: $(cat "$T/fg.err")"
+	kill -INT $pid
+	for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $pid 2>/dev/null && fail "up still runs 10 s after Ctrl-C"
+	wait $pid
+	assert_eq "$?" 0 "up's status after Ctrl-C: $(cat "$T/fg.err")"
+	for s in db web worker; do
+		assert_eq "$(sfield cmpg$$-$s status)" exited "$s after Ctrl-C"
+	done
+	ncompose -f "$f" down -t 1 >/dev/null 2>&1 || fail "down"
+}
