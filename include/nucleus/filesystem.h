@@ -102,6 +102,10 @@ int fs_mounts_check(struct fs_config *f, uint64_t memory_max, struct nerr *err);
  * attaches; otherwise *fd the O_PATH descriptor, the child binds the path
  * and checks it is that one. */
 int fs_volume_open(const struct fs_volume *v, bool clone, uid_t uid, gid_t gid, int *fd, struct nerr *err);
+/* As root: a detached clone of the open file fd (a bind of that very
+ * inode: what is written to it later shows), read-only, nosuid, nodev,
+ * noexec, private: --hosts-file's, attached at /etc/hosts. */
+int fs_file_clone_ro(int fd, int *out, struct nerr *err);
 /* A volume's mount attributes (MOUNT_ATTR_*). */
 unsigned fs_volume_attrs(const struct fs_volume *v);
 
@@ -134,6 +138,10 @@ struct fs_spec {
 	char **extra_hosts;        /* "ip\tname" lines for /etc/hosts */
 	char **self_hosts;         /* "ip\thostname" lines naming the container;
 	                            * NULL: 127.0.1.1 */
+	bool hosts_mount;          /* --hosts-file: hosts_mount_fd, a detached
+	                            * read-only clone of the file, attached at
+	                            * /etc/hosts in place of the generated one */
+	int hosts_mount_fd;
 	struct copy_skipped *copy_skipped;  /* out, copy mode: what was left out (may be NULL) */
 	int secrets_mount_fd;      /* fs_secrets_stage's tmpfs, attached at
 	                            * /run/secrets; -1: none */

@@ -177,6 +177,37 @@ char **net_lease_hosts(const struct net_lease *l, const char *hostname);
  * collect. */
 void net_bridge_gc(const char *state_dir);
 
+/* compose down: delete a bridge nucleus created (its alias says so), its
+ * elements in table inet nucleus and its lease directory, and put
+ * forwarding back when no lease is left anywhere. Leases of dead
+ * containers are collected first; -EBUSY (nothing done) while a live one
+ * holds an address on it; -EPERM (nothing done) for nucleus0 and for a
+ * bridge nucleus did not create; 0 when it does not exist (its state, if
+ * any, dropped). */
+int net_bridge_remove(const char *name, struct nerr *err);
+
+/* ---- a hosts file shared by a compose network (--hosts-file; src/network/hosts.c) ----
+ * Bound read-only at /etc/hosts of every container given it; each
+ * container's supervisor adds its lines ("ADDR\tSERVICE TOPOLOGY-SERVICE
+ * NAME...", its --add-host lines) when it gets its address and takes them
+ * out when it ends, each tagged "\t# nucleus <id>"; the file is rewritten
+ * in place (same inode) under an flock on it. */
+#define NET_HOSTS_HEADER "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+/* Create PATH (0644, the localhost lines) unless it exists: an existing
+ * one is only checked (net_hosts_file_open), its lines kept. */
+int net_hosts_file_init(const char *path, struct nerr *err);
+/* Open for reading and writing: absolute, no symlink, a regular file of
+ * root or the caller, not writable by group or others, at most 1 MiB. */
+int net_hosts_file_open(const char *path, int *fd, struct nerr *err);
+/* Pure: the file's new text: owner's lines replaced by `self` and `extra`
+ * (each tagged), other containers' lines with an address or a name of
+ * `self` dropped (superseded), untagged lines kept, the localhost lines
+ * put first when there is none. self, extra: "ADDR\tNAME..." (NULL: none). */
+char *net_hosts_render(const char *old, const char *owner, char *const *self, char *const *extra);
+/* The render applied to the open file, in place, under an flock. Both
+ * NULL: the owner's lines removed. */
+int net_hosts_file_update(int fd, const char *owner, char *const *self, char *const *extra, struct nerr *err);
+
 enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_BRIDGE };
 /* "none", "host", "bridge"; network_mode_parse: -1 for anything else. */
 const char *network_mode_name(enum network_mode m);
@@ -193,6 +224,8 @@ struct net_config {
 	char **dns_search;           /* --dns-search */
 	char **add_hosts;            /* --add-host as given */
 	char **extra_hosts;          /* their /etc/hosts lines (validate) */
+	char *hosts_file;            /* --hosts-file: bound at /etc/hosts, its lines kept
+	                              * by the supervisor (compose; NULL: generated) */
 	struct egress_config egress;
 };
 

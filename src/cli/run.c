@@ -148,6 +148,9 @@ static const char run_help[] =
 	"      --dns-search DOMAIN        A search domain for resolv.conf (repeatable)\n"
 	"      --add-host NAME:IP         Add a line to /etc/hosts (repeatable; IP\n"
 	"                                 host-gateway: the bridge's gateway)\n"
+	"      --hosts-file PATH          compose's: PATH bound read-only at /etc/hosts, the\n"
+	"                                 container's names and --add-host lines kept in it\n"
+	"                                 while it runs (docs/networking.md)\n"
 	"\n"
 	"Egress (enforced by BPF on the container's cgroup; see docs/egress.md):\n"
 	"      --egress-allow CIDR        Allow connections to CIDR (repeatable; IPv4 or IPv6;\n"
@@ -236,7 +239,7 @@ enum {
 	OPT_RM, OPT_MEMORY, OPT_SWAP, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_IO_LIMIT, OPT_MEMLOCK,
 	OPT_CAPS_POLICY, OPT_CAPS_SHA, OPT_LL_POLICY, OPT_LL_SHA,
 	OPT_EGRESS_ALLOW, OPT_EGRESS_TCP, OPT_EGRESS_UDP, OPT_DNS, OPT_SC_MODE, OPT_SC_LOG, OPT_AUDIT,
-	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST,
+	OPT_SC_PROFILE, OPT_SC_SHA, OPT_SC_LOG_DENIED, OPT_BRIDGE, OPT_SUBNET, OPT_DNS_SEARCH, OPT_ADD_HOST, OPT_HOSTS_FILE,
 	OPT_ALLOW_EXEC, OPT_INIT, OPT_MEMFD_EXEC, OPT_TMPFS_SIZE, OPT_LOG_OPT, OPT_AUDIT_OPT, OPT_LIMITS,
 	OPT_SERVICE_MODE, OPT_DEGRADED, OPT_TRUST, OPT_LOCKDOWN, OPT_NO_AUDIT, OPT_ROOTFS, OPT_VERIFY_ATTEST,
 	OPT_ATTEST_SHA, OPT_NO_ATTEST, OPT_VERIFY_CONTEXT, OPT_GROUP, OPT_ADD_GROUP,
@@ -269,6 +272,7 @@ static const struct option run_opts[] = {
 	{ "publish", required_argument, NULL, 'p' },
 	{ "dns-search", required_argument, NULL, OPT_DNS_SEARCH },
 	{ "add-host", required_argument, NULL, OPT_ADD_HOST },
+	{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
 	{ "rootless", no_argument, NULL, OPT_ROOTLESS },
 	{ "userns", no_argument, NULL, OPT_USERNS },
 	{ "allow-chroot-fallback", no_argument, NULL, OPT_CHROOT },
@@ -516,6 +520,10 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 			break;
 		case OPT_ADD_HOST:
 			strv_push(&cfg->net.add_hosts, optarg);
+			break;
+		case OPT_HOSTS_FILE:
+			free(cfg->net.hosts_file);
+			cfg->net.hosts_file = xstrdup(optarg);
 			break;
 		case OPT_ROOTLESS:
 			cfg->ns.rootless = true;

@@ -41,6 +41,7 @@ void container_config_free(struct container_config *c)
 	strv_free(c->net.dns);
 	strv_free(c->net.dns_search);
 	strv_free(c->net.add_hosts);
+	free(c->net.hosts_file);
 	strv_free(c->net.extra_hosts);
 	bridge_config_free(&c->net.bridge);
 	egress_config_free(&c->net.egress);
@@ -285,6 +286,11 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 			return nerr_prefix(err, "--add-host");
 		strv_push_take(&c->net.extra_hosts, line);
 	}
+	/* its lines are the container's bridge addresses */
+	if (c->net.hosts_file && c->net.mode != NETWORK_BRIDGE)
+		return nerr_set(err, 0, "--hosts-file needs --network bridge");
+	if (c->net.hosts_file && c->net.hosts_file[0] != '/')
+		return nerr_set(err, 0, "--hosts-file `%s`: an absolute path", c->net.hosts_file);
 	c->net.egress.private_netns = c->net.mode != NETWORK_HOST;
 	/* never run unfiltered when a policy was asked for */
 	if (c->net.egress.enabled)

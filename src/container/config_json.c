@@ -205,11 +205,12 @@ static json_t *net_json(const struct net_config *n)
 			   "allow", cidrs_json(e->allow, e->nallow), "tcp_ports", ports_json(e->tcp_ports, e->ntcp),
 			   "udp_ports", ports_json(e->udp_ports, e->nudp), "dns", cidrs_json(e->dns, e->ndns),
 			   "private_netns", e->private_netns, "allow_raw", e->allow_raw);
-	return json_pack("{s:s,s:b,s:o,s:b,s:o,s:o,s:o,s:o,s:o}", "mode", network_mode_name(n->mode),
+	return json_pack("{s:s,s:b,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "mode", network_mode_name(n->mode),
 			 "allow_host_network", n->allow_host_network, "bridge", bridge,
 			 "bridge_flags", n->bridge_flags, "dns", strv_json(n->dns),
 			 "dns_search", strv_json(n->dns_search), "add_hosts", strv_json(n->add_hosts),
-			 "extra_hosts", strv_json(n->extra_hosts), "egress", egress);
+			 "extra_hosts", strv_json(n->extra_hosts), "hosts_file", str_json(n->hosts_file),
+			 "egress", egress);
 }
 
 static json_t *sec_json(const struct sec_config *s)
@@ -947,7 +948,7 @@ static int egress_from(const json_t *o, struct egress_config *e, struct nerr *er
 static int net_from(const json_t *o, struct net_config *n, struct nerr *err)
 {
 	static const char *const keys[] = { "mode", "allow_host_network", "bridge", "bridge_flags", "dns",
-					    "dns_search", "add_hosts", "extra_hosts", "egress", NULL };
+					    "dns_search", "add_hosts", "extra_hosts", "hosts_file", "egress", NULL };
 	static const char *const modes[] = { [NETWORK_NONE] = "none", [NETWORK_HOST] = "host",
 					     [NETWORK_BRIDGE] = "bridge", NULL };
 	const char *w = "network";
@@ -964,6 +965,7 @@ static int net_from(const json_t *o, struct net_config *n, struct nerr *err)
 	    (r = get_strv(o, w, "dns_search", 256, &n->dns_search, err)) < 0 ||
 	    (r = get_strv(o, w, "add_hosts", 1024, &n->add_hosts, err)) < 0 ||
 	    (r = get_strv(o, w, "extra_hosts", 1024, &n->extra_hosts, err)) < 0 ||
+	    (r = get_str(o, w, "hosts_file", PATH_MAX_LEN, &n->hosts_file, err)) < 0 ||
 	    (r = get_obj(o, w, "bridge", &bridge, err)) < 0 || (r = bridge_from(bridge, &n->bridge, err)) < 0 ||
 	    (r = get_obj(o, w, "egress", &egress, err)) < 0 || (r = egress_from(egress, &n->egress, err)) < 0)
 		return r;

@@ -268,6 +268,9 @@ static int stage_validate(struct run *r, struct nerr *err)
 	/* last of what reads the host's files: :U changes them */
 	if ((rc = open_volumes(r, err)) < 0)
 		return rc;
+	/* opened once, like a volume: a path swapped later redirects nothing */
+	if (cfg->net.hosts_file && (rc = net_hosts_file_open(cfg->net.hosts_file, &r->hosts_fd, err)) < 0)
+		return rc;
 	if (cfg->sec.seccomp_trace) {
 		/* the log is opened now, so a bad path fails before anything exists */
 		r->trace_log = fopen(cfg->sec.seccomp_log, "we");
@@ -323,6 +326,9 @@ static void undo_validate(struct run *r)
 	fs_rootfs_close(&r->rootfs);
 	attest_manifest_free(&r->manifest);
 	run_close_volumes(r);
+	if (r->hosts_fd >= 0)
+		close(r->hosts_fd);
+	r->hosts_fd = -1;
 	if (r->trace_log)
 		fclose(r->trace_log);
 	r->trace_log = NULL;
@@ -392,6 +398,39 @@ static void undo_prepare(struct run *r)
 	free(r->state_dir);
 }
 
+/* --hosts-file: the container's lines in the network's file, from the
+ * time it has an address (its peers find it while it starts) to its end
+ * (a restart keeps them: the address is kept). Its names: the service, the
+ * topology's name for it, its own name and hostname. */
+static int hosts_file_add(struct run *r, struct nerr *err)
+{
+	const struct container_config *cfg = r->cfg;
+	_cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
+	_cleanup_strv_ char **self = NULL;
+	_cleanup_free_ char *joined = NULL;
+
+	if (cfg->topology_service) {
+		strv_push(&names, cfg->topology_service);
+		if (cfg->topology)
+			strv_push_take(&names, xasprintf("%s-%s", cfg->topology, cfg->topology_service));
+	}
+	if (!strv_contains(names, cfg->name))
+		strv_push(&names, cfg->name);
+	if (r->st.cfg.proc.hostname && !strv_contains(names, r->st.cfg.proc.hostname))
+		strv_push(&names, r->st.cfg.proc.hostname);
+	joined = xstrdup(names[0]);
+	for (size_t i = 1; names[i]; i++) {
+		char *n = xasprintf("%s %s", joined, names[i]);
+		free(joined);
+		joined = n;
+	}
+	self = net_lease_hosts(r->lease, joined);
+	if (net_hosts_file_update(r->hosts_fd, cfg->id, self, cfg->net.extra_hosts, err) < 0)
+		return nerr_prefix(err, "--hosts-file `%s`", cfg->net.hosts_file);
+	r->hosts_added = true;
+	return 0;
+}
+
 /* network: every check on the host, an address, the host ports: before
  * clone, so bad input leaves nothing behind. */
 static int stage_network(struct run *r, struct nerr *err)
@@ -406,6 +445,8 @@ static int stage_network(struct run *r, struct nerr *err)
 		return nerr_prefix(err, "--network bridge");
 	r->self_hosts = net_lease_hosts(r->lease, r->st.cfg.proc.hostname);
 	state_set_network(&r->st, r->lease, cfg->net.bridge.ports, cfg->net.bridge.nports);
+	if (r->hosts_fd >= 0 && (rc = hosts_file_add(r, err)) < 0)
+		return rc;
 	log_debug("run: network prepared");
 	return 0;
 }
@@ -414,6 +455,11 @@ static int stage_network(struct run *r, struct nerr *err)
  * stage for this): nothing of the container runs any more. */
 static void undo_network(struct run *r)
 {
+	struct nerr e = { 0 };
+
+	if (r->hosts_added && net_hosts_file_update(r->hosts_fd, r->cfg->id, NULL, NULL, &e) < 0)
+		log_warn("--hosts-file `%s`: the container's lines stay: %s", r->cfg->net.hosts_file, e.msg);
+	r->hosts_added = false;
 	net_bridge_detach(r->lease);
 	r->lease = NULL;
 	strv_free(r->self_hosts);
@@ -568,7 +614,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 {
 	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
 			 .context_mount_fd = -1, .secrets_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
-			 .pidfd = -1, .stop_timer = -1 };
+			 .pidfd = -1, .stop_timer = -1, .hosts_fd = -1 };
 	size_t ran = 0;
 	int rc = 0;
 

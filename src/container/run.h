@@ -35,6 +35,7 @@ struct run {
 	bool verify_rootfs;
 	int *volume_fds;               /* --volume: fs_volume_open's, one per volume */
 	bool volume_clones;            /* detached clones (as root), else O_PATH fds */
+	int hosts_fd;                  /* --hosts-file, read-write (its lines); -1: none */
 	FILE *trace_log;
 	struct sc_program seccomp;
 	struct landlock_spec landlock; /* the child's rules (state.json may name them) */
@@ -47,6 +48,7 @@ struct run {
 	/* network */
 	struct net_lease *lease;       /* --network bridge */
 	char **self_hosts;             /* /etc/hosts lines naming it */
+	bool hosts_added;              /* its lines are in the --hosts-file */
 	/* cgroup */
 	struct cgroup_host cg_host;
 	struct cgroup cg;

@@ -217,8 +217,12 @@ int stage_clone(struct run *r, struct nerr *err)
 		.net = cfg->net.mode != NETWORK_HOST,
 	};
 	pid_t pid;
+	_cleanup_close_ int hosts_mount = -1;
 	int rc;
 
+	/* one clone per start: a detached mount is attached once */
+	if (r->hosts_fd >= 0 && (rc = fs_file_clone_ro(r->hosts_fd, &hosts_mount, err)) < 0)
+		return nerr_prefix(err, "--hosts-file `%s`", cfg->net.hosts_file);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->sync) < 0)
 		return nerr_set(err, errno, "socketpair");
 	/* (a restart has both: log_pump_rearm made the pipes) */
@@ -253,6 +257,7 @@ int stage_clone(struct run *r, struct nerr *err)
 		.volume_clones = r->volume_clones, .tmpfs = cfg->fs.tmpfs, .n_tmpfs = cfg->fs.n_tmpfs,
 		.hostname = a.hostname, .dns = cfg->net.dns, .dns_search = cfg->net.dns_search,
 		.extra_hosts = cfg->net.extra_hosts, .self_hosts = r->self_hosts,
+		.hosts_mount = hosts_mount >= 0, .hosts_mount_fd = hosts_mount,
 		.secrets_mount_fd = r->secrets_mount_fd, .secrets = cfg->fs.secrets, .n_secrets = cfg->fs.n_secrets,
 		.notify_dir = sd_notifier_dir(r->sdn),
 	};

@@ -82,9 +82,16 @@ static void plan_generated(const struct fs_spec *s, struct fs_ops *ops)
 {
 	struct fs_op *op;
 
-	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hosts", 0);
-	op->content = fs_ops_own(ops, hosts_text(s));
-	op->mode = 0644;
+	if (s->hosts_mount) {
+		/* the compose network's file, which its supervisors keep */
+		op = fs_ops_add(ops, FS_OP_ATTACH, "/etc/hosts", 0);
+		op->fd = s->hosts_mount_fd;
+		op->label = "hosts file";
+	} else {
+		op = fs_ops_add(ops, FS_OP_FILE, "/etc/hosts", 0);
+		op->content = fs_ops_own(ops, hosts_text(s));
+		op->mode = 0644;
+	}
 	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hostname", 0);
 	op->content = fs_ops_own(ops, xasprintf("%s\n", s->hostname));
 	op->mode = 0644;

@@ -341,3 +341,22 @@ int fs_volume_open(const struct fs_volume *v, bool clone, uid_t uid, gid_t gid, 
 	*out = tree;
 	return 0;
 }
+
+int fs_file_clone_ro(int fd, int *out, struct nerr *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					       MOUNT_ATTR_NOEXEC,
+				   .propagation = MS_PRIVATE };
+	int tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	*out = -1;
+	if (tree < 0)
+		return nerr_set(err, errno, "clone");
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int e = errno;
+		close(tree);
+		return nerr_set(err, e, "set read-only, nosuid, nodev, noexec");
+	}
+	*out = tree;
+	return 0;
+}

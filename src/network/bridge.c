@@ -104,6 +104,15 @@ static int ensure_bridge_nat(struct net_lease *l, struct nft **nft, struct nerr 
 		nat_bridge_del(*nft, l->bridge, &o4, &o6);
 	if ((r = nat_bridge_add(*nft, l->bridge, &p->subnet4, &p->subnet6, probe == -ENOENT, err)) < 0)
 		return r;
+	{
+		/* bridges whose elements an older build added have no pair yet:
+		 * without one, what a bridge forwards to itself (br_netfilter)
+		 * would be dropped as if it went to another */
+		struct ipam ip = { .nsdir = p->nsdir };
+		_cleanup_strv_ char **bridges = ipam_bridges(&ip);
+
+		nat_bridge_pairs_add(*nft, bridges);
+	}
 	if (nl_nft_table_handle(&handle) == 0) {
 		free(now);
 		now = marker_text(handle, &p->subnet4, &p->subnet6);
@@ -402,6 +411,25 @@ static int allocate(struct bridge_config *c, const char *id, struct ipam *ip, st
 				}
 		lease_recs_free(o, on);
 	}
+	/* two bridges with overlapping subnets, neither created yet (two
+	 * topologies brought up at once): the host's addresses cannot tell */
+	for (size_t bi = 0; bridges[bi]; bi++) {
+		struct lease_rec *o = NULL;
+		size_t on = 0;
+
+		if (!strcmp(bridges[bi], c->name) || ipam_list(ip, bridges[bi], &o, &on, err) < 0)
+			continue;
+		for (size_t i = 0; i < on; i++) {
+			if (!o[i].subnet4.family || !cidr_overlap(&o[i].subnet4, &c->subnet4))
+				continue;
+			cidr_format(&c->subnet4, a, sizeof(a));
+			cidr_format(&o[i].subnet4, b, sizeof(b));
+			r = nerr_set(err, 0, "subnet %s overlaps %s of bridge `%s`", a, b, bridges[bi]);
+			lease_recs_free(o, on);
+			return r;
+		}
+		lease_recs_free(o, on);
+	}
 	if ((r = ipam_list(ip, c->name, &recs, &n, err)) < 0)
 		return r;
 	{
@@ -554,8 +582,8 @@ int net_bridge_attach(const struct bridge_config *c, struct net_lease *l, pid_t 
 	if (!p->bridge_ready) {
 		_cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", l->bridge);
 
-		if ((r = nl_bridge_ensure(host, l->bridge, &l->gateway4, v6 ? &l->gateway6 : NULL, &p->bridge,
-					  err)) < 0)
+		if ((r = nl_bridge_ensure(host, l->bridge, &l->gateway4, v6 ? &l->gateway6 : NULL, p->bridge.index == 0,
+					  &p->bridge, err)) < 0)
 			goto out;
 		/* 127.0.0.1:PORT reaches published ports (see the guard chain) */
 		if ((r = write_str(rl, "1")) < 0) {
@@ -679,4 +707,66 @@ char **net_lease_hosts(const struct net_lease *l, const char *hostname)
 		strv_push_take(&v, xasprintf("%s\t%s", a, hostname));
 	}
 	return v;
+}
+
+/* ---- removal (compose down) ------------------------------------------------------------------ */
+
+int net_bridge_remove(const char *name, struct nerr *err)
+{
+	struct ipam ip;
+	struct nft *nft = NULL;
+	struct lease_rec *recs = NULL;
+	size_t n = 0;
+	char sid[13];
+	struct nl nl;
+	struct nl_link link;
+	int r;
+
+	if (!valid_ifname(name))
+		return nerr_set(err, EINVAL, "invalid bridge name `%s`", name);
+	if (!strcmp(name, NET_BRIDGE_NAME))
+		return nerr_set(err, EPERM, "bridge `%s` is the default bridge: it stays", name);
+	if (geteuid() != 0)
+		return nerr_set(err, EPERM, "removing bridge `%s` needs root", name);
+	if ((r = ipam_open(&ip, NULL, err)) < 0)
+		return r;
+	/* leases of dead containers first, so that only live ones hold it */
+	collect_bridge(&ip, name, &nft);
+	if ((r = ipam_list(&ip, name, &recs, &n, err)) < 0)
+		goto out;
+	if (n) {
+		short_id(recs[0].id, sid);
+		r = nerr_set(err, EBUSY, "bridge `%s` is in use by container %s", name, sid);
+		goto out;
+	}
+	if ((r = nl_open(&nl, -1, err)) < 0)
+		goto out;
+	r = nl_link_get(&nl, name, &link, err);
+	if (r == -ENODEV) {
+		nerr_clear(err);
+	} else if (r < 0) {
+		nl_close(&nl);
+		goto out;
+	} else if (!link.bridge || strcmp(link.alias, NET_BRIDGE_ALIAS)) {
+		/* (the alias nl_bridge_ensure gives the bridges it makes) */
+		nl_close(&nl);
+		r = nerr_set(err, EPERM, "bridge `%s` was not created by nucleus: left in place", name);
+		goto out;
+	} else if ((r = nl_link_del(&nl, link.index, err)) < 0) {
+		nl_close(&nl);
+		nerr_prefix(err, "delete bridge `%s`", name);
+		goto out;
+	}
+	nl_close(&nl);
+	/* the bridge is gone: this drops its elements, its tombstones and
+	 * its directory */
+	collect_bridge(&ip, name, &nft);
+	if (ipam_count(&ip) == 0)
+		forward_release(ip.nsdir);
+	r = 0;
+out:
+	lease_recs_free(recs, n);
+	ipam_close(&ip);
+	nft_close(nft);
+	return r;
 }

@@ -157,6 +157,7 @@ int lease_parse(const char *text, struct lease_rec *r)
 	r->pid_start = 0;
 	r->ports = NULL;
 	r->nports = 0;
+	memset(&r->subnet4, 0, sizeof(r->subnet4));
 	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (str_has_prefix(l, "id ")) {
 			snprintf(r->id, sizeof(r->id), "%s", l + 3);
@@ -169,6 +170,10 @@ int lease_parse(const char *text, struct lease_rec *r)
 				r->pid = (pid_t)pid;
 				r->pid_start = start;
 			}
+		} else if (str_has_prefix(l, "addr4 ")) {
+			if (cidr_parse(l + 6, &r->subnet4, NULL) == 0 && r->subnet4.family == 4)
+				continue;
+			memset(&r->subnet4, 0, sizeof(r->subnet4));
 		} else if (str_has_prefix(l, "port ")) {
 			struct port_spec p;
 			if (port_spec_parse(l + 5, &p, NULL) < 0)

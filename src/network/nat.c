@@ -14,6 +14,9 @@
  *                                for every local address (-p 8080:80)
  *   dnat4h/dnat6h                host address . proto . port -> ... for
  *                                one address (-p 127.0.0.1:8080:80)
+ *   bridge_pairs                 "br" . "br" for each bridge: the isolate
+ *                                chain drops what one nucleus bridge
+ *                                forwards to another
  * Elements carry the container's id as their comment. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -151,6 +154,21 @@ static int nft_run(struct nft *n, const char *cmds, const char *what, struct ner
 	return -code;
 }
 
+/* Containers on different nucleus bridges (two compose networks, a
+ * topology and nucleus0) must not reach each other: the host would route
+ * between them. A forward hook drops what goes from one bridge to another
+ * (a pair not in bridge_pairs), except DNATed traffic: a published port is
+ * reachable from anywhere, other bridges included. Added apart from the
+ * base table, in one transaction that is safe to repeat (the chain flushed
+ * and filled again), so that a table made by an older build gets it too. */
+static const char isolate_cmd[] =
+	"add set inet nucleus bridge_pairs { type ifname . ifname; }\n"
+	"add chain inet nucleus isolate { type filter hook forward priority filter; policy accept; }\n"
+	"flush chain inet nucleus isolate\n"
+	"add rule inet nucleus isolate ct status dnat accept\n"
+	"add rule inet nucleus isolate iifname @bridges oifname @bridges iifname . oifname != @bridge_pairs "
+	"counter drop\n";
+
 static void prefix_text(const struct cidr *c, char *buf, size_t len)
 {
 	cidr_format(c, buf, len);
@@ -163,8 +181,9 @@ static char *bridge_cmd(bool add, const char *bridge, const struct cidr *s4, con
 	char *t;
 
 	prefix_text(s4, p4, sizeof(p4));
-	t = xasprintf("%s element inet nucleus bridges { \"%s\" }\n%s element inet nucleus subnets4 { %s }\n",
-		      verb, bridge, verb, p4);
+	t = xasprintf("%s element inet nucleus bridges { \"%s\" }\n%s element inet nucleus subnets4 { %s }\n"
+		      "%s element inet nucleus bridge_pairs { \"%s\" . \"%s\" }\n",
+		      verb, bridge, verb, p4, verb, bridge, bridge);
 	if (s6 && s6->family) {
 		char *n;
 		prefix_text(s6, p6, sizeof(p6));
@@ -186,16 +205,18 @@ int nat_bridge_add(struct nft *n, const char *bridge, const struct cidr *s4, con
 		*err = e;
 		return r;
 	}
-	r = nft_run(n, cmd, "add the bridge to table inet nucleus", err);
+	r = nft_run(n, isolate_cmd, "isolate the bridges", err);
 	if (r == -ENOENT && !table_absent) {
 		/* the table went away after we looked (nft flush ruleset) */
 		if ((r = nft_run(n, base_table, "create table inet nucleus", &e)) < 0 && r != -EEXIST) {
 			*err = e;
 			return r;
 		}
-		r = nft_run(n, cmd, "add the bridge to table inet nucleus", err);
+		r = nft_run(n, isolate_cmd, "isolate the bridges", err);
 	}
-	return r;
+	if (r < 0)
+		return r;
+	return nft_run(n, cmd, "add the bridge to table inet nucleus", err);
 }
 
 int nat_bridge_del(struct nft *n, const char *bridge, const struct cidr *s4, const struct cidr *s6)
@@ -211,6 +232,17 @@ int nat_bridge_del(struct nft *n, const char *bridge, const struct cidr *s4, con
 	for (char *l = strtok_r(cmd, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		nft_run(n, l, "delete", &e);
 	return r;
+}
+
+void nat_bridge_pairs_add(struct nft *n, char *const *bridges)
+{
+	struct nerr e = { 0 };
+
+	for (size_t i = 0; bridges && bridges[i]; i++) {
+		_cleanup_free_ char *cmd =
+			xasprintf("add element inet nucleus bridge_pairs { \"%s\" . \"%s\" }\n", bridges[i], bridges[i]);
+		nft_run(n, cmd, "add the bridge's pair", &e);
+	}
 }
 
 /* ---- published ports ---------------------------------------------------------------------- */

@@ -31,6 +31,7 @@ struct nl_link {
 	unsigned mtu;
 	int master;
 	bool up, bridge;
+	char alias[64];        /* IFLA_IFALIAS, "" without one (or a longer one) */
 };
 /* -ENODEV when there is no such link. */
 int nl_link_get(struct nl *nl, const char *name, struct nl_link *out, struct nerr *err);
@@ -44,9 +45,14 @@ struct nl_addr {
 int nl_addr_dump(struct nl *nl, struct nl_addr **out, size_t *n, struct nerr *err);
 
 /* Create the bridge if absent (concurrent creators are fine), give it the
- * gateway addresses (gw6 may be NULL), bring it up; its link afterwards. */
-int nl_bridge_ensure(struct nl *nl, const char *name, const struct cidr *gw4, const struct cidr *gw6,
+ * gateway addresses (gw6 may be NULL), bring it up; its link afterwards.
+ * tag: it was absent at prepare, so it is nucleus's: its alias says so
+ * (NET_BRIDGE_ALIAS), and only such a bridge is ever deleted. */
+#define NET_BRIDGE_ALIAS "nucleus"
+int nl_bridge_ensure(struct nl *nl, const char *name, const struct cidr *gw4, const struct cidr *gw6, bool tag,
 		     struct nl_link *out, struct nerr *err);
+/* RTM_DELLINK; a link already gone is fine. */
+int nl_link_del(struct nl *nl, int index, struct nerr *err);
 /* A veth pair: `host` enslaved to `master` and up, `peer` created directly
  * in the network namespace netns_fd (down), both with the MTU. */
 int nl_veth_add(struct nl *nl, const char *host, int master, unsigned mtu, const char *peer,
@@ -67,6 +73,7 @@ struct lease_rec {
 	pid_t pid;             /* the supervisor and its start time; 0: unknown */
 	uint64_t pid_start;
 	uint32_t index;        /* host part of the address in the subnet */
+	struct cidr subnet4;   /* its addr4 line's subnet; family 0: none */
 	struct port_spec *ports;
 	size_t nports;
 };
@@ -119,6 +126,9 @@ void nft_close(struct nft *n);
 int nat_bridge_add(struct nft *n, const char *bridge, const struct cidr *s4, const struct cidr *s6,
 		   bool table_absent, struct nerr *err);
 int nat_bridge_del(struct nft *n, const char *bridge, const struct cidr *s4, const struct cidr *s6);
+/* bridge_pairs elements for bridges whose table elements an older build
+ * added (add is idempotent). */
+void nat_bridge_pairs_add(struct nft *n, char *const *bridges);
 /* A container's published ports (map elements tagged with its id). */
 int nat_ports_add(struct nft *n, const char *id, const struct port_spec *p, size_t np, const struct cidr *a4,
 		  const struct cidr *a6, struct nerr *err);

@@ -259,6 +259,10 @@ static int link_attr(const struct nlattr *a, void *data)
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 			mnl_attr_parse_nested(a, linkinfo_attr, l);
 		break;
+	case IFLA_IFALIAS:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(a));
+		break;
 	}
 	return MNL_CB_OK;
 }
@@ -401,7 +405,7 @@ int nl_addr_dump(struct nl *nl, struct nl_addr **out, size_t *n, struct nerr *er
 
 /* ---- the bridge, the veth pair, the container's side ------------------------------------ */
 
-int nl_bridge_ensure(struct nl *nl, const char *name, const struct cidr *gw4, const struct cidr *gw6,
+int nl_bridge_ensure(struct nl *nl, const char *name, const struct cidr *gw4, const struct cidr *gw6, bool tag,
 		     struct nl_link *out, struct nerr *err)
 {
 	struct batch b;
@@ -434,14 +438,27 @@ int nl_bridge_ensure(struct nl *nl, const char *name, const struct cidr *gw4, co
 	put_addr(nl, &b, out->index, gw4, "add the bridge's IPv4 address");
 	if (gw6)
 		put_addr(nl, &b, out->index, gw6, "add the bridge's IPv6 address");
-	if (!out->up) {
+	if (!out->up || tag) {
 		h = batch_add(nl, &b, RTM_NEWLINK, 0, 0, "bring the bridge up");
 		put_ifinfo(h, out->index, IFF_UP, IFF_UP);
+		if (tag)
+			mnl_attr_put_strz(h, IFLA_IFALIAS, NET_BRIDGE_ALIAS);
 	}
 	if ((r = batch_send(nl, &b, NULL, NULL, err)) < 0)
 		return nerr_prefix(err, "bridge `%s`", name);
 	out->up = true;
 	return 0;
+}
+
+int nl_link_del(struct nl *nl, int index, struct nerr *err)
+{
+	struct batch b;
+	struct nlmsghdr *h;
+
+	batch_init(nl, &b);
+	h = batch_add(nl, &b, RTM_DELLINK, 0, ENODEV, "delete link");
+	put_ifinfo(h, index, 0, 0);
+	return batch_send(nl, &b, NULL, NULL, err);
 }
 
 int nl_veth_add(struct nl *nl, const char *host, int master, unsigned mtu, const char *peer,

@@ -105,6 +105,7 @@ static void fill(struct container_config *c)
 	strv_set(&c->net.dns_search, "a.example", "b.example");
 	strv_set(&c->net.add_hosts, "db:10.0.0.5", "gw:host-gateway");
 	strv_set(&c->net.extra_hosts, "10.0.0.5\tdb", "10.9.0.1\tgw");
+	c->net.hosts_file = xstrdup("/run/nucleus/compose/myapp/hosts-internal");
 	e->enabled = true;
 	e->nallow = 2;
 	e->allow = xcalloc(2, sizeof(*e->allow));
@@ -307,6 +308,7 @@ static void config_equal(const struct container_config *a, const struct containe
 	strv_equal(a->net.dns_search, b->net.dns_search);
 	strv_equal(a->net.add_hosts, b->net.add_hosts);
 	strv_equal(a->net.extra_hosts, b->net.extra_hosts);
+	str_equal(a->net.hosts_file, b->net.hosts_file);
 	assert_int_equal(a->net.egress.enabled, b->net.egress.enabled);
 	assert_int_equal(a->net.egress.nallow, b->net.egress.nallow);
 	if (a->net.egress.nallow)

@@ -316,6 +316,21 @@ static void test_hosts_and_dns(void **state)
 			    "nameserver 10.0.42.1\nnameserver 1.1.1.1\nsearch example.com corp\n");
 	assert_int_equal(find(&ops, FS_OP_FILE, "/etc/resolv.conf")->mode, 0644);
 	fs_ops_free(&ops);
+
+	/* --hosts-file: the network's file attached in place of the
+	 * generated one (its lines are the supervisors'), over a rootfs too */
+	s.hosts_mount = true;
+	s.hosts_mount_fd = 42;
+	plan(&s, &ops);
+	assert_int_equal(find_nth(&ops, FS_OP_FILE, "/etc/hosts", 0), -1);
+	assert_int_equal(find(&ops, FS_OP_ATTACH, "/etc/hosts")->fd, 42);
+	assert_true(pos(&ops, find(&ops, FS_OP_MKDIR, "/etc")) < pos(&ops, find(&ops, FS_OP_ATTACH, "/etc/hosts")));
+	fs_ops_free(&ops);
+	ops = (struct fs_ops){ 0 };
+	fs_plan_etc_rootfs(&s, "/.nucleus-rootfs/etc", &ops);
+	assert_int_equal(find_nth(&ops, FS_OP_FILE, "/etc/hosts", 0), -1);
+	assert_int_equal(find(&ops, FS_OP_ATTACH, "/etc/hosts")->fd, 42);
+	fs_ops_free(&ops);
 }
 
 /* Only /dev knows about the user namespace; the rest of the plan is the same. */
