@@ -100,6 +100,8 @@ condition = "healthy"
 command = ["/bin/sh", "-c", "date +%s%N >/shared/worker.start; trap 'date +%s%N >/shared/worker.stop; exit 0' TERM; sleep 600 & wait"]
 networks = ["back"]
 volumes = ["shared:/shared", "owned:/owned"]
+egress_allow = ["10.215.$N.0/24"]
+audit = true
 EOF
 	mkdir -p -m 0777 "$T/shared-$name"
 }
@@ -148,6 +150,10 @@ test_compose_three_services_two_networks() {
 	assert_contains "$db_ip" "10.214.$N." "db's address in its network's subnet"
 	assert_eq "$(connect_from cmp$$-web "$db_ip" 8000)" ok "web connects to db"
 	assert_contains "$(connect_from cmp$$-worker "$db_ip" 8000)" fail "worker cannot connect to db"
+	# and the attempt is counted: worker's egress policy (its own network
+	# only) denied it, and its audit log says so
+	wait_for grep -q "\"type\":\"egress_denied\".*$db_ip" "$(state_field cmp$$-worker audit_path)" ||
+		fail "no egress_denied event for $db_ip in worker's audit log"
 	# ps: service, container, state, health
 	out=$(ncompose -f "$f" ps)
 	assert_contains "$out" "cmp$$-db" "ps lists db"
