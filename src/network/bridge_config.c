@@ -6,21 +6,7 @@
 #include <netinet/in.h>
 #include "net_internal.h"
 
-/* User input echoed in a one-line error: control characters shown as `?`,
- * long input cut short. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 4 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (s[i])
-		strcpy(buf + i, "...");
-	else
-		buf[i] = '\0';
-	return buf;
-}
-#define Q(s) printable((s), (char[96]){ 0 }, 96)
+#define Q(s) str_printable((s), (char[96]){ 0 }, 96)
 
 static const char *const default_dns[] = { "8.8.8.8", "8.8.4.4", NULL };
 

@@ -19,21 +19,7 @@ struct loader {
 	struct nerr *err;
 };
 
-/* User input echoed in a one-line error: control characters as `?`, long
- * input cut short. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 4 < len; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	if (s[i])
-		strcpy(buf + i, "...");
-	else
-		buf[i] = '\0';
-	return buf;
-}
-#define Q(s) printable((s), (char[96]){ 0 }, 96)
+#define Q(s) str_printable((s), (char[96]){ 0 }, 96)
 
 __attribute__((format(printf, 4, 5)))
 static int fail(struct loader *L, int line, const char *key, const char *fmt, ...)
