@@ -403,3 +403,51 @@ test_compose_up_foreground_until_interrupted() {
 	done
 	ncompose -f "$f" down -t 1 >/dev/null 2>&1 || fail "down"
 }
+
+# A production service in a topology: the mode's policy holds (init as pid
+# 1, deny-all egress, hidepid, the audit trail), its health check gates its
+# dependant, and down leaves nothing.
+test_compose_production_service() {
+	local f out
+	compose_setup
+	f=$T/prod.toml
+	FILES="$FILES $f"
+	cat >"$f" <<EOF2
+name = "cmpp$$"
+
+[networks.net]
+subnet = "10.219.$N.0/24"
+
+[services.api]
+service_mode = "production"
+command = ["/bin/sh", "-c", "echo api-up; exec sleep 600"]
+memory = "64M"
+networks = ["net"]
+dns = ["10.219.$N.1"]
+no_rootfs_attestation = true
+health_check = "true"
+health_interval = "0.2s"
+
+[services.client]
+command = ["sleep", "600"]
+networks = ["net"]
+
+[[services.client.depends_on]]
+service = "api"
+condition = "healthy"
+EOF2
+	ncompose -f "$f" up -d >"$T/up.out" 2>&1 || fail "up: $(cat "$T/up.out")"
+	assert_eq "$(sfield cmpp$$-api status)" running "api runs"
+	assert_eq "$(sfield cmpp$$-client status)" running "client runs after api was healthy"
+	out=$(cat "$RUNTIME_DIR/$(container_id cmpp$$-api)/state.json")
+	assert_contains "$out" '"mode":"production"' "api's mode"
+	assert_contains "$out" '"init":true' "production's init"
+	assert_contains "$out" '"proc_hidepid":2' "production's hidepid"
+	assert_contains "$out" '"egress":true' "production's deny-all egress policy attached"
+	assert_contains "$out" '"audit":true' "production's audit trail"
+	assert_eq "$(ncompose -f "$f" ps | awk '$1 == "api" { print $3, $4 }')" "running healthy" "api in compose ps"
+	ncompose -f "$f" down -t 5 >"$T/down.out" 2>&1 || fail "down: $(cat "$T/down.out")"
+	for s in api client; do
+		[ ! -L "$RUNTIME_DIR/.names/cmpp$$-$s" ] || fail "$s left after down"
+	done
+}
