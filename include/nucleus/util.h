@@ -85,6 +85,14 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* User input for a one-line error, in buf (len >= 5): control characters
  * as `?`, input longer than buf cut short with "...". */
 const char *str_printable(const char *s, char *buf, size_t len);
+/* A growing string, always NUL-terminated once anything was added; s is
+ * the caller's to free. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+void strbuf_puts(struct strbuf *b, const char *s);
 bool str_has_suffix(const char *s, const char *suffix);
 /* Parse a decimal unsigned integer in [min, max]; whole string. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -119,43 +119,22 @@ static char *shown_arg(const char *arg)
 	return xstrdup(arg);
 }
 
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = 2 * (b->len + n + 1);
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 #define COMMAND_WIDTH 20
 
 /* The command, quoted; cut to 20 characters unless no_trunc. Linear in
  * its length, and stops early when cut: argv may have 100k elements. */
 static char *command_text(char **argv, bool no_trunc)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	char *out;
 
-	buf_puts(&b, "");
+	strbuf_puts(&b, "");
 	for (size_t i = 0; argv && argv[i] && (no_trunc || display_width(b.s) <= COMMAND_WIDTH); i++) {
 		_cleanup_free_ char *a = shown_arg(argv[i]);
 
 		if (i)
-			buf_puts(&b, " ");
-		buf_puts(&b, a);
+			strbuf_puts(&b, " ");
+		strbuf_puts(&b, a);
 	}
 	if (!no_trunc && display_width(b.s) > COMMAND_WIDTH) {
 		size_t cut = 0, w = 0;
@@ -274,7 +253,7 @@ static const struct field *field_named(const char *name, size_t len)
 
 static int tmpl_parse(const char *format, struct tmpl *t, struct nerr *err)
 {
-	struct buf text = { 0 };
+	struct strbuf text = { 0 };
 	const char *p;
 
 	memset(t, 0, sizeof(*t));
@@ -287,7 +266,7 @@ static int tmpl_parse(const char *format, struct tmpl *t, struct nerr *err)
 		format += 6;
 		format += strspn(format, " ");
 	}
-	buf_puts(&text, "");
+	strbuf_puts(&text, "");
 	for (p = format; *p;) {
 		const char *open = strstr(p, "{{"), *close, *a, *e;
 		size_t n;
@@ -298,10 +277,10 @@ static int tmpl_parse(const char *format, struct tmpl *t, struct nerr *err)
 		/* literal text, with docker's \t and \n */
 		for (; p < open; p++) {
 			if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n')) {
-				buf_puts(&text, p[1] == 't' ? "\t" : "\n");
+				strbuf_puts(&text, p[1] == 't' ? "\t" : "\n");
 				p++;
 			} else {
-				buf_add(&text, p, 1);
+				strbuf_add(&text, p, 1);
 			}
 		}
 		if (!*p)
@@ -313,8 +292,8 @@ static int tmpl_parse(const char *format, struct tmpl *t, struct nerr *err)
 		}
 		if (text.len) {
 			tmpl_add(t, SEG_TEXT, text.s, NULL);
-			text = (struct buf){ 0 };
-			buf_puts(&text, "");
+			text = (struct strbuf){ 0 };
+			strbuf_puts(&text, "");
 		}
 		a = open + 2;
 		e = close;
@@ -369,16 +348,16 @@ static json_t *row_json(const struct row *r)
 /* One container (or, without one, the header) through the template. */
 static char *tmpl_render(const struct tmpl *t, const struct row *r)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 
-	buf_puts(&b, "");
+	strbuf_puts(&b, "");
 	for (size_t i = 0; i < t->n; i++) {
 		const struct seg *s = &t->segs[i];
 		char *v = NULL;
 
 		switch (s->kind) {
 		case SEG_TEXT:
-			buf_puts(&b, s->text);
+			strbuf_puts(&b, s->text);
 			continue;
 		case SEG_FIELD:
 			v = r ? s->f->get(r) : xstrdup(s->f->header);
@@ -401,7 +380,7 @@ static char *tmpl_render(const struct tmpl *t, const struct row *r)
 			}
 			break;
 		}
-		buf_puts(&b, v ? v : "");
+		strbuf_puts(&b, v ? v : "");
 		free(v);
 	}
 	return b.s;

@@ -237,26 +237,6 @@ void otel_resource_from_env(struct otel_attrs *res, const char *container_id, co
  * objects cost ~20 us a span, a measurable part of a start-up. The tests
  * read it back with jansson. */
 
-struct obuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void ob_put(struct obuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void ob_puts(struct obuf *b, const char *s)
-{
-	ob_put(b, s, strlen(s));
-}
 
 /* The length of the valid UTF-8 sequence at S, 0 if it is not one. */
 static size_t utf8_len(const unsigned char *s)
@@ -284,43 +264,43 @@ static size_t utf8_len(const unsigned char *s)
 
 /* A JSON string; a byte that is not UTF-8 (a message naming a path, say)
  * becomes U+FFFD, so the request stays valid JSON. */
-static void ob_str(struct obuf *b, const char *str)
+static void ob_str(struct strbuf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)(str ? str : "");
 
-	ob_put(b, "\"", 1);
+	strbuf_add(b, "\"", 1);
 	while (*s) {
 		size_t run = 0, n;
 
 		while (s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
 			run++;
-		ob_put(b, (const char *)s, run);
+		strbuf_add(b, (const char *)s, run);
 		s += run;
 		if (!*s)
 			break;
 		if (*s == '"' || *s == '\\') {
 			char esc[2] = { '\\', (char)*s };
 
-			ob_put(b, esc, 2);
+			strbuf_add(b, esc, 2);
 			s++;
 		} else if (*s < 0x20) {
 			char esc[8];
 
 			snprintf(esc, sizeof(esc), "\\u%04x", *s);
-			ob_puts(b, esc);
+			strbuf_puts(b, esc);
 			s++;
 		} else if ((n = utf8_len(s))) {
-			ob_put(b, (const char *)s, n);
+			strbuf_add(b, (const char *)s, n);
 			s += n;
 		} else {
-			ob_puts(b, "\\ufffd");
+			strbuf_puts(b, "\\ufffd");
 			s++;
 		}
 	}
-	ob_put(b, "\"", 1);
+	strbuf_add(b, "\"", 1);
 }
 
-static void ob_hex(struct obuf *b, const uint8_t *id, size_t n)
+static void ob_hex(struct strbuf *b, const uint8_t *id, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	char buf[2 * 16 + 2] = "\"";
@@ -330,112 +310,112 @@ static void ob_hex(struct obuf *b, const uint8_t *id, size_t n)
 		buf[2 + 2 * i] = digits[id[i] & 15];
 	}
 	buf[1 + 2 * n] = '"';
-	ob_put(b, buf, 2 + 2 * n);
+	strbuf_add(b, buf, 2 + 2 * n);
 }
 
 /* fixed64 and int64: decimal strings */
-static void ob_u64(struct obuf *b, uint64_t v)
+static void ob_u64(struct strbuf *b, uint64_t v)
 {
 	char buf[24];
 
-	ob_put(b, buf, (size_t)snprintf(buf, sizeof(buf), "\"%" PRIu64 "\"", v));
+	strbuf_add(b, buf, (size_t)snprintf(buf, sizeof(buf), "\"%" PRIu64 "\"", v));
 }
 
-static void ob_attrs(struct obuf *b, const struct otel_attrs *a)
+static void ob_attrs(struct strbuf *b, const struct otel_attrs *a)
 {
 	char buf[48];
 
-	ob_put(b, "[", 1);
+	strbuf_add(b, "[", 1);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct otel_attr *v = &a->v[i];
 
-		ob_puts(b, i ? ",{\"key\":" : "{\"key\":");
+		strbuf_puts(b, i ? ",{\"key\":" : "{\"key\":");
 		ob_str(b, v->key);
 		switch (v->type) {
 		case OTEL_INT:
 			snprintf(buf, sizeof(buf), ",\"value\":{\"intValue\":\"%" PRId64 "\"}}", v->i);
-			ob_puts(b, buf);
+			strbuf_puts(b, buf);
 			break;
 		case OTEL_BOOL:
-			ob_puts(b, v->b ? ",\"value\":{\"boolValue\":true}}" : ",\"value\":{\"boolValue\":false}}");
+			strbuf_puts(b, v->b ? ",\"value\":{\"boolValue\":true}}" : ",\"value\":{\"boolValue\":false}}");
 			break;
 		default:
-			ob_puts(b, ",\"value\":{\"stringValue\":");
+			strbuf_puts(b, ",\"value\":{\"stringValue\":");
 			ob_str(b, v->s);
-			ob_puts(b, "}}");
+			strbuf_puts(b, "}}");
 			break;
 		}
 	}
-	ob_put(b, "]", 1);
+	strbuf_add(b, "]", 1);
 }
 
-static void ob_span(struct obuf *b, const struct otel_span *s)
+static void ob_span(struct strbuf *b, const struct otel_span *s)
 {
 	char buf[32];
 
-	ob_puts(b, "{\"traceId\":");
+	strbuf_puts(b, "{\"traceId\":");
 	ob_hex(b, s->trace_id, sizeof(s->trace_id));
-	ob_puts(b, ",\"spanId\":");
+	strbuf_puts(b, ",\"spanId\":");
 	ob_hex(b, s->span_id, sizeof(s->span_id));
 	/* proto3: an empty bytes field (a root's parent) is left out */
 	if (!all_zero(s->parent_id, sizeof(s->parent_id))) {
-		ob_puts(b, ",\"parentSpanId\":");
+		strbuf_puts(b, ",\"parentSpanId\":");
 		ob_hex(b, s->parent_id, sizeof(s->parent_id));
 	}
-	ob_puts(b, ",\"name\":");
+	strbuf_puts(b, ",\"name\":");
 	ob_str(b, s->name);
 	/* enums as integers */
 	snprintf(buf, sizeof(buf), ",\"kind\":%d", (int)s->kind);
-	ob_puts(b, buf);
-	ob_puts(b, ",\"startTimeUnixNano\":");
+	strbuf_puts(b, buf);
+	strbuf_puts(b, ",\"startTimeUnixNano\":");
 	ob_u64(b, s->start_ns);
-	ob_puts(b, ",\"endTimeUnixNano\":");
+	strbuf_puts(b, ",\"endTimeUnixNano\":");
 	ob_u64(b, s->end_ns);
-	ob_puts(b, ",\"attributes\":");
+	strbuf_puts(b, ",\"attributes\":");
 	ob_attrs(b, &s->attrs);
 	if (s->status != OTEL_STATUS_UNSET) {
 		snprintf(buf, sizeof(buf), ",\"status\":{\"code\":%d", (int)s->status);
-		ob_puts(b, buf);
+		strbuf_puts(b, buf);
 		if (s->status_msg) {
-			ob_puts(b, ",\"message\":");
+			strbuf_puts(b, ",\"message\":");
 			ob_str(b, s->status_msg);
 		}
-		ob_put(b, "}", 1);
+		strbuf_add(b, "}", 1);
 	}
-	ob_put(b, "}", 1);
+	strbuf_add(b, "}", 1);
 }
 
 char *otel_span_dump(const struct otel_span *s)
 {
-	struct obuf b = { 0 };
+	struct strbuf b = { 0 };
 
 	ob_span(&b, s);
-	return b.p;
+	return b.s;
 }
 
 void otel_request_frame(const struct otel_attrs *resource, char **prefix, char **suffix)
 {
-	struct obuf b = { 0 };
+	struct strbuf b = { 0 };
 
-	ob_puts(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":");
+	strbuf_puts(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":");
 	ob_attrs(&b, resource);
-	ob_puts(&b, "},\"scopeSpans\":[{\"scope\":{\"name\":\"nucleus\",\"version\":\"" NUCLEUS_VERSION "\"},\"spans\":[");
-	*prefix = b.p;
+	strbuf_puts(&b, "},\"scopeSpans\":[{\"scope\":{\"name\":\"nucleus\",\"version\":\"" NUCLEUS_VERSION "\"},\"spans\":[");
+	*prefix = b.s;
 	*suffix = xstrdup("]}]}]}");
 }
 
 char *otel_encode(const struct otel_attrs *resource, const struct otel_span *spans, size_t n)
 {
-	struct obuf b = { 0 };
+	struct strbuf b = { 0 };
 	_cleanup_free_ char *prefix = NULL, *suffix = NULL;
 
 	otel_request_frame(resource, &prefix, &suffix);
-	ob_puts(&b, prefix);
+	strbuf_puts(&b, prefix);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			ob_put(&b, ",", 1);
+			strbuf_add(&b, ",", 1);
 		ob_span(&b, &spans[i]);
 	}
-	ob_puts(&b, suffix);
-	return b.p;
+	strbuf_puts(&b, suffix);
+	return b.s;
 }
