@@ -304,6 +304,25 @@ fail:
 	return rc;
 }
 
+/* Fork the intermediate with the child's end of the sync pair sv (closed
+ * here after the fork); the signal mask it restores is `mask`. */
+static pid_t start_intermediate(struct attach *at, int pidfd, int sv[2], const sigset_t *mask, struct nerr *err)
+{
+	pid_t mid;
+
+	at->sync = sv[1];
+	mid = fork();
+	if (mid < 0)
+		return nerr_set(err, errno, "fork");
+	if (mid == 0) {
+		close(sv[0]);
+		intermediate(at, pidfd, mask);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	return mid;
+}
+
 int attach_spawn(const struct attach_prep *p, char **argv, char **env, int out_fd, struct attach_proc *proc,
 		 struct nerr *err)
 {
@@ -326,19 +345,11 @@ int attach_spawn(const struct attach_prep *p, char **argv, char **env, int out_f
 	}
 	/* the joining takes milliseconds; a bound all the same, for the loop */
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	at.sync = sv[1];
 	sigemptyset(&none);
-	mid = fork();
-	if (mid < 0) {
-		rc = nerr_set(err, errno, "fork");
+	if ((mid = start_intermediate(&at, pidfd, sv, &none, err)) < 0) {
+		rc = mid;
 		goto out;
 	}
-	if (mid == 0) {
-		close(sv[0]);
-		intermediate(&at, pidfd, &none);
-	}
-	close(sv[1]);
-	sv[1] = -1;
 	proc->mid = mid;
 	proc->mid_pidfd = (int)syscall(SYS_pidfd_open, mid, 0);
 	if (proc->mid_pidfd < 0) {
@@ -401,18 +412,10 @@ int container_attach(const struct container_state *st, char **argv, char **env, 
 		rc = nerr_set(err, -sfd, "signalfd");
 		goto out;
 	}
-	at.sync = sv[1];
-	mid = fork();
-	if (mid < 0) {
-		rc = nerr_set(err, errno, "fork");
+	if ((mid = start_intermediate(&at, pidfd, sv, &orig, err)) < 0) {
+		rc = mid;
 		goto out;
 	}
-	if (mid == 0) {
-		close(sv[0]);
-		intermediate(&at, pidfd, &orig);
-	}
-	close(sv[1]);
-	sv[1] = -1;
 	mid_pidfd = (int)syscall(SYS_pidfd_open, mid, 0);
 	for (;;) {
 		struct sync_msg m;
