@@ -664,14 +664,14 @@ static int service_depends(struct loader *L, struct topo_service *svc, const str
 				free(d->service);
 				d->service = xstrdup(s);
 			} else if (key_ok(f) && !strcmp(f->key, "condition")) {
+				int c = TOPO_STARTED;
+
 				if ((r = get_str(L, f, f->value, &s)) < 0)
 					return r;
-				if (!strcmp(s, "started"))
-					d->condition = TOPO_STARTED;
-				else if (!strcmp(s, "healthy"))
-					d->condition = TOPO_HEALTHY;
-				else if (!strcmp(s, "completed_successfully"))
-					d->condition = TOPO_COMPLETED;
+				while (c <= TOPO_COMPLETED && strcmp(s, topo_condition_name((enum topo_condition)c)))
+					c++;
+				if (c <= TOPO_COMPLETED)
+					d->condition = (enum topo_condition)c;
 				else
 					return fail(L, f->value->line, "condition", "`%s`: expected started, healthy or "
 						    "completed_successfully", Q(s));
