@@ -102,6 +102,27 @@ const char *sd_notify_mode_name(enum sd_notify_mode m);
  * container_config_validate. */
 int service_config_validate(const struct container_config *c, struct nerr *err);
 
+/* ---- the runtime that runs the workload (docs/gvisor.md) ---------------- */
+/* native: nucleus's own namespaces, seccomp and Landlock (the default);
+ * gvisor: runsc on a bundle generated from this configuration (src/oci/);
+ * oci: any OCI runtime binary (runc, crun, youki) on the same bundle. */
+enum runtime_kind { RUNTIME_NATIVE, RUNTIME_GVISOR, RUNTIME_OCI };
+struct runtime_config {
+	enum runtime_kind kind;
+	char *path;                  /* gvisor: runsc's path (NULL until validate:
+	                              * found in $PATH); oci: the binary, absolute
+	                              * after validate */
+	char *platform;              /* gvisor: --gvisor-platform; NULL: runsc's default */
+};
+extern const char *const runtime_kind_names[];   /* indexed by the enum, NULL-terminated */
+/* --runtime native|gvisor|oci:PATH; errors name no flag. */
+int runtime_parse(const char *s, struct runtime_config *rt, struct nerr *err);
+/* The runtime's name as --runtime takes it ("oci:/usr/sbin/runc"). */
+char *runtime_describe(const struct runtime_config *rt);
+/* The checks that need no system: --gvisor-platform only with gvisor, and
+ * the runtime's binary found (an absolute path, or a name in $PATH). */
+int runtime_config_validate(struct container_config *c, struct nerr *err);
+
 /* The workload process (container_config.proc); strings owned. */
 struct process_config {
 	char **argv;                 /* the workload */
@@ -134,6 +155,7 @@ struct container_config {
 	struct res_config res;
 	struct audit_config audit;
 	struct service_config svc;
+	struct runtime_config rt;    /* --runtime, --gvisor-platform */
 	/* compose: the topology and service this container is (NULL: none),
 	 * and the hash of the service's effective configuration it was
 	 * created from (reconciliation compares it) */

@@ -65,6 +65,15 @@ static const char run_help[] =
 	"                                 (default 10m) and max-file=N (default 3): the log\n"
 	"                                 is rotated as container.log.1 ... (repeatable)\n"
 	"\n"
+	"Runtime (see docs/gvisor.md):\n"
+	"      --runtime RUNTIME          native (default: nucleus's own namespaces, seccomp\n"
+	"                                 and Landlock), gvisor (runsc, gVisor's application\n"
+	"                                 kernel, on an OCI bundle made from these flags) or\n"
+	"                                 oci:PATH (another OCI runtime, e.g. oci:runc, on\n"
+	"                                 the same bundle)\n"
+	"      --gvisor-platform NAME     runsc's platform (ptrace, kvm, systrap: those the\n"
+	"                                 installed runsc offers); default: runsc's\n"
+	"\n"
 	"Service mode (see docs/production.md):\n"
 	"      --service-mode MODE        agent (default: an ephemeral sandbox) or production:\n"
 	"                                 a long-running service where every degradation is\n"
@@ -75,8 +84,9 @@ static const char run_help[] =
 	"                                 and needs Landlock ABI 3\n"
 	"      --allow-degraded-security  Agent mode: a seccomp, Landlock or mount-audit\n"
 	"                                 failure is a warning instead of an error\n"
-	"      --trust-level LEVEL        trusted (default) or untrusted (needs the gVisor\n"
-	"                                 runtime, not in this build: refused)\n"
+	"      --trust-level LEVEL        trusted (default) or untrusted: the workload runs\n"
+	"                                 under gVisor (implies --runtime gvisor; any other\n"
+	"                                 runtime is refused)\n"
 	"      --require-kernel-lockdown LEVEL\n"
 	"                                 Refuse to start unless the kernel's lockdown is at\n"
 	"                                 least integrity or confidentiality\n"
@@ -247,7 +257,7 @@ enum {
 	OPT_TMPFS,
 	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START_PERIOD,
 	OPT_HEALTH_START_INTERVAL, OPT_NO_HEALTHCHECK, OPT_HEALTH_ON_FAILURE, OPT_RESTART, OPT_READINESS_CMD,
-	OPT_READINESS_TCP, OPT_SD_NOTIFY,
+	OPT_READINESS_TCP, OPT_SD_NOTIFY, OPT_RUNTIME, OPT_GVISOR_PLATFORM,
 };
 
 static const struct option run_opts[] = {
@@ -311,6 +321,8 @@ static const struct option run_opts[] = {
 	{ "service-mode", required_argument, NULL, OPT_SERVICE_MODE },
 	{ "allow-degraded-security", no_argument, NULL, OPT_DEGRADED },
 	{ "trust-level", required_argument, NULL, OPT_TRUST },
+	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "gvisor-platform", required_argument, NULL, OPT_GVISOR_PLATFORM },
 	{ "require-kernel-lockdown", required_argument, NULL, OPT_LOCKDOWN },
 	{ "no-audit", no_argument, NULL, OPT_NO_AUDIT },
 	{ "rootfs", required_argument, NULL, OPT_ROOTFS },
@@ -410,6 +422,7 @@ static bool env_names(char *const *args, const char *name)
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
 	char **user_env = NULL;
+	bool runtime_given = false;
 	uint64_t v;
 	int c, r = 0;
 
@@ -720,6 +733,16 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 				goto out;
 			}
 			break;
+		case OPT_RUNTIME:
+			if ((r = runtime_parse(optarg, &cfg->rt, err)) < 0) {
+				nerr_prefix(err, "--runtime");
+				goto out;
+			}
+			runtime_given = true;
+			break;
+		case OPT_GVISOR_PLATFORM:
+			set_str(&cfg->rt.platform, optarg);
+			break;
 		case OPT_LOCKDOWN:
 			if (!strcmp(optarg, "integrity"))
 				cfg->sec.require_lockdown = LOCKDOWN_INTEGRITY;
@@ -781,6 +804,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 	for (size_t i = 0; user_env && user_env[i]; i++)
 		if ((r = env_add(&cfg->proc.env, user_env[i], err)) < 0)
 			goto out;
+	/* an untrusted workload gets the application kernel without asking */
+	if (cfg->sec.trust == TRUST_UNTRUSTED && !runtime_given)
+		cfg->rt.kind = RUNTIME_GVISOR;
 	/* An ordinary user gets a user namespace without asking, as with podman. */
 	if (geteuid() != 0 && !cfg->ns.userns)
 		cfg->ns.rootless = true;

@@ -226,6 +226,8 @@ int container_config_validate(struct container_config *c, struct nerr *err)
 		return r;
 	if ((r = service_config_validate(c, err)) < 0)
 		return r;
+	if ((r = runtime_config_validate(c, err)) < 0)
+		return r;
 	if ((r = fs_mounts_check(&c->fs, c->res.limits.memory_max, err)) < 0)
 		return r;
 	if (!c->fs.tmpfs_size)

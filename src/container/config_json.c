@@ -288,13 +288,16 @@ json_t *container_config_to_json(const struct container_config *c)
 				  "log_opts", log_opts_json(&c->audit.log_opts),
 				  "audit_opts", log_opts_json(&c->audit.audit_opts));
 
-	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "id", c->id, "name", c->name,
+	json_t *rt = json_pack("{s:s,s:o,s:o}", "kind", runtime_kind_names[c->rt.kind], "path", str_json(c->rt.path),
+			       "gvisor_platform", str_json(c->rt.platform));
+
+	return json_pack("{s:s,s:s,s:s,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "id", c->id, "name", c->name,
 			 "mode", c->mode == MODE_PRODUCTION ? "production" : "agent",
 			 "detach", c->detach, "remove", c->remove, "namespaces", ns,
 			 "process", process_json(&c->proc), "filesystem", fs_json(&c->fs),
 			 "network", net_json(&c->net), "security", sec_json(&c->sec),
 			 "resources", res_json(&c->res), "audit", audit, "service", service_json(&c->svc),
-			 "topology", "name", str_json(c->topology), "service", str_json(c->topology_service),
+			 "runtime", rt, "topology", "name", str_json(c->topology), "service", str_json(c->topology_service),
 			 "hash", str_json(c->topology_hash));
 }
 
@@ -1154,13 +1157,14 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 {
 	static const char *const keys[] = { "id", "name", "mode", "detach", "remove", "namespaces", "process",
 					    "filesystem", "network", "security", "resources", "audit", "service",
-					    "topology", NULL };
+					    "runtime", "topology", NULL };
+	static const char *const rkeys[] = { "kind", "path", "gvisor_platform", NULL };
 	static const char *const tkeys[] = { "name", "service", "hash", NULL };
 	static const char *const nskeys[] = { "rootless", "userns", "time", "cgroup", NULL };
 	static const char *const akeys[] = { "enabled", "opt_out", "name_source", "log_opts", "audit_opts", NULL };
 	static const char *const modes[] = { [MODE_AGENT] = "agent", [MODE_PRODUCTION] = "production", NULL };
-	json_t *ns, *proc, *fs, *net, *sec, *res, *audit, *svc, *topo;
-	int mode = (int)c->mode, r;
+	json_t *ns, *proc, *fs, *net, *sec, *res, *audit, *svc, *topo, *rt;
+	int mode = (int)c->mode, kind = (int)c->rt.kind, r;
 
 	if ((r = only_keys(o, "", keys, err)) < 0 ||
 	    (r = get_buf(o, "", "id", c->id, sizeof(c->id), true, err)) < 0 ||
@@ -1172,8 +1176,16 @@ static int config_from(const json_t *o, struct container_config *c, struct nerr 
 	    (r = get_obj(o, "", "filesystem", &fs, err)) < 0 || (r = get_obj(o, "", "network", &net, err)) < 0 ||
 	    (r = get_obj(o, "", "security", &sec, err)) < 0 || (r = get_obj(o, "", "resources", &res, err)) < 0 ||
 	    (r = get_obj(o, "", "audit", &audit, err)) < 0 || (r = get_obj(o, "", "service", &svc, err)) < 0 ||
-	    (r = get_obj(o, "", "topology", &topo, err)) < 0)
+	    (r = get_obj(o, "", "topology", &topo, err)) < 0 || (r = get_obj(o, "", "runtime", &rt, err)) < 0)
 		return r;
+	if (rt && ((r = only_keys(rt, "runtime", rkeys, err)) < 0 ||
+		   (r = get_enum(rt, "runtime", "kind", runtime_kind_names, "native, gvisor or oci", &kind, err)) < 0 ||
+		   (r = get_str(rt, "runtime", "path", PATH_MAX_LEN, &c->rt.path, err)) < 0 ||
+		   (r = get_str(rt, "runtime", "gvisor_platform", 64, &c->rt.platform, err)) < 0))
+		return r;
+	c->rt.kind = (enum runtime_kind)kind;
+	if (c->rt.kind == RUNTIME_OCI && !c->rt.path)
+		return bad(err, "runtime", "path", "an OCI runtime needs its path");
 	if (topo && ((r = only_keys(topo, "topology", tkeys, err)) < 0 ||
 		     (r = get_str(topo, "topology", "name", 64, &c->topology, err)) < 0 ||
 		     (r = get_str(topo, "topology", "service", 64, &c->topology_service, err)) < 0 ||

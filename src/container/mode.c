@@ -70,11 +70,11 @@ static void volume_defaults(struct container_config *c)
 
 int service_mode_apply(struct container_config *c, struct nerr *err)
 {
-	/* gVisor is not built yet: an untrusted workload cannot get the wall
-	 * it asks for, so it does not run (in either mode) */
-	if (c->sec.trust == TRUST_UNTRUSTED)
-		return nerr_set(err, 0, "--trust-level untrusted needs the gVisor runtime, which this build "
-				"does not have yet; run it as trusted or not at all");
+	/* an untrusted workload gets gVisor's wall or does not run (in either
+	 * mode); the CLI picks gvisor for it unless --runtime said otherwise */
+	if (c->sec.trust == TRUST_UNTRUSTED && c->rt.kind != RUNTIME_GVISOR)
+		return nerr_set(err, 0, "--trust-level untrusted runs under --runtime gvisor only, not %s",
+				runtime_kind_names[c->rt.kind]);
 	if (c->audit.opt_out && c->audit.enabled)
 		return nerr_set(err, 0, "--audit and --no-audit contradict each other");
 	if (c->fs.no_attestation && (c->fs.verify_attestation || c->fs.attestation_sha256))

@@ -221,6 +221,9 @@ static int stage_validate(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
+	if (cfg->rt.kind != RUNTIME_NATIVE)   /* (the bundle runner comes next) */
+		return nerr_set(err, ENOSYS, "--runtime %s is not wired into the run yet",
+				runtime_kind_names[cfg->rt.kind]);
 	if (!cfg->name[0])
 		snprintf(cfg->name, sizeof(cfg->name), "%.12s", cfg->id);
 	r->userns = cfg->ns.rootless || cfg->ns.userns;

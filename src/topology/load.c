@@ -353,7 +353,9 @@ struct key_def {
 static const struct key_def service_keys[] = {
 	{ "rootfs", K_PATH, "--rootfs" },
 	{ "command", K_SPECIAL, NULL },
-	{ "runtime", K_SPECIAL, NULL },
+	{ "runtime", K_STR, "--runtime" },
+	{ "gvisor_platform", K_STR, "--gvisor-platform" },
+	{ "trust_level", K_STR, "--trust-level" },
 	{ "service_mode", K_STR, "--service-mode" },
 	{ "memory", K_SCALAR, "--memory" },
 	{ "cpus", K_NUM, "--cpus" },
@@ -840,15 +842,6 @@ static int load_service(struct loader *L, const struct toml_keyval *skv, struct 
 
 					r = get_str(L, kv, v->u.array.items[j], &s);
 				}
-			} else if (!strcmp(k->key, "runtime")) {
-				const char *s;
-
-				if ((r = get_str(L, kv, v, &s)) < 0)
-					break;
-				if (!strcmp(s, "gvisor"))
-					r = fail(L, v->line, kv->key, "the gVisor runtime is not in this build: only native");
-				else if (strcmp(s, "native"))
-					r = fail(L, v->line, kv->key, "unknown runtime `%s` (native)", Q(s));
 			} else if (!strcmp(k->key, "networks")) {
 				r = service_networks(L, svc, kv, &a);
 			} else if (!strcmp(k->key, "volumes")) {

@@ -64,9 +64,9 @@ test_degraded_security_changes_nothing_when_nothing_fails() {
 
 test_untrusted_trust_level_is_refused_without_gvisor() {
 	local out rc
-	out=$("$NUCLEUS" run --trust-level untrusted -- /bin/echo ran 2>&1); rc=$?
+	out=$("$NUCLEUS" run --trust-level untrusted --runtime native -- /bin/echo ran 2>&1); rc=$?
 	assert_eq "$rc" "125" "exit status"
-	assert_contains "$out" "--trust-level untrusted needs the gVisor runtime" "message"
+	assert_contains "$out" "--trust-level untrusted runs under --runtime gvisor only, not native" "message"
 	assert_not_contains "$out" "ran" "not run"
 	assert_eq "$(leftovers)" "" "nothing created"
 	out=$("$NUCLEUS" run --trust-level trusted -- /bin/echo ran 2>&1)

@@ -27,8 +27,8 @@ test_production_refuses_what_it_forbids() {
 	refused "production trace" "${PROD[@]}" --seccomp-mode trace --seccomp-log "$log"
 	[ ! -e "$log" ] || fail "the refused trace run created its log"
 	refused "production best-effort" "${PROD[@]}" --limits best-effort
-	# (untrusted is refused in either mode until the gVisor runtime exists)
-	refused "untrusted" "${PROD[@]}" --trust-level untrusted
+	# untrusted runs under gVisor or not at all
+	refused "untrusted native" "${PROD[@]}" --trust-level untrusted --runtime native
 }
 
 test_production_refuses_what_it_lacks() {

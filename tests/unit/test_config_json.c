@@ -182,6 +182,9 @@ static void fill(struct container_config *c)
 	c->svc.restart = RESTART_ON_FAILURE;
 	c->svc.restart_max = 3;
 	c->svc.sd_notify = SD_NOTIFY_CONTAINER;
+	c->rt.kind = RUNTIME_GVISOR;
+	c->rt.path = xstrdup("/usr/bin/runsc");
+	c->rt.platform = xstrdup("ptrace");
 	c->topology = xstrdup("myapp");
 	c->topology_service = xstrdup("web");
 	c->topology_hash = xstrdup("ab00000000000000000000000000000000000000000000000000000000000001");
@@ -231,6 +234,9 @@ static void config_equal(const struct container_config *a, const struct containe
 	str_equal(a->topology, b->topology);
 	str_equal(a->topology_service, b->topology_service);
 	str_equal(a->topology_hash, b->topology_hash);
+	assert_int_equal(a->rt.kind, b->rt.kind);
+	str_equal(a->rt.path, b->rt.path);
+	str_equal(a->rt.platform, b->rt.platform);
 	assert_string_equal(a->id, b->id);
 	assert_string_equal(a->name, b->name);
 	assert_int_equal(a->mode, b->mode);
@@ -511,6 +517,9 @@ static void rejects(void **state)
 		"config: service.restart: unknown value `sometimes` (no, on-failure, always or unless-stopped)");
 	refused("service.health", json_pack("{s:{s:[s,s],s:b}}", "probe", "cmd", "a", "b", "shell", 1),
 		"config: service.health.probe.cmd: expected a command (one string with shell)");
+	refused("runtime.kind", json_string("kata"), "config: runtime.kind: unknown value `kata` (native, gvisor or oci)");
+	refused("runtime", json_pack("{s:s}", "kind", "oci"), "config: runtime.path: an OCI runtime needs its path");
+	refused("runtime.platform", json_string("ptrace"), "config: runtime.platform: unknown key");
 	refused("service.readiness_tcp", json_integer(65536), "service.readiness_tcp: out of range");
 	refused("service.health", json_pack("{s:s}", "on_failure", "explode"),
 		"service.health.on_failure: unknown value `explode`");

@@ -38,8 +38,8 @@ static void production_forbids(void **state)
 		"--seccomp-mode", "trace", "--seccomp-log", "/tmp/x");
 	REFUSED("production mode forbids --limits best-effort", "--memory", "64M", "--no-rootfs-attestation",
 		"--limits", "best-effort");
-	REFUSED("--trust-level untrusted needs the gVisor runtime", "--memory", "64M", "--no-rootfs-attestation",
-		"--trust-level", "untrusted");
+	REFUSED("--trust-level untrusted runs under --runtime gvisor only, not native", "--memory", "64M",
+		"--no-rootfs-attestation", "--trust-level", "untrusted", "--runtime", "native");
 }
 
 static void production_requires(void **state)
