@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include "internal.h"
 
@@ -56,10 +57,21 @@ static int stage_one(int dfd, const struct oci_stage *s, struct nerr *err)
 	return 0;
 }
 
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return lchown(path, chown_uid, chown_gid) < 0 ? -1 : 0;
+}
+
 /* The context copied (copy_tree: modes and times kept, symlinks as links,
  * devices, fifos and sockets skipped), owned by the container's root as
  * fs_context_copy makes it. */
-static int copy_context(const struct container_config *c, int dfd, struct nerr *err)
+static int copy_context(const struct container_config *c, int dfd, const char *dir, struct nerr *err)
 {
 	_cleanup_close_ int src = open(c->fs.context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dst = -1;
@@ -79,8 +91,14 @@ static int copy_context(const struct container_config *c, int dfd, struct nerr *
 	if ((warn = copy_skipped_message(&skipped)))
 		log_warn("%s", warn);
 	oci_host_ids(c, 0, 0, &uid, &gid);
-	if ((uid || gid) && fchown(dst, uid, gid) < 0)
-		return nerr_set(err, errno, "chown `" OCI_CONTEXT "`");
+	if (uid || gid) {
+		_cleanup_free_ char *path = xasprintf("%s/" OCI_CONTEXT, dir);
+
+		chown_uid = uid;
+		chown_gid = gid;
+		if (nftw(path, chown_one, 64, FTW_PHYS | FTW_MOUNT) != 0)
+			return nerr_set(err, errno, "chown `" OCI_CONTEXT "`");
+	}
 	return 0;
 }
 
@@ -145,7 +163,7 @@ static int write_bundle(const struct container_config *c, int dfd, const struct 
 	for (size_t i = 0; i < p->nstage; i++)
 		if ((r = stage_one(dfd, &p->stage[i], err)) < 0)
 			return r;
-	if (p->copy_context && (r = copy_context(c, dfd, err)) < 0)
+	if (p->copy_context && (r = copy_context(c, dfd, p->dir, err)) < 0)
 		return r;
 	if (p->secrets && (r = stage_secrets(c, dfd, err)) < 0)
 		return r;
@@ -167,6 +185,7 @@ int oci_bundle_write(const struct container_config *c, const char *dir, const st
 	_cleanup_close_ int dfd = -1;
 	json_t *spec;
 	bool made = false, empty;
+	mode_t mode;
 	int r;
 
 	if (dir[0] == '/') {
@@ -182,7 +201,11 @@ int oci_bundle_write(const struct container_config *c, const char *dir, const st
 		oci_plan_free(&p);
 		return err->code ? -err->code : -EINVAL;
 	}
-	if (mkdir(dir, 0700) == 0) {
+	/* 0700; 0711 with a user namespace, whose root (a host uid of the
+	 * subordinate range) must reach rootfs/ and the rest, as nucleus's
+	 * container directories are 0711: nothing in DIR can be listed */
+	mode = c->ns.userns || c->ns.rootless ? 0711 : 0700;
+	if (mkdir(dir, mode) == 0) {
 		made = true;
 	} else if (errno != EEXIST) {
 		r = nerr_set(err, errno, "bundle directory `%s`", dir);
@@ -197,7 +220,7 @@ int oci_bundle_write(const struct container_config *c, const char *dir, const st
 		r = nerr_set(err, errno, "bundle directory `%s`", dir);
 		goto out;
 	}
-	if (!made && fchmod(dfd, 0700) < 0) {
+	if (fchmod(dfd, mode) < 0) {
 		r = nerr_set(err, errno, "bundle directory `%s`", dir);
 		goto out;
 	}

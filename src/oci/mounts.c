@@ -110,9 +110,7 @@ static void plan_proc_dev(struct builder *b)
 	const char *pts_opts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
 				   userns ? NULL : "gid=5", NULL };
 	const char *shm_opts[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=67108864", NULL };
-	/* runsc's /dev tmpfs takes no nr_inodes */
-	const char *dev_opts[] = { "nosuid", "noexec", "mode=755", "size=65536",
-				   b->o && b->o->runtime == RUNTIME_GVISOR ? NULL : "nr_inodes=64", NULL };
+	const char *dev_opts[] = { "nosuid", "noexec", "mode=755", "size=65536", "nr_inodes=64", NULL };
 
 	mount_add(b, "/proc", "proc", "proc", false, proc_opts);
 	mount_add(b, "/dev", "tmpfs", "tmpfs", false, dev_opts);
