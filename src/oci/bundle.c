@@ -37,6 +37,9 @@ static int stage_one(int dfd, const struct oci_stage *s, struct nerr *err)
 	case OCI_STAGE_DIR:
 		if (mkdirat(dfd, s->path, s->mode) < 0 && errno != EEXIST)
 			return nerr_set(err, errno, "create `%s`", s->path);
+		/* exactly the mode (the umask trims 01777) */
+		if (fchmodat(dfd, s->path, s->mode, 0) < 0)
+			return nerr_set(err, errno, "chmod `%s`", s->path);
 		return 0;
 	case OCI_STAGE_SYMLINK:
 		if (symlinkat(s->text, dfd, s->path) < 0)
