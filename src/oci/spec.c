@@ -222,7 +222,6 @@ static json_t *resources_json(const struct container_config *c)
 	const struct fs_dev_node *nodes = fs_dev_nodes(&n);
 	json_t *r = json_object(), *dev = json_array();
 
-	dev = json_array();
 	json_array_append_new(dev, device_rule(false, NULL, -1, -1));
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(dev, device_rule(true, "c", nodes[i].major, nodes[i].minor));

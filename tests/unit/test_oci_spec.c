@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <nucleus/container.h>
 #include <nucleus/oci.h>
@@ -512,6 +513,73 @@ static void test_golden(void **state)
 	container_config_free(&c);
 }
 
+/* oci_bundle_write: DIR 0700 with config.json (the spec, pretty), the
+ * staged rootfs and secrets; a non-empty DIR refused untouched; a failure
+ * (a secret that cannot be read) removes what was written. */
+static void test_bundle_write(void **state)
+{
+	char tmp[] = "/tmp/nucleus-unit-oci-bundle-XXXXXX";
+	struct container_config c;
+	struct nerr e = { 0 };
+	struct stat st;
+	_cleanup_free_ char *dir = NULL, *sec = NULL, *text = NULL, *host = NULL, *cfg = NULL;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	dir = xasprintf("%s/b", tmp);
+	sec = xasprintf("%s/token", tmp);
+	assert_int_equal(write_file(sec, "s3cret", 6, 0600), 0);
+	base(&c);
+	snprintf(c.name, sizeof(c.name), "web");
+	c.fs.secrets = xcalloc(1, sizeof(*c.fs.secrets));
+	c.fs.secrets[0] = (struct fs_secret){ .src = xstrdup(sec), .dest = xstrdup("/run/secrets/token") };
+	c.fs.n_secrets = 1;
+	/* as run's parser makes it for an ordinary user: the secrets are the
+	 * caller's then (its uid is root's in the container) */
+	c.ns.rootless = geteuid() != 0;
+	if (oci_bundle_write(&c, dir, NULL, &e) < 0)
+		fail_msg("oci_bundle_write: %s", e.msg);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, c.ns.rootless ? 0711 : 0700);
+	cfg = xasprintf("%s/config.json", dir);
+	assert_int_equal(read_file(cfg, 1 << 20, &text, &len), 0);
+	assert_non_null(strstr(text, "\n  \"ociVersion\": \"" OCI_SPEC_VERSION "\""));
+	assert_int_equal(text[len - 1], '\n');
+	free(cfg);
+	cfg = xasprintf("%s/rootfs/etc/hostname", dir);
+	assert_int_equal(read_file(cfg, 1 << 10, &host, NULL), 0);
+	assert_string_equal(host, "web\n");
+	free(cfg);
+	cfg = xasprintf("%s/secrets/token", dir);
+	assert_int_equal(stat(cfg, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0400);
+	free(cfg);
+	cfg = xasprintf("%s/rootfs/tmp", dir);
+	assert_int_equal(stat(cfg, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 01777);
+	/* not empty: refused, untouched */
+	memset(&e, 0, sizeof(e));
+	assert_true(oci_bundle_write(&c, dir, NULL, &e) < 0);
+	assert_non_null(strstr(e.msg, "not empty"));
+	assert_int_equal(stat(cfg, &st), 0);
+	assert_int_equal(remove_tree(dir), 0);
+	/* a secret gone: nothing left of DIR */
+	unlink(sec);
+	memset(&e, 0, sizeof(e));
+	assert_true(oci_bundle_write(&c, dir, NULL, &e) < 0);
+	assert_non_null(strstr(e.msg, "token"));
+	assert_int_equal(stat(dir, &st), -1);
+	/* an existing empty DIR: emptied again, kept */
+	assert_int_equal(mkdir(dir, 0755), 0);
+	memset(&e, 0, sizeof(e));
+	assert_true(oci_bundle_write(&c, dir, NULL, &e) < 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(rmdir(dir), 0);
+	container_config_free(&c);
+	assert_int_equal(remove_tree(tmp), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp_log_denied_and_egress),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_bundle_write),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
