@@ -147,7 +147,8 @@ oci_bundle_workload() { # DIR [FLAGS...]
 	"$NUCLEUS" bundle --context "$OCI_TMP/ctx" --secret "$OCI_TMP/sec:/run/secrets/tok" \
 		--user 1234:1234 --additional-group 5 "$@" -o "$dir" -- \
 		/bin/sh -c 'echo "ids=$(id -u):$(id -g):$(id -G)"; cat /context/f; cat /run/secrets/tok; echo;
-			    touch /usr/x 2>/dev/null || echo ro-usr; touch /tmp/x && echo rw-tmp' >/dev/null ||
+			    touch /usr/x 2>/dev/null || echo ro-usr; touch /tmp/x && echo rw-tmp;
+			    unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-denied' >/dev/null ||
 		fail "bundle $*"
 }
 
@@ -157,6 +158,9 @@ oci_expect() { # OUTPUT RUNTIME
 	assert_contains "$1" "s3cret" "$2: the secret"
 	assert_contains "$1" "ro-usr" "$2: /usr read-only"
 	assert_contains "$1" "rw-tmp" "$2: /tmp writable"
+	# the built-in seccomp profile: no namespaces (the control below shows
+	# the same call works without it)
+	assert_contains "$1" "unshare-denied" "$2: unshare refused by the profile"
 }
 
 test_bundle_runs_under_runc() {
@@ -167,6 +171,13 @@ test_bundle_runs_under_runc() {
 	OCI_RUNC_IDS=$id
 	out=$(runc --root "$OCI_TMP/runc" run --bundle "$OCI_TMP/b" "$id" 2>&1 </dev/null | cat)
 	oci_expect "$out" runc
+	runc --root "$OCI_TMP/runc" delete -f "$id" >/dev/null 2>&1
+	# the control: the same bundle without linux.seccomp may unshare
+	/usr/bin/python3 -c 'import json, sys
+p = sys.argv[1]; j = json.load(open(p)); del j["linux"]["seccomp"]; json.dump(j, open(p, "w"))' \
+		"$OCI_TMP/b/config.json" || fail "strip seccomp"
+	out=$(runc --root "$OCI_TMP/runc" run --bundle "$OCI_TMP/b" "$id" 2>&1 </dev/null | cat)
+	assert_contains "$out" "unshare-ok" "runc without the profile: unshare works"
 	runc --root "$OCI_TMP/runc" delete -f "$id" >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/nucleus/"$(sed -n 's/.*"org.nucleus.id": "\(.*\)".*/\1/p' "$OCI_TMP/b/config.json")"; do
 		[ ! -d "$d" ] || fail "runc left its cgroup $d"
