@@ -203,3 +203,27 @@ test_bundle_runs_under_runsc() {
 	[ -n "$out" ] || fail "runsc: no uname output"
 	assert_ne "$out" "$(uname -r)" "runsc: the sandbox's kernel release"
 }
+
+# The same flags under nucleus and under runc on their bundle: the same
+# mount points, and the same options on every one but what the runtime
+# owns (the root's bind, /dev it fills, /proc's masks: /dev/null bound
+# read-write by runc).
+test_bundle_mounts_match_native() {
+	local flags out_native out_runc id=nucleus-oci-test-$$ list
+	oci_tmp
+	command -v runc >/dev/null || fail "runc is not installed (make deps)"
+	mkdir -p "$OCI_TMP/ctx" "$OCI_TMP/vol"
+	oci_secret "$OCI_TMP/sec" s3cret
+	flags=(--context "$OCI_TMP/ctx" --secret "$OCI_TMP/sec:/etc/app/token" -v "$OCI_TMP/vol:/data:ro"
+		--tmpfs /scratch:size=8m --user 1234:1234)
+	list='awk "{ print \$5, \$6 }" /proc/self/mountinfo | sed "s/,relatime//" | sort'
+	out_native=$("$NUCLEUS" run "${flags[@]}" -- /bin/sh -c "$list" 2>&1) || fail "native: $out_native"
+	"$NUCLEUS" bundle "${flags[@]}" -o "$OCI_TMP/b" -- /bin/sh -c "$list" >/dev/null || fail "bundle"
+	OCI_RUNC_IDS=$id
+	out_runc=$(runc --root "$OCI_TMP/runc" run --bundle "$OCI_TMP/b" "$id" 2>&1 </dev/null | cat)
+	assert_contains "$out_native" "/data ro,nosuid,nodev,noexec" "native: the volume"
+	assert_eq "$(echo "$out_runc" | awk '{ print $1 }')" "$(echo "$out_native" | awk '{ print $1 }')" \
+		"the mount points"
+	assert_eq "$(echo "$out_runc" | grep -v -E '^(/|/dev|/proc/[^ ]+) ')" \
+		"$(echo "$out_native" | grep -v -E '^(/|/dev|/proc/[^ ]+) ')" "the mounts' options"
+}
