@@ -1,6 +1,7 @@
 /* The run's stages around the child: clone, the id maps, the bridge's
  * veth, and the release until its exec. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -257,10 +258,17 @@ int stage_clone(struct run *r, struct nerr *err)
 	}
 
 	if (cfg->rt.kind != RUNTIME_NATIVE) {
-		if ((pid = clone_child(r, oci_clone_flags(r), err)) < 0)
-			return pid;
+		/* the launcher hands its network namespace over and returns here */
+		int host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+		if (host_netns < 0)
+			return nerr_set(err, errno, "open the host's network namespace");
+		pid = clone_child(r, oci_clone_flags(r), err);
 		if (pid == 0)
-			oci_launcher_main(r);
+			oci_launcher_main(r, host_netns);
+		close(host_netns);
+		if (pid < 0)
+			return pid;
 		r->pid = pid;
 		return cloned(r);
 	}

@@ -43,6 +43,13 @@ static char *bundle_dir(const struct run *r)
 	return xasprintf("%s/bundle", r->state_dir);
 }
 
+/* The container's network namespace, bound there inside the launcher's
+ * mount namespace (on the host it is an empty file). */
+static char *netns_file(const struct run *r)
+{
+	return xasprintf("%s/netns", r->state_dir);
+}
+
 uint64_t oci_clone_flags(const struct run *r)
 {
 	uint64_t f = CLONE_NEWPID | CLONE_NEWNS;
@@ -86,13 +93,15 @@ int oci_stage_validate(struct run *r, struct nerr *err)
  * whatever has those pids on the host). */
 void oci_cleanup(struct run *r)
 {
-	_cleanup_free_ char *root = NULL, *bundle = NULL;
+	_cleanup_free_ char *root = NULL, *bundle = NULL, *netns = NULL;
 	struct stat st;
 
 	if (!r->state_dir)
 		return;
 	root = runtime_root(r);
 	bundle = bundle_dir(r);
+	netns = netns_file(r);
+	unlink(netns);
 	if (stat(root, &st) == 0 && remove_tree(root) < 0)
 		log_warn("cannot remove `%s`", root);
 	if (stat(bundle, &st) == 0 && remove_tree(bundle) < 0)
@@ -103,13 +112,13 @@ void oci_cleanup(struct run *r)
 }
 
 /* attach (after the veth went into the launcher's network namespace):
- * the bundle, joining that namespace by the launcher's /proc (its pid 1,
- * as the runtime, started there, sees it). */
+ * the bundle, joining that namespace by the file the launcher binds it
+ * on. */
 int oci_write_bundle(struct run *r, struct nerr *err)
 {
-	_cleanup_free_ char *bundle = NULL, *cgpath = NULL;
+	_cleanup_free_ char *bundle = NULL, *cgpath = NULL, *netns = netns_file(r);
 	struct oci_bundle_opts o = {
-		.netns_path = r->cfg->net.mode != NETWORK_HOST ? "/proc/1/ns/net" : NULL,
+		.netns_path = r->cfg->net.mode != NETWORK_HOST ? netns : NULL,
 		.runtime = r->cfg->rt.kind,
 	};
 	int rc;
@@ -205,12 +214,40 @@ static void runtime_kill(const struct run *r, const char *root, int sig, const s
 			;
 }
 
-void __attribute__((noreturn)) oci_launcher_main(struct run *r)
+/* The launcher's network namespace (the container's: lo up, the veth
+ * moved in by the supervisor) bound on netns_file for the runtime, and the
+ * launcher back in the host's: runsc refuses to set up a sandbox's
+ * network from the namespace it runs in (it takes that for the host's). */
+static void hand_over_netns(const struct run *r, int sync_fd, int host_netns)
+{
+	_cleanup_free_ char *file = netns_file(r);
+	struct nerr err = { 0 };
+	int fd;
+
+	if (net_loopback_up(&err) < 0)
+		launcher_fail(sync_fd, err.code, "%s", err.msg);
+	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		launcher_fail(sync_fd, errno, "create the network namespace's file: %s", strerror(errno));
+	close(fd);
+	if (mount("/proc/self/ns/net", file, NULL, MS_BIND, NULL) < 0)
+		launcher_fail(sync_fd, errno, "bind the network namespace: %s", strerror(errno));
+	/* runsc (release 20221219) takes a namespace for the host's when
+	 * /proc/sys/net/core/rmem_default exists in it, which newer kernels
+	 * (this one: 6.18) have in every network namespace: hidden here, in
+	 * the launcher's mount namespace, for runsc's sandbox network */
+	if (r->cfg->rt.kind == RUNTIME_GVISOR &&
+	    mount("none", "/proc/sys/net/core", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0)
+		launcher_fail(sync_fd, errno, "hide /proc/sys/net/core from runsc: %s", strerror(errno));
+	if (setns(host_netns, CLONE_NEWNET) < 0)
+		launcher_fail(sync_fd, errno, "return to the host's network namespace: %s", strerror(errno));
+	close(host_netns);
+}
+
+void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns)
 {
 	_cleanup_free_ char *root = runtime_root(r), *bundle = bundle_dir(r);
 	_cleanup_strv_ char **argv = NULL;
 	int sync_fd = r->sync[1], report[2], e = 0, sfd, status = 0;
-	struct nerr err = { 0 };
 	struct sync_msg m;
 	bool go = false, released = false;
 	sigset_t mask;
@@ -223,7 +260,10 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r)
 	if (sync_fd != 3 && (dup2(sync_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0))
 		_exit(125);
 	sync_fd = 3;
-	if (close_range(4, ~0U, 0) < 0)
+	if (host_netns != 4 && (dup2(host_netns, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0))
+		_exit(125);
+	host_netns = 4;
+	if (close_range(5, ~0U, 0) < 0)
 		_exit(125);
 	/* a session of its own, as a native workload's: the caller's terminal
 	 * signals reach the supervisor, which passes them on, and what the
@@ -244,8 +284,10 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r)
 		go |= m.type == SYNC_GO;
 		released |= m.type == SYNC_CGROUPS;
 	}
-	if (r->cfg->net.mode != NETWORK_HOST && net_loopback_up(&err) < 0)
-		launcher_fail(sync_fd, err.code, "%s", err.msg);
+	if (r->cfg->net.mode != NETWORK_HOST)
+		hand_over_netns(r, sync_fd, host_netns);
+	else
+		close(host_netns);
 
 	/* the signals stop, kill and the supervisor send: read, and passed on */
 	sigemptyset(&mask);
