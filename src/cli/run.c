@@ -1,6 +1,7 @@
 /* nucleus run: flags -> container_config -> container_run. */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <string.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
@@ -64,6 +65,10 @@ static const char run_help[] =
 	"      --log-opt KEY=VALUE        The log's cap, as docker's json-file: max-size=SIZE\n"
 	"                                 (default 10m) and max-file=N (default 3): the log\n"
 	"                                 is rotated as container.log.1 ... (repeatable)\n"
+	"      --dry-run                  Parse and validate everything (policies and their\n"
+	"                                 pins included), print the effective configuration\n"
+	"                                 as JSON (id all zeros) and exit 0; nothing is\n"
+	"                                 created\n"
 	"\n"
 	"Runtime (see docs/gvisor.md):\n"
 	"      --runtime RUNTIME          native (default: nucleus's own namespaces, seccomp\n"
@@ -257,7 +262,7 @@ enum {
 	OPT_TMPFS,
 	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START_PERIOD,
 	OPT_HEALTH_START_INTERVAL, OPT_NO_HEALTHCHECK, OPT_HEALTH_ON_FAILURE, OPT_RESTART, OPT_READINESS_CMD,
-	OPT_READINESS_TCP, OPT_SD_NOTIFY, OPT_RUNTIME, OPT_GVISOR_PLATFORM,
+	OPT_READINESS_TCP, OPT_SD_NOTIFY, OPT_RUNTIME, OPT_GVISOR_PLATFORM, OPT_DRY_RUN,
 };
 
 static const struct option run_opts[] = {
@@ -345,6 +350,7 @@ static const struct option run_opts[] = {
 	{ "readiness-cmd", required_argument, NULL, OPT_READINESS_CMD },
 	{ "readiness-tcp", required_argument, NULL, OPT_READINESS_TCP },
 	{ "sd-notify", optional_argument, NULL, OPT_SD_NOTIFY },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -418,6 +424,10 @@ static bool env_names(char *const *args, const char *name)
 	return false;
 }
 
+/* --dry-run: not part of the configuration (compose's services never set
+ * it); cmd_run reads it after the parse. */
+static bool dry_run;
+
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {
@@ -428,6 +438,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
+	dry_run = false;
 	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:v:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
@@ -780,6 +791,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 		case OPT_CRED_PASSTHROUGH:
 			cfg->fs.credentials_passthrough = true;
 			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
 		case OPT_HEALTH_CMD: case OPT_HEALTH_INTERVAL: case OPT_HEALTH_TIMEOUT: case OPT_HEALTH_RETRIES:
 		case OPT_HEALTH_START_PERIOD: case OPT_HEALTH_START_INTERVAL: case OPT_NO_HEALTHCHECK:
 		case OPT_HEALTH_ON_FAILURE: case OPT_RESTART: case OPT_READINESS_CMD: case OPT_READINESS_TCP:
@@ -823,6 +837,28 @@ out:
 	return r;
 }
 
+/* The effective configuration, as the state would store it; the id is a
+ * fixed all-zero one, since nothing exists to name. */
+static int dry_run_print(struct container_config *cfg)
+{
+	json_t *j;
+	char *text;
+
+	memset(cfg->id, '0', sizeof(cfg->id) - 1);
+	cfg->id[sizeof(cfg->id) - 1] = 0;
+	j = container_config_to_json(cfg);
+	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	container_config_free(cfg);
+	if (!text) {
+		fputs("nucleus: run --dry-run: the configuration cannot be written as JSON\n", stderr);
+		return EXIT_RUNTIME;
+	}
+	puts(text);
+	free(text);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct container_config cfg;
@@ -845,6 +881,8 @@ int cmd_run(int argc, char **argv)
 		container_config_free(&cfg);
 		return cli_fail(&err);
 	}
+	if (dry_run)
+		return dry_run_print(&cfg);
 	if (random_id(cfg.id) < 0) {
 		nerr_set(&err, errno, "getrandom");
 		container_config_free(&cfg);
