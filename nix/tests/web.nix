@@ -13,7 +13,7 @@
       workdir = "/srv";
       hostname = "web-1";
       memory = 536870912;
-      cpus = 2;
+      cpus = 1;
       cpuWeight = 200;
       memlock = "1M";
       tmpfsSize = "32M";

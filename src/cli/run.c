@@ -6,6 +6,7 @@
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
+#include <nucleus/security.h>
 
 static const char run_help[] =
 	"Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -65,10 +66,10 @@ static const char run_help[] =
 	"      --log-opt KEY=VALUE        The log's cap, as docker's json-file: max-size=SIZE\n"
 	"                                 (default 10m) and max-file=N (default 3): the log\n"
 	"                                 is rotated as container.log.1 ... (repeatable)\n"
-	"      --dry-run                  Parse and validate everything (policies and their\n"
-	"                                 pins included), print the effective configuration\n"
-	"                                 as JSON (id all zeros) and exit 0; nothing is\n"
-	"                                 created\n"
+	"      --dry-run                  Parse and validate everything (the policies and the\n"
+	"                                 seccomp profile loaded, their pins checked), print\n"
+	"                                 the effective configuration as JSON (id all zeros)\n"
+	"                                 and exit 0; no container is created\n"
 	"\n"
 	"Runtime (see docs/gvisor.md):\n"
 	"      --runtime RUNTIME          native (default: nucleus's own namespaces, seccomp\n"
@@ -838,12 +839,25 @@ out:
 }
 
 /* The effective configuration, as the state would store it; the id is a
- * fixed all-zero one, since nothing exists to name. */
+ * fixed all-zero one, since nothing exists to name. The seccomp profile is
+ * compiled as the run would (its pin checked on the bytes): a unit whose
+ * profile does not match fails here, not at boot. */
 static int dry_run_print(struct container_config *cfg)
 {
+	struct sc_program prog = { 0 };
+	struct nerr err = { 0 };
 	json_t *j;
 	char *text;
+	int r;
 
+	r = container_seccomp_prepare(cfg->sec.seccomp_trace, cfg->sec.seccomp_profile, cfg->sec.seccomp_profile_sha256,
+				      cfg->sec.caps.bounding, cfg->sec.seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0,
+				      true, &prog, &err);
+	sc_program_free(&prog);
+	if (r < 0) {
+		container_config_free(cfg);
+		return cli_fail(&err);
+	}
 	memset(cfg->id, '0', sizeof(cfg->id) - 1);
 	cfg->id[sizeof(cfg->id) - 1] = 0;
 	j = container_config_to_json(cfg);
