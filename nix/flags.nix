@@ -29,8 +29,10 @@ let
   # a check: a string for /bin/sh -c, a list run as is (a JSON array)
   probe = flag: v:
     optionals (v != null) [ flag (if builtins.isList v then builtins.toJSON v else v) ];
-  # a policy file with its pin
-  pinned = flag: v: optionals (v != null) [ flag (toString v.path) "${flag}-sha256" v.sha256 ];
+  # a policy file with its pin: a Nix path is copied into the store (by
+  # the interpolation), so the unit names what was pinned, wherever the
+  # configuration was evaluated
+  pinned = flag: v: optionals (v != null) [ flag "${v.path}" "${flag}-sha256" v.sha256 ];
 
   volume = v:
     "${toString v.source}:${v.dest}:${concatStringsSep "," ([ (if v.readOnly then "ro" else "rw") ]
@@ -62,7 +64,7 @@ in
   { option = "auditOptions"; flags = [ "--audit-opt" ];
     args = o: lib.concatLists (mapAttrsToList (k: v: [ "--audit-opt" "${k}=${scalar v}" ]) o); }
   # the root filesystem
-  { option = "rootfs"; flags = [ "--rootfs" ]; args = v: optionals (v != null) [ "--rootfs" (toString v) ]; }
+  { option = "rootfs"; flags = [ "--rootfs" ]; args = v: optionals (v != null) [ "--rootfs" "${v}" ]; }
   # production needs one or the other: verification, or saying no to it
   { option = "verifyRootfsAttestation"; flags = [ "--verify-rootfs-attestation" "--no-rootfs-attestation" ];
     args = v: if v then [ "--verify-rootfs-attestation" ] else [ "--no-rootfs-attestation" ]; }
@@ -79,6 +81,8 @@ in
   # data
   { option = "volumes"; flags = [ "--volume" ]; args = each "--volume" volume; }
   { option = "tmpfs"; flags = [ "--tmpfs" ]; args = each "--tmpfs" tmpfs; }
+  # secrets' and volumes' sources are host paths as given (toString: a Nix
+  # path is never copied into the world-readable store)
   { option = "secrets"; flags = [ "--secret" ]; args = each "--secret" (s: "${toString s.source}:${s.dest}"); }
   { option = "credentials"; flags = [ "--systemd-credential" ]; args = each "--systemd-credential" (c: "${c.name}:${c.dest}"); }
   { option = "credentialsPassthrough"; flags = [ "--credentials-passthrough" ]; args = bool "--credentials-passthrough"; }
