@@ -356,6 +356,10 @@ static const struct option run_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* --dry-run: not part of the configuration (compose's services never set
+ * it); cmd_run reads it after the parse. */
+static bool dry_run;
+
 /* The flags of cfg->svc (service supervision). */
 static int service_flag(struct container_config *cfg, int c, const char *arg, struct nerr *err)
 {
@@ -424,10 +428,6 @@ static bool env_names(char *const *args, const char *name)
 			return true;
 	return false;
 }
-
-/* --dry-run: not part of the configuration (compose's services never set
- * it); cmd_run reads it after the parse. */
-static bool dry_run;
 
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
