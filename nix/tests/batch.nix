@@ -1,7 +1,8 @@
 # batch: untrusted code (a customer's job) under gVisor: the trust level
 # picks the runtime, on runsc's ptrace platform; no rootfs (the host's
-# /usr, /bin, /lib read-only), so no attestation to verify; nobody's ids,
-# its own user and time namespaces; no audit trail (gVisor's own kernel
+# /usr, /bin, /lib read-only), so no attestation to verify; nobody's ids
+# (runsc runs as root: no user namespace of nucleus's), its own time
+# namespace; no audit trail (gVisor's own kernel
 # sees its syscalls); swap allowed. Not started at boot: enable = false
 # keeps its unit out, and `batch-ready` shows a disabled one leaves none.
 { fixtures }:
@@ -13,7 +14,6 @@
       trustLevel = "untrusted";
       gvisorPlatform = "ptrace";
       user = "65534:65534";
-      userns = true;
       timeNamespace = true;
       memory = "1G";
       swap = true;

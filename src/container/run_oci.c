@@ -66,6 +66,11 @@ int oci_stage_validate(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
+	struct oci_bundle_opts check = { .runtime = cfg->rt.kind, .rootfs_verified = cfg->fs.verify_attestation };
+
+	/* what a bundle cannot carry, before anything exists */
+	if ((rc = oci_bundle_check(cfg, &check, err)) < 0)
+		return rc;
 	if (cfg->rt.kind == RUNTIME_GVISOR && (rc = runsc_check_platform(cfg->rt.path, cfg->rt.platform, err)) < 0)
 		return rc;
 	if (cfg->sec.seccomp_profile && !(r->st.seccomp_profile = realpath(cfg->sec.seccomp_profile, NULL)))
@@ -106,7 +111,9 @@ void oci_cleanup(struct run *r)
 		log_warn("cannot remove `%s`", root);
 	if (stat(bundle, &st) == 0 && remove_tree(bundle) < 0)
 		log_warn("cannot remove `%s`", bundle);
-	/* what a killed runc left of its cgroup (it removes it when it ends) */
+	/* what runc left of its cgroup: the path to it in the hierarchies
+	 * nucleus does not use (runc joins every one), and all of it when
+	 * runc was killed */
 	if (r->have_cgroup && r->cfg->rt.kind == RUNTIME_OCI)
 		cgroup_remove_child(&r->cg, OCI_CGROUP_CHILD);
 }
@@ -120,6 +127,11 @@ int oci_write_bundle(struct run *r, struct nerr *err)
 	struct oci_bundle_opts o = {
 		.netns_path = r->cfg->net.mode != NETWORK_HOST ? netns : NULL,
 		.runtime = r->cfg->rt.kind,
+		.self_hosts = r->self_hosts,
+		/* the validate stage did, on the host (the runtime mounts the
+		 * same directory a moment later; native verifies its mounted
+		 * clone) */
+		.rootfs_verified = r->cfg->fs.verify_attestation,
 	};
 	int rc;
 
