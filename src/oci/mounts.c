@@ -30,8 +30,10 @@ static void stage(struct oci_plan *p, enum oci_stage_kind kind, char *path, cons
 
 /* A mount point in the bundle's rootfs (agent mode): its parents as
  * directories, itself a directory or an empty file. Over --rootfs the
- * runtime makes a missing one itself (runc creates it in the rootfs's
- * directory before it makes the root read-only; runsc in its overlay). */
+ * bundle writes nothing into the user's tree, and the runtime makes a
+ * missing one itself, in that directory: runc before it makes the root
+ * read-only, runsc's gofer likewise (measured: an /etc/hosts, /run and
+ * /run/secrets a rootfs lacked were left in it, empty). */
 static void parents(struct builder *b, const char *dest)
 {
 	_cleanup_free_ char *d = xstrdup(dest);
