@@ -31,6 +31,11 @@ struct oci_bundle_opts {
 	 * bridge's lease); NULL: 127.0.1.1 and the hostname, as nucleus
 	 * writes without a bridge address. */
 	char *const *self_hosts;
+	/* --sd-notify=container: the host directory of the supervisor's
+	 * notify socket, bound read-only at /run/notify (as native binds it;
+	 * runsc needs --host-uds to reach a host socket); NULL: such a
+	 * configuration is refused. */
+	const char *notify_dir;
 };
 
 /* The bundle in `dir` (made 0700 if it does not exist; an existing one

@@ -272,20 +272,27 @@ static int plan_workspace(struct builder *b, struct nerr *err)
 	return 0;
 }
 
-/* /run/secrets from DIR/secrets (read-only; over --rootfs on a tmpfs /run
- * of its own, as root.c's plan_run), a read-only bind of its file for
- * each DEST elsewhere. */
-static void plan_secrets(struct builder *b)
+/* /run as root.c's plan_run: over --rootfs a tmpfs of its own; the
+ * notify socket's directory at /run/notify (when the runner gives one);
+ * /run/secrets from DIR/secrets, read-only, and a read-only bind of its
+ * file for each DEST elsewhere. */
+static void plan_run(struct builder *b)
 {
 	const struct container_config *c = b->c;
+	const char *notify = c->svc.sd_notify == SD_NOTIFY_CONTAINER && b->o ? b->o->notify_dir : NULL;
+	bool secrets = c->fs.n_secrets || c->fs.credentials_passthrough;
 	_cleanup_free_ char *dir = NULL;
 
-	if (!c->fs.n_secrets && !c->fs.credentials_passthrough)
+	if (!secrets && !notify)
+		return;
+	if (!b->agent)
+		tmpfs_add(b, "/run", "tmpfs", 0755, 64 << 10, true, false);
+	if (notify)
+		bind_add(b, FS_NOTIFY_DIR, notify, false, true, false);
+	if (!secrets)
 		return;
 	b->p->secrets = true;
 	dir = xasprintf("%s/" OCI_SECRETS, b->p->dir);
-	if (!b->agent)
-		tmpfs_add(b, "/run", "tmpfs", 0755, 64 << 10, true, false);
 	bind_add(b, FS_SECRETS_DIR, dir, false, true, false);
 	for (size_t i = 0; i < c->fs.n_secrets; i++) {
 		const struct fs_secret *s = &c->fs.secrets[i];
@@ -364,7 +371,7 @@ int oci_plan_mounts(const struct container_config *c, const struct oci_bundle_op
 		return r;
 	if (b.agent)
 		mount_point(&b, "/run", false);
-	plan_secrets(&b);
+	plan_run(&b);
 	return plan_volumes(&b, err);
 }
 

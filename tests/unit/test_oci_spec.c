@@ -462,6 +462,21 @@ static void test_refusals(void **state)
 	c.fs.rootfs = xstrdup("/nix/store/abc-rootfs");
 	spec_refused(&c, "Nix closure");
 	container_config_free(&c);
+
+	/* --sd-notify=container: only with the runner's socket directory */
+	base(&c);
+	c.svc.sd_notify = SD_NOTIFY_CONTAINER;
+	spec_refused(&c, "--sd-notify=container");
+	{
+		struct oci_bundle_opts o = { .notify_dir = "/run/nucleus/x/notify" };
+		json_t *s = spec_ok(&c, &o), *m = mount_at(s, "/run/notify");
+
+		assert_non_null(m);
+		assert_string_equal(json_string_value(json_object_get(m, "source")), "/run/nucleus/x/notify");
+		assert_true(has_option(m, "ro"));
+		json_decref(s);
+	}
+	container_config_free(&c);
 }
 
 /* The golden file: a fixed configuration's spec, byte for byte (the
