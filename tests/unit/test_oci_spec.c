@@ -351,6 +351,35 @@ static void test_host_network_and_userns(void **state)
 	container_config_free(&c);
 }
 
+/* --hosts-file: the file bound read-only at /etc/hosts in place of the
+ * generated one; a bound context read-only and noexec, unless
+ * --allow-exec names it */
+static void test_hosts_file_and_bound_context(void **state)
+{
+	struct container_config c;
+	json_t *s, *m;
+
+	(void)state;
+	base(&c);
+	c.net.mode = NETWORK_BRIDGE;
+	c.net.hosts_file = xstrdup("/var/lib/topo/hosts");
+	c.fs.context = xstrdup("/srv/ctx");
+	c.fs.context_mode = CONTEXT_BIND;
+	strv_push(&c.fs.exec_paths, "/context");
+	s = spec_ok(&c, NULL);
+	m = mount_at(s, "/etc/hosts");
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "source")), "/var/lib/topo/hosts");
+	assert_true(has_option(m, "ro"));
+	m = mount_at(s, "/context");
+	assert_string_equal(json_string_value(json_object_get(m, "source")), "/srv/ctx");
+	assert_true(has_option(m, "ro"));
+	assert_false(has_option(m, "noexec"));
+	assert_true(has_option(mount_at(s, "/tmp"), "noexec"));
+	json_decref(s);
+	container_config_free(&c);
+}
+
 static char profile[] = "/tmp/nucleus-unit-oci-spec-XXXXXX";
 
 static void test_custom_seccomp(void **state)
@@ -622,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_agent_default),
 		cmocka_unit_test(test_production_rootfs),
 		cmocka_unit_test(test_host_network_and_userns),
+		cmocka_unit_test(test_hosts_file_and_bound_context),
 		cmocka_unit_test(test_custom_seccomp),
 		cmocka_unit_test(test_seccomp_log_denied_and_egress),
 		cmocka_unit_test(test_refusals),
