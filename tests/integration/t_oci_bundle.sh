@@ -99,7 +99,8 @@ test_bundle_schema() {
 		--context $OCI_TMP/ctx --context-mode bind --user 1234:1234 --additional-group 5
 		--context $OCI_TMP/ctx --secret $OCI_TMP/sec:/etc/app/token --memory 256M --cpus 0.5 --pids 64
 		-v $OCI_TMP/vol:/data:ro --tmpfs /scratch:size=8m,mode=0700 --network host --allow-host-network
-		--userns --time-namespace --runtime gvisor -t
+		--userns --time-namespace -t
+		--runtime gvisor --name sandboxed
 		--network bridge --add-host db:192.0.2.7 --dns 192.0.2.53
 		--egress-allow 192.0.2.0/24 --seccomp-log-denied
 	EOF2
