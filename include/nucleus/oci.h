@@ -35,6 +35,12 @@ struct oci_bundle_opts {
 	 * (--verify-rootfs-attestation) before the runtime mounts it; else
 	 * such a configuration is refused: nothing in a bundle verifies it. */
 	bool rootfs_verified;
+	/* --sd-notify=container: the host directory of the supervisor's
+	 * notify socket, bound read-only at /run/notify (as native binds it;
+	 * runsc needs --host-uds to reach a host socket); "": none to bind
+	 * (the runner has no $NOTIFY_SOCKET to relay to); NULL: such a
+	 * configuration is refused. */
+	const char *notify_dir;
 };
 
 /* The bundle in `dir` (made 0700 if it does not exist; an existing one

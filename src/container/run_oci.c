@@ -66,7 +66,9 @@ int oci_stage_validate(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
-	struct oci_bundle_opts check = { .runtime = cfg->rt.kind, .rootfs_verified = cfg->fs.verify_attestation };
+	/* (the notify socket's directory exists from the prepare stage on) */
+	struct oci_bundle_opts check = { .runtime = cfg->rt.kind, .rootfs_verified = cfg->fs.verify_attestation,
+					 .notify_dir = SD_NOTIFY_CONTAINER_DIR };
 
 	/* what a bundle cannot carry, before anything exists */
 	if ((rc = oci_bundle_check(cfg, &check, err)) < 0)
@@ -132,6 +134,7 @@ int oci_write_bundle(struct run *r, struct nerr *err)
 		 * same directory a moment later; native verifies its mounted
 		 * clone) */
 		.rootfs_verified = r->cfg->fs.verify_attestation,
+		.notify_dir = r->sdn && sd_notifier_dir(r->sdn) ? sd_notifier_dir(r->sdn) : "",
 	};
 	int rc;
 
@@ -189,6 +192,12 @@ static char **runtime_argv(const struct run *r, const char *root)
 		strv_push(&v, net[cfg->net.mode]);
 		strv_push(&v, "--ignore-cgroups");
 		strv_push(&v, "--oci-seccomp");
+		/* --sd-notify=container: the workload connects to the host's
+		 * socket bound at /run/notify */
+		if (cfg->svc.sd_notify == SD_NOTIFY_CONTAINER) {
+			strv_push(&v, "--host-uds");
+			strv_push(&v, "open");
+		}
 	}
 	return v;
 }

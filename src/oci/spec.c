@@ -325,7 +325,7 @@ static int refusals(const struct container_config *c, const struct oci_bundle_op
 	if (c->fs.verify_context)
 		return nerr_set(err, 0, "--verify-context-integrity: nothing in a bundle verifies /context when the "
 				"runtime mounts it");
-	if (c->svc.sd_notify == SD_NOTIFY_CONTAINER)
+	if (c->svc.sd_notify == SD_NOTIFY_CONTAINER && !(o && o->notify_dir))
 		return nerr_set(err, 0, "--sd-notify=container: a bundle has no notify socket to bind");
 	if (c->fs.rootfs) {
 		_cleanup_free_ char *list = xasprintf("%s/.nucleus-rootfs-store-paths", c->fs.rootfs);
