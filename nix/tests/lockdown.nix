@@ -1,5 +1,6 @@
 # A service that refuses to start on a kernel below lockdown=integrity
-# (the test accepts either outcome of --dry-run, by the kernel's level).
+# (the test accepts either outcome of --dry-run, by the kernel's level),
+# in a user namespace of its own.
 { fixtures }:
 {
   services.nucleus = {
@@ -9,6 +10,7 @@
       memory = "32M";
       verifyRootfsAttestation = false;
       requireKernelLockdown = "integrity";
+      userns = true;
     };
   };
 }

@@ -42,6 +42,7 @@
       healthInterval = "10s";
       healthRetries = 3;
       healthStartPeriod = "30s";
+      readinessCheck = [ "/bin/sigid-proxy" "--ready" ];
       sdNotify = "healthy";
     };
   };
