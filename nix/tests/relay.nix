@@ -1,8 +1,7 @@
 # relay: a message relay on another OCI runtime (runc) with a pinned
 # rootfs manifest, an encrypted systemd credential (systemd-creds
-# encrypt), every credential of the unit passed through, and a flag
-# given as is (extraArgs). (Health and readiness checks run through
-# nucleus's attach, which another runtime's container does not offer.)
+# encrypt), every credential of the unit passed through, a health check
+# (through runc's exec), and a flag given as is (extraArgs).
 { fixtures }:
 {
   services.nucleus = {
@@ -25,6 +24,7 @@
       volumes = [ { source = "/var/spool/relay"; dest = "/var/spool/relay"; readOnly = false; createHostPath = true; } ];
       # a flag the module has no option for (the -d log: unused under systemd)
       extraArgs = [ "--log-opt" "max-size=1m" ];
+      healthCheck = [ "/bin/relay" "--health" ];
     };
   };
 }

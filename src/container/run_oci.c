@@ -22,9 +22,12 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <jansson.h>
 #include <nucleus/oci.h>
 #include "run.h"
 
@@ -109,6 +112,11 @@ void oci_cleanup(struct run *r)
 	bundle = bundle_dir(r);
 	netns = netns_file(r);
 	unlink(netns);
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *probe = xasprintf("%s/probe-%s.json", r->state_dir, i ? "readiness" : "health");
+
+		unlink(probe);
+	}
 	if (stat(root, &st) == 0 && remove_tree(root) < 0)
 		log_warn("cannot remove `%s`", root);
 	if (stat(bundle, &st) == 0 && remove_tree(bundle) < 0)
@@ -359,4 +367,86 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns)
 			if (pid == run)
 				_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
+}
+
+/* ---- health and readiness probes ------------------------------------------ */
+
+/* The probe's process: the bundle's (the workload's user, groups,
+ * capabilities, no_new_privs, environment, working directory) with the
+ * probe's argv, for the runtime's `exec --process`. */
+static int probe_process_file(struct run *r, const char *path, char **argv, struct nerr *err)
+{
+	_cleanup_free_ char *bundle = bundle_dir(r);
+	struct oci_bundle_opts o = { .runtime = r->cfg->rt.kind, .rootfs_verified = true, .notify_dir = "" };
+	json_t *spec = oci_spec_build(r->cfg, bundle, &o, err), *proc, *args;
+	int rc = 0;
+
+	if (!spec)
+		return -err->code;
+	proc = json_object_get(spec, "process");
+	args = json_array();
+	for (size_t i = 0; argv[i]; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	json_object_set_new(proc, "args", args);
+	json_object_set_new(proc, "terminal", json_false());
+	if (json_dump_file(proc, path, JSON_COMPACT) < 0)
+		rc = nerr_set(err, EIO, "write `%s`", path);
+	json_decref(spec);
+	return rc;
+}
+
+int oci_probe_spawn(struct run *r, const char *name, char **argv, int out_fd, struct attach_proc *proc,
+		    struct nerr *err)
+{
+	_cleanup_free_ char *root = runtime_root(r), *file = xasprintf("%s/probe-%s.json", r->state_dir, name);
+	_cleanup_strv_ char **cmd = NULL;
+	pid_t mid;
+	int rc;
+
+	if ((rc = probe_process_file(r, file, argv, err)) < 0)
+		return rc;
+	cmd = runtime_argv(r, root);
+	strv_push(&cmd, "exec");
+	strv_push(&cmd, "--process");
+	strv_push(&cmd, file);
+	strv_push(&cmd, r->cfg->id);
+	if ((mid = fork()) < 0)
+		return nerr_set(err, errno, "fork");
+	if (mid == 0) {
+		sigset_t none;
+		int status, null;
+		pid_t pid;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* where the runtime's own `run` is: its pids and its /proc (the
+		 * state it reads names pids of that namespace) */
+		if (setns(r->pidfd, CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(125);
+		if ((pid = fork()) < 0)
+			_exit(125);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+			    dup2(out_fd, STDERR_FILENO) < 0)
+				_exit(125);
+			execv(cmd[0], cmd);
+			_exit(127);
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(125);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	proc->mid = mid;
+	proc->pidfd = -1;
+	proc->mid_pidfd = (int)syscall(SYS_pidfd_open, mid, 0);
+	if (proc->mid_pidfd < 0) {
+		kill(mid, SIGKILL);
+		waitpid(mid, NULL, 0);
+		return nerr_set(err, errno, "pidfd_open");
+	}
+	return 0;
 }

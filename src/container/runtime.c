@@ -75,10 +75,6 @@ static int runtime_refusals(const struct container_config *c, struct nerr *err)
 		what = "--seccomp-mode trace";
 	else if (c->sec.seccomp_log_denied)
 		what = "--seccomp-log-denied";
-	else if (c->svc.health.probe.cmd)
-		what = "--health-cmd";
-	else if (c->svc.readiness.cmd)
-		what = "--readiness-cmd";
 	else if (c->svc.readiness_tcp)
 		what = "--readiness-tcp";
 	else if (c->fs.verify_context)
