@@ -13,6 +13,10 @@ int cmd_run(int argc, char **argv);
 /* The flag parser of `run` (also the fuzz target). Returns 0, 1 for
  * --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err);
+/* Whether the word `arg` of a run command line is a flag whose value is
+ * the next word (`-e`, `--name`; not `--name=x`, `-t`, `-eK=V`). */
+bool run_flag_takes_value(const char *arg);
+int cmd_bundle(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_ps(int argc, char **argv);

@@ -153,6 +153,25 @@ struct fs_spec {
 	                            * /run/notify; NULL: none */
 };
 
+/* What fs_plan builds the root from, for a description of the same root
+ * elsewhere (src/oci, the OCI bundle): the host directories bound
+ * read-only, /etc's host binds, copies and fixed files and the generated
+ * files' text, /proc's masked and read-only paths, /dev's nodes. */
+struct fs_etc_copy { const char *name, *src; };      /* /etc/NAME from the first SRC that exists */
+struct fs_etc_file { const char *name, *text; };     /* "/etc/passwd" and its text */
+struct fs_dev_node { const char *name; unsigned major, minor; };
+const char *const *fs_root_host_dirs(size_t *n);
+const char *const *fs_etc_bind_paths(size_t *n);
+const struct fs_etc_copy *fs_etc_copies(size_t *n);
+const struct fs_etc_file *fs_etc_fixed_files(size_t *n);
+char *fs_etc_hosts_text(const struct fs_spec *s);     /* hostname, self_hosts, extra_hosts */
+char *fs_etc_resolv_text(const struct fs_spec *s);    /* dns, dns_search */
+const char *const *fs_proc_masked_paths(size_t *n);
+const char *const *fs_proc_readonly_paths(size_t *n);
+const struct fs_dev_node *fs_dev_nodes(size_t *n);
+/* /proc's hidepid= mount option for the spec ("hidepid=invisible"), or NULL. */
+const char *fs_proc_hidepid_option(const struct fs_spec *s);
+
 /* Everything up to and including pivot_root, as a list of ops planned from
  * the spec and run by one interpreter; the cwd is "/" afterwards. */
 int fs_setup(const struct fs_spec *s, struct nerr *err);

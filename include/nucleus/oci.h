@@ -27,6 +27,10 @@ struct oci_bundle_opts {
 	/* The runtime that will run it (adjustments runsc needs, such as
 	 * what its sentry cannot mount); RUNTIME_NATIVE: a bundle for any. */
 	enum runtime_kind runtime;
+	/* /etc/hosts's lines naming the container ("ADDR\tNAME", the
+	 * bridge's lease); NULL: 127.0.1.1 and the hostname, as nucleus
+	 * writes without a bridge address. */
+	char *const *self_hosts;
 };
 
 /* The bundle in `dir` (made 0700 if it does not exist; an existing one

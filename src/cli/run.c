@@ -418,6 +418,28 @@ static bool env_names(char *const *args, const char *name)
 	return false;
 }
 
+bool run_flag_takes_value(const char *arg)
+{
+	static const char with_value[] = "ewpuv";   /* the short options' string above */
+
+	if (arg[0] != '-' || !arg[1])
+		return false;
+	if (arg[1] == '-') {
+		if (strchr(arg, '='))
+			return false;
+		for (size_t i = 0; run_opts[i].name; i++)
+			if (!strcmp(arg + 2, run_opts[i].name))
+				return run_opts[i].has_arg == required_argument;
+		return false;
+	}
+	/* a cluster (-ti, -e): the value is the next word when the flag
+	 * taking one ends it */
+	for (const char *f = arg + 1; *f; f++)
+		if (strchr(with_value, *f))
+			return !f[1];
+	return false;
+}
+
 /* Parse argv into cfg. Returns 0, 1 for --help, or <0 with err set. */
 int run_parse_args(int argc, char **argv, struct container_config *cfg, struct nerr *err)
 {

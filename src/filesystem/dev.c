@@ -12,10 +12,7 @@
 #include "fs_internal.h"
 #include "mount.h"
 
-static const struct {
-	const char *name;
-	unsigned major, minor;
-} nodes[] = {
+static const struct fs_dev_node nodes[] = {
 	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
@@ -27,6 +24,12 @@ static const struct {
 	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	{ "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" },
 };
+
+const struct fs_dev_node *fs_dev_nodes(size_t *n)
+{
+	*n = ARRAY_SIZE(nodes);
+	return nodes;
+}
 
 /* A new filesystem on the directory `name` of /dev. */
 static int mount_in_dev(int dev, const char *name, const char *type, const char *source, const char *options,

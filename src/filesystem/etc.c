@@ -15,13 +15,13 @@ static const char *const etc_binds[] = {
  * root): the tables `getent services` and getservbyname read, and what
  * the distribution is. The first of a name that exists wins (os-release
  * may live only in /usr/lib). */
-static const struct { const char *name, *src; } etc_copies[] = {
+static const struct fs_etc_copy etc_copies[] = {
 	{ "services", "/etc/services" }, { "protocols", "/etc/protocols" },
 	{ "os-release", "/etc/os-release" }, { "os-release", "/usr/lib/os-release" },
 };
 
 /* The users, groups and name services of a root that brings none. */
-static const struct { const char *name, *text; } fixed[] = {
+static const struct fs_etc_file fixed[] = {
 	{ "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
 			 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" },
 	{ "/etc/group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n" },
@@ -29,7 +29,25 @@ static const struct { const char *name, *text; } fixed[] = {
 				"networks: files\nprotocols: files\nservices: files\n" },
 };
 
-static char *hosts_text(const struct fs_spec *s)
+const char *const *fs_etc_bind_paths(size_t *n)
+{
+	*n = ARRAY_SIZE(etc_binds);
+	return etc_binds;
+}
+
+const struct fs_etc_copy *fs_etc_copies(size_t *n)
+{
+	*n = ARRAY_SIZE(etc_copies);
+	return etc_copies;
+}
+
+const struct fs_etc_file *fs_etc_fixed_files(size_t *n)
+{
+	*n = ARRAY_SIZE(fixed);
+	return fixed;
+}
+
+char *fs_etc_hosts_text(const struct fs_spec *s)
 {
 	char *t = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 
@@ -51,7 +69,7 @@ static char *hosts_text(const struct fs_spec *s)
 	return t;
 }
 
-static char *resolv_text(const struct fs_spec *s)
+char *fs_etc_resolv_text(const struct fs_spec *s)
 {
 	char *t = xstrdup("");
 
@@ -89,14 +107,14 @@ static void plan_generated(const struct fs_spec *s, struct fs_ops *ops)
 		op->label = "hosts file";
 	} else {
 		op = fs_ops_add(ops, FS_OP_FILE, "/etc/hosts", 0);
-		op->content = fs_ops_own(ops, hosts_text(s));
+		op->content = fs_ops_own(ops, fs_etc_hosts_text(s));
 		op->mode = 0644;
 	}
 	op = fs_ops_add(ops, FS_OP_FILE, "/etc/hostname", 0);
 	op->content = fs_ops_own(ops, xasprintf("%s\n", s->hostname));
 	op->mode = 0644;
 	op = fs_ops_add(ops, FS_OP_FILE, "/etc/resolv.conf", 0);
-	op->content = fs_ops_own(ops, resolv_text(s));
+	op->content = fs_ops_own(ops, fs_etc_resolv_text(s));
 	op->mode = 0644;
 }
 

@@ -19,6 +19,18 @@ static const char *const masked[] = {
 };
 static const char *const readonly[] = { "/proc/sys", "/proc/bus", "/proc/irq", "/proc/fs" };
 
+const char *const *fs_proc_masked_paths(size_t *n)
+{
+	*n = ARRAY_SIZE(masked);
+	return masked;
+}
+
+const char *const *fs_proc_readonly_paths(size_t *n)
+{
+	*n = ARRAY_SIZE(readonly);
+	return readonly;
+}
+
 const char *fs_proc_hidepid_option(const struct fs_spec *s)
 {
 	/* the names, not the numbers: the kernel prints the names back in

@@ -14,6 +14,12 @@ static const char *const host_dirs[] = {
 	"/bin", "/sbin", "/usr", "/lib", "/lib64", "/lib32", "/libx32", "/nix",
 };
 
+const char *const *fs_root_host_dirs(size_t *n)
+{
+	*n = ARRAY_SIZE(host_dirs);
+	return host_dirs;
+}
+
 /* Writable mounts are noexec unless made executable (--allow-exec or a
  * Landlock policy's execute grant; see container/workspace.c). */
 static unsigned noexec_unless(const struct fs_spec *s, const char *path)
