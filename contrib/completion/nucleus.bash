@@ -29,7 +29,9 @@ _nucleus_load() { # BIN KEY
 		[[ -n $short ]] && { flags+=" $short"; _nucleus_meta[$key|$short]=$meta; }
 		flags+=" $long"
 		_nucleus_meta[$key|$long]=$meta
-	done < <("$bin" $key --help 2>/dev/null)
+	done < <("$bin" $key --help 2>/dev/null
+		 # bundle takes every run flag besides its own
+		 [[ $key == bundle ]] && "$bin" run --help 2>/dev/null)
 	_nucleus_flags[$key]=$flags
 }
 
@@ -158,7 +160,8 @@ _nucleus() {
 		if ((dashdash)) || [[ $w != -* ]]; then
 			[[ $w == = ]] && { ((i++)); continue; }
 			((npos++))
-			[[ ($verb == run && npos -ge 1) || ($verb == attach && npos -ge 2) ]] && dashdash=1
+			[[ ($verb == run && npos -ge 1) || ($verb == bundle && npos -ge 1) ||
+				($verb == attach && npos -ge 2) ]] && dashdash=1
 			continue
 		fi
 		if [[ $w == -- ]]; then
@@ -182,7 +185,7 @@ _nucleus() {
 		return
 	fi
 	case $key in
-	run)
+	run | bundle)
 		if ((npos == 0)); then
 			mapfile -t COMPREPLY < <(compgen -c -- "$cur" | sort -u)
 		else

@@ -45,4 +45,12 @@ int oci_bundle_write(const struct container_config *c, const char *dir, const st
 struct json_t *oci_spec_build(const struct container_config *c, const char *dir, const struct oci_bundle_opts *o,
 			      struct nerr *err);
 
+/* ---- runsc (src/oci/runsc.c) ---------------------------------------------- */
+/* The platforms `runsc` offers, as its flag help lists them, and its
+ * default (NULL: none marked). */
+int runsc_platforms(const char *runsc, char ***platforms, char **dflt, struct nerr *err);
+/* `platform` (NULL: runsc's default) is one runsc offers and can use here
+ * (kvm: /dev/kvm); else a one-line error naming the ones it has. */
+int runsc_check_platform(const char *runsc, const char *platform, struct nerr *err);
+
 #endif

@@ -79,6 +79,8 @@ void strv_push(char ***v, const char *s);      /* copies s */
 void strv_push_take(char ***v, char *s);       /* takes ownership of s */
 void strv_free(char **v);
 bool strv_contains(char *const *v, const char *s);
+/* The strings with `sep` between them (v NULL or empty: ""). */
+char *strv_join(char *const *v, const char *sep);
 
 /* ---- strings and numbers ----------------------------------------------- */
 bool str_has_prefix(const char *s, const char *prefix);

@@ -221,9 +221,6 @@ static int stage_validate(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
-	if (cfg->rt.kind != RUNTIME_NATIVE)   /* (the bundle runner comes next) */
-		return nerr_set(err, ENOSYS, "--runtime %s is not wired into the run yet",
-				runtime_kind_names[cfg->rt.kind]);
 	if (!cfg->name[0])
 		snprintf(cfg->name, sizeof(cfg->name), "%.12s", cfg->id);
 	r->userns = cfg->ns.rootless || cfg->ns.userns;
@@ -234,6 +231,10 @@ static int stage_validate(struct run *r, struct nerr *err)
 	if (cfg->ns.userns && (rc = identity_check_map(&cfg->proc.identity, &r->map, err)) < 0)
 		return nerr_prefix(err, "--userns");
 	state_init(r);
+	/* another runtime builds the container from the bundle: none of what
+	 * follows (run_oci.c) */
+	if (cfg->rt.kind != RUNTIME_NATIVE)
+		return oci_stage_validate(r, err);
 
 	/* the rootfs is cloned now, once: the child mounts that clone, and
 	 * whatever checks it (an attestation) reads the same one */
@@ -421,12 +422,7 @@ static int hosts_file_add(struct run *r, struct nerr *err)
 		strv_push(&names, cfg->name);
 	if (r->st.cfg.proc.hostname && !strv_contains(names, r->st.cfg.proc.hostname))
 		strv_push(&names, r->st.cfg.proc.hostname);
-	joined = xstrdup(names[0]);
-	for (size_t i = 1; names[i]; i++) {
-		char *n = xasprintf("%s %s", joined, names[i]);
-		free(joined);
-		joined = n;
-	}
+	joined = strv_join(names, " ");
 	self = net_lease_hosts(r->lease, joined);
 	if (net_hosts_file_update(r->hosts_fd, cfg->id, self, cfg->net.extra_hosts, err) < 0)
 		return nerr_prefix(err, "--hosts-file `%s`", cfg->net.hosts_file);

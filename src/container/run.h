@@ -111,6 +111,16 @@ void run_signalled(int sig, void *arg);
  * restart. */
 int run_reopen_inputs(struct run *r, struct nerr *err);
 
+/* --runtime gvisor|oci:PATH (run_oci.c): the launcher's namespaces, the
+ * validate stage's part (the rest of it is the native child's), the
+ * launcher (the cloned child), the bundle (the attach stage's part), and
+ * the runtime's state and bundle removed once the launcher is gone. */
+uint64_t oci_clone_flags(const struct run *r);
+int oci_stage_validate(struct run *r, struct nerr *err);
+void __attribute__((noreturn)) oci_launcher_main(struct run *r);
+int oci_write_bundle(struct run *r, struct nerr *err);
+void oci_cleanup(struct run *r);
+
 /* The OpenTelemetry spans (run_otlp.c); each a no-op unless an OTLP
  * endpoint is set (r->otlp). init before the first stage; stage after
  * each; finish once everything is undone (it waits for the last POST,

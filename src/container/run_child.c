@@ -206,6 +206,24 @@ static int verify_rootfs(int tree_fd, int store_fd, void *arg, struct nerr *err)
 	return r < 0 ? nerr_prefix(err, "--verify-rootfs-attestation") : 0;
 }
 
+/* After the clone, in the supervisor. */
+static int cloned(struct run *r)
+{
+	/* the child has the rootfs's clones now: nothing here needs them */
+	fs_rootfs_close(&r->rootfs);
+	/* nor the secrets' content: the child has its own copy */
+	container_secrets_data_free(r->secret_data, r->n_secret_data);
+	r->secret_data = NULL;
+	r->n_secret_data = 0;
+	run_close_volumes(r);
+	close(r->sync[1]);
+	r->sync[1] = -1;
+	log_pump_started(r->log);
+	log_debug("run: cloned %d", (int)r->pid);
+	debug_pause("cloned");
+	return 0;
+}
+
 /* clone: the child's channel, -d's log, the forwarded signals, then the
  * child in its namespaces (and its cgroup), waiting for the map stage. */
 int stage_clone(struct run *r, struct nerr *err)
@@ -238,6 +256,14 @@ int stage_clone(struct run *r, struct nerr *err)
 			return nerr_set(err, -r->sfd, "signalfd");
 	}
 
+	if (cfg->rt.kind != RUNTIME_NATIVE) {
+		if ((pid = clone_child(r, oci_clone_flags(r), err)) < 0)
+			return pid;
+		if (pid == 0)
+			oci_launcher_main(r);
+		r->pid = pid;
+		return cloned(r);
+	}
 	a.cfg = cfg;
 	a.sync_fd = r->sync[1];
 	a.orig_mask = r->orig_mask;
@@ -276,19 +302,7 @@ int stage_clone(struct run *r, struct nerr *err)
 		child_main(&a);
 	}
 	r->pid = pid;
-	/* the child has the rootfs's clones now: nothing here needs them */
-	fs_rootfs_close(&r->rootfs);
-	/* nor the secrets' content: the child has its own copy */
-	container_secrets_data_free(r->secret_data, r->n_secret_data);
-	r->secret_data = NULL;
-	r->n_secret_data = 0;
-	run_close_volumes(r);
-	close(r->sync[1]);
-	r->sync[1] = -1;
-	log_pump_started(r->log);
-	log_debug("run: cloned %d", (int)r->pid);
-	debug_pause("cloned");
-	return 0;
+	return cloned(r);
 }
 
 /* A child nobody saw exit (a later stage failed) is killed and reaped:
@@ -297,6 +311,8 @@ int stage_clone(struct run *r, struct nerr *err)
 void undo_clone(struct run *r)
 {
 	end_child(r);
+	if (r->cfg->rt.kind != RUNTIME_NATIVE)
+		oci_cleanup(r);
 	if (r->pidfd >= 0)
 		close(r->pidfd);
 	for (int i = 0; i < 2; i++)
@@ -325,12 +341,15 @@ int stage_map(struct run *r, struct nerr *err)
 }
 
 /* attach: --network bridge's veth into the child's network namespace (the
- * network stage's undo detaches it). */
+ * network stage's undo detaches it); another runtime's bundle, which
+ * joins that namespace. */
 int stage_attach(struct run *r, struct nerr *err)
 {
 	int rc;
 
 	if (r->lease && (rc = net_bridge_attach(&r->cfg->net.bridge, r->lease, r->pid, err)) < 0)
+		return rc;
+	if (r->cfg->rt.kind != RUNTIME_NATIVE && (rc = oci_write_bundle(r, err)) < 0)
 		return rc;
 	return 0;
 }

@@ -60,16 +60,48 @@ static char *find_program(const char *name)
 	return found;
 }
 
+/* What nucleus does itself inside a native container and cannot do inside
+ * another runtime's: each refused, naming the flag, rather than dropped. */
+static int runtime_refusals(const struct container_config *c, struct nerr *err)
+{
+	const char *rt = runtime_kind_names[c->rt.kind], *what = NULL;
+
+	if (c->ns.userns || c->ns.rootless)
+		return nerr_set(err, 0, "--runtime %s needs root and no --userns (the runtime maps no user "
+				"namespace of nucleus's)", rt);
+	if (c->proc.tty)
+		what = "-t";
+	else if (c->sec.seccomp_trace)
+		what = "--seccomp-mode trace";
+	else if (c->sec.seccomp_log_denied)
+		what = "--seccomp-log-denied";
+	else if (c->svc.health.probe.cmd)
+		what = "--health-cmd";
+	else if (c->svc.readiness.cmd)
+		what = "--readiness-cmd";
+	else if (c->svc.readiness_tcp)
+		what = "--readiness-tcp";
+	else if (c->fs.verify_context)
+		what = "--verify-context-integrity";
+	if (what)
+		return nerr_set(err, 0, "%s is not available with --runtime %s (nucleus does it inside native "
+				"containers only)", what, rt);
+	return 0;
+}
+
 int runtime_config_validate(struct container_config *c, struct nerr *err)
 {
 	struct runtime_config *rt = &c->rt;
 	const char *want;
 	char *found, *abs;
+	int r;
 
 	if (rt->platform && rt->kind != RUNTIME_GVISOR)
 		return nerr_set(err, 0, "--gvisor-platform needs --runtime gvisor");
 	if (rt->kind == RUNTIME_NATIVE)
 		return 0;
+	if ((r = runtime_refusals(c, err)) < 0)
+		return r;
 	want = rt->kind == RUNTIME_GVISOR ? (rt->path ? rt->path : "runsc") : rt->path;
 	if (!(found = find_program(want)))
 		return rt->kind == RUNTIME_GVISOR ?

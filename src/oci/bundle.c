@@ -37,6 +37,9 @@ static int stage_one(int dfd, const struct oci_stage *s, struct nerr *err)
 	case OCI_STAGE_DIR:
 		if (mkdirat(dfd, s->path, s->mode) < 0 && errno != EEXIST)
 			return nerr_set(err, errno, "create `%s`", s->path);
+		/* exactly the mode (the umask trims 01777) */
+		if (fchmodat(dfd, s->path, s->mode, 0) < 0)
+			return nerr_set(err, errno, "chmod `%s`", s->path);
 		return 0;
 	case OCI_STAGE_SYMLINK:
 		if (symlinkat(s->text, dfd, s->path) < 0)
@@ -104,8 +107,9 @@ static int copy_context(const struct container_config *c, int dfd, const char *d
 
 /* The secrets as the run stages them (container_secrets_read, then
  * fs_secret_write: 0400, the workload's), in a 0700 directory of the
- * workload's: a directory of the bundle, on its filesystem, not a
- * sealed tmpfs. */
+ * workload's (credentials/ too: not 0500 as on nucleus's tmpfs, so that
+ * whoever removes the bundle can): a directory of the bundle, on its
+ * filesystem, not a sealed tmpfs; the mount makes it read-only. */
 static int stage_secrets(const struct container_config *c, int dfd, struct nerr *err)
 {
 	const struct identity *id = &c->proc.identity;
@@ -129,7 +133,7 @@ static int stage_secrets(const struct container_config *c, int dfd, struct nerr 
 		int dir = sdir;
 
 		if (str_has_prefix(name, FS_CREDENTIALS_SUBDIR "/")) {
-			if (creds < 0 && (mkdirat(sdir, FS_CREDENTIALS_SUBDIR, 0500) < 0 ||
+			if (creds < 0 && (mkdirat(sdir, FS_CREDENTIALS_SUBDIR, 0700) < 0 ||
 					  (creds = openat(sdir, FS_CREDENTIALS_SUBDIR,
 							  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 					  fchown(creds, uid, gid) < 0)) {
@@ -143,11 +147,11 @@ static int stage_secrets(const struct container_config *c, int dfd, struct nerr 
 			goto out;
 	}
 	if (c->fs.credentials_passthrough && creds < 0 &&
-	    (mkdirat(sdir, FS_CREDENTIALS_SUBDIR, 0500) < 0 || fchownat(sdir, FS_CREDENTIALS_SUBDIR, uid, gid, 0) < 0)) {
+	    (mkdirat(sdir, FS_CREDENTIALS_SUBDIR, 0700) < 0 || fchownat(sdir, FS_CREDENTIALS_SUBDIR, uid, gid, 0) < 0)) {
 		r = nerr_set(err, errno, "create `" OCI_SECRETS "/" FS_CREDENTIALS_SUBDIR "`");
 		goto out;
 	}
-	if (fchown(sdir, uid, gid) < 0 || fchmod(sdir, 0500) < 0)
+	if (fchown(sdir, uid, gid) < 0 || fchmod(sdir, 0700) < 0)
 		r = nerr_set(err, errno, "chown `" OCI_SECRETS "`");
 out:
 	container_secrets_data_free(d, n);

@@ -43,13 +43,17 @@ static void parents(struct builder *b, const char *dest)
 	}
 }
 
-static void mount_point(struct builder *b, const char *dest, bool file)
+static void mount_point_mode(struct builder *b, const char *dest, bool file, unsigned mode)
 {
 	if (!b->agent)
 		return;
 	parents(b, dest);
-	stage(b->p, file ? OCI_STAGE_FILE : OCI_STAGE_DIR, xasprintf(OCI_ROOTFS "%s", dest), file ? "" : NULL,
-	      file ? 0644 : 0755);
+	stage(b->p, file ? OCI_STAGE_FILE : OCI_STAGE_DIR, xasprintf(OCI_ROOTFS "%s", dest), file ? "" : NULL, mode);
+}
+
+static void mount_point(struct builder *b, const char *dest, bool file)
+{
+	mount_point_mode(b, dest, file, file ? 0644 : 0755);
 }
 
 static void mount_add(struct builder *b, const char *dest, const char *type, const char *source, bool file,
@@ -88,6 +92,10 @@ static void tmpfs_add(struct builder *b, const char *dest, const char *source, u
 		opts[n++] = "noexec";
 	opts[n++] = m;
 	opts[n++] = s;
+	/* runc gives a tmpfs the mode of the directory it is mounted on,
+	 * whatever mode= says: the mount point has the tmpfs's mode (over a
+	 * --rootfs, the rootfs's directory decides) */
+	mount_point_mode(b, dest, false, mode);
 	mount_add(b, dest, "tmpfs", source, false, opts);
 }
 
@@ -115,6 +123,7 @@ static void plan_proc_dev(struct builder *b)
 	mount_add(b, "/proc", "proc", "proc", false, proc_opts);
 	mount_add(b, "/dev", "tmpfs", "tmpfs", false, dev_opts);
 	mount_add(b, "/dev/pts", "devpts", "devpts", false, pts_opts);
+	mount_point_mode(b, "/dev/shm", false, 01777);
 	mount_add(b, "/dev/shm", "tmpfs", "shm", false, shm_opts);
 }
 

@@ -155,22 +155,23 @@ json_t *oci_seccomp(const struct container_config *c, const struct oci_bundle_op
 		json_object_set_new(j, "flags", f);
 	}
 	rules = json_array();
+	json_object_set_new(j, "syscalls", rules);     /* j holds it: a failure below frees it */
 	for (size_t i = 0; i < p.nrules; i++) {
 		struct sc_rule *r = &p.rules[i];
 		struct sc_action act = r->action;
-		json_t *names = json_array(), *rule;
+		json_t *names, *rule;
 
 		if (guard && packet_rule(r))
 			continue;
 		if (guard && strv_contains(r->names, "socket") && !r->nargs &&
 		    (r->action.kind == SC_ALLOW || r->action.kind == SC_LOG)) {
-			json_decref(names);
 			nerr_set(err, 0, "an egress policy refuses AF_PACKET sockets, and the seccomp profile allows "
 				 "socket(2) whatever the family: a bundle cannot refuse one family of it (--egress-allow-raw "
 				 "or a profile that lists the families)");
 			goto fail;
 		}
 		/* names this libseccomp does not know: the native filter skips them */
+		names = json_array();
 		for (size_t k = 0; r->names[k]; k++)
 			if (!strv_contains(p.unknown, r->names[k]))
 				json_array_append_new(names, json_string(r->names[k]));
@@ -199,7 +200,6 @@ json_t *oci_seccomp(const struct container_config *c, const struct oci_bundle_op
 		}
 		json_array_append_new(rules, rule);
 	}
-	json_object_set_new(j, "syscalls", rules);
 	if (over) {
 		/* JSON integers here are signed 64-bit */
 		nerr_set(err, 0, "seccomp profile: an argument value above 2^63-1 cannot be written");

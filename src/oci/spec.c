@@ -1,7 +1,13 @@
 /* config.json's content: the process, the root, the mounts (mounts.c),
  * the namespaces, cgroup resources, devices and seccomp (seccomp.c) of
  * the container a native run would make from the same configuration.
- * Objects are built in one fixed order, so the output is byte-stable. */
+ * Objects are built in one fixed order, so the output is byte-stable.
+ *
+ * Not in the bundle, by design: hooks (nucleus prepares the network
+ * namespace itself and names it, opts->netns_path; nothing else needs
+ * the runtime to call back), and the BPF programs (egress, audit, the
+ * syscall recorder), which nucleus attaches to the cgroup the bundle
+ * names (linux.cgroupsPath) around the runtime, not the runtime. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +228,6 @@ static json_t *resources_json(const struct container_config *c)
 	const struct fs_dev_node *nodes = fs_dev_nodes(&n);
 	json_t *r = json_object(), *dev = json_array();
 
-	dev = json_array();
 	json_array_append_new(dev, device_rule(false, NULL, -1, -1));
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(dev, device_rule(true, "c", nodes[i].major, nodes[i].minor));

@@ -346,3 +346,20 @@ void cgroup_close(struct cgroup *cg)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
 }
+
+void cgroup_remove_child(const struct cgroup *cg, const char *name)
+{
+	if (!cg->host)
+		return;
+	if (cg->v2_fd >= 0)
+		unlinkat(cg->v2_fd, name, AT_REMOVEDIR);
+	for (size_t i = 0; i < cg->host->nv1; i++) {
+		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
+		_cleanup_free_ char *sub = NULL;
+
+		if (!d)
+			continue;
+		sub = xasprintf("%s/%s", d, name);
+		rmdir(sub);
+	}
+}

@@ -153,3 +153,23 @@ bool strv_contains(char *const *v, const char *s)
 			return true;
 	return false;
 }
+
+char *strv_join(char *const *v, const char *sep)
+{
+	size_t len = 1, n = strlen(sep);
+	char *s, *p;
+
+	for (size_t i = 0; v && v[i]; i++)
+		len += strlen(v[i]) + (i ? n : 0);
+	p = s = xmalloc(len);
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i) {
+			memcpy(p, sep, n);
+			p += n;
+		}
+		memcpy(p, v[i], strlen(v[i]));
+		p += strlen(v[i]);
+	}
+	*p = '\0';
+	return s;
+}
