@@ -56,14 +56,29 @@ assert_gone() { # ID BEFORE WHAT
 ps_line() { "$NUCLEUS" ps -a 2>/dev/null | grep -w -- "$1"; }
 exited_with() { ps_line "$1" | grep -q "Exited ($2)"; }
 
+# $ALLOW: a seccomp profile allowing everything (syslog(2) for dmesg),
+# removed when the test ends.
+allow_all_profile() {
+	ALLOW=$(mktemp /tmp/nucleus-gv-allow.XXXXXX)
+	echo '{"defaultAction": "SCMP_ACT_ALLOW"}' >"$ALLOW"
+	trap "rm -f '$ALLOW'" EXIT
+}
+
 # ---- the kernel the workload sees -----------------------------------------------
 
 test_gvisor_workload_sees_gvisors_kernel() {
 	local out before
 	need_runsc
 	before=$(leftovers)
-	out=$("$NUCLEUS" run "${GV[@]}" -- /bin/dmesg 2>&1) || fail "dmesg under gVisor: $out"
+	# syslog(2) is denied by the default profile, under gVisor as natively
+	out=$("$NUCLEUS" run "${GV[@]}" -- /bin/dmesg 2>&1)
+	assert_eq "$?" 1 "dmesg under the default profile [$out]"
+	assert_contains "$out" "Operation not permitted" "syslog(2) refused by the default profile"
+	allow_all_profile
+	out=$("$NUCLEUS" run "${GV[@]}" --seccomp-profile "$ALLOW" -- /bin/dmesg 2>&1) ||
+		fail "dmesg under gVisor: $out"
 	assert_contains "$out" "Starting gVisor" "gVisor's boot lines"
+	assert_contains "$("$NUCLEUS" run "${GV[@]}" -- /bin/cat /proc/version)" "Linux version 4.4.0" "gVisor's /proc/version"
 	out=$("$NUCLEUS" run "${GV[@]}" -- /bin/uname -r -v 2>&1) || fail "uname under gVisor: $out"
 	assert_ne "$out" "$(uname -r -v)" "uname -r -v differs from the host's"
 	assert_not_contains "$out" "$(uname -r)" "the host's release"
@@ -213,6 +228,7 @@ test_gvisor_memory_and_pids_limits() {
 	st=$?
 	assert_eq "$st" 137 "allocating 200M under --memory 64M [$out]"
 	assert_not_contains "$out" "allocated 200" "the allocation did not succeed"
+	assert_contains "$out" "nucleus: killed: out of memory (limit 64M)" "said, as natively"
 	assert_contains "$("$NUCLEUS" run "${GV[@]}" --memory 64M -- "$PROBE" alloc 16 2>&1)" "allocated 16 MiB" \
 		"within the limit"
 	# --pids bounds the whole sandbox: each process of the workload costs
@@ -229,6 +245,7 @@ test_runc_memory_and_pids_limits() {
 	n=$(check_limits_in_cgroup 20 "${RUNC[@]}") || fail "$n"
 	out=$("$NUCLEUS" run "${RUNC[@]}" --memory 64M -- "$PROBE" alloc 200 2>&1)
 	assert_eq "$?" 137 "allocating 200M under --memory 64M [$out]"
+	assert_contains "$out" "nucleus: killed: out of memory (limit 64M)" "said, as natively"
 	"$NUCLEUS" run "${RUNC[@]}" --pids 20 -- "$PROBE" forks 30 >/dev/null 2>&1
 	assert_eq "$?" 11 "30 forks under --pids 20: EAGAIN"
 	"$NUCLEUS" run "${RUNC[@]}" --pids 20 -- "$PROBE" forks 3 >/dev/null 2>&1
@@ -366,7 +383,7 @@ test_gvisor_rm_flag_and_foreground_exit_paths() {
 	wait_for eval '[ ! -e "$RUNTIME_DIR/$id" ]' || fail "--rm: still there: $(ps_line $name)"
 	assert_gone "$id" "$before" "--rm"
 	# the workload's exit status comes through, and stdout
-	out=$("$NUCLEUS" run "${GV[@]}" -- /bin/sh -c 'echo out-$$; exit 7')
+	out=$("$NUCLEUS" run "${GV[@]}" -- /bin/sh -c "echo out-$$; exit 7")
 	assert_eq "$?" 7 "foreground exit status"
 	assert_eq "$out" "out-$$" "foreground stdout"
 	# a workload killed by a signal
@@ -445,7 +462,9 @@ test_gvisor_platform_refusals() {
 test_gvisor_untrusted_trust_level_runs_under_gvisor() {
 	local out
 	need_runsc
-	out=$("$NUCLEUS" run --trust-level untrusted -- /bin/dmesg 2>&1) || fail "untrusted: $out"
+	allow_all_profile
+	out=$("$NUCLEUS" run --trust-level untrusted --seccomp-profile "$ALLOW" -- /bin/dmesg 2>&1) ||
+		fail "untrusted: $out"
 	assert_contains "$out" "Starting gVisor" "--trust-level untrusted runs under gVisor"
 	out=$(run_refused gvt-$$ --trust-level untrusted --runtime native) || exit 1
 	assert_contains "$out" "--trust-level untrusted runs under --runtime gvisor only" "native refused"
