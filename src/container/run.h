@@ -117,7 +117,7 @@ int run_reopen_inputs(struct run *r, struct nerr *err);
  * the runtime's state and bundle removed once the launcher is gone. */
 uint64_t oci_clone_flags(const struct run *r);
 int oci_stage_validate(struct run *r, struct nerr *err);
-void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns);
+void __attribute__((noreturn)) oci_launcher_main(struct run *r);
 int oci_write_bundle(struct run *r, struct nerr *err);
 void oci_cleanup(struct run *r);
 /* A health or readiness probe (`name`: its file's) as the runtime's

@@ -258,17 +258,10 @@ int stage_clone(struct run *r, struct nerr *err)
 	}
 
 	if (cfg->rt.kind != RUNTIME_NATIVE) {
-		/* the launcher hands its network namespace over and returns here */
-		int host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-
-		if (host_netns < 0)
-			return nerr_set(err, errno, "open the host's network namespace");
-		pid = clone_child(r, oci_clone_flags(r), err);
-		if (pid == 0)
-			oci_launcher_main(r, host_netns);
-		close(host_netns);
-		if (pid < 0)
+		if ((pid = clone_child(r, oci_clone_flags(r), err)) < 0)
 			return pid;
+		if (pid == 0)
+			oci_launcher_main(r);
 		r->pid = pid;
 		return cloned(r);
 	}

@@ -6,9 +6,10 @@
  * kill treat it as the container's init, and its end takes everything the
  * runtime started with it), with a mount namespace of its own whose /proc
  * matches that pid namespace (runc and runsc read /proc/<pid> of the pids
- * they start) and, unless --network host, the network namespace the
- * bundle joins: the bridge's veth is moved into it as for a native
- * container. Released, it starts `RUNTIME run --bundle` on the bundle
+ * they start) and, unless --network host, the container's network
+ * namespace: the bridge's veth is moved into it as for a native
+ * container, and the runtime runs there (runsc's sandbox takes the
+ * namespace it is started in; runc's container joins it by the bundle). Released, it starts `RUNTIME run --bundle` on the bundle
  * written from the configuration (src/oci/) and turns the signals it is
  * sent into `RUNTIME kill`: runsc's and runc's `run` do not pass them on
  * to the workload themselves. */
@@ -44,13 +45,6 @@ static char *runtime_root(const struct run *r)
 static char *bundle_dir(const struct run *r)
 {
 	return xasprintf("%s/bundle", r->state_dir);
-}
-
-/* The container's network namespace, bound there inside the launcher's
- * mount namespace (on the host it is an empty file). */
-static char *netns_file(const struct run *r)
-{
-	return xasprintf("%s/netns", r->state_dir);
 }
 
 uint64_t oci_clone_flags(const struct run *r)
@@ -103,15 +97,13 @@ int oci_stage_validate(struct run *r, struct nerr *err)
  * whatever has those pids on the host). */
 void oci_cleanup(struct run *r)
 {
-	_cleanup_free_ char *root = NULL, *bundle = NULL, *netns = NULL;
+	_cleanup_free_ char *root = NULL, *bundle = NULL;
 	struct stat st;
 
 	if (!r->state_dir)
 		return;
 	root = runtime_root(r);
 	bundle = bundle_dir(r);
-	netns = netns_file(r);
-	unlink(netns);
 	for (size_t i = 0; i < 2; i++) {
 		_cleanup_free_ char *probe = xasprintf("%s/probe-%s.json", r->state_dir, i ? "readiness" : "health");
 
@@ -129,13 +121,13 @@ void oci_cleanup(struct run *r)
 }
 
 /* attach (after the veth went into the launcher's network namespace):
- * the bundle, joining that namespace by the file the launcher binds it
- * on. */
+ * the bundle, joining that namespace by the launcher's /proc (its pid 1,
+ * as the runtime, started there, sees it). */
 int oci_write_bundle(struct run *r, struct nerr *err)
 {
-	_cleanup_free_ char *bundle = NULL, *cgpath = NULL, *netns = netns_file(r);
+	_cleanup_free_ char *bundle = NULL, *cgpath = NULL;
 	struct oci_bundle_opts o = {
-		.netns_path = r->cfg->net.mode != NETWORK_HOST ? netns : NULL,
+		.netns_path = r->cfg->net.mode != NETWORK_HOST ? "/proc/1/ns/net" : NULL,
 		.runtime = r->cfg->rt.kind,
 		.self_hosts = r->self_hosts,
 		/* the validate stage did, on the host (the runtime mounts the
@@ -189,8 +181,14 @@ static char **runtime_argv(const struct run *r, const char *root)
 	strv_push(&v, "--root");
 	strv_push(&v, root);
 	if (cfg->rt.kind == RUNTIME_GVISOR) {
+		/* bridge: the sentry's sockets are host sockets in the container's
+		 * network namespace (runsc's host network, run from there), so
+		 * the cgroup's egress programs see every connection; gVisor's own
+		 * stack (--network sandbox) sends through a packet socket, which
+		 * no cgroup program sees, and would leave the egress policy
+		 * unenforced */
 		static const char *const net[] = { [NETWORK_NONE] = "none", [NETWORK_HOST] = "host",
-						   [NETWORK_BRIDGE] = "sandbox" };
+						   [NETWORK_BRIDGE] = "host" };
 
 		if (cfg->rt.platform) {
 			strv_push(&v, "--platform");
@@ -243,40 +241,12 @@ static void runtime_kill(const struct run *r, const char *root, int sig, const s
 			;
 }
 
-/* The launcher's network namespace (the container's: lo up, the veth
- * moved in by the supervisor) bound on netns_file for the runtime, and the
- * launcher back in the host's: runsc refuses to set up a sandbox's
- * network from the namespace it runs in (it takes that for the host's). */
-static void hand_over_netns(const struct run *r, int sync_fd, int host_netns)
-{
-	_cleanup_free_ char *file = netns_file(r);
-	struct nerr err = { 0 };
-	int fd;
-
-	if (net_loopback_up(&err) < 0)
-		launcher_fail(sync_fd, err.code, "%s", err.msg);
-	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		launcher_fail(sync_fd, errno, "create the network namespace's file: %s", strerror(errno));
-	close(fd);
-	if (mount("/proc/self/ns/net", file, NULL, MS_BIND, NULL) < 0)
-		launcher_fail(sync_fd, errno, "bind the network namespace: %s", strerror(errno));
-	/* runsc (release 20221219) takes a namespace for the host's when
-	 * /proc/sys/net/core/rmem_default exists in it, which newer kernels
-	 * (this one: 6.18) have in every network namespace: hidden here, in
-	 * the launcher's mount namespace, for runsc's sandbox network */
-	if (r->cfg->rt.kind == RUNTIME_GVISOR &&
-	    mount("none", "/proc/sys/net/core", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0)
-		launcher_fail(sync_fd, errno, "hide /proc/sys/net/core from runsc: %s", strerror(errno));
-	if (setns(host_netns, CLONE_NEWNET) < 0)
-		launcher_fail(sync_fd, errno, "return to the host's network namespace: %s", strerror(errno));
-	close(host_netns);
-}
-
-void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns)
+void __attribute__((noreturn)) oci_launcher_main(struct run *r)
 {
 	_cleanup_free_ char *root = runtime_root(r), *bundle = bundle_dir(r);
 	_cleanup_strv_ char **argv = NULL;
 	int sync_fd = r->sync[1], report[2], e = 0, sfd, status = 0;
+	struct nerr err = { 0 };
 	struct sync_msg m;
 	bool go = false, released = false;
 	sigset_t mask;
@@ -289,10 +259,7 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns)
 	if (sync_fd != 3 && (dup2(sync_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0))
 		_exit(125);
 	sync_fd = 3;
-	if (host_netns != 4 && (dup2(host_netns, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0))
-		_exit(125);
-	host_netns = 4;
-	if (close_range(5, ~0U, 0) < 0)
+	if (close_range(4, ~0U, 0) < 0)
 		_exit(125);
 	/* a session of its own, as a native workload's: the caller's terminal
 	 * signals reach the supervisor, which passes them on, and what the
@@ -313,10 +280,8 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r, int host_netns)
 		go |= m.type == SYNC_GO;
 		released |= m.type == SYNC_CGROUPS;
 	}
-	if (r->cfg->net.mode != NETWORK_HOST)
-		hand_over_netns(r, sync_fd, host_netns);
-	else
-		close(host_netns);
+	if (r->cfg->net.mode != NETWORK_HOST && net_loopback_up(&err) < 0)
+		launcher_fail(sync_fd, err.code, "%s", err.msg);
 
 	/* the signals stop, kill and the supervisor send: read, and passed on */
 	sigemptyset(&mask);
