@@ -73,6 +73,10 @@ struct sc_profile {
 	                        * SPEC_ALLOW, TSYNC) */
 };
 void sc_profile_free(struct sc_profile *p);
+/* The OCI/Docker profile tokens: "SCMP_ACT_ERRNO", "SCMP_CMP_MASKED_EQ"
+ * (op: NULL for a value outside the enum). */
+const char *sc_action_token(enum sc_action_kind k);
+const char *sc_op_token(enum sc_op op);
 /* The built-in default (at least as strict as Docker's default). */
 int sc_profile_builtin_default(struct sc_profile *p, struct nerr *err);
 /* An allow-all profile (trace mode records but does not enforce). */

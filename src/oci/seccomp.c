@@ -35,29 +35,9 @@ static const char *arch_name(uint32_t token)
  * notify rule of a profile, which native answers with EPERM too). */
 static const char *action_token(struct sc_action *a)
 {
-	switch (a->kind) {
-	case SC_ALLOW: return "SCMP_ACT_ALLOW";
-	case SC_ERRNO: return "SCMP_ACT_ERRNO";
-	case SC_KILL_PROCESS: return "SCMP_ACT_KILL_PROCESS";
-	case SC_KILL_THREAD: return "SCMP_ACT_KILL_THREAD";
-	case SC_TRAP: return "SCMP_ACT_TRAP";
-	case SC_LOG: return "SCMP_ACT_LOG";
-	case SC_TRACE: return "SCMP_ACT_TRACE";
-	case SC_NOTIFY:
+	if (a->kind == SC_NOTIFY)
 		*a = (struct sc_action){ SC_ERRNO, EPERM };
-		return "SCMP_ACT_ERRNO";
-	}
-	return "SCMP_ACT_KILL_PROCESS";
-}
-
-static const char *op_token(enum sc_op op)
-{
-	static const char *const t[] = {
-		[SC_OP_NE] = "SCMP_CMP_NE", [SC_OP_LT] = "SCMP_CMP_LT", [SC_OP_LE] = "SCMP_CMP_LE",
-		[SC_OP_EQ] = "SCMP_CMP_EQ", [SC_OP_GE] = "SCMP_CMP_GE", [SC_OP_GT] = "SCMP_CMP_GT",
-		[SC_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
-	};
-	return op >= SC_OP_NE && op <= SC_OP_MASKED_EQ ? t[op] : NULL;
+	return sc_action_token(a->kind);
 }
 
 /* Under an egress policy nucleus stacks a filter refusing AF_PACKET
@@ -193,7 +173,7 @@ json_t *oci_seccomp(const struct container_config *c, const struct oci_bundle_op
 				json_object_set_new(arg, "index", json_integer(r->args[k].index));
 				json_object_set_new(arg, "value", value(r->args[k].value, &over));
 				json_object_set_new(arg, "valueTwo", value(r->args[k].value_two, &over));
-				json_object_set_new(arg, "op", json_string(op_token(r->args[k].op)));
+				json_object_set_new(arg, "op", json_string(sc_op_token(r->args[k].op)));
 				json_array_append_new(args, arg);
 			}
 			json_object_set_new(rule, "args", args);

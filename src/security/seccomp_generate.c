@@ -65,7 +65,7 @@ static int cmp_str(const void *a, const void *b)
 
 static const char *const abi_arch_token[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32" };
 
-static const char *action_token(enum sc_action_kind k)
+const char *sc_action_token(enum sc_action_kind k)
 {
 	switch (k) {
 	case SC_ALLOW: return "SCMP_ACT_ALLOW";
@@ -80,14 +80,14 @@ static const char *action_token(enum sc_action_kind k)
 	return "SCMP_ACT_KILL_PROCESS";
 }
 
-static const char *op_token(enum sc_op op)
+const char *sc_op_token(enum sc_op op)
 {
 	static const char *const t[] = {
 		[SC_OP_NE] = "SCMP_CMP_NE", [SC_OP_LT] = "SCMP_CMP_LT", [SC_OP_LE] = "SCMP_CMP_LE",
 		[SC_OP_EQ] = "SCMP_CMP_EQ", [SC_OP_GE] = "SCMP_CMP_GE", [SC_OP_GT] = "SCMP_CMP_GT",
 		[SC_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 	};
-	return op >= SC_OP_NE && op <= SC_OP_MASKED_EQ ? t[op] : "SCMP_CMP_EQ";
+	return op >= SC_OP_NE && op <= SC_OP_MASKED_EQ ? t[op] : NULL;
 }
 
 static json_t *args_json(const struct sc_arg *args, size_t n)
@@ -97,14 +97,14 @@ static json_t *args_json(const struct sc_arg *args, size_t n)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_pack("{s:I,s:I,s:I,s:s}",
 			"index", (json_int_t)args[i].index, "value", (json_int_t)args[i].value,
-			"valueTwo", (json_int_t)args[i].value_two, "op", op_token(args[i].op)));
+			"valueTwo", (json_int_t)args[i].value_two, "op", sc_op_token(args[i].op) ? sc_op_token(args[i].op) : "SCMP_CMP_EQ"));
 	return a;
 }
 
 /* One rule as OCI JSON; takes `names`. */
 static json_t *rule_json(struct sc_action act, const struct sc_arg *args, size_t nargs, json_t *names)
 {
-	json_t *o = json_pack("{s:o,s:s}", "names", names, "action", action_token(act.kind));
+	json_t *o = json_pack("{s:o,s:s}", "names", names, "action", sc_action_token(act.kind));
 
 	if (act.kind == SC_ERRNO || (act.kind == SC_TRACE && act.data))
 		json_object_set_new(o, "errnoRet", json_integer(act.data));
@@ -117,7 +117,7 @@ json_t *sc_profile_to_oci(const struct sc_profile *p)
 {
 	json_t *prof = json_object(), *rules = json_array();
 
-	json_object_set_new(prof, "defaultAction", json_string(action_token(p->default_action.kind)));
+	json_object_set_new(prof, "defaultAction", json_string(sc_action_token(p->default_action.kind)));
 	if (p->default_action.kind == SC_ERRNO)
 		json_object_set_new(prof, "defaultErrnoRet", json_integer(p->default_action.data));
 	for (size_t i = 0; i < p->nrules; i++) {
