@@ -111,6 +111,8 @@ bool is_hex_string(const char *s, size_t len);
 /* Read a whole file (at most max bytes; NUL-terminated). */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+/* The same from an fd, to its end (a pipe's writers all closed). */
+int read_fd(int fd, size_t max, char **out, size_t *len);
 /* Write the whole buffer to path (O_CREAT|O_TRUNC with mode). */
 int write_file(const char *path, const void *buf, size_t len, mode_t mode);
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode);

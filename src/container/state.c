@@ -388,28 +388,8 @@ int state_write(const struct container_state *s, struct nerr *err)
 	return 0;
 }
 
-/* The whole of an open state file (argv and env make it large at times). */
-static int read_fd(int fd, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_size > (64 << 20))
-		return -EFBIG;
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = read_all(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = (size_t)n;
-	return 0;
-}
+/* The most a state file may hold (argv and env make it large at times). */
+#define STATE_MAX (64u << 20)
 
 int state_read(const char *id, struct container_state *s, struct nerr *err)
 {
@@ -429,7 +409,7 @@ int state_read(const char *id, struct container_state *s, struct nerr *err)
 			return nerr_set(err, ENOENT, "container %.12s", id);
 		return fd;
 	}
-	if ((r = read_fd(fd, &text, &len)) < 0)
+	if ((r = read_fd(fd, STATE_MAX, &text, &len)) < 0)
 		return nerr_set(err, -r, "read `%s`", path);
 	o = json_loadb(text, len, 0, &je);
 	if (!o)

@@ -65,11 +65,10 @@ static int list_top(struct fs_rootfs *rf, struct nerr *err)
  * *out NULL when there is no nix-store. */
 static int query_closure(const char *path, char ***out, struct nerr *err)
 {
-	int fds[2], status, r;
+	int fds[2], status, r, rd;
 	_cleanup_free_ char *text = NULL;
-	size_t used = 0, cap = 4096;
+	size_t used = 0;
 	pid_t pid;
-	ssize_t n;
 
 	*out = NULL;
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -91,22 +90,7 @@ static int query_closure(const char *path, char ***out, struct nerr *err)
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	close(fds[1]);
-	text = xmalloc(cap + 1);
-	for (;;) {
-		if (used == cap) {
-			if (cap >= STORE_PATHS_MAX)
-				break;
-			cap *= 2;
-			text = xrealloc(text, cap + 1);
-		}
-		n = read(fds[0], text + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	text[used] = '\0';
+	rd = read_fd(fds[0], STORE_PATHS_MAX, &text, &used);
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -115,6 +99,8 @@ static int query_closure(const char *path, char ***out, struct nerr *err)
 		return 0;    /* no nix-store: no closure to mount */
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return nerr_set(err, EIO, "`nix-store --query --requisites %s` failed", path);
+	if (rd < 0)
+		return nerr_set(err, -rd, "the output of `nix-store --query --requisites %s`", path);
 	if ((r = attest_store_paths_parse(text, used, out, err)) < 0)
 		return nerr_prefix(err, "nix-store --query --requisites");
 	return 0;

@@ -17,10 +17,8 @@
 /* argv's stdout and stderr, up to HELP_MAX bytes; its exit status. */
 static int capture(char *const *argv, char **out, struct nerr *err)
 {
-	size_t len = 0, cap = 4096;
-	int p[2], status;
+	int p[2], status, rc;
 	pid_t pid;
-	char *buf;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return nerr_set(err, errno, "pipe");
@@ -39,28 +37,12 @@ static int capture(char *const *argv, char **out, struct nerr *err)
 		_exit(127);
 	}
 	close(p[1]);
-	buf = xmalloc(cap);
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			if (cap >= HELP_MAX)
-				break;
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(p[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
+	rc = read_fd(p[0], HELP_MAX, out, NULL);
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	*out = buf;
+	if (rc < 0)
+		return nerr_set(err, -rc, "read the output of `%s %s`", argv[0], argv[1]);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

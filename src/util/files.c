@@ -42,14 +42,11 @@ ssize_t read_all(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
+int read_fd(int fd, size_t max, char **out, size_t *len)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = max && max < 4096 ? max : 4096, used = 0;
 
-	if (fd < 0)
-		return -errno;
 	buf = xmalloc(cap + 1);
 	for (;;) {
 		ssize_t n;
@@ -83,6 +80,15 @@ int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *le
 		*len = used;
 	*out = steal_ptr(buf);
 	return 0;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, out, len);
 }
 
 int read_file(const char *path, size_t max, char **out, size_t *len)
