@@ -31,6 +31,16 @@ struct oci_bundle_opts {
 	 * bridge's lease); NULL: 127.0.1.1 and the hostname, as nucleus
 	 * writes without a bridge address. */
 	char *const *self_hosts;
+	/* The caller verified the rootfs against its manifest
+	 * (--verify-rootfs-attestation) before the runtime mounts it; else
+	 * such a configuration is refused: nothing in a bundle verifies it. */
+	bool rootfs_verified;
+	/* --sd-notify=container: the host directory of the supervisor's
+	 * notify socket, bound read-only at /run/notify (as native binds it;
+	 * runsc needs --host-uds to reach a host socket); "": none to bind
+	 * (the runner has no $NOTIFY_SOCKET to relay to); NULL: such a
+	 * configuration is refused. */
+	const char *notify_dir;
 };
 
 /* The bundle in `dir` (made 0700 if it does not exist; an existing one
@@ -40,6 +50,9 @@ struct oci_bundle_opts {
  * error what was written is removed again. */
 int oci_bundle_write(const struct container_config *c, const char *dir, const struct oci_bundle_opts *o,
 		     struct nerr *err);
+/* What oci_bundle_write would refuse of the configuration (what no
+ * field of a bundle carries), without building anything. */
+int oci_bundle_check(const struct container_config *c, const struct oci_bundle_opts *o, struct nerr *err);
 /* config.json's content alone (no file is touched), `dir` being where the
  * bundle would be; NULL with err set on error. */
 struct json_t *oci_spec_build(const struct container_config *c, const char *dir, const struct oci_bundle_opts *o,

@@ -114,9 +114,11 @@ int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err);
 int cgroup_join_all(const struct cgroup *cg, pid_t pid, struct nerr *err);
 /* SIGKILL every process of the container cgroup. */
 int cgroup_kill_all(const struct cgroup *cg, struct nerr *err);
-/* Remove <cgroup>/<name> in every hierarchy, where it exists and is
- * empty (what another runtime made under the container's cgroup and did
- * not remove; best effort). */
+/* Remove <cgroup>/<name> in every hierarchy, named v1 ones included,
+ * where it exists and is empty, and <cgroup> itself in the v1 hierarchies
+ * the container has no cgroup in (what another runtime made under the
+ * container's cgroup, and the way to it, and did not remove; best
+ * effort). */
 void cgroup_remove_child(const struct cgroup *cg, const char *name);
 /* Kill what is left and remove the directories (retrying while busy). */
 int cgroup_destroy(struct cgroup *cg, struct nerr *err);

@@ -10,6 +10,7 @@
 #include <nucleus/container.h>
 #include <nucleus/ebpf.h>
 #include <nucleus/isolation.h>
+#include <nucleus/oci.h>
 #include <nucleus/resources.h>
 #include <nucleus/security.h>
 
@@ -39,6 +40,12 @@ struct facts {
 	struct seccomp_caps sc;
 	struct bpf_features bpf;
 	struct host_security hs;
+	/* --runtime gvisor: runsc (NULL: not found), its platforms and
+	 * default, or why they could not be read */
+	char *runsc;
+	char **platforms;
+	char *platform_default;
+	struct nerr runsc_err;
 };
 
 static void gather(struct facts *f)
@@ -57,6 +64,15 @@ static void gather(struct facts *f)
 	seccomp_probe(&f->sc);
 	bpf_probe_features(&f->bpf, &err);
 	host_security_read(&f->hs);
+	if ((f->runsc = runtime_find_program("runsc")))
+		runsc_platforms(f->runsc, &f->platforms, &f->platform_default, &f->runsc_err);
+}
+
+static void facts_free(struct facts *f)
+{
+	free(f->runsc);
+	strv_free(f->platforms);
+	free(f->platform_default);
 }
 
 static const char *audit_source(const struct facts *f, char *why, size_t len)
@@ -135,6 +151,17 @@ static json_t *to_json(const struct facts *f)
 	json_object_set_new(aud, "reason", json_string(why));
 	json_object_set_new(o, "audit", aud);
 	json_object_set_new(o, "runtime_dir", json_string(runtime_dir()));
+	if (f->runsc) {
+		json_t *pl = json_array();
+
+		for (size_t i = 0; f->platforms && f->platforms[i]; i++)
+			json_array_append_new(pl, json_string(f->platforms[i]));
+		json_object_set_new(o, "gvisor", json_pack("{s:s,s:o,s:s?,s:s?}", "runsc", f->runsc, "platforms", pl,
+							     "default_platform", f->platform_default, "error",
+							     f->runsc_err.msg[0] ? f->runsc_err.msg : NULL));
+	} else {
+		json_object_set_new(o, "gvisor", json_null());
+	}
 	return o;
 }
 
@@ -189,6 +216,16 @@ static void print_text(const struct facts *f)
 	printf("Lockdown:          %s\n", f->hs.lockdown[0] ? f->hs.lockdown : "unknown");
 	printf("Audit source:      %s (%s)\n", audit_source(f, why, sizeof(why)), why);
 	printf("Runtime dir:       %s\n", runtime_dir());
+	if (!f->runsc) {
+		printf("gVisor:            no (runsc not in $PATH)\n");
+	} else if (f->runsc_err.msg[0]) {
+		printf("gVisor:            %s (%s)\n", f->runsc, f->runsc_err.msg);
+	} else {
+		_cleanup_free_ char *list = strv_join(f->platforms, ", ");
+
+		printf("gVisor:            %s (platforms: %s; default %s)\n", f->runsc, list,
+		       f->platform_default ? f->platform_default : "none marked");
+	}
 }
 
 int cmd_info(int argc, char **argv)
@@ -225,5 +262,6 @@ int cmd_info(int argc, char **argv)
 	} else {
 		print_text(&f);
 	}
+	facts_free(&f);
 	return 0;
 }

@@ -1,10 +1,12 @@
 /* nucleus run: flags -> container_config -> container_run. */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <string.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 #include <nucleus/resources.h>
+#include <nucleus/security.h>
 
 static const char run_help[] =
 	"Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -64,6 +66,10 @@ static const char run_help[] =
 	"      --log-opt KEY=VALUE        The log's cap, as docker's json-file: max-size=SIZE\n"
 	"                                 (default 10m) and max-file=N (default 3): the log\n"
 	"                                 is rotated as container.log.1 ... (repeatable)\n"
+	"      --dry-run                  Parse and validate everything (the policies and the\n"
+	"                                 seccomp profile loaded, their pins checked), print\n"
+	"                                 the effective configuration as JSON (id all zeros)\n"
+	"                                 and exit 0; no container is created\n"
 	"\n"
 	"Runtime (see docs/gvisor.md):\n"
 	"      --runtime RUNTIME          native (default: nucleus's own namespaces, seccomp\n"
@@ -257,7 +263,7 @@ enum {
 	OPT_TMPFS,
 	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES, OPT_HEALTH_START_PERIOD,
 	OPT_HEALTH_START_INTERVAL, OPT_NO_HEALTHCHECK, OPT_HEALTH_ON_FAILURE, OPT_RESTART, OPT_READINESS_CMD,
-	OPT_READINESS_TCP, OPT_SD_NOTIFY, OPT_RUNTIME, OPT_GVISOR_PLATFORM,
+	OPT_READINESS_TCP, OPT_SD_NOTIFY, OPT_RUNTIME, OPT_GVISOR_PLATFORM, OPT_DRY_RUN,
 };
 
 static const struct option run_opts[] = {
@@ -345,9 +351,14 @@ static const struct option run_opts[] = {
 	{ "readiness-cmd", required_argument, NULL, OPT_READINESS_CMD },
 	{ "readiness-tcp", required_argument, NULL, OPT_READINESS_TCP },
 	{ "sd-notify", optional_argument, NULL, OPT_SD_NOTIFY },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --dry-run: not part of the configuration (compose's services never set
+ * it); cmd_run reads it after the parse. */
+static bool dry_run;
 
 /* The flags of cfg->svc (service supervision). */
 static int service_flag(struct container_config *cfg, int c, const char *arg, struct nerr *err)
@@ -450,6 +461,7 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 
 	optind = 0;   /* full re-initialisation: the parser may run more than once */
 	opterr = 0;
+	dry_run = false;
 	while ((c = cli_getopt(argc, argv, "+:e:w:tihdp:u:v:", run_opts)) != -1) {
 		switch (c) {
 		case OPT_NAME:
@@ -802,6 +814,9 @@ int run_parse_args(int argc, char **argv, struct container_config *cfg, struct n
 		case OPT_CRED_PASSTHROUGH:
 			cfg->fs.credentials_passthrough = true;
 			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
 		case OPT_HEALTH_CMD: case OPT_HEALTH_INTERVAL: case OPT_HEALTH_TIMEOUT: case OPT_HEALTH_RETRIES:
 		case OPT_HEALTH_START_PERIOD: case OPT_HEALTH_START_INTERVAL: case OPT_NO_HEALTHCHECK:
 		case OPT_HEALTH_ON_FAILURE: case OPT_RESTART: case OPT_READINESS_CMD: case OPT_READINESS_TCP:
@@ -845,6 +860,41 @@ out:
 	return r;
 }
 
+/* The effective configuration, as the state would store it; the id is a
+ * fixed all-zero one, since nothing exists to name. The seccomp profile is
+ * compiled as the run would (its pin checked on the bytes): a unit whose
+ * profile does not match fails here, not at boot. */
+static int dry_run_print(struct container_config *cfg)
+{
+	struct sc_program prog = { 0 };
+	struct nerr err = { 0 };
+	json_t *j;
+	char *text;
+	int r;
+
+	r = container_seccomp_prepare(cfg->sec.seccomp_trace, cfg->sec.seccomp_profile, cfg->sec.seccomp_profile_sha256,
+				      cfg->sec.caps.bounding, cfg->sec.seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0,
+				      true, &prog, &err);
+	sc_program_free(&prog);
+	if (r < 0) {
+		container_config_free(cfg);
+		return cli_fail(&err);
+	}
+	memset(cfg->id, '0', sizeof(cfg->id) - 1);
+	cfg->id[sizeof(cfg->id) - 1] = 0;
+	j = container_config_to_json(cfg);
+	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(j);
+	container_config_free(cfg);
+	if (!text) {
+		fputs("nucleus: run --dry-run: the configuration cannot be written as JSON\n", stderr);
+		return EXIT_RUNTIME;
+	}
+	puts(text);
+	free(text);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct container_config cfg;
@@ -867,6 +917,8 @@ int cmd_run(int argc, char **argv)
 		container_config_free(&cfg);
 		return cli_fail(&err);
 	}
+	if (dry_run)
+		return dry_run_print(&cfg);
 	if (random_id(cfg.id) < 0) {
 		nerr_set(&err, errno, "getrandom");
 		container_config_free(&cfg);

@@ -254,9 +254,15 @@ void attach_prep_free(struct attach_prep *p)
 
 int attach_prepare(const struct container_state *st, struct attach_prep **out, struct nerr *err)
 {
-	struct attach_prep *p = xcalloc(1, sizeof(*p));
+	struct attach_prep *p;
 	int rc;
 
+	/* its pid is the launcher's: its namespaces are not the workload's */
+	if (st->cfg.rt.kind != RUNTIME_NATIVE)
+		return nerr_set(err, 0, "%s runs under --runtime %s: nucleus attaches to native containers only "
+				"(the runtime's own exec reaches its workload)", st->cfg.name,
+				runtime_kind_names[st->cfg.rt.kind]);
+	p = xcalloc(1, sizeof(*p));
 	p->st = st;
 	/* The same filter the workload got, by its cache key; compiled, not
 	 * taken on the cache's word, so a cache rewritten since the start

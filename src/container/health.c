@@ -196,11 +196,16 @@ static int spawn_cmd(struct health *h, struct check *c, struct nerr *err)
 {
 	int p[2], rc;
 
-	if (!h->prep && (rc = attach_prepare(&h->r->st, &h->prep, err)) < 0)
+	bool native = h->r->cfg->rt.kind == RUNTIME_NATIVE;
+
+	if (native && !h->prep && (rc = attach_prepare(&h->r->st, &h->prep, err)) < 0)
 		return rc;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return nerr_set(err, errno, "pipe");
-	rc = attach_spawn(h->prep, c->argv, h->r->st.cfg.proc.env, p[1], &c->proc, err);
+	/* another runtime's container: through its exec */
+	rc = native ? attach_spawn(h->prep, c->argv, h->r->st.cfg.proc.env, p[1], &c->proc, err)
+		    : oci_probe_spawn(h->r, c->kind == CHECK_READY ? "readiness" : "health", c->argv, p[1], &c->proc,
+				      err);
 	close(p[1]);
 	if (rc < 0) {
 		close(p[0]);

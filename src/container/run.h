@@ -120,6 +120,13 @@ int oci_stage_validate(struct run *r, struct nerr *err);
 void __attribute__((noreturn)) oci_launcher_main(struct run *r);
 int oci_write_bundle(struct run *r, struct nerr *err);
 void oci_cleanup(struct run *r);
+/* A health or readiness probe (`name`: its file's) as the runtime's
+ * `exec` of argv with the workload's process settings, from the
+ * launcher's namespaces; its output to out_fd. proc->pidfd stays -1: the
+ * timeout kills the exec (what it started inside the runtime's container
+ * stays until the container ends). */
+int oci_probe_spawn(struct run *r, const char *name, char **argv, int out_fd, struct attach_proc *proc,
+		    struct nerr *err);
 
 /* The OpenTelemetry spans (run_otlp.c); each a no-op unless an OTLP
  * endpoint is set (r->otlp). init before the first stage; stage after

@@ -1,6 +1,7 @@
 /* The run's stages around the child: clone, the id maps, the bridge's
  * veth, and the release until its exec. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>

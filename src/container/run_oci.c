@@ -6,9 +6,10 @@
  * kill treat it as the container's init, and its end takes everything the
  * runtime started with it), with a mount namespace of its own whose /proc
  * matches that pid namespace (runc and runsc read /proc/<pid> of the pids
- * they start) and, unless --network host, the network namespace the
- * bundle joins: the bridge's veth is moved into it as for a native
- * container. Released, it starts `RUNTIME run --bundle` on the bundle
+ * they start) and, unless --network host, the container's network
+ * namespace: the bridge's veth is moved into it as for a native
+ * container, and the runtime runs there (runsc's sandbox takes the
+ * namespace it is started in; runc's container joins it by the bundle). Released, it starts `RUNTIME run --bundle` on the bundle
  * written from the configuration (src/oci/) and turns the signals it is
  * sent into `RUNTIME kill`: runsc's and runc's `run` do not pass them on
  * to the workload themselves. */
@@ -22,9 +23,12 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <jansson.h>
 #include <nucleus/oci.h>
 #include "run.h"
 
@@ -59,6 +63,13 @@ int oci_stage_validate(struct run *r, struct nerr *err)
 	struct container_config *cfg = r->cfg;
 	int rc;
 
+	/* (the notify socket's directory exists from the prepare stage on) */
+	struct oci_bundle_opts check = { .runtime = cfg->rt.kind, .rootfs_verified = cfg->fs.verify_attestation,
+					 .notify_dir = SD_NOTIFY_CONTAINER_DIR };
+
+	/* what a bundle cannot carry, before anything exists */
+	if ((rc = oci_bundle_check(cfg, &check, err)) < 0)
+		return rc;
 	if (cfg->rt.kind == RUNTIME_GVISOR && (rc = runsc_check_platform(cfg->rt.path, cfg->rt.platform, err)) < 0)
 		return rc;
 	if (cfg->sec.seccomp_profile && !(r->st.seccomp_profile = realpath(cfg->sec.seccomp_profile, NULL)))
@@ -93,11 +104,18 @@ void oci_cleanup(struct run *r)
 		return;
 	root = runtime_root(r);
 	bundle = bundle_dir(r);
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *probe = xasprintf("%s/probe-%s.json", r->state_dir, i ? "readiness" : "health");
+
+		unlink(probe);
+	}
 	if (stat(root, &st) == 0 && remove_tree(root) < 0)
 		log_warn("cannot remove `%s`", root);
 	if (stat(bundle, &st) == 0 && remove_tree(bundle) < 0)
 		log_warn("cannot remove `%s`", bundle);
-	/* what a killed runc left of its cgroup (it removes it when it ends) */
+	/* what runc left of its cgroup: the path to it in the hierarchies
+	 * nucleus does not use (runc joins every one), and all of it when
+	 * runc was killed */
 	if (r->have_cgroup && r->cfg->rt.kind == RUNTIME_OCI)
 		cgroup_remove_child(&r->cg, OCI_CGROUP_CHILD);
 }
@@ -111,6 +129,12 @@ int oci_write_bundle(struct run *r, struct nerr *err)
 	struct oci_bundle_opts o = {
 		.netns_path = r->cfg->net.mode != NETWORK_HOST ? "/proc/1/ns/net" : NULL,
 		.runtime = r->cfg->rt.kind,
+		.self_hosts = r->self_hosts,
+		/* the validate stage did, on the host (the runtime mounts the
+		 * same directory a moment later; native verifies its mounted
+		 * clone) */
+		.rootfs_verified = r->cfg->fs.verify_attestation,
+		.notify_dir = r->sdn && sd_notifier_dir(r->sdn) ? sd_notifier_dir(r->sdn) : "",
 	};
 	int rc;
 
@@ -157,8 +181,14 @@ static char **runtime_argv(const struct run *r, const char *root)
 	strv_push(&v, "--root");
 	strv_push(&v, root);
 	if (cfg->rt.kind == RUNTIME_GVISOR) {
+		/* bridge: the sentry's sockets are host sockets in the container's
+		 * network namespace (runsc's host network, run from there), so
+		 * the cgroup's egress programs see every connection; gVisor's own
+		 * stack (--network sandbox) sends through a packet socket, which
+		 * no cgroup program sees, and would leave the egress policy
+		 * unenforced */
 		static const char *const net[] = { [NETWORK_NONE] = "none", [NETWORK_HOST] = "host",
-						   [NETWORK_BRIDGE] = "sandbox" };
+						   [NETWORK_BRIDGE] = "host" };
 
 		if (cfg->rt.platform) {
 			strv_push(&v, "--platform");
@@ -168,6 +198,12 @@ static char **runtime_argv(const struct run *r, const char *root)
 		strv_push(&v, net[cfg->net.mode]);
 		strv_push(&v, "--ignore-cgroups");
 		strv_push(&v, "--oci-seccomp");
+		/* --sd-notify=container: the workload connects to the host's
+		 * socket bound at /run/notify */
+		if (cfg->svc.sd_notify == SD_NOTIFY_CONTAINER) {
+			strv_push(&v, "--host-uds");
+			strv_push(&v, "open");
+		}
 	}
 	return v;
 }
@@ -296,4 +332,86 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r)
 			if (pid == run)
 				_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
+}
+
+/* ---- health and readiness probes ------------------------------------------ */
+
+/* The probe's process: the bundle's (the workload's user, groups,
+ * capabilities, no_new_privs, environment, working directory) with the
+ * probe's argv, for the runtime's `exec --process`. */
+static int probe_process_file(struct run *r, const char *path, char **argv, struct nerr *err)
+{
+	_cleanup_free_ char *bundle = bundle_dir(r);
+	struct oci_bundle_opts o = { .runtime = r->cfg->rt.kind, .rootfs_verified = true, .notify_dir = "" };
+	json_t *spec = oci_spec_build(r->cfg, bundle, &o, err), *proc, *args;
+	int rc = 0;
+
+	if (!spec)
+		return -err->code;
+	proc = json_object_get(spec, "process");
+	args = json_array();
+	for (size_t i = 0; argv[i]; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	json_object_set_new(proc, "args", args);
+	json_object_set_new(proc, "terminal", json_false());
+	if (json_dump_file(proc, path, JSON_COMPACT) < 0)
+		rc = nerr_set(err, EIO, "write `%s`", path);
+	json_decref(spec);
+	return rc;
+}
+
+int oci_probe_spawn(struct run *r, const char *name, char **argv, int out_fd, struct attach_proc *proc,
+		    struct nerr *err)
+{
+	_cleanup_free_ char *root = runtime_root(r), *file = xasprintf("%s/probe-%s.json", r->state_dir, name);
+	_cleanup_strv_ char **cmd = NULL;
+	pid_t mid;
+	int rc;
+
+	if ((rc = probe_process_file(r, file, argv, err)) < 0)
+		return rc;
+	cmd = runtime_argv(r, root);
+	strv_push(&cmd, "exec");
+	strv_push(&cmd, "--process");
+	strv_push(&cmd, file);
+	strv_push(&cmd, r->cfg->id);
+	if ((mid = fork()) < 0)
+		return nerr_set(err, errno, "fork");
+	if (mid == 0) {
+		sigset_t none;
+		int status, null;
+		pid_t pid;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* where the runtime's own `run` is: its pids and its /proc (the
+		 * state it reads names pids of that namespace) */
+		if (setns(r->pidfd, CLONE_NEWPID | CLONE_NEWNS) < 0)
+			_exit(125);
+		if ((pid = fork()) < 0)
+			_exit(125);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+			    dup2(out_fd, STDERR_FILENO) < 0)
+				_exit(125);
+			execv(cmd[0], cmd);
+			_exit(127);
+		}
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(125);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	proc->mid = mid;
+	proc->pidfd = -1;
+	proc->mid_pidfd = (int)syscall(SYS_pidfd_open, mid, 0);
+	if (proc->mid_pidfd < 0) {
+		kill(mid, SIGKILL);
+		waitpid(mid, NULL, 0);
+		return nerr_set(err, errno, "pidfd_open");
+	}
+	return 0;
 }

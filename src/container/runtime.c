@@ -40,7 +40,7 @@ char *runtime_describe(const struct runtime_config *rt)
 
 /* `name` as the shell finds it: a name with a slash as it is, else the
  * first executable file of that name in $PATH (or the usual directories). */
-static char *find_program(const char *name)
+char *runtime_find_program(const char *name)
 {
 	const char *path = getenv("PATH");
 	char *copy, *save = NULL, *found = NULL;
@@ -75,10 +75,6 @@ static int runtime_refusals(const struct container_config *c, struct nerr *err)
 		what = "--seccomp-mode trace";
 	else if (c->sec.seccomp_log_denied)
 		what = "--seccomp-log-denied";
-	else if (c->svc.health.probe.cmd)
-		what = "--health-cmd";
-	else if (c->svc.readiness.cmd)
-		what = "--readiness-cmd";
 	else if (c->svc.readiness_tcp)
 		what = "--readiness-tcp";
 	else if (c->fs.verify_context)
@@ -103,7 +99,7 @@ int runtime_config_validate(struct container_config *c, struct nerr *err)
 	if ((r = runtime_refusals(c, err)) < 0)
 		return r;
 	want = rt->kind == RUNTIME_GVISOR ? (rt->path ? rt->path : "runsc") : rt->path;
-	if (!(found = find_program(want)))
+	if (!(found = runtime_find_program(want)))
 		return rt->kind == RUNTIME_GVISOR ?
 			nerr_set(err, 0, "--runtime gvisor: `%s` not found in $PATH (Debian's package runsc has it)",
 				 want) :

@@ -30,8 +30,10 @@ static void stage(struct oci_plan *p, enum oci_stage_kind kind, char *path, cons
 
 /* A mount point in the bundle's rootfs (agent mode): its parents as
  * directories, itself a directory or an empty file. Over --rootfs the
- * runtime makes a missing one itself (runc creates it in the rootfs's
- * directory before it makes the root read-only; runsc in its overlay). */
+ * bundle writes nothing into the user's tree, and the runtime makes a
+ * missing one itself, in that directory: runc before it makes the root
+ * read-only, runsc's gofer likewise (measured: an /etc/hosts, /run and
+ * /run/secrets a rootfs lacked were left in it, empty). */
 static void parents(struct builder *b, const char *dest)
 {
 	_cleanup_free_ char *d = xstrdup(dest);
@@ -270,20 +272,28 @@ static int plan_workspace(struct builder *b, struct nerr *err)
 	return 0;
 }
 
-/* /run/secrets from DIR/secrets (read-only; over --rootfs on a tmpfs /run
- * of its own, as root.c's plan_run), a read-only bind of its file for
- * each DEST elsewhere. */
-static void plan_secrets(struct builder *b)
+/* /run as root.c's plan_run: over --rootfs a tmpfs of its own; the
+ * notify socket's directory at /run/notify (when the runner gives one);
+ * /run/secrets from DIR/secrets, read-only, and a read-only bind of its
+ * file for each DEST elsewhere. */
+static void plan_run(struct builder *b)
 {
 	const struct container_config *c = b->c;
+	const char *notify = c->svc.sd_notify == SD_NOTIFY_CONTAINER && b->o && b->o->notify_dir &&
+			     b->o->notify_dir[0] ? b->o->notify_dir : NULL;
+	bool secrets = c->fs.n_secrets || c->fs.credentials_passthrough;
 	_cleanup_free_ char *dir = NULL;
 
-	if (!c->fs.n_secrets && !c->fs.credentials_passthrough)
+	if (!secrets && !notify)
+		return;
+	if (!b->agent)
+		tmpfs_add(b, "/run", "tmpfs", 0755, 64 << 10, true, false);
+	if (notify)
+		bind_add(b, FS_NOTIFY_DIR, notify, false, true, false);
+	if (!secrets)
 		return;
 	b->p->secrets = true;
 	dir = xasprintf("%s/" OCI_SECRETS, b->p->dir);
-	if (!b->agent)
-		tmpfs_add(b, "/run", "tmpfs", 0755, 64 << 10, true, false);
 	bind_add(b, FS_SECRETS_DIR, dir, false, true, false);
 	for (size_t i = 0; i < c->fs.n_secrets; i++) {
 		const struct fs_secret *s = &c->fs.secrets[i];
@@ -362,7 +372,7 @@ int oci_plan_mounts(const struct container_config *c, const struct oci_bundle_op
 		return r;
 	if (b.agent)
 		mount_point(&b, "/run", false);
-	plan_secrets(&b);
+	plan_run(&b);
 	return plan_volumes(&b, err);
 }
 

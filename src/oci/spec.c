@@ -314,18 +314,18 @@ static json_t *paths_json(const char *const *v, size_t n)
  * writable volumes; execute only from the system directories) are what
  * the bundle's read-only root and binds and its noexec workspaces already
  * say; a policy file's rules beyond them cannot be carried. */
-static int refusals(const struct container_config *c, struct nerr *err)
+static int refusals(const struct container_config *c, const struct oci_bundle_opts *o, struct nerr *err)
 {
 	if (c->sec.landlock || c->sec.landlock_policy)
 		return nerr_set(err, 0, "--landlock-policy: Landlock has no field in an OCI bundle (a bundle keeps "
 				"only the default rules, as read-only mounts and noexec workspaces)");
-	if (c->fs.verify_attestation)
+	if (c->fs.verify_attestation && !(o && o->rootfs_verified))
 		return nerr_set(err, 0, "--verify-rootfs-attestation: nothing in a bundle verifies the rootfs when "
 				"the runtime mounts it (--no-rootfs-attestation, or --runtime native)");
 	if (c->fs.verify_context)
 		return nerr_set(err, 0, "--verify-context-integrity: nothing in a bundle verifies /context when the "
 				"runtime mounts it");
-	if (c->svc.sd_notify == SD_NOTIFY_CONTAINER)
+	if (c->svc.sd_notify == SD_NOTIFY_CONTAINER && !(o && o->notify_dir))
 		return nerr_set(err, 0, "--sd-notify=container: a bundle has no notify socket to bind");
 	if (c->fs.rootfs) {
 		_cleanup_free_ char *list = xasprintf("%s/.nucleus-rootfs-store-paths", c->fs.rootfs);
@@ -337,6 +337,11 @@ static int refusals(const struct container_config *c, struct nerr *err)
 					"bundle yet (its /nix/store is made of the closure alone)", c->fs.rootfs);
 	}
 	return 0;
+}
+
+int oci_bundle_check(const struct container_config *c, const struct oci_bundle_opts *o, struct nerr *err)
+{
+	return refusals(c, o, err);
 }
 
 static char *config_sha256(const struct container_config *c)
@@ -359,7 +364,7 @@ json_t *oci_spec_plan(const struct container_config *c, const struct oci_bundle_
 	size_t n;
 	int r;
 
-	if (refusals(c, err) < 0)
+	if (refusals(c, o, err) < 0)
 		return NULL;
 	snprintf(name, sizeof(name), "%s", c->name[0] ? c->name : c->id);
 	if (!c->name[0])

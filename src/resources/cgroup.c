@@ -347,19 +347,40 @@ void cgroup_close(struct cgroup *cg)
 	cg->v2_fd = -1;
 }
 
+/* Whether `mnt` is a v1 hierarchy where the container has its cgroup. */
+static bool v1_ours(const struct cgroup *cg, const char *mnt)
+{
+	for (size_t i = 0; i < cg->host->nv1; i++)
+		if ((cg->v1_mask & (1u << i)) && !strcmp(cg->host->v1[i].mount, mnt))
+			return true;
+	return false;
+}
+
 void cgroup_remove_child(const struct cgroup *cg, const char *name)
 {
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[4096];
+
 	if (!cg->host)
 		return;
 	if (cg->v2_fd >= 0)
 		unlinkat(cg->v2_fd, name, AT_REMOVEDIR);
-	for (size_t i = 0; i < cg->host->nv1; i++) {
-		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
-		_cleanup_free_ char *sub = NULL;
+	/* every v1 hierarchy, named ones too (another runtime joins them all) */
+	if (!(f = fopen("/proc/self/mountinfo", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		_cleanup_free_ char *sub = NULL, *dir = NULL;
 
-		if (!d)
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup") ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strchr(mnt, '\\'))
 			continue;
-		sub = xasprintf("%s/%s", d, name);
+		dir = xasprintf("%s/%s", mnt, cg->rel);
+		sub = xasprintf("%s/%s", dir, name);
 		rmdir(sub);
+		/* made only as the way to it: not the container's */
+		if (!v1_ours(cg, mnt))
+			rmdir(dir);
 	}
 }

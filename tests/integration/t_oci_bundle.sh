@@ -99,7 +99,8 @@ test_bundle_schema() {
 		--context $OCI_TMP/ctx --context-mode bind --user 1234:1234 --additional-group 5
 		--context $OCI_TMP/ctx --secret $OCI_TMP/sec:/etc/app/token --memory 256M --cpus 0.5 --pids 64
 		-v $OCI_TMP/vol:/data:ro --tmpfs /scratch:size=8m,mode=0700 --network host --allow-host-network
-		--userns --time-namespace --runtime gvisor -t
+		--userns --time-namespace -t
+		--runtime gvisor --name sandboxed
 		--network bridge --add-host db:192.0.2.7 --dns 192.0.2.53
 		--egress-allow 192.0.2.0/24 --seccomp-log-denied
 	EOF2
@@ -226,4 +227,29 @@ test_bundle_mounts_match_native() {
 		"the mount points"
 	assert_eq "$(echo "$out_runc" | grep -v -E '^(/|/dev|/proc/[^ ]+) ')" \
 		"$(echo "$out_native" | grep -v -E '^(/|/dev|/proc/[^ ]+) ')" "the mounts' options"
+}
+
+# A profile `nucleus seccomp generate` made is the bundle's seccomp, as
+# the run would load it: what the trace recorded allowed, the rest denied
+# with the default's errno or killed.
+test_bundle_generated_profile() {
+	local out
+	oci_tmp
+	# read, write, exit_group, execve, and clone (allowed by the default
+	# under its flags condition)
+	printf '%s\n' '{"syscall": 0, "abi": "x86_64", "count": 1}' '{"syscall": 1, "abi": "x86_64", "count": 1}' \
+		'{"syscall": 231, "abi": "x86_64", "count": 1}' '{"syscall": 59, "abi": "x86_64", "count": 1}' \
+		'{"syscall": 56, "abi": "x86_64", "count": 1}' >"$OCI_TMP/trace.ndjson"
+	"$NUCLEUS" seccomp generate --default-action kill -o "$OCI_TMP/gen.json" "$OCI_TMP/trace.ndjson" \
+		>/dev/null 2>&1 || fail "seccomp generate"
+	"$NUCLEUS" bundle --seccomp-profile "$OCI_TMP/gen.json" -o "$OCI_TMP/b" -- /bin/true >/dev/null ||
+		fail "bundle with the generated profile"
+	out=$(/usr/bin/python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))["linux"]["seccomp"]
+names = sorted({n for r in s["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]})
+clone = [r for r in s["syscalls"] if "clone" in r["names"]]
+print(s["defaultAction"], ",".join(names), clone[0]["args"][0]["op"] if clone and "args" in clone[0] else "-")' \
+		"$OCI_TMP/b/config.json") || fail "read the bundle's seccomp"
+	assert_eq "$out" "SCMP_ACT_KILL_PROCESS clone,execve,exit_group,read,write SCMP_CMP_MASKED_EQ" \
+		"the generated profile in the bundle"
 }

@@ -2,7 +2,10 @@
  * configurations, the seccomp conversion, the refusals, and a golden file:
  * the spec of one fixed configuration, byte for byte.
  *
- * The golden file is tests/oci/golden/rootfs.json. After a deliberate
+ * The golden file is tests/oci/golden/rootfs.json (the configuration's
+ * hash, org.nucleus.config-sha256, checked apart and written there as
+ * @CONFIG_SHA256@: it follows every change of the configuration's JSON
+ * form, not of the bundle). After a deliberate
  * change of the output, regenerate it from the repository's root with
  *   NUCLEUS_UPDATE_GOLDEN=1 build/tests/test_oci_spec
  * and review the diff (git diff tests/oci/golden) before committing. */
@@ -348,6 +351,35 @@ static void test_host_network_and_userns(void **state)
 	container_config_free(&c);
 }
 
+/* --hosts-file: the file bound read-only at /etc/hosts in place of the
+ * generated one; a bound context read-only and noexec, unless
+ * --allow-exec names it */
+static void test_hosts_file_and_bound_context(void **state)
+{
+	struct container_config c;
+	json_t *s, *m;
+
+	(void)state;
+	base(&c);
+	c.net.mode = NETWORK_BRIDGE;
+	c.net.hosts_file = xstrdup("/var/lib/topo/hosts");
+	c.fs.context = xstrdup("/srv/ctx");
+	c.fs.context_mode = CONTEXT_BIND;
+	strv_push(&c.fs.exec_paths, "/context");
+	s = spec_ok(&c, NULL);
+	m = mount_at(s, "/etc/hosts");
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "source")), "/var/lib/topo/hosts");
+	assert_true(has_option(m, "ro"));
+	m = mount_at(s, "/context");
+	assert_string_equal(json_string_value(json_object_get(m, "source")), "/srv/ctx");
+	assert_true(has_option(m, "ro"));
+	assert_false(has_option(m, "noexec"));
+	assert_true(has_option(mount_at(s, "/tmp"), "noexec"));
+	json_decref(s);
+	container_config_free(&c);
+}
+
 static char profile[] = "/tmp/nucleus-unit-oci-spec-XXXXXX";
 
 static void test_custom_seccomp(void **state)
@@ -459,6 +491,21 @@ static void test_refusals(void **state)
 	c.fs.rootfs = xstrdup("/nix/store/abc-rootfs");
 	spec_refused(&c, "Nix closure");
 	container_config_free(&c);
+
+	/* --sd-notify=container: only with the runner's socket directory */
+	base(&c);
+	c.svc.sd_notify = SD_NOTIFY_CONTAINER;
+	spec_refused(&c, "--sd-notify=container");
+	{
+		struct oci_bundle_opts o = { .notify_dir = "/run/nucleus/x/notify" };
+		json_t *s = spec_ok(&c, &o), *m = mount_at(s, "/run/notify");
+
+		assert_non_null(m);
+		assert_string_equal(json_string_value(json_object_get(m, "source")), "/run/nucleus/x/notify");
+		assert_true(has_option(m, "ro"));
+		json_decref(s);
+	}
+	container_config_free(&c);
 }
 
 /* The golden file: a fixed configuration's spec, byte for byte (the
@@ -485,6 +532,20 @@ static void test_golden(void **state)
 	c.fs.n_tmpfs = 1;
 	strv_push(&c.net.dns, "192.0.2.53");
 	s = spec_ok(&c, &o);
+	/* the configuration's hash is its JSON form's (config_json.c), which
+	 * changes with every new field of the configuration: checked here,
+	 * not pinned in the file */
+	{
+		json_t *cj = container_config_to_json(&c);
+		char *ct = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS), hex[65];
+		json_t *ann = json_object_get(s, "annotations");
+
+		sha256_hex(ct, strlen(ct), hex);
+		assert_string_equal(json_string_value(json_object_get(ann, "org.nucleus.config-sha256")), hex);
+		json_object_set_new(ann, "org.nucleus.config-sha256", json_string("@CONFIG_SHA256@"));
+		free(ct);
+		json_decref(cj);
+	}
 	text = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	snprintf(file, sizeof(file), "%s/tests/oci/golden/rootfs.json", root);
 	{
@@ -501,7 +562,11 @@ static void test_golden(void **state)
 	/* the same input, the same bytes */
 	{
 		json_t *again = spec_ok(&c, &o);
-		char *t2 = json_dumps(again, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t2;
+
+		json_object_set_new(json_object_get(again, "annotations"), "org.nucleus.config-sha256",
+				    json_string("@CONFIG_SHA256@"));
+		t2 = json_dumps(again, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 		assert_string_equal(text, t2);
 		free(t2);
@@ -586,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_agent_default),
 		cmocka_unit_test(test_production_rootfs),
 		cmocka_unit_test(test_host_network_and_userns),
+		cmocka_unit_test(test_hosts_file_and_bound_context),
 		cmocka_unit_test(test_custom_seccomp),
 		cmocka_unit_test(test_seccomp_log_denied_and_egress),
 		cmocka_unit_test(test_refusals),
