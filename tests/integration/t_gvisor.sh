@@ -200,11 +200,12 @@ check_limits_in_cgroup() { # PIDS RUNTIME-FLAGS...
 	shift
 	need_runtime "$@"
 	before=$(leftovers)
-	"$NUCLEUS" run -d --name $name "$@" --memory 64M --pids "$pids" -- "$PROBE" sleep 30 >/dev/null ||
+	"$NUCLEUS" run -d --name $name "$@" --memory 64M --pids "$pids" -- "$PROBE" wait-signal >/dev/null ||
 		fail "start [$*]"
 	rm_on_exit $name
 	id=$(container_id $name)
-	wait_for eval '[ -n "$(pgrep -f -- "$PROBE sleep 30" 2>/dev/null)" ] || [ -n "$(runtime_procs "$id")" ]'
+	# the workload runs: every process of the runtime is there
+	wait_for sh -c "'$NUCLEUS' logs $name | grep -q ready" || fail "not ready [$*]: $("$NUCLEUS" logs $name 2>&1)"
 	assert_eq "$(cat "$(cgroup_dir "$id" memory)/memory.limit_in_bytes")" 67108864 "memory.limit_in_bytes [$*]"
 	assert_eq "$(cat "$(cgroup_dir "$id" pids)/pids.max")" "$pids" "pids.max [$*]"
 	for p in $(runtime_procs "$id" | cut -d' ' -f1); do
