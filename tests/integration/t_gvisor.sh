@@ -477,3 +477,21 @@ test_gvisor_untrusted_trust_level_runs_under_gvisor() {
 	out=$(run_refused gvt2-$$ --trust-level untrusted --runtime oci:runc) || exit 1
 	assert_contains "$out" "--trust-level untrusted" "another OCI runtime refused"
 }
+
+# The supervisor SIGKILLed while the sandbox runs (paused at "running"):
+# `nucleus rm` then takes the sandbox, runsc's state and the cgroup.
+test_gvisor_supervisor_crash_then_rm() {
+	local pid id before
+	need_runsc
+	before=$(leftovers)
+	NUCLEUS_DEBUG_PAUSE=running "$NUCLEUS" run --name gvc-$$ "${GV[@]}" -- "$PROBE" sleep 30 >/dev/null 2>&1 &
+	pid=$!
+	wait_for sh -c "grep -q '^State:.*stopped' /proc/$pid/status" || { kill $pid; fail "supervisor never paused"; }
+	id=$(container_id gvc-$$)
+	[ -n "$id" ] || { kill -KILL $pid; fail "no id"; }
+	wait_for eval '[ -n "$(runtime_procs "$id" | grep runsc-sandbox)" ]' || { kill -KILL $pid; fail "no sandbox"; }
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	"$NUCLEUS" rm -f "${id:0:12}" >/dev/null || fail "rm after the supervisor's crash"
+	assert_gone "$id" "$before" "rm after the supervisor's crash"
+}
