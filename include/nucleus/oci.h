@@ -35,6 +35,9 @@ struct oci_bundle_opts {
 	 * (--verify-rootfs-attestation) before the runtime mounts it; else
 	 * such a configuration is refused: nothing in a bundle verifies it. */
 	bool rootfs_verified;
+	/* linux.cgroupsPath is a child of a cgroup that already holds the
+	 * limits: linux.resources carries the device rules only. */
+	bool limits_enclosed;
 	/* --sd-notify=container: the host directory of the supervisor's
 	 * notify socket, bound read-only at /run/notify (as native binds it;
 	 * runsc needs --host-uds to reach a host socket); "": none to bind

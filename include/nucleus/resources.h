@@ -125,6 +125,9 @@ int cgroup_destroy(struct cgroup *cg, struct nerr *err);
 void cgroup_close(struct cgroup *cg);
 /* The kernel's OOM killer killed something in this cgroup. */
 bool cgroup_oom_killed(const struct cgroup *cg);
+/* The same for <cgroup>/<child> (v1 counts a kill only where the victim
+ * was, not in the cgroup whose limit it hit). */
+bool cgroup_oom_killed_in(const struct cgroup *cg, const char *child);
 
 struct cgroup_sample {
 	uint64_t when_ns;          /* CLOCK_MONOTONIC */

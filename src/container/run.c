@@ -80,7 +80,8 @@ static void report_oom(struct run *r, int *exit_code)
 {
 	char lim[32];
 
-	if (!r->have_cgroup || !cgroup_oom_killed(&r->cg))
+	if (!r->have_cgroup || !(cgroup_oom_killed(&r->cg) || (r->cfg->rt.kind == RUNTIME_OCI &&
+								 cgroup_oom_killed_in(&r->cg, oci_cgroup_child()))))
 		return;
 	r->st.oom_killed = true;
 	format_size(r->cfg->res.limits.memory_max, lim, sizeof(lim));

@@ -120,6 +120,8 @@ int oci_stage_validate(struct run *r, struct nerr *err);
 void __attribute__((noreturn)) oci_launcher_main(struct run *r);
 int oci_write_bundle(struct run *r, struct nerr *err);
 void oci_cleanup(struct run *r);
+/* The name of the OCI runtime's cgroup in the container's. */
+const char *oci_cgroup_child(void);
 /* A health or readiness probe (`name`: its file's) as the runtime's
  * `exec` of argv with the workload's process settings, from the
  * launcher's namespaces; its output to out_fd. proc->pidfd stays -1: the

@@ -35,6 +35,11 @@
 /* The cgroup an OCI runtime makes for its container, in the container's. */
 #define OCI_CGROUP_CHILD "oci"
 
+const char *oci_cgroup_child(void)
+{
+	return OCI_CGROUP_CHILD;
+}
+
 /* Where the runtime keeps its state (its --root) and the bundle: in the
  * container's state directory, so nothing of it outlives the container. */
 static char *runtime_root(const struct run *r)
@@ -149,6 +154,7 @@ int oci_write_bundle(struct run *r, struct nerr *err)
 		cgpath = r->cfg->rt.kind == RUNTIME_OCI ? xasprintf("/%s/%s", r->cg.rel, OCI_CGROUP_CHILD) :
 							  xasprintf("/%s", r->cg.rel);
 		o.cgroups_path = cgpath;
+		o.limits_enclosed = r->cfg->rt.kind == RUNTIME_OCI;
 	}
 	if ((rc = oci_bundle_write(r->cfg, bundle, &o, err)) < 0)
 		return nerr_prefix(err, "bundle");
@@ -294,6 +300,10 @@ void __attribute__((noreturn)) oci_launcher_main(struct run *r)
 
 	argv = runtime_argv(r, root);
 	strv_push(&argv, "run");
+	/* an OCI runtime keeps its cgroup (removed by oci_cleanup): the
+	 * teardown reads the OOM kills counted there */
+	if (r->cfg->rt.kind == RUNTIME_OCI)
+		strv_push(&argv, "--keep");
 	strv_push(&argv, "--bundle");
 	strv_push(&argv, bundle);
 	strv_push(&argv, r->cfg->id);

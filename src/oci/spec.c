@@ -221,7 +221,7 @@ static json_t *throttle(const struct cgroup_limits *lim, size_t field)
  * memory.swap.max 0 on v2), the CFS quota, cpu.shares from the weight as
  * limits.c converts it (runc turns shares back into cpu.weight on v2),
  * pids, io throttles; the device cgroup allows the nodes /dev has. */
-static json_t *resources_json(const struct container_config *c)
+static json_t *resources_json(const struct container_config *c, const struct oci_bundle_opts *o)
 {
 	const struct cgroup_limits *lim = &c->res.limits;
 	size_t n;
@@ -234,6 +234,11 @@ static json_t *resources_json(const struct container_config *c)
 	json_array_append_new(dev, device_rule(true, "c", 5, 2));      /* /dev/pts/ptmx */
 	json_array_append_new(dev, device_rule(true, "c", 136, -1));   /* the ptys */
 	json_object_set_new(r, "devices", dev);
+	/* the cgroup above holds them (nucleus wrote them): the same values
+	 * again here would be hit first and seen there, not where nucleus
+	 * looks (an OOM kill reported as a plain SIGKILL) */
+	if (o && o->limits_enclosed)
+		return r;
 	if (lim->memory_max) {
 		json_t *m = json_object();
 
@@ -407,7 +412,7 @@ json_t *oci_spec_plan(const struct container_config *c, const struct oci_bundle_
 	/* No sysctl: the one native sets, vm.memfd_noexec, belongs to the pid
 	 * namespace only since 6.3 and lives under vm.*, which runc refuses
 	 * as not namespaced; runsc's sentry has no executable memfds. */
-	json_object_set_new(linux_, "resources", resources_json(c));
+	json_object_set_new(linux_, "resources", resources_json(c, o));
 	{
 		_cleanup_free_ char *cg = o && o->cgroups_path ? xstrdup(o->cgroups_path) :
 						   xasprintf("/" CGROUP_PARENT "/%s", c->id);

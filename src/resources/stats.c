@@ -45,19 +45,31 @@ static bool read_u64_file(const char *dir, const char *file, uint64_t *v)
 	return true;
 }
 
-bool cgroup_oom_killed(const struct cgroup *cg)
+bool cgroup_oom_killed_in(const struct cgroup *cg, const char *child)
 {
 	_cleanup_free_ char *v1 = cg_v1_ctrl_dir(cg, CG_MEMORY);
 	uint64_t n = 0;
 
+	if (v1 && child) {
+		char *sub = xasprintf("%s/%s", v1, child);
+
+		free(v1);
+		v1 = sub;
+	}
 	if (v1 && read_keyed(v1, "memory.oom_control", "oom_kill", &n) && n)
 		return true;
 	if (cg->host->v2_mount[0]) {
-		_cleanup_free_ char *d = cg_v2_dir(cg);
+		_cleanup_free_ char *d = child ? xasprintf("%s/%s/%s", cg->host->v2_mount, cg->rel, child) :
+						 cg_v2_dir(cg);
 		if (read_keyed(d, "memory.events", "oom_kill", &n) && n)
 			return true;
 	}
 	return false;
+}
+
+bool cgroup_oom_killed(const struct cgroup *cg)
+{
+	return cgroup_oom_killed_in(cg, NULL);
 }
 
 /* v1 blkio.throttle.io_service_bytes: "MAJ:MIN Read N" lines. */
