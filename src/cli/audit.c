@@ -36,7 +36,7 @@ static const char *const kernel_types[] = {
 	"exec", "connect", "open", "mount", "ptrace", "bpf", "module", "setuid", "setgid", NULL,
 };
 static const char *const runtime_types[] = {
-	"audit", "audit_lost", "create", "capabilities", "seccomp", "landlock", "egress", "start",
+	"audit", "audit_lost", "create", "capabilities", "seccomp", "landlock", "oci_runtime", "egress", "start",
 	"exit", "oom", "stop", "kill", "rm", "egress_denied", "seccomp_denied",
 	"seccomp_denied_suppressed", NULL,
 };

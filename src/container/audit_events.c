@@ -71,7 +71,16 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 				  "effective", cap_names(cfg->sec.caps.effective),
 				  "inheritable", cap_names(cfg->sec.caps.inheritable),
 				  "ambient", cap_names(cfg->sec.caps.ambient)));
-	{
+	if (cfg->rt.kind != RUNTIME_NATIVE) {
+		/* another runtime applies the profile (runsc inside its kernel,
+		 * runc by seccomp(2)) and no Landlock: say that, not what a
+		 * native start would have installed */
+		audit_log_event(l, 0, "oci_runtime", "runtime", -1, -1, NULL,
+				json_pack("{s:s,s:s,s:s?,s:s,s:s}", "runtime", runtime_kind_names[cfg->rt.kind],
+					  "path", cfg->rt.path, "platform", cfg->rt.platform,
+					  "seccomp", cfg->sec.seccomp_profile ? cfg->sec.seccomp_profile : "builtin-default",
+					  "landlock", "none: the bundle's read-only mounts and noexec workspaces instead"));
+	} else {
 		/* filter_sha256: the instructions handed to seccomp(2), hashed
 		 * here, never a digest read from the cache */
 		json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s,s:b,s:s}", "profile",
@@ -86,11 +95,11 @@ int audit_container_begin(struct audit_log **out, const struct container_config 
 		if (seccomp->cache_note[0])
 			json_object_set_new(o, "cache_note", json_string(seccomp->cache_note));
 		audit_log_event(l, 0, "seccomp", "runtime", -1, -1, NULL, o);
+		audit_log_event(l, 0, "landlock", "runtime", -1, -1, NULL,
+				json_pack("{s:i,s:s,s:i}", "abi", landlock_abi(),
+					  "rules", cfg->sec.landlock ? cfg->sec.landlock_policy : "default",
+					  "paths", cfg->sec.landlock ? (int)cfg->sec.landlock->nrules : -1));
 	}
-	audit_log_event(l, 0, "landlock", "runtime", -1, -1, NULL,
-			json_pack("{s:i,s:s,s:i}", "abi", landlock_abi(),
-				  "rules", cfg->sec.landlock ? cfg->sec.landlock_policy : "default",
-				  "paths", cfg->sec.landlock ? (int)cfg->sec.landlock->nrules : -1));
 	if (cfg->net.egress.enabled)
 		audit_log_event(l, 0, "egress", "runtime", -1, -1, NULL, egress_json(&cfg->net.egress));
 	*out = l;

@@ -250,6 +250,7 @@ test_runc_memory_and_pids_limits() {
 	n=$(check_limits_in_cgroup 20 "${RUNC[@]}") || fail "$n"
 	out=$("$NUCLEUS" run "${RUNC[@]}" --memory 64M -- "$PROBE" alloc 200 2>&1)
 	assert_eq "$?" 137 "allocating 200M under --memory 64M [$out]"
+	assert_contains "$out" "nucleus: killed: out of memory (limit 64M)" "said, as natively"
 	# (not yet said as natively, "nucleus: killed: out of memory": runc
 	# gets the limit in its child cgroup too, whose v1 oom_kill counts the
 	# kill, and nucleus reads its own)
