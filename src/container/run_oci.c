@@ -396,8 +396,9 @@ int oci_probe_spawn(struct run *r, const char *name, char **argv, int out_fd, st
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		/* where the runtime's own `run` is: its pids and its /proc (the
-		 * state it reads names pids of that namespace) */
-		if (setns(r->pidfd, CLONE_NEWPID | CLONE_NEWNS) < 0)
+		 * state it reads names pids of that namespace), and its network
+		 * namespace (runsc reaches its sandbox by an abstract socket) */
+		if (setns(r->pidfd, CLONE_NEWPID | CLONE_NEWNS | (oci_clone_flags(r) & CLONE_NEWNET)) < 0)
 			_exit(125);
 		if ((pid = fork()) < 0)
 			_exit(125);

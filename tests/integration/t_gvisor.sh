@@ -496,3 +496,107 @@ test_gvisor_supervisor_crash_then_rm() {
 	"$NUCLEUS" rm -f "${id:0:12}" >/dev/null || fail "rm after the supervisor's crash"
 	assert_gone "$id" "$before" "rm after the supervisor's crash"
 }
+
+# ---- supervision: health checks through the runtime's exec, restarts, attach ----
+
+# A health check runs as the runtime's exec with the workload's process
+# settings: its output is the workload user's id with no capabilities and
+# no_new_privs; it turns healthy once the workload made its file, and an
+# exec that outlives --health-timeout is recorded as such.
+check_health_through_exec() { # RUNTIME-FLAGS...
+	local name=gvh-$$ id before st
+	need_runtime "$@"
+	before=$(leftovers)
+	id=$("$NUCLEUS" run -d --name $name "$@" --user 1234:2345 --health-interval 0.3 --health-retries 1 \
+		--health-cmd 'id; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; test -e /tmp/ok' \
+		-- /bin/sh -c 'sleep 1.5; touch /tmp/ok; exec sleep 60') || fail "start [$*]"
+	rm_on_exit $name
+	wait_for sh -c "'$NUCLEUS' ps | grep -w $name | grep -q '(unhealthy)'" ||
+		fail "never unhealthy before the file [$*]: $(ps_line $name)"
+	health_ok() { "$NUCLEUS" ps | grep -w $name | grep -q '(healthy)'; }
+	for _ in 1 2 3 4; do wait_for health_ok && break; done
+	health_ok || fail "never healthy [$*]: $(ps_line $name)"
+	st=$("$NUCLEUS" inspect $name)
+	assert_contains "$st" 'uid=1234 gid=2345' "the probe as the workload's user [$*]"
+	assert_contains "$st" 'CapEff:\t0000000000000000' "no capabilities [$*]"
+	case "$*" in *gvisor*) ;; *) assert_contains "$st" 'NoNewPrivs:\t1' "no_new_privs [$*]" ;; esac
+	"$NUCLEUS" rm -f $name >/dev/null || fail "rm -f [$*]"
+	assert_gone "$id" "$before" "health, rm -f [$*]"
+}
+
+test_gvisor_health_check_through_exec() {
+	check_health_through_exec "${GV[@]}"
+}
+
+test_runc_health_check_through_exec() {
+	check_health_through_exec "${RUNC[@]}"
+}
+
+# --restart on-failure:2 starts the runtime again on a fresh bundle: three
+# runs in the log, the last status kept; nothing left after rm.
+test_gvisor_restart_on_failure() {
+	local name=gvr2-$$ id before
+	need_runsc
+	before=$(leftovers)
+	id=$("$NUCLEUS" run -d --name $name "${GV[@]}" --restart on-failure:2 \
+		-- /bin/sh -c 'echo ran; exit 3') || fail "start"
+	rm_on_exit $name
+	wait_for exited_with $name 3 || { sleep 5; exited_with $name 3; } || fail "not exited: $(ps_line $name)"
+	assert_eq "$("$NUCLEUS" logs $name | grep -c ran)" 3 "the first run and two restarts"
+	assert_contains "$("$NUCLEUS" ps -a --format '{{.Status}}' --filter name=$name 2>/dev/null || ps_line $name)" \
+		"Exited (3)" "the last status"
+	"$NUCLEUS" rm $name >/dev/null || fail "rm"
+	assert_gone "$id" "$before" "restart, rm"
+}
+
+# attach refuses another runtime's container (its recorded pid is the
+# launcher's, not the workload's); the audit trail says which runtime
+# applied what, not a seccomp filter or Landlock domain nucleus did not
+# install.
+test_gvisor_attach_refused_and_audit_record() {
+	local name=gva-$$ out rc trail
+	need_runsc
+	"$NUCLEUS" run -d --name $name "${GV[@]}" --audit -- "$PROBE" sleep 60 >/dev/null || fail "start"
+	rm_on_exit $name
+	out=$("$NUCLEUS" attach $name -- /bin/true 2>&1); rc=$?
+	assert_eq "$rc" 125 "attach's status"
+	assert_contains "$out" "runs under --runtime gvisor: nucleus attaches to native containers only" "attach's message"
+	assert_eq "$(echo "$out" | wc -l)" 1 "one line"
+	trail=$("$NUCLEUS" audit tail $name 2>&1)
+	assert_contains "$trail" "oci_runtime" "the runtime's record"
+	assert_contains "$trail" "runtime=gvisor" "names the runtime"
+	assert_not_contains "$trail" "landlock  " "no Landlock record"
+	assert_not_contains "$(echo "$trail" | awk '$3 == "seccomp"')" "seccomp" "no seccomp filter record"
+	"$NUCLEUS" rm -f $name >/dev/null
+}
+
+# The platforms are read from runsc once per binary: the cache names the
+# binary, and a run without --gvisor-platform does not ask runsc at all
+# (a fake runsc in $PATH that only answers `flags` shows when it is asked).
+test_gvisor_platforms_cached_per_binary() {
+	local d out rc
+	need_runsc
+	d=$(mktemp -d)
+	cat > "$d/runsc" <<'FAKE'
+#!/bin/sh
+[ "$1" = flags ] || exit 99
+echo asked >> "$(dirname "$0")/asked"
+echo '  -platform string'
+echo '    	specifies which platform to use: ptrace (default), fakeplat. (default "ptrace")'
+FAKE
+	chmod 0755 "$d/runsc"
+	out=$(PATH="$d:$PATH" "$NUCLEUS" run --runtime gvisor --gvisor-platform systrap -- /bin/true 2>&1); rc=$?
+	assert_eq "$rc" 125 "a platform the fake lacks"
+	assert_contains "$out" "offers ptrace, fakeplat" "its list"
+	out=$(PATH="$d:$PATH" "$NUCLEUS" run --runtime gvisor --gvisor-platform systrap -- /bin/true 2>&1)
+	assert_eq "$(wc -l < "$d/asked")" 1 "asked once for the same binary"
+	assert_contains "$(cat "$RUNTIME_DIR/.runsc-platforms")" "$d/runsc" "the cache names the binary"
+	touch -d '1 minute ago' "$d/runsc"; chmod 0750 "$d/runsc"
+	PATH="$d:$PATH" "$NUCLEUS" run --runtime gvisor --gvisor-platform systrap -- /bin/true >/dev/null 2>&1
+	assert_eq "$(wc -l < "$d/asked")" 2 "asked again once the binary changed"
+	rm -f "$d/asked"
+	# no --gvisor-platform: not asked (the fake then fails as a runtime)
+	PATH="$d:$PATH" "$NUCLEUS" run --runtime gvisor -- /bin/true >/dev/null 2>&1
+	[ ! -e "$d/asked" ] || fail "asked without --gvisor-platform"
+	rm -rf "$d"
+}
