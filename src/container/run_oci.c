@@ -9,13 +9,13 @@
  * they start) and, unless --network host, the container's network
  * namespace: the bridge's veth is moved into it as for a native
  * container, and the runtime runs there (runsc's sandbox takes the
- * namespace it is started in; runc's container joins it by the bundle). Released, it starts `RUNTIME run --bundle` on the bundle
- * written from the configuration (src/oci/) and turns the signals it is
- * sent into `RUNTIME kill`: runsc's and runc's `run` do not pass them on
- * to the workload themselves. */
+ * namespace it is started in; runc's container joins it by the bundle).
+ * Released, it starts `RUNTIME run --bundle` on the bundle written from
+ * the configuration (src/oci/) and turns the signals it is sent into
+ * `RUNTIME kill`: runsc's and runc's `run` do not pass them on to the
+ * workload themselves. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -66,11 +66,11 @@ uint64_t oci_clone_flags(const struct run *r)
 int oci_stage_validate(struct run *r, struct nerr *err)
 {
 	struct container_config *cfg = r->cfg;
-	int rc;
-
-	/* (the notify socket's directory exists from the prepare stage on) */
+	/* (the notify socket's directory exists from the prepare stage on;
+	 * the rootfs is verified below) */
 	struct oci_bundle_opts check = { .runtime = cfg->rt.kind, .rootfs_verified = cfg->fs.verify_attestation,
 					 .notify_dir = SD_NOTIFY_CONTAINER_DIR };
+	int rc;
 
 	/* what a bundle cannot carry, before anything exists */
 	if ((rc = oci_bundle_check(cfg, &check, err)) < 0)
