@@ -58,6 +58,8 @@ void container_config_free(struct container_config *c)
 	free(c->sec.seccomp_log);
 	free(c->res.limits.io);
 	service_config_free(&c->svc);
+	free(c->rt.path);
+	free(c->rt.platform);
 	free(c->topology);
 	free(c->topology_service);
 	free(c->topology_hash);
