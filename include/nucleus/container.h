@@ -308,6 +308,8 @@ struct container_state {
 	uint64_t created_ns, started_ns, finished_ns;   /* CLOCK_REALTIME */
 	int exit_code;               /* EXIT_CODE_UNKNOWN: its supervisor died */
 	bool oom_killed;
+	bool checkpointed;           /* it ended by `nucleus checkpoint` (without --leave-running) */
+	char *restored_from;         /* `nucleus restore`'s checkpoint directory; NULL: run */
 	bool remove_on_exit;         /* foreground runs and --rm */
 	/* what attach needs besides the configuration */
 	char seccomp_key[65];
