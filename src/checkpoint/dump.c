@@ -223,6 +223,11 @@ static int check_container(const struct container_state *st, struct nerr *err)
 	if (c->proc.init)
 		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has --init (its init is nucleus's own, outside the "
 				 "container): not supported by checkpoint", c->name);
+	/* their tmpfs is the container's own to CRIU, which would write their
+	 * content into the images */
+	if (c->fs.n_secrets || c->fs.credentials_passthrough)
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has secrets (--secret, credentials): their content "
+				 "would be written into the checkpoint; not supported", c->name);
 	if (c->proc.tty)
 		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has a terminal (-t): not supported by checkpoint",
 				c->name);
