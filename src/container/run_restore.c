@@ -313,6 +313,11 @@ int container_restore(const char *dir, const char *name, bool detach, int *exit_
 	}
 	if (name)
 		snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+	if (!container_name_valid(cfg.name)) {
+		rc = CKPT_FAIL(err, EINVAL, "invalid container name `%.64s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+			       "allowed, at most 63 characters", name ? name : cfg.name);
+		goto out;
+	}
 	cfg.detach = detach;
 	in = (struct restore_input){ .dir = abs, .m = &m, .criu = ci.path };
 	if (detach)
