@@ -38,6 +38,9 @@
 
 struct json_t;
 
+/* A refusal: the message alone (no strerror appended), the code kept. */
+#define CKPT_FAIL(err, errnum, ...) (nerr_set((err), 0, __VA_ARGS__), (err)->code = (errnum), -(errnum))
+
 struct ckpt_manifest {
 	unsigned format;             /* CKPT_FORMAT_VERSION */
 	char nucleus_version[32];

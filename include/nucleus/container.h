@@ -171,6 +171,8 @@ void container_config_init(struct container_config *c);
 void container_config_free(struct container_config *c);
 /* Validate what can be validated without touching the system. */
 int container_config_validate(struct container_config *c, struct nerr *err);
+/* docker's rule for a container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 63. */
+bool container_name_valid(const char *s);
 /* The service mode as requirements (src/container/mode.c): refuse what the
  * mode forbids and set what it requires; the first step of validation. */
 int service_mode_apply(struct container_config *c, struct nerr *err);

@@ -196,9 +196,9 @@ int criu_require(struct criu_info *ci, struct nerr *err)
 {
 	criu_probe(ci, true);
 	if (!ci->path)
-		return nerr_set(err, ENOENT, "CRIU is not available: %s", ci->reason);
+		return CKPT_FAIL(err, ENOENT, "CRIU is not available: %s", ci->reason);
 	if (!ci->works)
-		return nerr_set(err, EOPNOTSUPP, "CRIU cannot work on this host: criu check failed: %s", ci->reason);
+		return CKPT_FAIL(err, EOPNOTSUPP, "CRIU cannot work on this host: criu check failed: %s", ci->reason);
 	return 0;
 }
 

@@ -204,25 +204,35 @@ static int check_container(const struct container_state *st, struct nerr *err)
 	const struct container_config *c = &st->cfg;
 
 	if (geteuid() != 0)
-		return nerr_set(err, EPERM, "checkpoint needs root (CRIU does)");
+		return CKPT_FAIL(err, EPERM, "checkpoint needs root (CRIU does)");
 	if (st->status != STATUS_RUNNING || !state_pid_alive(st))
-		return nerr_set(err, EINVAL, "container %s is not running", c->name);
+		return CKPT_FAIL(err, EINVAL, "container %s is not running", c->name);
 	if (!state_supervised(c->id))
-		return nerr_set(err, EINVAL, "container %s has no supervisor", c->name);
+		return CKPT_FAIL(err, EINVAL, "container %s has no supervisor", c->name);
 	if (c->rt.kind != RUNTIME_NATIVE)
-		return nerr_set(err, EOPNOTSUPP, "container %s runs under another runtime (--runtime): only a native "
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s runs under another runtime (--runtime): only a native "
 				"container can be checkpointed", c->name);
 	if (c->net.mode == NETWORK_BRIDGE)
-		return nerr_set(err, EOPNOTSUPP, "container %s has --network bridge: its veth and address are not "
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has --network bridge: its veth and address are not "
 				"checkpointed (--network none or host only)", c->name);
 	if (c->ns.userns || c->ns.rootless)
-		return nerr_set(err, EOPNOTSUPP, "container %s has a user namespace (--userns/--rootless): not "
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has a user namespace (--userns/--rootless): not "
 				"supported by checkpoint", c->name);
+	/* --init's init is a fork of nucleus: its executable is the host's
+	 * nucleus binary, which no mount of the container holds */
+	if (c->proc.init)
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has --init (its init is nucleus's own, outside the "
+				 "container): not supported by checkpoint", c->name);
+	/* their tmpfs is the container's own to CRIU, which would write their
+	 * content into the images */
+	if (c->fs.n_secrets || c->fs.credentials_passthrough)
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has secrets (--secret, credentials): their content "
+				 "would be written into the checkpoint; not supported", c->name);
 	if (c->proc.tty)
-		return nerr_set(err, EOPNOTSUPP, "container %s has a terminal (-t): not supported by checkpoint",
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has a terminal (-t): not supported by checkpoint",
 				c->name);
 	if (c->sec.seccomp_log_denied || c->sec.seccomp_trace)
-		return nerr_set(err, EOPNOTSUPP, "container %s has a seccomp listener (--seccomp-log-denied or "
+		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has a seccomp listener (--seccomp-log-denied or "
 				"trace): CRIU cannot dump it", c->name);
 	return 0;
 }

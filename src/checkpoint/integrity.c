@@ -38,9 +38,10 @@ static int list_files(int dirfd, char ***out, struct nerr *err)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-			nerr_set(err, EBADMSG, "%s/%.200s is not a regular file", CKPT_IMAGES, de->d_name);
+			int rc = CKPT_FAIL(err, EBADMSG, "%s/%.200s is not a regular file", CKPT_IMAGES, de->d_name);
+
 			closedir(d);
-			return -EBADMSG;
+			return rc;
 		}
 		strv_push_take(&v, xasprintf("%s/%s", CKPT_IMAGES, de->d_name));
 	}
@@ -62,7 +63,7 @@ static int hash_file(int dirfd, const char *name, struct sha256 *h, struct nerr 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return nerr_set(err, errno, "open %s", name);
 	if (!S_ISREG(st.st_mode))
-		return nerr_set(err, EBADMSG, "%s is not a regular file", name);
+		return CKPT_FAIL(err, EBADMSG, "%s is not a regular file", name);
 	sha256_update(h, name, strlen(name) + 1);
 	for (int i = 0; i < 8; i++)
 		size[i] = (uint8_t)((uint64_t)st.st_size >> (56 - 8 * i));
@@ -78,7 +79,7 @@ static int hash_file(int dirfd, const char *name, struct sha256 *h, struct nerr 
 	}
 	/* the size hashed is the size read: a file that changed meanwhile */
 	if (n != (uint64_t)st.st_size)
-		return nerr_set(err, EBADMSG, "%s changed while it was read", name);
+		return CKPT_FAIL(err, EBADMSG, "%s changed while it was read", name);
 	return 0;
 }
 
@@ -123,11 +124,11 @@ int ckpt_integrity_verify(int dirfd, struct nerr *err)
 		return nerr_set(err, -rc, "read %s", CKPT_INTEGRITY);
 	text[strcspn(text, "\n")] = '\0';
 	if (strncmp(text, "sha256:", 7) || !is_hex_string(text + 7, 64))
-		return nerr_set(err, EBADMSG, "%s: not a sha256 checksum", CKPT_INTEGRITY);
+		return CKPT_FAIL(err, EBADMSG, "%s: not a sha256 checksum", CKPT_INTEGRITY);
 	if ((rc = ckpt_integrity_compute(dirfd, hex, err)) < 0)
 		return rc;
 	if (strncmp(hex, text + 7, 64))
-		return nerr_set(err, EBADMSG, "integrity check failed: the directory does not match its checksum "
+		return CKPT_FAIL(err, EBADMSG, "integrity check failed: the directory does not match its checksum "
 				"(sha256 %.12s..., recorded %.12s...)", hex, text + 7);
 	return 0;
 }

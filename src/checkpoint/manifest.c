@@ -46,7 +46,7 @@ static int get_text(const json_t *o, const char *key, char *buf, size_t len, str
 	const json_t *v = json_object_get(o, key);
 
 	if (!json_is_string(v) || json_string_length(v) >= len || strlen(json_string_value(v)) != json_string_length(v))
-		return nerr_set(err, EINVAL, "manifest: `%s` is not a string of at most %zu bytes", key, len - 1);
+		return CKPT_FAIL(err, EINVAL, "manifest: `%s` is not a string of at most %zu bytes", key, len - 1);
 	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
@@ -56,7 +56,7 @@ static int get_u64(const json_t *o, const char *key, uint64_t *out, struct nerr 
 	const json_t *v = json_object_get(o, key);
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return nerr_set(err, EINVAL, "manifest: `%s` is not a non-negative integer", key);
+		return CKPT_FAIL(err, EINVAL, "manifest: `%s` is not a non-negative integer", key);
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -67,11 +67,11 @@ static int get_paths(const json_t *o, const char *key, char ***out, struct nerr 
 	size_t i;
 
 	if (!json_is_array(a))
-		return nerr_set(err, EINVAL, "manifest: `%s` is not an array", key);
+		return CKPT_FAIL(err, EINVAL, "manifest: `%s` is not an array", key);
 	*out = xcalloc(1, sizeof(char *));
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v) || json_string_length(v) >= 4096 || json_string_value(v)[0] != '/')
-			return nerr_set(err, EINVAL, "manifest: `%s`[%zu] is not an absolute path", key, i);
+			return CKPT_FAIL(err, EINVAL, "manifest: `%s`[%zu] is not an absolute path", key, i);
 		strv_push(out, json_string_value(v));
 	}
 	return 0;
@@ -89,14 +89,14 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(o))
-		return nerr_set(err, EINVAL, "manifest: not a JSON object");
+		return CKPT_FAIL(err, EINVAL, "manifest: not a JSON object");
 	json_object_foreach((json_t *)o, k, v) {
 		size_t i;
 
 		for (i = 0; keys[i] && strcmp(keys[i], k); i++)
 			;
 		if (!keys[i])
-			return nerr_set(err, EINVAL, "manifest: %.64s: unknown key", k);
+			return CKPT_FAIL(err, EINVAL, "manifest: %.64s: unknown key", k);
 	}
 	/* the format first: a later one may change anything else */
 	if ((rc = get_u64(o, "format", &u, err)) < 0)
@@ -116,18 +116,18 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 		goto fail;
 	m->restarts = u > 1000000000 ? 1000000000 : (unsigned)u;
 	if (!is_hex_string(m->id, 32)) {
-		rc = nerr_set(err, EINVAL, "manifest: `id` is not a container id");
+		rc = CKPT_FAIL(err, EINVAL, "manifest: `id` is not a container id");
 		goto fail;
 	}
 	v = json_object_get(o, "leave_running");
 	if (!json_is_boolean(v)) {
-		rc = nerr_set(err, EINVAL, "manifest: `leave_running` is not a boolean");
+		rc = CKPT_FAIL(err, EINVAL, "manifest: `leave_running` is not a boolean");
 		goto fail;
 	}
 	m->leave_running = json_is_true(v);
 	stdio = json_object_get(o, "stdio");
 	if (!json_is_array(stdio) || json_array_size(stdio) != CKPT_STDIO) {
-		rc = nerr_set(err, EINVAL, "manifest: `stdio` is not an array of %d", CKPT_STDIO);
+		rc = CKPT_FAIL(err, EINVAL, "manifest: `stdio` is not an array of %d", CKPT_STDIO);
 		goto fail;
 	}
 	for (size_t i = 0; i < CKPT_STDIO; i++) {
@@ -137,7 +137,7 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 		/* what CRIU names a pipe by, nothing else */
 		if (!json_is_string(v) || json_string_length(v) > 40 ||
 		    (strncmp(json_string_value(v), "pipe:[", 6) && strncmp(json_string_value(v), "file[", 5))) {
-			rc = nerr_set(err, EINVAL, "manifest: `stdio`[%zu] is neither a pipe nor an external file", i);
+			rc = CKPT_FAIL(err, EINVAL, "manifest: `stdio`[%zu] is neither a pipe nor an external file", i);
 			goto fail;
 		}
 		m->stdio[i] = xstrdup(json_string_value(v));
@@ -146,7 +146,7 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 	    (rc = get_paths(o, "external_sources", &m->ext_sources, err)) < 0)
 		goto fail;
 	if (strv_len(m->ext_mounts) != strv_len(m->ext_sources)) {
-		rc = nerr_set(err, EINVAL, "manifest: `external_mounts` and `external_sources` differ in length");
+		rc = CKPT_FAIL(err, EINVAL, "manifest: `external_mounts` and `external_sources` differ in length");
 		goto fail;
 	}
 	return 0;
@@ -172,16 +172,16 @@ int ckpt_manifest_compatible(const struct ckpt_manifest *m, const char *arch, st
 	size_t n = major_minor_len(NUCLEUS_VERSION);
 
 	if (m->format != CKPT_FORMAT_VERSION)
-		return nerr_set(err, EPROTO, "checkpoint format %u, this nucleus reads format %d", m->format,
+		return CKPT_FAIL(err, EPROTO, "checkpoint format %u, this nucleus reads format %d", m->format,
 				CKPT_FORMAT_VERSION);
 	if (!arch) {
 		uname(&u);
 		arch = u.machine;
 	}
 	if (strcmp(m->arch, arch))
-		return nerr_set(err, EPROTO, "checkpoint made on %s, this host is %s", m->arch, arch);
+		return CKPT_FAIL(err, EPROTO, "checkpoint made on %s, this host is %s", m->arch, arch);
 	if (major_minor_len(m->nucleus_version) != n || strncmp(m->nucleus_version, NUCLEUS_VERSION, n))
-		return nerr_set(err, EPROTO, "checkpoint made by nucleus %s, this is %s (another major.minor)",
+		return CKPT_FAIL(err, EPROTO, "checkpoint made by nucleus %s, this is %s (another major.minor)",
 				m->nucleus_version, NUCLEUS_VERSION);
 	return 0;
 }
@@ -212,7 +212,7 @@ int ckpt_manifest_read(int dirfd, struct ckpt_manifest *m, struct nerr *err)
 	if ((rc = read_file_at(dirfd, CKPT_MANIFEST, 1 << 20, &text, NULL)) < 0)
 		return nerr_set(err, -rc, "read %s (not a checkpoint directory?)", CKPT_MANIFEST);
 	if (!(o = json_loads(text, JSON_REJECT_DUPLICATES, &je)))
-		return nerr_set(err, EINVAL, "%s: %s (line %d)", CKPT_MANIFEST, je.text, je.line);
+		return CKPT_FAIL(err, EINVAL, "%s: %s (line %d)", CKPT_MANIFEST, je.text, je.line);
 	rc = ckpt_manifest_from_json(o, m, err);
 	json_decref(o);
 	return rc;

@@ -1,6 +1,5 @@
 /* nucleus checkpoint and nucleus restore (src/checkpoint/, CRIU). */
 #include <getopt.h>
-#include <string.h>
 #include <nucleus/checkpoint.h>
 #include <nucleus/cli.h>
 
@@ -14,7 +13,7 @@ static const char checkpoint_help[] =
 	"checksum (sha256 over the files, checked at restore). The container ends, as a\n"
 	"checkpointed exit, unless --leave-running. Needs root and a kernel CRIU works\n"
 	"on (`nucleus info` shows `criu check`); --network bridge, user namespaces,\n"
-	"terminals (-t) and seccomp listeners are refused.\n"
+	"terminals (-t), seccomp listeners, --init and secrets are refused.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output DIR      Where to write the checkpoint (created; empty if it exists)\n"
@@ -99,8 +98,9 @@ int cmd_restore(int argc, char **argv)
 		return cli_usage_error("restore", "unexpected argument `%s`", argv[optind]);
 	if (!in)
 		return cli_usage_error("restore", "--input DIR is required");
-	if (name && (!*name || strlen(name) >= 64))
-		return cli_usage_error("restore", "invalid --name `%s`", name);
+	if (name && !container_name_valid(name))
+		return cli_usage_error("restore", "invalid --name `%s`: only [a-zA-Z0-9][a-zA-Z0-9_.-], at most 63 "
+				       "characters", name);
 	if (container_restore(in, name, detach, &exit_code, &err) < 0)
 		return cli_fail(&err);
 	if (err.code)

@@ -33,15 +33,16 @@
 int restore_stage_validate(struct run *r, struct nerr *err)
 {
 	struct container_config *cfg = r->cfg;
+	int rc;
 
 	if (cfg->rt.kind != RUNTIME_NATIVE)
-		return nerr_set(err, EOPNOTSUPP, "the checkpoint is of another runtime's container");
+		return CKPT_FAIL(err, EOPNOTSUPP, "the checkpoint is of another runtime's container");
 	if (cfg->net.mode == NETWORK_BRIDGE)
-		return nerr_set(err, EOPNOTSUPP, "--network bridge cannot be restored (none or host only)");
+		return CKPT_FAIL(err, EOPNOTSUPP, "--network bridge cannot be restored (none or host only)");
 	if (cfg->ns.userns || cfg->ns.rootless)
-		return nerr_set(err, EOPNOTSUPP, "a user namespace cannot be restored");
+		return CKPT_FAIL(err, EOPNOTSUPP, "a user namespace cannot be restored");
 	if (geteuid() != 0)
-		return nerr_set(err, EPERM, "restore needs root (CRIU does)");
+		return CKPT_FAIL(err, EPERM, "restore needs root (CRIU does)");
 	/* a restart would start the workload afresh from the configuration,
 	 * which the restored container was not built from */
 	if (cfg->svc.restart != RESTART_NO) {
@@ -49,6 +50,17 @@ int restore_stage_validate(struct run *r, struct nerr *err)
 		cfg->svc.restart = RESTART_NO;
 	}
 	r->st.restored_from = xstrdup(r->restore->dir);
+	/* the filter the workload has came with it; attach builds its own from
+	 * the same configuration and compares the key: the run's, computed
+	 * the same way */
+	if (cfg->sec.seccomp_profile && !(r->st.seccomp_profile = realpath(cfg->sec.seccomp_profile, NULL)))
+		return nerr_set(err, errno, "seccomp profile `%s`", cfg->sec.seccomp_profile);
+	r->st.seccomp_flags = cfg->sec.seccomp_log_denied ? SC_FLAG_NOTIFY_DENIED : 0;
+	if ((rc = container_seccomp_prepare(cfg->sec.seccomp_trace, r->st.seccomp_profile,
+					    cfg->sec.seccomp_profile_sha256, cfg->sec.caps.bounding,
+					    r->st.seccomp_flags, false, &r->seccomp, err)) < 0)
+		return rc;
+	snprintf(r->st.seccomp_key, sizeof(r->st.seccomp_key), "%s", r->seccomp.key);
 	return 0;
 }
 
@@ -119,7 +131,7 @@ static pid_t read_pidfile(const char *path, struct nerr *err)
 		return nerr_set(err, -rc, "read CRIU's pid file");
 	text[strcspn(text, "\n")] = '\0';
 	if (parse_u64(text, 2, 1u << 22, &pid) < 0)
-		return nerr_set(err, EPROTO, "CRIU's pid file holds `%.32s`", text);
+		return CKPT_FAIL(err, EPROTO, "CRIU's pid file holds `%.32s`", text);
 	return (pid_t)pid;
 }
 
@@ -206,7 +218,7 @@ int restore_stage_clone(struct run *r, struct nerr *err)
 		return nerr_set(err, errno, "pidfd_open %d", (int)pid);
 	/* --restore-sibling: the restored init is this process's child */
 	if (proc_ns_pid(pid) != 1)
-		return nerr_set(err, EPROTO, "the restored process %d is not pid 1 of its namespace", (int)pid);
+		return CKPT_FAIL(err, EPROTO, "the restored process %d is not pid 1 of its namespace", (int)pid);
 	log_pump_started(r->log);
 	log_debug("run: restored %d", (int)pid);
 	return 0;
@@ -301,6 +313,11 @@ int container_restore(const char *dir, const char *name, bool detach, int *exit_
 	}
 	if (name)
 		snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+	if (!container_name_valid(cfg.name)) {
+		rc = CKPT_FAIL(err, EINVAL, "invalid container name `%.64s`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+			       "allowed, at most 63 characters", name ? name : cfg.name);
+		goto out;
+	}
 	cfg.detach = detach;
 	in = (struct restore_input){ .dir = abs, .m = &m, .criu = ci.path };
 	if (detach)
