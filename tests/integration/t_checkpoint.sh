@@ -6,7 +6,7 @@
 #
 # CRIU 3.17 works in the VM tier (tests/vm/run --criu); on a host where
 # `criu check` fails, the vm-tier tests check the refusal there and stop
-# (test_checkpoint_refused_where_criu_fails is the host's own test).
+# (t_checkpoint_host.sh has the host's own tests).
 # Plain shell and busybox tools: the VM tier runs these.
 
 # Whether CRIU works here. In the VM it must: a failing `criu check` there
@@ -273,24 +273,5 @@ test_checkpoint_restore_refusals() {
 	rm_on_exit cko-$$
 	wait_for ckpt_counted cko-$$ 5 || fail "the intact checkpoint's counter"
 	"$NUCLEUS" rm -f cko-$$ >/dev/null 2>&1
-	rm -rf "$dir"
-}
-
-# On this kind of host (a kernel newer than CRIU 3.17 knows: `criu check`
-# fails) checkpoint says so in one line with CRIU's reason, leaves nothing,
-# and `nucleus info` shows CRIU's state.
-test_checkpoint_refused_where_criu_fails() {
-	local dir out before
-	criu check >/dev/null 2>&1 && return 0   # CRIU works here: the vm-tier tests run it
-	dir=$(mktemp -d)
-	ckpt_start ckh-$$
-	before=$(leftovers)
-	ckpt_assert_host_refusal ckh-$$ "$dir/ckpt"
-	assert_eq "$(new_leftovers "$before")" "" "left behind by the refusal"
-	kill -0 "$(ckpt_pid ckh-$$)" 2>/dev/null || fail "the refused checkpoint stopped the container"
-	out=$("$NUCLEUS" info 2>&1 | grep -i criu)
-	[ -n "$out" ] || fail "nucleus info has no CRIU line"
-	assert_contains "$out" "$(ckpt_criu_reason)" "nucleus info gives CRIU's reason: [$out]"
-	"$NUCLEUS" rm -f ckh-$$ >/dev/null 2>&1
 	rm -rf "$dir"
 }
