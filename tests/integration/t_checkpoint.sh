@@ -268,6 +268,15 @@ test_checkpoint_restore_refusals() {
 	out=$(ckpt_restore_refused "$dir/version" ckv-$$ "another version") || exit 1
 	assert_contains "$out" "99.0.0" "another version: [$out]"
 
+	# a configuration with --network bridge, sealed again: its veth and
+	# address are not re-created, restore refuses it (as checkpoint does)
+	cp -a "$dir/ckpt" "$dir/bridge"
+	sed -i 's/"mode": "none"/"mode": "bridge"/' "$dir/bridge/config.json"
+	assert_contains "$(cat "$dir/bridge/config.json")" '"mode": "bridge"' "the edit"
+	ckpt_reseal "$dir/bridge"
+	out=$(ckpt_restore_refused "$dir/bridge" ckb-$$ "bridge network") || exit 1
+	assert_contains "$out" "bridge" "bridge network: [$out]"
+
 	# the intact one still restores
 	"$NUCLEUS" restore --input "$dir/ckpt" --name cko-$$ -d >/dev/null 2>&1 || fail "the intact checkpoint"
 	rm_on_exit cko-$$
