@@ -239,7 +239,8 @@ test_checkpoint_restore_refusals() {
 	fi
 	"$NUCLEUS" checkpoint ckx-$$ --output "$dir/ckpt" --leave-running >/dev/null 2>&1 || fail "checkpoint"
 	"$NUCLEUS" rm -f ckx-$$ >/dev/null 2>&1
-	# our own reseal matches what nucleus wrote (else the tests below prove nothing)
+	# our own reseal matches what nucleus wrote, so each refusal below is
+	# its edit's (the intact directory restores: the tests above)
 	cp "$dir/ckpt/integrity" "$dir/integrity.orig"
 	ckpt_reseal "$dir/ckpt"
 	assert_eq "$(cat "$dir/ckpt/integrity")" "$(cat "$dir/integrity.orig")" "the integrity checksum recomputed"
@@ -277,10 +278,5 @@ test_checkpoint_restore_refusals() {
 	out=$(ckpt_restore_refused "$dir/bridge" ckb-$$ "bridge network") || exit 1
 	assert_contains "$out" "bridge" "bridge network: [$out]"
 
-	# the intact one still restores
-	"$NUCLEUS" restore --input "$dir/ckpt" --name cko-$$ -d >/dev/null 2>&1 || fail "the intact checkpoint"
-	rm_on_exit cko-$$
-	wait_for ckpt_counted cko-$$ 5 || fail "the intact checkpoint's counter"
-	"$NUCLEUS" rm -f cko-$$ >/dev/null 2>&1
 	rm -rf "$dir"
 }

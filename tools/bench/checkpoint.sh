@@ -119,9 +119,9 @@ median() { # WHAT: the median of the guest's lines "WHAT ms"
 nd=$(median nucleus_dump) cd=$(median criu_dump) nr=$(median nucleus_restore) cr=$(median criu_restore)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rd=$(ratio "$nd" "$cd") rr=$(ratio "$nr" "$cr")
-printf '  %-10s %12s %12s\n' "" "checkpoint" "restore"
-printf '  %-10s %10s ms %10s ms\n' nucleus "$nd" "$nr" criu "$cd" "$cr"
-printf '  %-10s %11sx %11sx\n' "nucleus/criu" "$rd" "$rr"
+printf '  %-14s %12s %12s\n' "" checkpoint restore
+printf '  %-14s %9s ms %9s ms\n' nucleus "$nd" "$nr" "criu by hand" "$cd" "$cr"
+printf '  %-14s %11sx %11sx\n' nucleus/criu "$rd" "$rr"
 cat > "$OUT/checkpoint.json" <<EOF
 {"rounds": $ROUNDS, "where": "VM tier (Debian 6.1 kernel, qemu TCG)",
  "nucleus_dump_ms": $nd, "criu_dump_ms": $cd, "nucleus_over_criu_dump": $rd,
