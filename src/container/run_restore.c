@@ -50,6 +50,12 @@ int restore_stage_validate(struct run *r, struct nerr *err)
 		cfg->svc.restart = RESTART_NO;
 	}
 	r->st.restored_from = xstrdup(r->restore->dir);
+	/* CRIU 3.17 knows nothing of Landlock: the restored processes have
+	 * their seccomp filter, capabilities and namespaces back, not the
+	 * Landlock domain the child gave itself */
+	if (landlock_abi() > 0)
+		log_warn("restore: the workload's Landlock rules are not restored (CRIU does not carry them); "
+			 "its seccomp filter, capabilities, namespaces, cgroup limits and BPF policy are");
 	/* the filter the workload has came with it; attach builds its own from
 	 * the same configuration and compares the key: the run's, computed
 	 * the same way */
