@@ -63,3 +63,38 @@ test_checkpoint_core_roundtrip() {
 	"$NUCLEUS" rm "$name" >/dev/null || fail "rm"
 	rm -rf "$dir"
 }
+
+# --init: the init is nucleus's own process (a fork of the binary, its
+# libraries the host's), handed back to CRIU by restore; it is pid 1 again
+# and still forwards stop's SIGTERM to the workload.
+# vm-tier
+test_checkpoint_core_init() {
+	local name=ckinit-$$ dir out n after
+	dir=$(mktemp -u /tmp/nucleus-ckpt.XXXXXX)
+	rm_on_exit "$name"
+	"$NUCLEUS" run -d --init --name "$name" -- \
+		sh -c 'trap "exit 7" TERM; i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done' >/dev/null ||
+		fail "run -d --init"
+	sleep 1
+	if ! criu check >/dev/null 2>&1; then
+		out=$("$NUCLEUS" checkpoint "$name" --output "$dir" 2>&1)
+		assert_eq "$?" 125 "checkpoint where criu check fails [$out]"
+		assert_contains "$out" "criu check failed" "the refusal"
+		[ ! -e "$dir" ] || fail "checkpoint created $dir"
+		"$NUCLEUS" rm -f "$name" >/dev/null
+		return 0
+	fi
+	out=$("$NUCLEUS" checkpoint "$name" --output "$dir" 2>&1) || fail "checkpoint: $out"
+	assert_contains "$(cat "$dir/manifest.json")" "\"path\": \"$(readlink -f "$NUCLEUS")\"" "the init's binary recorded"
+	"$NUCLEUS" rm "$name" >/dev/null || fail "rm"
+	"$NUCLEUS" restore --input "$dir" -d >/dev/null 2>&1 || fail "restore"
+	assert_eq "$("$NUCLEUS" attach "$name" -- sh -c 'grep Name /proc/1/status | cut -f2-')" "nucleus-init" "pid 1"
+	n=$("$NUCLEUS" attach "$name" -- cat /tmp/n)
+	sleep 0.5
+	after=$("$NUCLEUS" attach "$name" -- cat /tmp/n)
+	[ "$after" -gt "$n" ] || fail "the counter does not go on: $n then $after"
+	"$NUCLEUS" stop -t 5 "$name" >/dev/null || fail "stop"
+	assert_contains "$("$NUCLEUS" ps -a)" "Exited (7)" "the init forwarded SIGTERM to the workload"
+	"$NUCLEUS" rm "$name" >/dev/null
+	rm -rf "$dir"
+}
