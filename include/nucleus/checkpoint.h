@@ -35,6 +35,8 @@
  * them ("pipe:[INODE]", "file[MNT_ID:INODE]"); restore hands the new
  * supervisor's in their place (--inherit-fd). */
 #define CKPT_STDIO 3
+/* External files (of --init's init) restore hands CRIU, at most. */
+#define CKPT_MAX_FILES 8
 
 struct json_t;
 
@@ -55,6 +57,14 @@ struct ckpt_manifest {
 	uint64_t started_ns;         /* the workload's start */
 	unsigned restarts;
 	char *stdio[CKPT_STDIO];     /* "pipe:[123]", "file[2a:1f]"; NULL: the container's own */
+	/* --init: the init is a fork of nucleus, its executable and mapped
+	 * libraries the host's files (the nucleus binary, libc), on mounts the
+	 * container does not have: CRIU's external file keys, each one's host
+	 * path and sha256 (restore opens the same path, refused unless it is
+	 * the same file); empty for a tree of the container's own files */
+	char **ext_files;
+	char **ext_file_paths;
+	char **ext_file_sha256;
 	char **ext_mounts;           /* the mount points dumped as external, in the
 	                              * container (their key is the path itself) */
 	char **ext_sources;          /* each one's source on the dumping host, for

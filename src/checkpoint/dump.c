@@ -23,6 +23,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/stat.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
 #include <jansson.h>
@@ -158,6 +159,76 @@ static void stdio_of(pid_t pid, const struct mnt *c, size_t nc, struct ckpt_mani
 	}
 }
 
+/* One file of the root task (its executable, a mapped library) at
+ * `link` (/proc/PID/exe, /proc/PID/map_files/RANGE) as an external file
+ * unless a mount of the container holds it (mount ids are global: statx
+ * from here names the mount CRIU sees). */
+static int ext_file(const char *link, const char *path, const struct mnt *c, size_t nc, struct ckpt_manifest *m,
+		    struct nerr *err)
+{
+	struct statx stx;
+	char hex[65], *key;
+	int rc;
+
+	if (statx(AT_FDCWD, link, 0, STATX_INO | STATX_MNT_ID, &stx) < 0) {
+		/* a mapping gone since maps was read (the tree still runs) */
+		if (errno == ENOENT)
+			return 0;
+		return nerr_set(err, errno, "the mount of %s", link);
+	}
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return CKPT_FAIL(err, EOPNOTSUPP, "the mount of %s: statx has no mount id (Linux < 5.8)", link);
+	for (size_t k = 0; k < nc; k++)
+		if (c[k].id == stx.stx_mnt_id)
+			return 0;     /* the container's own */
+	key = xasprintf("file[%x:%llx]", (unsigned)stx.stx_mnt_id, (unsigned long long)stx.stx_ino);
+	if (strv_contains(m->ext_files, key)) {
+		free(key);
+		return 0;
+	}
+	if ((rc = sha256_file_hex(link, hex, err)) < 0) {
+		free(key);
+		return rc;
+	}
+	strv_push_take(&m->ext_files, key);
+	strv_push(&m->ext_file_paths, path);
+	strv_push(&m->ext_file_sha256, hex);
+	return 0;
+}
+
+/* --init's init is a fork of nucleus: its executable and the libraries
+ * it maps are the host's. (A workload exec'd inside maps the container's.) */
+static int files_of(pid_t pid, const struct mnt *c, size_t nc, struct ckpt_manifest *m, struct nerr *err)
+{
+	_cleanup_free_ char *exe = xasprintf("/proc/%d/exe", (int)pid), *maps_path = xasprintf("/proc/%d/maps", (int)pid);
+	_cleanup_free_ char *maps = NULL;
+	char target[4096], *save = NULL;
+	ssize_t n;
+	int rc;
+
+	m->ext_files = xcalloc(1, sizeof(char *));
+	m->ext_file_paths = xcalloc(1, sizeof(char *));
+	m->ext_file_sha256 = xcalloc(1, sizeof(char *));
+	if ((n = readlink(exe, target, sizeof(target) - 1)) <= 0)
+		return nerr_set(err, errno, "readlink %s", exe);
+	target[n] = '\0';
+	if ((rc = ext_file(exe, target, c, nc, m, err)) < 0)
+		return rc;
+	if ((rc = read_file(maps_path, 1 << 22, &maps, NULL)) < 0)
+		return nerr_set(err, -rc, "read %s", maps_path);
+	for (char *l = strtok_r(maps, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char range[64], *path = strchr(l, '/');
+		_cleanup_free_ char *link = NULL;
+
+		if (!path || sscanf(l, "%63s", range) != 1 || strstr(path, " (deleted)"))
+			continue;
+		link = xasprintf("/proc/%d/map_files/%s", (int)pid, range);
+		if ((rc = ext_file(link, path, c, nc, m, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The container's mounts that are binds of the host's (external for
  * CRIU), and each one's source on the host. */
 static int find_external(pid_t pid, struct ckpt_manifest *m, struct nerr *err)
@@ -192,9 +263,10 @@ static int find_external(pid_t pid, struct ckpt_manifest *m, struct nerr *err)
 		strv_push_take(&m->ext_sources, src);
 	}
 	stdio_of(pid, c, nc, m);
+	rc = files_of(pid, c, nc, m, err);
 	mnts_free(c, nc);
 	mnts_free(h, nh);
-	return 0;
+	return rc;
 }
 
 /* What a checkpoint of this container cannot carry, refused before CRIU
@@ -218,11 +290,6 @@ static int check_container(const struct container_state *st, struct nerr *err)
 	if (c->ns.userns || c->ns.rootless)
 		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has a user namespace (--userns/--rootless): not "
 				"supported by checkpoint", c->name);
-	/* --init's init is a fork of nucleus: its executable is the host's
-	 * nucleus binary, which no mount of the container holds */
-	if (c->proc.init)
-		return CKPT_FAIL(err, EOPNOTSUPP, "container %s has --init (its init is nucleus's own, outside the "
-				 "container): not supported by checkpoint", c->name);
 	/* their tmpfs is the container's own to CRIU, which would write their
 	 * content into the images */
 	if (c->fs.n_secrets || c->fs.credentials_passthrough)
@@ -362,6 +429,8 @@ static int dump(const struct container_state *st, const char *dir, const struct 
 	for (size_t i = 0; i < CKPT_STDIO; i++)
 		if (m->stdio[i] && !strncmp(m->stdio[i], "file[", 5))
 			strv_push_take(&argv, xasprintf("--external=%s", m->stdio[i]));
+	for (size_t i = 0; m->ext_files[i]; i++)
+		strv_push_take(&argv, xasprintf("--external=%s", m->ext_files[i]));
 	return criu_run(argv, "dump", log, NULL, 0, -1, err);
 }
 

@@ -12,6 +12,9 @@ void ckpt_manifest_free(struct ckpt_manifest *m)
 {
 	for (size_t i = 0; i < CKPT_STDIO; i++)
 		free(m->stdio[i]);
+	strv_free(m->ext_files);
+	strv_free(m->ext_file_paths);
+	strv_free(m->ext_file_sha256);
 	strv_free(m->ext_mounts);
 	strv_free(m->ext_sources);
 	memset(m, 0, sizeof(*m));
@@ -26,19 +29,30 @@ static json_t *strv_json(char *const *v)
 	return a;
 }
 
+static json_t *ext_files_json(const struct ckpt_manifest *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; m->ext_files && m->ext_files[i]; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "key", m->ext_files[i], "path",
+						   m->ext_file_paths[i], "sha256", m->ext_file_sha256[i]));
+	return a;
+}
+
 json_t *ckpt_manifest_to_json(const struct ckpt_manifest *m)
 {
 	json_t *stdio = json_array();
 
 	for (size_t i = 0; i < CKPT_STDIO; i++)
 		json_array_append_new(stdio, m->stdio[i] ? json_string(m->stdio[i]) : json_null());
-	return json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:I,s:I,s:o,s:o,s:o}",
+	return json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:b,s:I,s:I,s:o,s:o,s:o,s:o}",
 			 "format", (int)m->format, "nucleus_version", m->nucleus_version, "arch", m->arch,
 			 "kernel", m->kernel, "criu_version", m->criu_version, "id", m->id, "name", m->name,
 			 "created_ns", (json_int_t)m->created_ns, "leave_running", m->leave_running,
 			 "started_ns", (json_int_t)m->started_ns, "restarts", (json_int_t)m->restarts,
 			 "stdio", stdio, "external_mounts", strv_json(m->ext_mounts),
-			 "external_sources", strv_json(m->ext_sources));
+			 "external_sources", strv_json(m->ext_sources),
+			 "external_files", ext_files_json(m));
 }
 
 static int get_text(const json_t *o, const char *key, char *buf, size_t len, struct nerr *err)
@@ -81,7 +95,7 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 {
 	static const char *const keys[] = { "format", "nucleus_version", "arch", "kernel", "criu_version", "id",
 					    "name", "created_ns", "leave_running", "started_ns", "restarts", "stdio",
-					    "external_mounts", "external_sources", NULL };
+					    "external_mounts", "external_sources", "external_files", NULL };
 	const char *k;
 	const json_t *v, *stdio;
 	uint64_t u;
@@ -145,6 +159,29 @@ int ckpt_manifest_from_json(const json_t *o, struct ckpt_manifest *m, struct ner
 	if ((rc = get_paths(o, "external_mounts", &m->ext_mounts, err)) < 0 ||
 	    (rc = get_paths(o, "external_sources", &m->ext_sources, err)) < 0)
 		goto fail;
+	v = json_object_get(o, "external_files");
+	if (!json_is_array(v)) {
+		rc = CKPT_FAIL(err, EINVAL, "manifest: `external_files` is not an array");
+		goto fail;
+	}
+	m->ext_files = xcalloc(1, sizeof(char *));
+	m->ext_file_paths = xcalloc(1, sizeof(char *));
+	m->ext_file_sha256 = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *e = json_array_get(v, i), *key = json_object_get(e, "key"),
+			     *path = json_object_get(e, "path"), *sum = json_object_get(e, "sha256");
+
+		if (!json_is_object(e) || json_object_size(e) != 3 || !json_is_string(key) ||
+		    json_string_length(key) > 40 || strncmp(json_string_value(key), "file[", 5) ||
+		    !json_is_string(path) || json_string_value(path)[0] != '/' || json_string_length(path) >= 4096 ||
+		    !json_is_string(sum) || !is_hex_string(json_string_value(sum), 64)) {
+			rc = CKPT_FAIL(err, EINVAL, "manifest: `external_files`[%zu] is not {key, path, sha256}", i);
+			goto fail;
+		}
+		strv_push(&m->ext_files, json_string_value(key));
+		strv_push(&m->ext_file_paths, json_string_value(path));
+		strv_push(&m->ext_file_sha256, json_string_value(sum));
+	}
 	if (strv_len(m->ext_mounts) != strv_len(m->ext_sources)) {
 		rc = CKPT_FAIL(err, EINVAL, "manifest: `external_mounts` and `external_sources` differ in length");
 		goto fail;

@@ -13,7 +13,7 @@ static const char checkpoint_help[] =
 	"checksum (sha256 over the files, checked at restore). The container ends, as a\n"
 	"checkpointed exit, unless --leave-running. Needs root and a kernel CRIU works\n"
 	"on (`nucleus info` shows `criu check`); --network bridge, user namespaces,\n"
-	"terminals (-t), seccomp listeners, --init and secrets are refused.\n"
+	"terminals (-t), seccomp listeners and secrets are refused.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output DIR      Where to write the checkpoint (created; empty if it exists)\n"

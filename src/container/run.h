@@ -17,6 +17,9 @@ struct restore_input {
 	const char *dir;               /* the checkpoint directory, absolute */
 	const struct ckpt_manifest *m;
 	const char *criu;              /* the criu binary */
+	const int *file_fds;           /* --init: the host's files the init ran, the
+	                                * manifest's ext_files' order */
+	size_t n_files;
 };
 
 /* What the stages share; each part is set by the stage named and let go

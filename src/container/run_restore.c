@@ -50,6 +50,12 @@ int restore_stage_validate(struct run *r, struct nerr *err)
 		cfg->svc.restart = RESTART_NO;
 	}
 	r->st.restored_from = xstrdup(r->restore->dir);
+	/* CRIU 3.17 knows nothing of Landlock: the restored processes have
+	 * their seccomp filter, capabilities and namespaces back, not the
+	 * Landlock domain the child gave itself */
+	if (landlock_abi() > 0)
+		log_warn("restore: the workload's Landlock rules are not restored (CRIU does not carry them); "
+			 "its seccomp filter, capabilities, namespaces, cgroup limits and BPF policy are");
 	/* the filter the workload has came with it; attach builds its own from
 	 * the same configuration and compares the key: the run's, computed
 	 * the same way */
@@ -176,6 +182,13 @@ static char **restore_argv(struct run *r, const char *pidfile, struct criu_fd *k
 		(*nkeep)++;
 		strv_push(&v, "--inherit-fd=fd[13]:nucleus-netns");
 	}
+	/* --init's init: the host's files it was running (checked to be the
+	 * same when opened) */
+	for (size_t i = 0; i < r->restore->n_files; i++) {
+		keep[*nkeep] = (struct criu_fd){ r->restore->file_fds[i], 14 + (int)i };
+		strv_push_take(&v, xasprintf("--inherit-fd=fd[%d]:%s", 14 + (int)i, m->ext_files[i]));
+		(*nkeep)++;
+	}
 	return v;
 }
 
@@ -185,7 +198,7 @@ int restore_stage_clone(struct run *r, struct nerr *err)
 	_cleanup_free_ char *pidfile = xasprintf("%s/criu-restore.pid", r->state_dir);
 	_cleanup_free_ char *log = xasprintf("%s/criu-restore.log", r->state_dir);
 	_cleanup_strv_ char **argv = NULL;
-	struct criu_fd keep[CKPT_STDIO + 1];
+	struct criu_fd keep[CKPT_STDIO + 1 + CKPT_MAX_FILES];
 	size_t nkeep;
 	pid_t pid;
 	int rc;
@@ -279,6 +292,35 @@ static int read_config(int dirfd, struct container_config *cfg, struct nerr *err
 	return rc < 0 ? nerr_prefix(err, "%s", CKPT_CONFIG) : 0;
 }
 
+/* The host's files the checkpoint's init ran (--init): opened at their
+ * paths, each the same file as at the dump (its sha256). */
+static int open_files(const struct ckpt_manifest *m, int *fds, size_t *n, struct nerr *err)
+{
+	size_t want = strv_len(m->ext_files);
+
+	*n = 0;
+	if (want > CKPT_MAX_FILES)
+		return CKPT_FAIL(err, E2BIG, "the checkpoint names %zu external files, at most %d", want,
+				 CKPT_MAX_FILES);
+	for (size_t i = 0; i < want; i++) {
+		_cleanup_free_ char *link = NULL;
+		char hex[65];
+		int fd = open(m->ext_file_paths[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return nerr_set(err, errno, "open `%s` (the checkpoint's init ran it)", m->ext_file_paths[i]);
+		fds[(*n)++] = fd;
+		link = xasprintf("/proc/self/fd/%d", fd);
+		if (sha256_file_hex(link, hex, err) < 0)
+			return -err->code;
+		if (strcmp(hex, m->ext_file_sha256[i]))
+			return CKPT_FAIL(err, EPROTO, "`%s` is not the file the checkpoint's init ran (sha256 %.12s..., "
+					 "recorded %.12s...): restore where nucleus and its libraries are the same",
+					 m->ext_file_paths[i], hex, m->ext_file_sha256[i]);
+	}
+	return 0;
+}
+
 int container_restore(const char *dir, const char *name, bool detach, int *exit_code, struct nerr *err)
 {
 	struct criu_info ci = { 0 };
@@ -287,6 +329,7 @@ int container_restore(const char *dir, const char *name, bool detach, int *exit_
 	struct restore_input in = { 0 };
 	_cleanup_free_ char *abs = NULL;
 	_cleanup_close_ int dirfd = -1;
+	int files[CKPT_MAX_FILES];
 	bool have_cfg = false;
 	int rc;
 
@@ -320,6 +363,9 @@ int container_restore(const char *dir, const char *name, bool detach, int *exit_
 	}
 	cfg.detach = detach;
 	in = (struct restore_input){ .dir = abs, .m = &m, .criu = ci.path };
+	if ((rc = open_files(&m, files, &in.n_files, err)) < 0)
+		goto out;
+	in.file_fds = files;
 	if (detach)
 		rc = container_detach(start_restore, &cfg, &in, exit_code, err);
 	else
@@ -327,6 +373,8 @@ int container_restore(const char *dir, const char *name, bool detach, int *exit_
 	if (rc == 0 && detach && !err->code)
 		printf("%s\n", cfg.id);
 out:
+	for (size_t i = 0; i < in.n_files; i++)
+		close(files[i]);
 	if (have_cfg)
 		container_config_free(&cfg);
 	ckpt_manifest_free(&m);

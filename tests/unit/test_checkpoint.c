@@ -37,6 +37,12 @@ static void fill(struct ckpt_manifest *m)
 	strv_push(&m->ext_sources, "/usr");
 	strv_push(&m->ext_mounts, "/data");
 	strv_push(&m->ext_sources, "/srv/volumes/data");
+	m->ext_files = xcalloc(1, sizeof(char *));
+	m->ext_file_paths = xcalloc(1, sizeof(char *));
+	m->ext_file_sha256 = xcalloc(1, sizeof(char *));
+	strv_push(&m->ext_files, "file[14:4c]");
+	strv_push(&m->ext_file_paths, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	strv_push(&m->ext_file_sha256, "6b4a45352fd0c540a9c7c718f35ce8c8e46a4e482f9d3885a910c32d1a0e1421");
 }
 
 static void test_manifest_round_trip(void **state)
@@ -62,6 +68,9 @@ static void test_manifest_round_trip(void **state)
 	assert_string_equal(b.stdio[2], "pipe:[10852]");
 	assert_string_equal(b.ext_sources[1], "/srv/volumes/data");
 	assert_null(b.ext_mounts[2]);
+	assert_string_equal(b.ext_files[0], "file[14:4c]");
+	assert_string_equal(b.ext_file_paths[0], "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_null(b.ext_files[1]);
 	json_decref(ja);
 	json_decref(jb);
 	ckpt_manifest_free(&a);
@@ -101,6 +110,14 @@ static void test_manifest_strict(void **state)
 	refused("stdio", json_pack("[s,n,n]", "/etc/passwd"), "neither a pipe nor an external file");
 	refused("external_mounts", json_pack("[s]", "relative"), "not an absolute path");
 	refused("external_sources", json_pack("[s,s,s]", "/a", "/b", "/c"), "differ in length");
+	refused("external_files", json_pack("[{s:s,s:s}]", "key", "file[1:2]", "path", "/bin/x"),
+		"`external_files`[0] is not {key, path, sha256}");
+	refused("external_files", json_pack("[{s:s,s:s,s:s}]", "key", "pipe:[1]", "path", "/bin/x", "sha256",
+					    "6b4a45352fd0c540a9c7c718f35ce8c8e46a4e482f9d3885a910c32d1a0e1421"),
+		"`external_files`[0] is not {key, path, sha256}");
+	refused("external_files", json_pack("[{s:s,s:s,s:s}]", "key", "file[1:2]", "path", "rel", "sha256",
+					    "6b4a45352fd0c540a9c7c718f35ce8c8e46a4e482f9d3885a910c32d1a0e1421"),
+		"`external_files`[0] is not {key, path, sha256}");
 }
 
 static void test_manifest_compatible(void **state)
