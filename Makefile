@@ -161,7 +161,7 @@ test:
 	@tests/run-all.sh $(BUILD)
 
 bench: all
-	@./tools/deps bench
+	@./tools/deps bench vm
 	@tools/bench/run $(BUILD)
 
 fuzz: all

@@ -21,6 +21,8 @@ static const struct command commands[] = {
 	{ "seccomp", cmd_seccomp, "Record the syscalls of a container; generate a profile from them" },
 	{ "rootfs", cmd_rootfs, "Attest a rootfs (its manifest of hashes) and verify it" },
 	{ "audit", cmd_audit, "Show the audit events of containers (audit tail [-f])" },
+	{ "checkpoint", cmd_checkpoint, "Save a running container to a directory with CRIU" },
+	{ "restore", cmd_restore, "Start a container from a checkpoint directory" },
 	{ "bundle", cmd_bundle, "Write the OCI runtime bundle of a run's options, without running it" },
 	{ "compose", cmd_compose, "Run a topology of services from a TOML file (compose up, down, ps ...)" },
 	{ "info", cmd_info, "Show what this host's kernel supports and what nucleus will enforce" },

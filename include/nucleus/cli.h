@@ -31,6 +31,8 @@ int cmd_seccomp(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_rootfs(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* Exit status when a named container does not exist (docker uses 1). */
 #define EXIT_NO_CONTAINER 1

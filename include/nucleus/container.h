@@ -171,6 +171,8 @@ void container_config_init(struct container_config *c);
 void container_config_free(struct container_config *c);
 /* Validate what can be validated without touching the system. */
 int container_config_validate(struct container_config *c, struct nerr *err);
+/* docker's rule for a container name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 63. */
+bool container_name_valid(const char *s);
 /* The service mode as requirements (src/container/mode.c): refuse what the
  * mode forbids and set what it requires; the first step of validation. */
 int service_mode_apply(struct container_config *c, struct nerr *err);
@@ -308,6 +310,8 @@ struct container_state {
 	uint64_t created_ns, started_ns, finished_ns;   /* CLOCK_REALTIME */
 	int exit_code;               /* EXIT_CODE_UNKNOWN: its supervisor died */
 	bool oom_killed;
+	bool checkpointed;           /* it ended by `nucleus checkpoint` (without --leave-running) */
+	char *restored_from;         /* `nucleus restore`'s checkpoint directory; NULL: run */
 	bool remove_on_exit;         /* foreground runs and --rm */
 	/* what attach needs besides the configuration */
 	char seccomp_key[65];

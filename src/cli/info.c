@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <jansson.h>
+#include <nucleus/checkpoint.h>
 #include <nucleus/cli.h>
 #include <nucleus/container.h>
 #include <nucleus/ebpf.h>
@@ -46,6 +47,8 @@ struct facts {
 	char **platforms;
 	char *platform_default;
 	struct nerr runsc_err;
+	/* checkpoint/restore: criu's path, version and `criu check` */
+	struct criu_info criu;
 };
 
 static void gather(struct facts *f)
@@ -66,10 +69,13 @@ static void gather(struct facts *f)
 	host_security_read(&f->hs);
 	if ((f->runsc = runtime_find_program("runsc")))
 		runsc_platforms(f->runsc, &f->platforms, &f->platform_default, &f->runsc_err);
+	/* `criu check` needs root; as another user it is not run */
+	criu_probe(&f->criu, geteuid() == 0);
 }
 
 static void facts_free(struct facts *f)
 {
+	criu_info_free(&f->criu);
 	free(f->runsc);
 	strv_free(f->platforms);
 	free(f->platform_default);
@@ -162,6 +168,12 @@ static json_t *to_json(const struct facts *f)
 	} else {
 		json_object_set_new(o, "gvisor", json_null());
 	}
+	if (f->criu.path)
+		json_object_set_new(o, "criu", json_pack("{s:s,s:s,s:b,s:s?}", "path", f->criu.path, "version",
+							  f->criu.version, "works", f->criu.works, "reason",
+							  f->criu.works ? NULL : f->criu.reason));
+	else
+		json_object_set_new(o, "criu", json_null());
 	return o;
 }
 
@@ -226,6 +238,16 @@ static void print_text(const struct facts *f)
 		printf("gVisor:            %s (platforms: %s; default %s)\n", f->runsc, list,
 		       f->platform_default ? f->platform_default : "none marked");
 	}
+	/* nucleus checkpoint/restore */
+	if (!f->criu.path)
+		printf("CRIU:              no (criu not found)\n");
+	else if (f->criu.works)
+		printf("CRIU:              %s %s (criu check: ok)\n", f->criu.path, f->criu.version);
+	else if (geteuid() != 0)
+		printf("CRIU:              %s %s (criu check: needs root)\n", f->criu.path, f->criu.version);
+	else
+		printf("CRIU:              %s %s (criu check failed: %s)\n", f->criu.path, f->criu.version,
+		       f->criu.reason);
 }
 
 int cmd_info(int argc, char **argv)

@@ -67,7 +67,8 @@ static void status_text(const struct container_state *st, enum container_status 
 			snprintf(code, sizeof(code), "%d", st->exit_code);
 		human_duration(now - st->finished_ns, d, sizeof(d));
 		if (st->finished_ns)
-			snprintf(buf, len, "Exited (%s) %s ago%s", code, d, st->oom_killed ? " (OOM killed)" : "");
+			snprintf(buf, len, "Exited (%s) %s ago%s", code, d,
+				 st->oom_killed ? " (OOM killed)" : st->checkpointed ? " (checkpointed)" : "");
 		else
 			snprintf(buf, len, "Exited (%s)", code);
 		break;

@@ -127,6 +127,13 @@ void env_defaults(char ***env, bool tty)
 	}
 }
 
+static bool valid_name(const char *s);
+
+bool container_name_valid(const char *s)
+{
+	return valid_name(s);
+}
+
 static bool valid_name(const char *s)
 {
 	/* docker: [a-zA-Z0-9][a-zA-Z0-9_.-]* */

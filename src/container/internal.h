@@ -225,4 +225,11 @@ int sd_notify_address(const char *s, struct sockaddr_un *sa, socklen_t *len);
  * among them. */
 size_t sd_notify_filter(const char *msg, size_t len, char *out, size_t size, bool *ready);
 
+/* -d (run_detached.c): `start` (a run, a restore) in a supervisor in the
+ * background, told the outcome through notify_fd; returns as
+ * container_run_detached. */
+int container_detach(int (*start)(struct container_config *c, const void *arg, int notify_fd, int *exit_code,
+				  struct nerr *err),
+		     struct container_config *c, const void *arg, int *exit_code, struct nerr *err);
+
 #endif

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <nucleus/checkpoint.h>
 #include "run.h"
 
 /* prepare: what the child needs to exist (its staging directory) and
@@ -232,6 +234,9 @@ static int stage_validate(struct run *r, struct nerr *err)
 	if (cfg->ns.userns && (rc = identity_check_map(&cfg->proc.identity, &r->map, err)) < 0)
 		return nerr_prefix(err, "--userns");
 	state_init(r);
+	/* a restore: the workload's own state is in the images (run_restore.c) */
+	if (r->restore)
+		return restore_stage_validate(r, err);
 	/* another runtime builds the container from the bundle: none of what
 	 * follows (run_oci.c) */
 	if (cfg->rt.kind != RUNTIME_NATIVE)
@@ -342,6 +347,8 @@ static void undo_validate(struct run *r)
 		landlock_spec_free(&r->landlock);
 	free(r->st.seccomp_profile);
 	r->st.seccomp_profile = NULL;
+	free(r->st.restored_from);
+	r->st.restored_from = NULL;
 	strv_free(r->st.bpf_pins);
 	r->st.bpf_pins = NULL;
 	state_set_network(&r->st, NULL, NULL, 0);
@@ -560,6 +567,17 @@ static int stage_teardown(struct run *r, struct nerr *err)
 
 	(void)err;
 	report_oom(r, exit_code);
+	/* `nucleus checkpoint` without --leave-running: CRIU ended it after
+	 * the dump (docker's checkpoint create: the container exits) */
+	if (r->state_dir) {
+		_cleanup_free_ char *marker = xasprintf("%s/%s", r->state_dir, CKPT_EXIT_MARKER);
+
+		if (access(marker, F_OK) == 0) {
+			r->st.checkpointed = true;
+			*exit_code = 0;
+			unlink(marker);
+		}
+	}
 	r->st.restarting = false;
 	r->st.status = STATUS_EXITED;
 	r->st.exit_code = *exit_code;
@@ -610,11 +628,12 @@ static const struct stage stages[] = {
 	{ "teardown",  stage_teardown,  NULL },
 };
 
-int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
+static int run_stages(struct container_config *cfg, const struct restore_input *restore, int notify_fd,
+		      int *exit_code, struct nerr *err)
 {
-	struct run r = { .cfg = cfg, .exit_code = exit_code, .notify_fd = notify_fd, .context_fd = -1,
+	struct run r = { .cfg = cfg, .exit_code = exit_code, .restore = restore, .notify_fd = notify_fd, .context_fd = -1,
 			 .context_mount_fd = -1, .secrets_mount_fd = -1, .rootfs = { .tree_fd = -1 }, .lock_fd = -1, .log_dirfd = -1, .sync = { -1, -1 }, .sfd = -1,
-			 .pidfd = -1, .stop_timer = -1, .hosts_fd = -1 };
+			 .pidfd = -1, .stop_timer = -1, .hosts_fd = -1, .restore_netns = -1 };
 	size_t ran = 0;
 	int rc = 0;
 
@@ -654,6 +673,17 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 		close(r.notify_fd);
 	run_otlp_finish(&r, rc, err);
 	return rc;
+}
+
+int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_code, struct nerr *err)
+{
+	return run_stages(cfg, NULL, notify_fd, exit_code, err);
+}
+
+int container_run_restore(struct container_config *cfg, const struct restore_input *in, int notify_fd,
+			  int *exit_code, struct nerr *err)
+{
+	return run_stages(cfg, in, notify_fd, exit_code, err);
 }
 
 int container_run(struct container_config *cfg, int *exit_code, struct nerr *err)

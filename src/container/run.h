@@ -10,11 +10,24 @@
 #include <nucleus/audit.h>
 #include "internal.h"
 
+/* nucleus restore: what the run restores in place of a new child
+ * (run_restore.c). */
+struct ckpt_manifest;
+struct restore_input {
+	const char *dir;               /* the checkpoint directory, absolute */
+	const struct ckpt_manifest *m;
+	const char *criu;              /* the criu binary */
+	const int *file_fds;           /* --init: the host's files the init ran, the
+	                                * manifest's ext_files' order */
+	size_t n_files;
+};
+
 /* What the stages share; each part is set by the stage named and let go
  * of by its undo. */
 struct run {
 	struct container_config *cfg;
 	int *exit_code;
+	const struct restore_input *restore;   /* NULL: a run */
 	int notify_fd;                 /* -d: tells the caller the outcome of the start */
 	struct container_state st;     /* what state.json says */
 	/* validate */
@@ -62,6 +75,9 @@ struct run {
 	int pidfd;
 	pid_t pid;
 	bool reaped;
+	/* clone, a restore's (run_restore.c) */
+	int restore_netns;             /* the new network namespace (lo up); -1: none */
+	bool restore_root;             /* CRIU's --root mounted at r->staging */
 	/* limits */
 	uint64_t nproc;                /* RLIMIT_NPROC in place of the pids limit; 0: none */
 	/* bpf */
@@ -129,6 +145,17 @@ const char *oci_cgroup_child(void);
  * stays until the container ends). */
 int oci_probe_spawn(struct run *r, const char *name, char **argv, int out_fd, struct attach_proc *proc,
 		    struct nerr *err);
+
+/* nucleus restore (run_restore.c): the validate stage's part; the clone
+ * stage's (criu restore, its tree the supervisor's child, in the cgroup,
+ * in a new network namespace with lo); the release stage's (it runs). */
+int restore_stage_validate(struct run *r, struct nerr *err);
+int restore_stage_clone(struct run *r, struct nerr *err);
+void restore_undo_clone(struct run *r);
+int restore_stage_release(struct run *r, struct nerr *err);
+/* run.c: the stages around a restore (the run's, restore set). */
+int container_run_restore(struct container_config *cfg, const struct restore_input *in, int notify_fd,
+			  int *exit_code, struct nerr *err);
 
 /* The OpenTelemetry spans (run_otlp.c); each a no-op unless an OTLP
  * endpoint is set (r->otlp). init before the first stage; stage after

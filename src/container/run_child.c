@@ -239,6 +239,8 @@ int stage_clone(struct run *r, struct nerr *err)
 	_cleanup_close_ int hosts_mount = -1;
 	int rc;
 
+	if (r->restore)
+		return restore_stage_clone(r, err);
 	/* one clone per start: a detached mount is attached once */
 	if (r->hosts_fd >= 0 && (rc = fs_file_clone_ro(r->hosts_fd, &hosts_mount, err)) < 0)
 		return nerr_prefix(err, "--hosts-file `%s`", cfg->net.hosts_file);
@@ -312,6 +314,8 @@ int stage_clone(struct run *r, struct nerr *err)
 void undo_clone(struct run *r)
 {
 	end_child(r);
+	if (r->restore)
+		restore_undo_clone(r);
 	if (r->cfg->rt.kind != RUNTIME_NATIVE)
 		oci_cleanup(r);
 	if (r->pidfd >= 0)
@@ -329,6 +333,10 @@ int stage_map(struct run *r, struct nerr *err)
 	const struct userns_map *map = r->userns ? &r->map : NULL;
 	int rc;
 
+	/* a restored tree runs already: its pid namespace is new, so the
+	 * sysctl is written again from outside (Linux >= 6.3) */
+	if (r->restore)
+		return r->cfg->sec.allow_memfd_exec ? 0 : memfd_noexec_for(r->pidfd, err);
 	if (map && (rc = userns_write_maps(r->pid, map, err)) < 0)
 		return rc;
 	/* A user-namespaced child is not host root and cannot write the
@@ -358,7 +366,11 @@ int stage_attach(struct run *r, struct nerr *err)
 /* release: the child may exec; from its exec on it is running. */
 int stage_release(struct run *r, struct nerr *err)
 {
-	int rc = release_child(r, err);
+	int rc;
+
+	if (r->restore)
+		return restore_stage_release(r, err);
+	rc = release_child(r, err);
 
 	if (rc != 0) {
 		/* The child reported and exits; make sure of it, then reap. */

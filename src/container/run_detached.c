@@ -9,7 +9,20 @@
 #include <nucleus/container.h>
 #include "internal.h"
 
+static int start_run(struct container_config *c, const void *arg, int notify_fd, int *exit_code, struct nerr *err)
+{
+	(void)arg;
+	return container_run_notify(c, notify_fd, exit_code, err);
+}
+
 int container_run_detached(struct container_config *c, int *exit_code, struct nerr *err)
+{
+	return container_detach(start_run, c, NULL, exit_code, err);
+}
+
+int container_detach(int (*start)(struct container_config *c, const void *arg, int notify_fd, int *exit_code,
+				  struct nerr *err),
+		     struct container_config *c, const void *arg, int *exit_code, struct nerr *err)
 {
 	int p[2], status;
 	char msg[1200];
@@ -33,7 +46,7 @@ int container_run_detached(struct container_config *c, int *exit_code, struct ne
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0 ? 1 : 0);
-		container_run_notify(c, p[1], &code, &e);
+		start(c, arg, p[1], &code, &e);
 		_exit(code);
 	}
 	close(p[1]);

@@ -36,6 +36,8 @@ void container_state_free(struct container_state *s)
 	container_config_free(&s->cfg);
 	free(s->seccomp_profile);
 	s->seccomp_profile = NULL;
+	free(s->restored_from);
+	s->restored_from = NULL;
 	strv_free(s->addresses);
 	strv_free(s->ports);
 	s->addresses = s->ports = NULL;
@@ -196,6 +198,9 @@ static json_t *to_json(const struct container_state *s)
 	json_object_set_new(o, "finished_ns", json_integer((json_int_t)s->finished_ns));
 	json_object_set_new(o, "exit_code", json_integer(s->exit_code));
 	json_object_set_new(o, "oom_killed", json_boolean(s->oom_killed));
+	json_object_set_new(o, "checkpointed", json_boolean(s->checkpointed));
+	if (s->restored_from)
+		json_object_set_new(o, "restored_from", json_string(s->restored_from));
 	json_object_set_new(o, "remove_on_exit", json_boolean(s->remove_on_exit));
 	json_object_set_new(o, "seccomp_key", json_string(s->seccomp_key));
 	json_object_set_new(o, "seccomp_flags", json_integer(s->seccomp_flags));
@@ -279,6 +284,9 @@ static int from_json(json_t *o, struct container_state *s, struct nerr *err)
 	s->finished_ns = get_u64(o, "finished_ns");
 	s->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
 	s->oom_killed = json_is_true(json_object_get(o, "oom_killed"));
+	s->checkpointed = json_is_true(json_object_get(o, "checkpointed"));
+	if (json_is_string(json_object_get(o, "restored_from")))
+		s->restored_from = xstrdup(json_string_value(json_object_get(o, "restored_from")));
 	s->remove_on_exit = json_is_true(json_object_get(o, "remove_on_exit"));
 	get_str(o, "seccomp_key", s->seccomp_key, sizeof(s->seccomp_key));
 	s->seccomp_flags = (unsigned)get_u64(o, "seccomp_flags");

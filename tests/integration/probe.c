@@ -327,7 +327,7 @@ static int usage(void)
 	fprintf(stderr, "usage: probe status|fds|ifaces|hostname|cwd|exit N|syscall NAME|read PATH|"
 			"write PATH|mkdir PATH|stat PATH|exec PATH|bind-unix PATH|socket FAMILY TYPE|connect IP PORT [udp]|listen PORT DELAY|notify PATH LINE...|env NAME|"
 			"wait-signal|kill-self SIG|sleep SECS|subreaper CMD...|seccomp-stack CMD...|setid UID GID CMD...|"
-			"abandon N\n");
+			"abandon N|counter PATH\n");
 	return 201;
 }
 
@@ -486,6 +486,19 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "sleep")) {
 		sleep((unsigned)atoi(arg));
 		return 0;
+	}
+	if (!strcmp(cmd, "counter") && arg) {
+		/* append 1, 2, 3... to PATH, one line every 100 ms, forever: one
+		 * process whose progress is in its memory and in a file, which a
+		 * checkpoint must save and a restore continue without a gap */
+		const struct timespec tick = { 0, 100 * 1000 * 1000 };
+		int fd = open(arg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return errno;
+		for (unsigned long i = 1;; i++) {
+			dprintf(fd, "%lu\n", i);
+			nanosleep(&tick, NULL);
+		}
 	}
 	if (!strcmp(cmd, "listen") && argc > 3) {
 		/* listen PORT DELAY: after DELAY seconds, a TCP listener on
