@@ -633,6 +633,7 @@ int container_run_notify(struct container_config *cfg, int notify_fd, int *exit_
 	while (ran-- > 0)
 		if (stages[ran].undo)
 			stages[ran].undo(&r);
+	run_close_v1_tasks(&r);   /* a start that failed before the release */
 	/* last: a signal that came meanwhile acts once nothing is left to undo */
 	if (r.mask_set)
 		sigprocmask(SIG_SETMASK, &r.orig_mask, NULL);
