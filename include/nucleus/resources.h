@@ -110,6 +110,14 @@ int cgroup_create_limits(struct cgroup *cg, const struct cgroup_limits *lim, uns
 int cgroup_open(struct cgroup *cg, const struct cgroup_host *h, const char *id, struct nerr *err);
 /* Move pid into the container's v1 hierarchies (v2 is joined at clone). */
 int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err);
+/* The `tasks` file of each v1 hierarchy the container has, opened for
+ * writing (O_CLOEXEC) into fds (CG_MAX_V1 entries), *n of them. A process
+ * that writes "0" to one moves itself (its calling thread: the whole of a
+ * single-threaded process) into that hierarchy without the global
+ * threadgroup lock, whose write side waits for an RCU grace period each
+ * time; writing a pid to cgroup.procs takes it. The file's opener's
+ * credentials are the ones checked. On failure none is left open. */
+int cgroup_open_v1_tasks(const struct cgroup *cg, int *fds, size_t *n, struct nerr *err);
 /* Move pid into every hierarchy, v2 included (for attach). */
 int cgroup_join_all(const struct cgroup *cg, pid_t pid, struct nerr *err);
 /* SIGKILL every process of the container cgroup. */

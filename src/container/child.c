@@ -20,6 +20,8 @@
  * while the child waits for something else, and is remembered. */
 static bool cgroups_ready;
 
+static void __attribute__((noreturn)) fail(struct child_args *a, struct nerr *err);
+
 static int wait_for(struct child_args *a, enum sync_type want)
 {
 	struct sync_msg m;
@@ -28,8 +30,22 @@ static int wait_for(struct child_args *a, enum sync_type want)
 	if (want == SYNC_CGROUPS && cgroups_ready)
 		return 0;
 	for (;;) {
-		if ((r = sync_recv(a->sync_fd, &m, NULL)) < 0)
+		int fd;
+
+		if ((r = sync_recv(a->sync_fd, &m, &fd)) < 0)
 			return r;
+		if (m.type == SYNC_CGROUP_JOIN) {
+			/* "0": this (single-threaded) process, without the global
+			 * lock a move by pid takes (cgroup_open_v1_tasks) */
+			if (fd < 0 || write(fd, "0", 1) != 1) {
+				struct nerr err = { 0 };
+
+				nerr_set(&err, fd < 0 ? EPROTO : errno, "join a cgroup v1 hierarchy");
+				fail(a, &err);
+			}
+		}
+		if (fd >= 0)
+			close(fd);
 		if (m.type == SYNC_CGROUPS)
 			cgroups_ready = true;
 		if (m.type == want)

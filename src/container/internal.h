@@ -25,6 +25,7 @@ enum sync_type {
 	SYNC_NOTIFY_READY,    /* parent -> child: listener taken; exec */
 	SYNC_VERIFY_CONTEXT,  /* child -> parent: /context populated, its fd attached */
 	SYNC_VERIFIED,        /* parent -> child: it matches what was hashed at launch */
+	SYNC_CGROUP_JOIN,     /* parent -> child: a v1 `tasks` file: write "0" to it */
 };
 
 struct sync_msg {

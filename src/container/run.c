@@ -652,6 +652,7 @@ static int run_stages(struct container_config *cfg, const struct restore_input *
 	while (ran-- > 0)
 		if (stages[ran].undo)
 			stages[ran].undo(&r);
+	run_close_v1_tasks(&r);   /* a start that failed before the release */
 	/* last: a signal that came meanwhile acts once nothing is left to undo */
 	if (r.mask_set)
 		sigprocmask(SIG_SETMASK, &r.orig_mask, NULL);

@@ -80,6 +80,8 @@ struct run {
 	bool restore_root;             /* CRIU's --root mounted at r->staging */
 	/* limits */
 	uint64_t nproc;                /* RLIMIT_NPROC in place of the pids limit; 0: none */
+	int v1_tasks[CG_MAX_V1];       /* the child joins these itself (release) */
+	size_t n_v1_tasks;
 	/* bpf */
 	struct sc_trace *trace;
 	struct audit_kernel *audit_kernel;
@@ -195,6 +197,8 @@ void undo_clone(struct run *r);
 int stage_map(struct run *r, struct nerr *err);
 int stage_attach(struct run *r, struct nerr *err);
 int stage_limits(struct run *r, struct nerr *err);
+/* The v1 `tasks` files stage_limits opened for the child, closed. */
+void run_close_v1_tasks(struct run *r);
 int stage_bpf(struct run *r, struct nerr *err);
 void undo_bpf(struct run *r);
 int stage_release(struct run *r, struct nerr *err);

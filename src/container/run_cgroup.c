@@ -111,6 +111,12 @@ void undo_cgroup(struct run *r)
 		log_warn("%s", e.msg);
 }
 
+void run_close_v1_tasks(struct run *r)
+{
+	while (r->n_v1_tasks > 0)
+		close(r->v1_tasks[--r->n_v1_tasks]);
+}
+
 /* limits: v1 controllers, the limits, and the child's membership in them
  * (the cgroup's undo removes them); RLIMIT_NPROC where it stands in for
  * the pids limit. */
@@ -126,7 +132,15 @@ int stage_limits(struct run *r, struct nerr *err)
 		    (rc = cgroup_failed(r, failed, &e, false, err)) < 0)
 			return rc;
 		nerr_clear(&e);
-		if (cgroup_join_v1(&r->cg, r->pid, &e) < 0 &&
+		/* The native child moves itself (release_child hands it the
+		 * files): writing its pid here would wait for an RCU grace
+		 * period per start, milliseconds. A restart's child and
+		 * another runtime's launcher are moved from here. */
+		if (!r->st.restarts && r->cfg->rt.kind == RUNTIME_NATIVE) {
+			if (cgroup_open_v1_tasks(&r->cg, r->v1_tasks, &r->n_v1_tasks, &e) < 0 &&
+			    (rc = cgroup_failed(r, limits_set(&r->cfg->res.limits) & ~failed, &e, false, err)) < 0)
+				return rc;
+		} else if (cgroup_join_v1(&r->cg, r->pid, &e) < 0 &&
 		    (rc = cgroup_failed(r, limits_set(&r->cfg->res.limits) & ~failed, &e, false, err)) < 0)
 			return rc;
 		log_debug("run: limits set");

@@ -116,9 +116,17 @@ static int release_child(struct run *r, struct nerr *err)
 	 * and it must not precede its start in the log */
 	if (r->audit)
 		audit_container_started(r->audit, r->pid);
-	/* A child that failed while building its root has closed its end;
-	 * its message is still queued: read it rather than report the pipe. */
-	if ((rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1)) < 0) {
+	/* The v1 hierarchies it joins itself, before it may go on (see
+	 * stage_limits). A child that failed while building its root has
+	 * closed its end; its message is still queued: read it rather than
+	 * report the pipe. */
+	rc = 0;
+	for (size_t i = 0; i < r->n_v1_tasks && rc >= 0; i++)
+		rc = sync_send(r->sync[0], SYNC_CGROUP_JOIN, 0, NULL, r->v1_tasks[i]);
+	run_close_v1_tasks(r);
+	if (rc >= 0)
+		rc = sync_send(r->sync[0], SYNC_CGROUPS, 0, NULL, -1);
+	if (rc < 0) {
 		if (rc != -EPIPE && rc != -ECONNRESET)
 			return nerr_set(err, -rc, "release the container");
 		released = false;

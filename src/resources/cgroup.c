@@ -198,6 +198,29 @@ int cgroup_join_v1(const struct cgroup *cg, pid_t pid, struct nerr *err)
 	return 0;
 }
 
+int cgroup_open_v1_tasks(const struct cgroup *cg, int *fds, size_t *n, struct nerr *err)
+{
+	*n = 0;
+	for (size_t i = 0; i < cg->host->nv1; i++) {
+		_cleanup_free_ char *d = cg_v1_dir_if(cg, i);
+		_cleanup_free_ char *path = NULL;
+		int fd;
+
+		if (!d)
+			continue;
+		path = xasprintf("%s/tasks", d);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			int e = errno;
+
+			while (*n > 0)
+				close(fds[--*n]);
+			return nerr_set(err, e, "open %s", path);
+		}
+		fds[(*n)++] = fd;
+	}
+	return 0;
+}
+
 int cgroup_join_all(const struct cgroup *cg, pid_t pid, struct nerr *err)
 {
 	char buf[32];

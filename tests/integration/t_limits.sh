@@ -70,6 +70,23 @@ test_default_pids_limit_is_512() {
 	"$NUCLEUS" rm -f pids-$$ >/dev/null
 }
 
+# The child joins the v1 hierarchies itself (it is handed their `tasks`
+# files at its release): from the host, the workload is in the container's
+# pids and memory cgroups, and in its v2 one.
+test_workload_in_every_v1_hierarchy() {
+	local id d p
+	[ -d /sys/fs/cgroup/pids ] && [ -d /sys/fs/cgroup/memory ] || return 0   # no v1 controllers
+	id=$("$NUCLEUS" run -d --name v1join-$$ -- "$PROBE" sleep 30) || fail "start"
+	rm_on_exit v1join-$$
+	d=$(cgroup_dir "$id" pids) || fail "no pids cgroup"
+	wait_for grep -q . "$d/cgroup.procs" || fail "nothing in the pids cgroup"
+	p=$(head -1 "$d/cgroup.procs")
+	grep -q ":pids:/nucleus/$id\$" /proc/$p/cgroup || fail "not in the pids cgroup: $(cat /proc/$p/cgroup)"
+	grep -q ":memory:/nucleus/$id\$" /proc/$p/cgroup || fail "not in the memory cgroup: $(cat /proc/$p/cgroup)"
+	assert_eq "$(cat "$(cgroup_dir "$id" memory)/cgroup.procs")" "$p" "the memory cgroup's one process"
+	"$NUCLEUS" rm -f v1join-$$ >/dev/null
+}
+
 # vm-tier
 test_cpu_quota_bounds_cpu_time() {
 	local used

@@ -5,7 +5,9 @@
 #   tools/bench/startup.sh BUILD_DIR      (normally via: make bench)
 #
 # Writes BUILD_DIR/bench/startup.json; the last line printed is
-#   bench-startup: nucleus=…ms bwrap=…ms crun_seccomp=…ms nucleus/bwrap=… nucleus/crun_seccomp=…
+#   bench-startup: nucleus=…ms bwrap=…ms unshare=…ms crun_seccomp=…ms nucleus/bwrap=… nucleus/unshare=… …
+# Before it, the stage timeline of nucleus's own start (lib/stages.py, medians
+# over BENCH_STAGE_RUNS debug-logged runs; BUILD_DIR/bench/startup-stages.json).
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: startup.sh BUILD_DIR}" && pwd)
@@ -238,6 +240,21 @@ if [ -d "$WORK/crun-state" ] && [ -n "$(in_v1_view "${CRUN[@]}" list -q 2>/dev/n
   bench_warn "crun containers left behind (removed at exit)"
 fi
 
+# ---- stage timeline: where nucleus's start spends its time ---------------------
+# Separate from the timed runs (debug logging costs a little per line), the
+# logs go to files, one per run.
+STAGE_RUNS=${BENCH_STAGE_RUNS:-40}
+if has nucleus && [ "$STAGE_RUNS" -gt 0 ]; then
+  mkdir -p "$WORK/stages"
+  for (( i = 1; i <= STAGE_RUNS; i++ )); do
+    NUCLEUS_LOG=debug "$NUCLEUS" run -- /bin/true </dev/null >/dev/null 2>"$WORK/stages/$i.log" ||
+      bench_warn "stage timeline: run $i failed"
+  done
+  bench_note ""
+  python3 "$BENCH_LIB/stages.py" --json "$OUT/startup-stages.json" "$WORK"/stages/*.log ||
+    bench_warn "stage timeline: no figures"
+fi
+
 bench_check_load "at end" 1
 jq -n \
   --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -268,6 +285,6 @@ jq -n \
 
 bench_note ""
 python3 "$BENCH_LIB/report.py" --label startup --order "$ORDER" \
-  --primary nucleus --peer bwrap --peer crun_seccomp \
+  --primary nucleus --peer bwrap --peer unshare --peer crun_seccomp \
   --ratio nucleus_docker_profile/crun_seccomp --ratio nucleus_limits/nucleus \
   --rss "$RSS" --meta "$WORK/meta.json" --json "$OUT/startup.json" "${EXPORTS[@]}"
