@@ -134,9 +134,9 @@ int stage_limits(struct run *r, struct nerr *err)
 		nerr_clear(&e);
 		/* The native child moves itself (release_child hands it the
 		 * files): writing its pid here would wait for an RCU grace
-		 * period per start, milliseconds. A restart's child and
-		 * another runtime's launcher are moved from here. */
-		if (!r->st.restarts && r->cfg->rt.kind == RUNTIME_NATIVE) {
+		 * period per start, milliseconds. A restart's child, another
+		 * runtime's launcher and a restored tree are moved from here. */
+		if (!r->st.restarts && r->cfg->rt.kind == RUNTIME_NATIVE && !r->restore) {
 			if (cgroup_open_v1_tasks(&r->cg, r->v1_tasks, &r->n_v1_tasks, &e) < 0 &&
 			    (rc = cgroup_failed(r, limits_set(&r->cfg->res.limits) & ~failed, &e, false, err)) < 0)
 				return rc;
