@@ -129,6 +129,10 @@ void run_signalled(int sig, void *arg);
  * restart. */
 int run_reopen_inputs(struct run *r, struct nerr *err);
 
+/* run_child.c: -d's log and the forwarded signals blocked, before what
+ * becomes the workload exists (the clone, or a restore's criu). */
+int run_prepare_supervision(struct run *r, struct nerr *err);
+
 /* --runtime gvisor|oci:PATH (run_oci.c): the launcher's namespaces, the
  * validate stage's part (the rest of it is the native child's), the
  * launcher (the cloned child), the bundle (the attach stage's part), and

@@ -95,12 +95,27 @@ static int memfd_noexec_for(int pidfd, struct nerr *err)
 	return 0;
 }
 
-/* -d: the workload's stdout and stderr are pipes the supervisor pumps into
- * the log; its own messages go there too from now on. Its stdin is
- * /dev/null, or with -i a pipe kept open, as docker's -di. */
-static int redirect_to_log(struct run *r, struct nerr *err)
+/* Before what becomes the workload exists: -d's log (the workload's stdout
+ * and stderr are pipes the supervisor pumps into it, its own messages go
+ * there too from now on; its stdin is /dev/null, or with -i a pipe kept
+ * open, as docker's -di), and the forwarded signals blocked so that none
+ * is lost in between (the child restores the mask). A restart has both:
+ * log_pump_rearm made the pipes. */
+int run_prepare_supervision(struct run *r, struct nerr *err)
 {
-	return log_pump_open(r->log_dirfd, "container.log", &r->cfg->audit.log_opts, r->cfg->proc.interactive, &r->log, err);
+	int rc;
+
+	if (r->cfg->detach && !r->log &&
+	    (rc = log_pump_open(r->log_dirfd, "container.log", &r->cfg->audit.log_opts, r->cfg->proc.interactive,
+				&r->log, err)) < 0)
+		return rc;
+	if (!r->mask_set) {
+		r->sfd = forward_signals_block(&r->orig_mask);
+		r->mask_set = true;
+		if (r->sfd < 0)
+			return nerr_set(err, -r->sfd, "signalfd");
+	}
+	return 0;
 }
 
 /* Release the child once everything is in place, then wait for EOF (exec
@@ -254,18 +269,8 @@ int stage_clone(struct run *r, struct nerr *err)
 		return nerr_prefix(err, "--hosts-file `%s`", cfg->net.hosts_file);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, r->sync) < 0)
 		return nerr_set(err, errno, "socketpair");
-	/* (a restart has both: log_pump_rearm made the pipes) */
-	if (cfg->detach && !r->log && (rc = redirect_to_log(r, err)) < 0)
+	if ((rc = run_prepare_supervision(r, err)) < 0)
 		return rc;
-
-	/* Block forwarded signals before clone so none is lost in between;
-	 * the child restores the mask. */
-	if (!r->mask_set) {
-		r->sfd = forward_signals_block(&r->orig_mask);
-		r->mask_set = true;
-		if (r->sfd < 0)
-			return nerr_set(err, -r->sfd, "signalfd");
-	}
 
 	if (cfg->rt.kind != RUNTIME_NATIVE) {
 		if ((pid = clone_child(r, oci_clone_flags(r), err)) < 0)

@@ -204,16 +204,8 @@ int restore_stage_clone(struct run *r, struct nerr *err)
 	int rc;
 
 	/* -d: the log's pipes on 0-2, handed to CRIU below */
-	if (cfg->detach && !r->log &&
-	    (rc = log_pump_open(r->log_dirfd, "container.log", &cfg->audit.log_opts, cfg->proc.interactive, &r->log,
-				err)) < 0)
+	if ((rc = run_prepare_supervision(r, err)) < 0)
 		return rc;
-	if (!r->mask_set) {
-		r->sfd = forward_signals_block(&r->orig_mask);
-		r->mask_set = true;
-		if (r->sfd < 0)
-			return nerr_set(err, -r->sfd, "signalfd");
-	}
 	if (cfg->net.mode != NETWORK_HOST && (rc = make_netns(r, err)) < 0)
 		return rc;
 	if ((rc = make_root(r, err)) < 0)
