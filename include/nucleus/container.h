@@ -119,9 +119,6 @@ extern const char *const runtime_kind_names[];   /* indexed by the enum, NULL-te
 int runtime_parse(const char *s, struct runtime_config *rt, struct nerr *err);
 /* The runtime's name as --runtime takes it ("oci:/usr/sbin/runc"). */
 char *runtime_describe(const struct runtime_config *rt);
-/* `name` as the shell finds it: as it is with a slash, else the first
- * executable of that name in $PATH; NULL: none. */
-char *runtime_find_program(const char *name);
 /* The checks that need no system: --gvisor-platform only with gvisor, and
  * the runtime's binary found (an absolute path, or a name in $PATH). */
 int runtime_config_validate(struct container_config *c, struct nerr *err);

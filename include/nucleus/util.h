@@ -113,6 +113,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
 /* The same from an fd, to its end (a pipe's writers all closed). */
 int read_fd(int fd, size_t max, char **out, size_t *len);
+/* `name` as the shell finds it: as it is with a slash, else the first
+ * executable of that name in $PATH (the usual directories without one);
+ * NULL: none. */
+char *find_program(const char *name);
+/* argv (argv[0] a path) run with stdin /dev/null and stdout and stderr
+ * into *out (its last `max` bytes at most), waited for: its wait status
+ * in *status. <0: it could not be started. */
+int run_capture(char *const *argv, size_t max, char **out, int *status);
 /* Write the whole buffer to path (O_CREAT|O_TRUNC with mode). */
 int write_file(const char *path, const void *buf, size_t len, mode_t mode);
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode);

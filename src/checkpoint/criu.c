@@ -19,23 +19,16 @@
 
 static char *find_criu(void)
 {
-	const char *env = getenv("NUCLEUS_CRIU");
 	static const char *const dirs[] = { "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin" };
-	const char *path = getenv("PATH");
+	const char *env = getenv("NUCLEUS_CRIU");
+	char *found;
 
 	if (env && *env)
 		return access(env, X_OK) == 0 ? xstrdup(env) : NULL;
-	if (path) {
-		_cleanup_free_ char *copy = xstrdup(path);
-		char *save = NULL;
-
-		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-			_cleanup_free_ char *p = xasprintf("%s/criu", d);
-
-			if (*d == '/' && access(p, X_OK) == 0)
-				return xstrdup(p);
-		}
-	}
+	if ((found = find_program("criu")) && found[0] == '/')
+		return found;
+	free(found);
+	/* root's tools where a $PATH without sbin would miss them */
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/criu", dirs[i]);
 
@@ -105,49 +98,9 @@ void criu_log_reason(const char *log, char *buf, size_t len)
 	reason_of(text, true, buf, len);
 }
 
-/* argv run with stdout and stderr into a pipe; what it printed (at most
- * 64K) and its exit status. */
-static int capture(char *const *argv, char **out, int *status)
-{
-	char buf[65536];
-	size_t used = 0;
-	int p[2];
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], buf + used, sizeof(buf) - 1 - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		if (used == sizeof(buf) - 1)
-			used = 0;   /* keep the end, where the reason is */
-	}
-	close(p[0]);
-	buf[used] = '\0';
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	*out = xstrdup(buf);
-	return 0;
-}
+/* What criu prints for --version and check is short; a failure's reason is
+ * at its end. */
+#define CRIU_OUTPUT_MAX 65535
 
 void criu_probe(struct criu_info *ci, bool check)
 {
@@ -162,7 +115,7 @@ void criu_probe(struct criu_info *ci, bool check)
 	{
 		char *argv[] = { ci->path, "--version", NULL };
 
-		if (capture(argv, &out, &status) == 0) {
+		if (run_capture(argv, CRIU_OUTPUT_MAX, &out, &status) == 0) {
 			const char *v = strstr(out, "Version: ");
 
 			if (v)
@@ -175,9 +128,10 @@ void criu_probe(struct criu_info *ci, bool check)
 		return;
 	{
 		char *argv[] = { ci->path, "check", NULL };
+		int rc = run_capture(argv, CRIU_OUTPUT_MAX, &out, &status);
 
-		if (capture(argv, &out, &status) < 0) {
-			snprintf(ci->reason, sizeof(ci->reason), "cannot run %s: %s", ci->path, strerror(errno));
+		if (rc < 0) {
+			snprintf(ci->reason, sizeof(ci->reason), "cannot run %s: %s", ci->path, strerror(-rc));
 			return;
 		}
 		ci->works = WIFEXITED(status) && WEXITSTATUS(status) == 0;

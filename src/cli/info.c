@@ -67,7 +67,7 @@ static void gather(struct facts *f)
 	seccomp_probe(&f->sc);
 	bpf_probe_features(&f->bpf, &err);
 	host_security_read(&f->hs);
-	if ((f->runsc = runtime_find_program("runsc")))
+	if ((f->runsc = find_program("runsc")))
 		runsc_platforms(f->runsc, &f->platforms, &f->platform_default, &f->runsc_err);
 	/* `criu check` needs root; as another user it is not run */
 	criu_probe(&f->criu, geteuid() == 0);

@@ -38,28 +38,6 @@ char *runtime_describe(const struct runtime_config *rt)
 	return xstrdup(runtime_kind_names[rt->kind]);
 }
 
-/* `name` as the shell finds it: a name with a slash as it is, else the
- * first executable file of that name in $PATH (or the usual directories). */
-char *runtime_find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *copy, *save = NULL, *found = NULL;
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
-	copy = xstrdup(path && path[0] ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", dir[0] ? dir : ".", name);
-
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return found;
-}
-
 /* What nucleus does itself inside a native container and cannot do inside
  * another runtime's: each refused, naming the flag, rather than dropped. */
 static int runtime_refusals(const struct container_config *c, struct nerr *err)
@@ -99,7 +77,7 @@ int runtime_config_validate(struct container_config *c, struct nerr *err)
 	if ((r = runtime_refusals(c, err)) < 0)
 		return r;
 	want = rt->kind == RUNTIME_GVISOR ? (rt->path ? rt->path : "runsc") : rt->path;
-	if (!(found = runtime_find_program(want)))
+	if (!(found = find_program(want)))
 		return rt->kind == RUNTIME_GVISOR ?
 			nerr_set(err, 0, "--runtime gvisor: `%s` not found in $PATH (Debian's package runsc has it)",
 				 want) :

@@ -17,38 +17,6 @@
 
 #define HELP_MAX (256u << 10)
 
-/* argv's stdout and stderr, up to HELP_MAX bytes; its exit status. */
-static int capture(char *const *argv, char **out, struct nerr *err)
-{
-	int p[2], status, rc;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return nerr_set(err, errno, "pipe");
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return nerr_set(err, errno, "fork");
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
-		    dup2(p[1], STDERR_FILENO) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(p[1]);
-	rc = read_fd(p[0], HELP_MAX, out, NULL);
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc < 0)
-		return nerr_set(err, -rc, "read the output of `%s %s`", argv[0], argv[1]);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* /dev/kvm opens and makes a VM (what runsc's kvm platform does first). */
 static int kvm_usable(struct nerr *err)
 {
@@ -76,12 +44,13 @@ int runsc_platforms(const char *runsc, char ***platforms, char **dflt, struct ne
 	const char *key = "which platform to use:";
 	_cleanup_free_ char *help = NULL;
 	char *p, *end;
-	int rc;
+	int rc, status;
 
 	*platforms = NULL;
 	*dflt = NULL;
-	if ((rc = capture(argv, &help, err)) < 0)
-		return rc;
+	if ((rc = run_capture(argv, HELP_MAX, &help, &status)) < 0)
+		return nerr_set(err, -rc, "run `%s flags`", runsc);
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (!(p = strstr(help, key)))
 		return nerr_set(err, 0, "`%s flags` does not list the platforms (exit status %d)", runsc, rc);
 	p += strlen(key);

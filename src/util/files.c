@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <nucleus/util.h>
 
 ssize_t write_all(int fd, const void *buf, size_t len)
@@ -303,4 +306,72 @@ int remove_tree_at(int parent, const char *name)
 int remove_tree(const char *path)
 {
 	return remove_tree_at(AT_FDCWD, path);
+}
+
+char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, *found = NULL;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
+	copy = xstrdup(path && path[0] ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", dir[0] ? dir : ".", name);
+
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return found;
+}
+
+int run_capture(char *const *argv, size_t max, char **out, int *status)
+{
+	char *buf = xmalloc(max + 1);
+	size_t used = 0;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(buf);
+		return -errno;
+	}
+	if ((pid = fork()) < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		free(buf);
+		return -e;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
+		    dup2(p[1], STDERR_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t n = read(p[0], buf + used, max - used);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (used == max)
+			used = 0;   /* keep the end: where a failure says why */
+	}
+	close(p[0]);
+	buf[used] = '\0';
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	*out = buf;
+	return 0;
 }
